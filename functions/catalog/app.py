@@ -1,0 +1,26 @@
+"""Public catalog reads: GET /api/v1/packs and GET /api/v1/packs/{pack_id}."""
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from packvault import catalog
+from packvault.http import create_app, logger
+from packvault.runtime import configure
+
+configure()
+app = create_app()
+
+
+@app.get("/api/v1/packs")
+def list_packs() -> dict:
+    return {"packs": catalog.list_active_packs()}
+
+
+@app.get("/api/v1/packs/<pack_id>")
+def get_pack(pack_id: str) -> dict:
+    return catalog.get_pack(pack_id)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

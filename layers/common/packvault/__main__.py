@@ -1,0 +1,5 @@
+import sys
+
+from packvault.cli import main
+
+sys.exit(main())

@@ -1,0 +1,105 @@
+"""The public catalog: packs with their prices, remaining supply and exact odds disclosure."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from packvault import money, store
+from packvault.errors import ErrorCode, PackvaultError
+from packvault.odds import Slot, WeightedItem, drawable_items_by_tier, fraction_to_decimal, slot_odds
+
+PACK_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+ODDS_POLICY = (
+    "Items with no stock left or zero weight are never drawn. A slot draws a tier among the tiers that still "
+    "have a drawable item, in proportion to their published probabilities, then an item of that tier by weight."
+)
+
+
+def list_active_packs() -> list[dict[str, Any]]:
+    return [pack_view(pack, store.pack_items(pack.pack_id)) for pack in store.list_packs() if pack.status == "ACTIVE"]
+
+
+def get_pack(pack_id: str) -> dict[str, Any]:
+    if not PACK_ID.match(pack_id):
+        raise PackvaultError(ErrorCode.INVALID_PACK_ID)
+    pack = store.get_pack(pack_id)
+    if pack is None:
+        raise PackvaultError(ErrorCode.PACK_NOT_FOUND, f"No pack has the id {pack_id!r}.")
+    return pack_view(pack, store.pack_items(pack_id))
+
+
+def slots_of(pack: store.PackRecord) -> list[Slot]:
+    return [Slot(s["count"], tuple((t, ppm) for t, ppm in s["tiers"])) for s in pack.layout["slots"]]
+
+
+def pack_view(pack: store.PackRecord, items: list[store.PackItemRecord]) -> dict[str, Any]:
+    live = [row for row in items if not row.retired]
+    odds = _odds_view(pack, live)
+    drawable = all(slot["tiers"] for slot in odds["slots"])
+    available = _optional_int(pack.supply_available)
+    return {
+        "pack_id": pack.pack_id,
+        "name": pack.name,
+        "description": pack.description,
+        "status": pack.status,
+        "prices": [_price_view(symbol, amount) for symbol, amount in sorted(pack.prices.as_dict().items())],
+        "cards_per_pack": int(pack.cards_per_pack),
+        "supply": _supply_view(pack),
+        "remaining_supply": available,
+        "sold_out": (available is not None and available <= 0) or not drawable,
+        "odds": odds,
+    }
+
+
+def _price_view(symbol: str, amount: str) -> dict[str, str]:
+    unit = money.currency(symbol)
+    return {"currency": unit.symbol, "amount": amount,
+            "amount_base_units": str(money.to_base_units(amount, unit.decimals))}
+
+
+def _supply_view(pack: store.PackRecord) -> dict[str, Any]:
+    if pack.supply_total is None:
+        return {"limited": False}
+    return {"limited": True, "total": int(pack.supply_total), "available": int(pack.supply_available),
+            "reserved": int(pack.supply_reserved), "sold": int(pack.supply_sold)}
+
+
+def _odds_view(pack: store.PackRecord, items: list[store.PackItemRecord]) -> dict[str, Any]:
+    weighted = [WeightedItem(row.item_id, row.tier_id, int(row.weight)) for row in items]
+    available = {row.item_id: _optional_int(row.stock_available) for row in items}
+    drawable = drawable_items_by_tier(weighted, available)
+    rows = {row.item_id: row for row in items}
+    tier_names = {t["tier_id"]: t["name"] for t in pack.layout["tiers"]}
+    slots = []
+    for slot in slots_of(pack):
+        tiers = [
+            {
+                "tier_id": tier.tier_id,
+                "name": tier_names[tier.tier_id],
+                "probability": fraction_to_decimal(tier.probability),
+                "probability_exact": f"{tier.probability.numerator}/{tier.probability.denominator}",
+                "items": [_item_odds_view(rows[item_id], p, available[item_id]) for item_id, p in tier.items],
+            }
+            for tier in slot_odds(slot, drawable)
+        ]
+        slots.append({"count": slot.count, "tiers": tiers})
+    return {"version": int(pack.odds_version), "hash": pack.odds_hash, "policy": ODDS_POLICY, "slots": slots}
+
+
+def _item_odds_view(row: store.PackItemRecord, probability: Any, stock_left: int | None) -> dict[str, Any]:
+    return {
+        "item_id": row.item_id,
+        "name": row.name,
+        "nft_id": row.nft_id,
+        "rarity": row.rarity,
+        "fmv": row.fmv,
+        "weight": int(row.weight),
+        "stock_remaining": stock_left,
+        "probability": fraction_to_decimal(probability),
+        "probability_exact": f"{probability.numerator}/{probability.denominator}",
+    }
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)

@@ -1,0 +1,294 @@
+"""Catalog files: validate against the published JSON Schema and the rules a schema cannot say, then load
+them idempotently. Loading the same file twice changes nothing; reloading never resets what is sold.
+
+Only the command-line tool imports this module (jsonschema stays off the Lambda hot path).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from packvault import money, store
+from packvault.odds import PPM, probability_to_ppm
+
+MAX_CARDS_PER_PACK = 40  # the open transaction writes ~2 rows per card plus fixed rows; DynamoDB caps it at 100
+
+
+class CatalogError(ValueError):
+    """A catalog file that cannot be loaded. `problems` name the offending fields."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("catalog rejected:\n  " + "\n  ".join(problems))
+
+
+@dataclass(frozen=True)
+class ItemDefinition:
+    item_id: str
+    tier_id: str
+    name: str
+    nft_id: str
+    rarity: str
+    fmv: str
+    weight: int
+    stock: int | None
+    metadata: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class PackDefinition:
+    pack_id: str
+    name: str
+    description: str | None
+    status: str
+    prices: dict[str, str]
+    cards_per_pack: int
+    supply_total: int | None
+    tiers: tuple[tuple[str, str], ...]  # (tier_id, name)
+    slots: tuple[tuple[int, tuple[tuple[str, int], ...]], ...]  # (count, ((tier_id, ppm), ...))
+    items: tuple[ItemDefinition, ...] = field(repr=False)
+
+    def layout(self) -> dict[str, Any]:
+        return {
+            "tiers": [{"tier_id": tier_id, "name": name} for tier_id, name in self.tiers],
+            "slots": [{"count": count, "tiers": [[t, ppm] for t, ppm in tiers]} for count, tiers in self.slots],
+        }
+
+    def odds_table(self) -> dict[str, Any]:
+        """Everything the draw depends on, and nothing else: its hash names the odds version."""
+        return {
+            **self.layout(),
+            "items": [{"item_id": i.item_id, "tier_id": i.tier_id, "weight": i.weight} for i in self.items],
+        }
+
+    def odds_hash(self) -> str:
+        return canonical_hash(self.odds_table())
+
+    def definition_hash(self) -> str:
+        return canonical_hash({
+            "pack": [self.pack_id, self.name, self.description, self.status, self.prices, self.cards_per_pack,
+                     self.supply_total],
+            "odds": self.odds_table(),
+            "items": [[i.name, i.nft_id, i.rarity, i.fmv, i.stock, i.metadata] for i in self.items],
+        })
+
+
+def canonical_json(value: Any) -> bytes:
+    """Sorted keys, no whitespace, UTF-8: the bytes that hashes are taken over."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def canonical_hash(value: Any) -> str:
+    return hashlib.sha256(canonical_json(value)).hexdigest()
+
+
+# --- validation --------------------------------------------------------------------------------------
+
+
+def schema() -> dict[str, Any]:
+    return json.loads(resources.files("packvault").joinpath("schemas/catalog.schema.json").read_text())
+
+
+def read_catalog_file(path: str | Path) -> list[PackDefinition]:
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CatalogError([f"{path}: no such file"]) from None
+    except json.JSONDecodeError as exc:
+        raise CatalogError([f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})"]) from None
+    return parse_catalog(document)
+
+
+def parse_catalog(document: Any) -> list[PackDefinition]:
+    """Schema errors first (all of them, each naming its field); then the rules across fields."""
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(schema())
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        raise CatalogError([f"{_field_path(e.absolute_path)}: {e.message}" for e in errors])
+    problems: list[str] = []
+    packs = [_parse_pack(raw, f"packs[{n}]", problems) for n, raw in enumerate(document["packs"])]
+    problems += _duplicates((p.pack_id for p in packs), "packs", "pack_id")
+    if problems:
+        raise CatalogError(problems)
+    return packs
+
+
+def _field_path(path: Iterable[Any]) -> str:
+    text = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path).lstrip(".")
+    return text or "(document)"
+
+
+def _duplicates(values: Iterable[str], where: str, name: str) -> list[str]:
+    seen: set[str] = set()
+    problems = []
+    for value in values:
+        if value in seen:
+            problems.append(f"{where}: {name} {value!r} appears more than once")
+        seen.add(value)
+    return problems
+
+
+def _parse_pack(raw: dict[str, Any], where: str, problems: list[str]) -> PackDefinition:
+    prices = _parse_prices(raw["prices"], f"{where}.prices", problems)
+    tiers = tuple((t["tier_id"], t["name"]) for t in raw["tiers"])
+    problems += _duplicates((t for t, _ in tiers), f"{where}.tiers", "tier_id")
+    items = tuple(
+        ItemDefinition(
+            item_id=i["item_id"], tier_id=t["tier_id"], name=i["name"], nft_id=i["nft_id"], rarity=i["rarity"],
+            fmv=money.canonical_decimal(i["fmv"], 18), weight=i["weight"], stock=i.get("stock"),
+            metadata=i.get("metadata"),
+        )
+        for t in raw["tiers"]
+        for i in t["items"]
+    )
+    problems += _duplicates((i.item_id for i in items), f"{where}.tiers[*].items", "item_id")
+    slots = _parse_slots(raw, where, problems)
+    cards = sum(count for count, _ in slots)
+    if "cards_per_pack" in raw and "slots" in raw and raw["cards_per_pack"] != cards:
+        problems.append(f"{where}.cards_per_pack: {raw['cards_per_pack']} differs from the slots' total count {cards}")
+    if cards > MAX_CARDS_PER_PACK:
+        problems.append(f"{where}.slots: {cards} cards per pack is more than {MAX_CARDS_PER_PACK}, the most one "
+                        "DynamoDB transaction (100 rows) can open")
+    _check_reachable_tiers(slots, items, where, problems)
+    supply = raw.get("supply")
+    return PackDefinition(
+        pack_id=raw["pack_id"], name=raw["name"], description=raw.get("description"), status=raw["status"],
+        prices=prices, cards_per_pack=cards, supply_total=supply["total"] if supply else None,
+        tiers=tiers, slots=slots, items=items,
+    )
+
+
+def _parse_prices(raw: dict[str, str], where: str, problems: list[str]) -> dict[str, str]:
+    prices = {}
+    for symbol, amount in raw.items():
+        try:
+            unit = money.currency(symbol)
+            base_units = money.to_base_units(amount, unit.decimals)
+        except money.MoneyFormatError as exc:
+            problems.append(f"{where}.{symbol}: {exc}")
+            continue
+        if base_units <= 0:
+            problems.append(f"{where}.{symbol}: a price must be greater than 0")
+            continue
+        prices[unit.symbol] = money.from_base_units(base_units, unit.decimals)
+    return prices
+
+
+def _parse_slots(raw: dict[str, Any], where: str, problems: list[str]) -> tuple[tuple[int, tuple[tuple[str, int], ...]], ...]:
+    tier_ids = {t["tier_id"] for t in raw["tiers"]}
+    if "slots" not in raw:
+        missing = [t["tier_id"] for t in raw["tiers"] if "probability" not in t]
+        if missing:
+            problems.append(f"{where}.tiers: without slots every tier needs a probability (missing: {', '.join(missing)})")
+            return ()
+        tier_ppm = tuple((t["tier_id"], probability_to_ppm(t["probability"])) for t in raw["tiers"])
+        _check_sums_to_one(tier_ppm, f"{where}.tiers[*].probability", problems)
+        return ((raw.get("cards_per_pack", 1), tier_ppm),)
+    with_probability = [t["tier_id"] for t in raw["tiers"] if "probability" in t]
+    if with_probability:
+        problems.append(f"{where}.tiers: with slots, probabilities belong to the slots, not to tiers "
+                        f"({', '.join(with_probability)})")
+    slots = []
+    for n, slot in enumerate(raw["slots"]):
+        tier_ppm = tuple((tier_id, probability_to_ppm(p)) for tier_id, p in slot["tiers"].items())
+        unknown = [tier_id for tier_id, _ in tier_ppm if tier_id not in tier_ids]
+        if unknown:
+            problems.append(f"{where}.slots[{n}].tiers: unknown tier {', '.join(unknown)}")
+        _check_sums_to_one(tier_ppm, f"{where}.slots[{n}].tiers", problems)
+        slots.append((slot["count"], tier_ppm))
+    return tuple(slots)
+
+
+def _check_sums_to_one(tier_ppm: tuple[tuple[str, int], ...], where: str, problems: list[str]) -> None:
+    total = sum(ppm for _, ppm in tier_ppm)
+    if total != PPM:
+        problems.append(f"{where}: probabilities sum to {money.from_base_units(total, 6)}, not exactly 1")
+
+
+def _check_reachable_tiers(slots: Any, items: tuple[ItemDefinition, ...], where: str, problems: list[str]) -> None:
+    weighted = {i.tier_id for i in items if i.weight > 0}
+    reachable = {tier_id for _, tier_ppm in slots for tier_id, ppm in tier_ppm if ppm > 0}
+    for tier_id in sorted(reachable - weighted):
+        problems.append(f"{where}.tiers: tier {tier_id!r} has a non-zero probability but no item with weight > 0")
+
+
+# --- loading -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    pack_id: str
+    action: str  # created | updated | unchanged
+    odds_version: int
+
+
+def load_catalog(packs: list[PackDefinition]) -> list[LoadResult]:
+    return [load_pack(pack) for pack in packs]
+
+
+def load_pack(pack: PackDefinition) -> LoadResult:
+    definition_hash = pack.definition_hash()
+    existing = store.get_pack(pack.pack_id)
+    if existing is not None and existing.definition_hash == definition_hash:
+        return LoadResult(pack.pack_id, "unchanged", int(existing.odds_version))
+    odds_hash = pack.odds_hash()
+    odds_version = _odds_version_for(pack, existing, odds_hash)
+    _load_items(pack, existing is not None)
+    now = store.utc_now_iso()
+    record = store.PackRecord(
+        pk=store.pack_pk(pack.pack_id), sk=store.PACK_SORT_KEY, gsi1sk=pack.pack_id, pack_id=pack.pack_id,
+        name=pack.name, description=pack.description, status=pack.status, prices=pack.prices,
+        cards_per_pack=pack.cards_per_pack, layout=pack.layout(), supply_total=pack.supply_total,
+        odds_version=odds_version, odds_hash=odds_hash, definition_hash=definition_hash,
+        created_at=existing.created_at if existing else now, updated_at=now,
+    )
+    old_supply = existing.supply_total if existing is not None else None
+    supply = store.CountedChange(int(old_supply) if old_supply is not None else None, pack.supply_total)
+    try:
+        store.put_pack(record, supply, existing.definition_hash if existing else None)
+    except store.CounterConflict as exc:
+        raise CatalogError([f"{exc}; nothing was reset"]) from exc
+    return LoadResult(pack.pack_id, "updated" if existing else "created", odds_version)
+
+
+def _odds_version_for(pack: PackDefinition, existing: store.PackRecord | None, odds_hash: str) -> int:
+    if existing is not None and existing.odds_hash == odds_hash:
+        return int(existing.odds_version)
+    latest = store.latest_odds_version(pack.pack_id)
+    version = latest[0] if latest and latest[1] == odds_hash else (latest[0] + 1 if latest else 1)
+    store.put_odds_version(pack.pack_id, version, odds_hash, pack.odds_table())
+    return version
+
+
+def _load_items(pack: PackDefinition, pack_exists: bool) -> None:
+    existing = {row.item_id: row for row in store.pack_items(pack.pack_id, consistent=True)} if pack_exists else {}
+    for item in pack.items:
+        record = store.PackItemRecord(
+            pk=store.pack_pk(pack.pack_id), sk=f"{store.ITEM_PREFIX}{item.item_id}", pack_id=pack.pack_id,
+            item_id=item.item_id, tier_id=item.tier_id, name=item.name, nft_id=item.nft_id, rarity=item.rarity,
+            fmv=item.fmv, weight=item.weight, stock_total=item.stock, metadata=item.metadata,
+        )
+        current = existing.pop(item.item_id, None)
+        if current is None or _item_changed(current, item):
+            try:
+                store.put_pack_item(record, current)
+            except store.CounterConflict as exc:
+                raise CatalogError([f"pack {pack.pack_id}: {exc}"]) from exc
+    for leftover in existing.values():
+        if not leftover.retired:
+            store.retire_pack_item(leftover)
+
+
+def _item_changed(row: store.PackItemRecord, item: ItemDefinition) -> bool:
+    stored = (row.tier_id, row.name, row.nft_id, row.rarity, row.fmv, int(row.weight),
+              None if row.stock_total is None else int(row.stock_total), row.metadata, bool(row.retired))
+    return stored != (item.tier_id, item.name, item.nft_id, item.rarity, item.fmv, item.weight, item.stock,
+                      item.metadata, False)

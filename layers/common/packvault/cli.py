@@ -1,0 +1,73 @@
+"""The `packvault` command-line tool (also `python -m packvault`). It reads the same environment
+variables as the functions (TABLE_NAME, DYNAMODB_ENDPOINT, AWS_REGION, STAGE) and uses the same modules."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from packvault.settings import ConfigurationError
+
+
+def _catalog_load(args: argparse.Namespace) -> int:
+    from packvault.catalog_loader import CatalogError, load_catalog, read_catalog_file
+    from packvault.runtime import configure
+
+    try:
+        packs = read_catalog_file(args.file)
+        configure()
+        results = load_catalog(packs)
+    except CatalogError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    for result in results:
+        print(json.dumps({"pack_id": result.pack_id, "action": result.action, "odds_version": result.odds_version}))
+    return 0
+
+
+def _catalog_validate(args: argparse.Namespace) -> int:
+    from packvault.catalog_loader import CatalogError, read_catalog_file
+
+    try:
+        packs = read_catalog_file(args.file)
+    except CatalogError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    print(json.dumps({"valid": True, "packs": [p.pack_id for p in packs]}))
+    return 0
+
+
+def _catalog_schema(_: argparse.Namespace) -> int:
+    from packvault.catalog_loader import schema
+
+    print(json.dumps(schema(), indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="packvault", description="Packvault operator and support tools.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    catalog = commands.add_parser("catalog", help="the pack catalog").add_subparsers(dest="action", required=True)
+    load = catalog.add_parser("load", help="validate a catalog file and load it idempotently")
+    load.add_argument("file")
+    load.set_defaults(run=_catalog_load)
+    validate = catalog.add_parser("validate", help="validate a catalog file without loading it")
+    validate.add_argument("file")
+    validate.set_defaults(run=_catalog_validate)
+    catalog.add_parser("schema", help="print the catalog JSON Schema").set_defaults(run=_catalog_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except ConfigurationError as exc:
+        print(f"packvault: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""Exact money: integer base units inside, decimal strings on the wire. Never float."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+_DECIMAL_STRING = re.compile(r"^(0|[1-9][0-9]*)(\.[0-9]+)?$")
+
+
+class MoneyFormatError(ValueError):
+    """A value that is not a plain, non-negative decimal string for its currency."""
+
+
+@dataclass(frozen=True)
+class Currency:
+    symbol: str
+    decimals: int
+
+
+SOL = Currency("SOL", 9)
+
+CURRENCIES: dict[str, Currency] = {SOL.symbol: SOL}
+
+
+def currency(symbol: str) -> Currency:
+    """The currency named by `symbol` (case-insensitive), or MoneyFormatError."""
+    found = CURRENCIES.get(symbol.strip().upper()) if isinstance(symbol, str) else None
+    if found is None:
+        raise MoneyFormatError(f"unknown currency {symbol!r}; accepted: {', '.join(sorted(CURRENCIES))}")
+    return found
+
+
+def to_base_units(amount: str, decimals: int) -> int:
+    """'0.05' with 9 decimals -> 50000000. Rejects floats, exponents, signs and excess precision."""
+    if not isinstance(amount, str):
+        raise MoneyFormatError(f"amount must be a decimal string, got {type(amount).__name__}")
+    if not _DECIMAL_STRING.match(amount):
+        raise MoneyFormatError(f"{amount!r} is not a plain non-negative decimal string like '0.05'")
+    whole, _, fraction = amount.partition(".")
+    if len(fraction) > decimals:
+        raise MoneyFormatError(f"{amount!r} has more than {decimals} decimal places")
+    return int(whole) * 10**decimals + int(fraction.ljust(decimals, "0") or "0")
+
+
+def from_base_units(units: int, decimals: int) -> str:
+    """50000000 with 9 decimals -> '0.05'. No exponent, no trailing zeros, never '-0'."""
+    if isinstance(units, bool) or not isinstance(units, int):
+        raise MoneyFormatError(f"base units must be an int, got {type(units).__name__}")
+    sign = "-" if units < 0 else ""
+    whole, fraction = divmod(abs(units), 10**decimals)
+    fraction_digits = str(fraction).rjust(decimals, "0").rstrip("0") if decimals else ""
+    return f"{sign}{whole}.{fraction_digits}" if fraction_digits else f"{sign}{whole}"
+
+
+def canonical_decimal(amount: str, decimals: int) -> str:
+    """The one spelling of a decimal amount: '0.050' -> '0.05', '1.0' -> '1'."""
+    return from_base_units(to_base_units(amount, decimals), decimals)
+
+
+def decimal_places(amount: str) -> int:
+    """How many digits follow the point in a plain decimal string."""
+    return max(0, -Decimal(amount).as_tuple().exponent)

@@ -1,0 +1,86 @@
+"""Configuration from environment variables, validated once per container at cold start.
+
+A bad value stops the container with a message naming the variable; nothing limps on misconfigured.
+Every variable is documented in .env.example.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from packvault.keys import is_public_key
+
+
+class ConfigurationError(RuntimeError):
+    """The environment does not describe a runnable configuration."""
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    stage: Literal["dev", "staging", "prod"] = Field(alias="STAGE")
+    table_name: str = Field(alias="TABLE_NAME", min_length=3, max_length=255, pattern=r"^[A-Za-z0-9_.-]+$")
+    aws_region: str = Field(alias="AWS_REGION", default="us-east-1", min_length=1)
+    dynamodb_endpoint: str | None = Field(alias="DYNAMODB_ENDPOINT", default=None)
+    platform_wallet: str | None = Field(alias="PLATFORM_WALLET", default=None)
+    solana_rpc_urls: tuple[str, ...] = Field(alias="SOLANA_RPC_URLS", default=())
+
+    @field_validator("dynamodb_endpoint", "platform_wallet", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("dynamodb_endpoint")
+    @classmethod
+    def _endpoint_is_http(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("platform_wallet")
+    @classmethod
+    def _wallet_is_public_key(cls, value: str | None) -> str | None:
+        if value is not None and not is_public_key(value):
+            raise ValueError("must be a base58 Solana public key (32 bytes)")
+        return value
+
+    @field_validator("solana_rpc_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(url.strip() for url in value.split(",") if url.strip())
+        return value
+
+    @field_validator("solana_rpc_urls")
+    @classmethod
+    def _urls_are_http(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for url in value:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"{url!r} is not an http:// or https:// URL")
+        return value
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        try:
+            return cls.model_validate(dict(environ))
+        except ValidationError as exc:
+            raise ConfigurationError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        name = ".".join(str(part) for part in error["loc"])
+        problems.append(f"{name}: {error['msg']}")
+    return "invalid configuration: " + "; ".join(problems)
+
+
+@cache
+def get_settings() -> Settings:
+    """The process's settings, read from os.environ the first time they are asked for."""
+    return Settings.from_env(os.environ)

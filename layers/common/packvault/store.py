@@ -1,0 +1,343 @@
+"""Data access: the only module that talks to DynamoDB.
+
+One table (single-table design) keyed by `pk`/`sk`; the key prefixes say what a row is:
+
+    PACK#<pack_id>      PACK              a pack: name, status, prices, layout, supply counters, odds version
+    PACK#<pack_id>      ITEM#<item_id>    an item of the pack: tier, weight, stock, fmv, nft_id, metadata
+    PACK#<pack_id>      ODDS#<000001>     an odds version: the canonical odds table (gzip JSON) and its hash
+    <entity pk>         EVENT#<time>#<id> an append-only event about that entity
+
+GSI1 (`gsi1pk`/`gsi1sk`) lists rows of one kind (all packs: `PACKS`/<pack_id>). ExpiryIndex
+(`expiry_shard`/`expires_at`, sparse) is where the expiry sweep finds quotes that are due.
+template.yaml is the source of truth for the table; these models must agree with it (a test checks).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pynamodb.attributes import (
+    BinaryAttribute,
+    BooleanAttribute,
+    JSONAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from packvault.settings import Settings
+
+PACKS_LIST_KEY = "PACKS"
+PACK_SORT_KEY = "PACK"
+ITEM_PREFIX = "ITEM#"
+ODDS_PREFIX = "ODDS#"
+EVENT_PREFIX = "EVENT#"
+
+
+def pack_pk(pack_id: str) -> str:
+    return f"PACK#{pack_id}"
+
+
+def utc_now_iso() -> str:
+    """UTC time as ISO 8601 with millisecond precision and a Z suffix."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class _TableMeta:
+    table_name = "packvault"
+    region = "us-east-1"
+    host: str | None = None
+
+
+class ByKindIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "GSI1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class _Row(Model):
+    class Meta(_TableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+class PackRecord(_Row):
+    class Meta(_TableMeta):
+        pass
+
+    by_kind = ByKindIndex()
+    gsi1pk = UnicodeAttribute(default=PACKS_LIST_KEY)
+    gsi1sk = UnicodeAttribute()
+    pack_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()
+    prices = MapAttribute()  # currency symbol -> canonical decimal string
+    cards_per_pack = NumberAttribute()
+    layout = JSONAttribute()  # {"tiers": [...], "slots": [...]}: see catalog.PackDefinition.layout()
+    supply_total = NumberAttribute(null=True)  # None: unlimited
+    supply_available = NumberAttribute(null=True)
+    supply_reserved = NumberAttribute(default=0)
+    supply_sold = NumberAttribute(default=0)
+    opened_count = NumberAttribute(default=0)
+    odds_version = NumberAttribute()
+    odds_hash = UnicodeAttribute()
+    definition_hash = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+
+class PackItemRecord(_Row):
+    class Meta(_TableMeta):
+        pass
+
+    pack_id = UnicodeAttribute()
+    item_id = UnicodeAttribute()
+    tier_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    nft_id = UnicodeAttribute()
+    rarity = UnicodeAttribute()
+    fmv = UnicodeAttribute()  # canonical decimal string
+    weight = NumberAttribute()
+    stock_total = NumberAttribute(null=True)  # None: unlimited
+    stock_available = NumberAttribute(null=True)
+    metadata = JSONAttribute(null=True)
+    retired = BooleanAttribute(default=False)  # removed from the catalog file; kept for history
+
+
+class OddsVersionRecord(_Row):
+    class Meta(_TableMeta):
+        pass
+
+    pack_id = UnicodeAttribute()
+    version = NumberAttribute()
+    odds_hash = UnicodeAttribute()
+    table_gz = BinaryAttribute(legacy_encoding=False)
+    created_at = UnicodeAttribute()
+
+
+class EventRecord(_Row):
+    class Meta(_TableMeta):
+        pass
+
+    event_type = UnicodeAttribute()
+    payload = JSONAttribute()
+    created_at = UnicodeAttribute()
+
+
+_MODELS: tuple[type[Model], ...] = (_Row, PackRecord, PackItemRecord, OddsVersionRecord, EventRecord)
+
+
+def bind(settings: Settings) -> None:
+    """Point every model at the configured table and endpoint. Called once per container."""
+    for model in _MODELS:
+        model.Meta.table_name = settings.table_name
+        model.Meta.region = settings.aws_region
+        model.Meta.host = settings.dynamodb_endpoint
+        model._connection = None
+
+
+def connection() -> Connection:
+    """A low-level connection for transactions (PynamoDB's TransactWrite ignores Meta.host)."""
+    return Connection(region=_Row.Meta.region, host=_Row.Meta.host)
+
+
+def new_event(entity_pk: str, event_type: str, payload: dict[str, Any]) -> EventRecord:
+    now = utc_now_iso()
+    return EventRecord(
+        pk=entity_pk,
+        sk=f"{EVENT_PREFIX}{now}#{uuid.uuid4().hex}",
+        event_type=event_type,
+        payload=payload,
+        created_at=now,
+    )
+
+
+# --- reads -------------------------------------------------------------------------------------------
+
+
+def get_pack(pack_id: str) -> PackRecord | None:
+    try:
+        return PackRecord.get(pack_pk(pack_id), PACK_SORT_KEY, consistent_read=True)
+    except PackRecord.DoesNotExist:
+        return None
+
+
+def list_packs() -> Iterator[PackRecord]:
+    return PackRecord.by_kind.query(PACKS_LIST_KEY)
+
+
+def pack_items(pack_id: str, consistent: bool = False) -> list[PackItemRecord]:
+    return list(
+        PackItemRecord.query(
+            pack_pk(pack_id), PackItemRecord.sk.startswith(ITEM_PREFIX), consistent_read=consistent
+        )
+    )
+
+
+def odds_table(pack_id: str, version: int) -> dict[str, Any] | None:
+    try:
+        row = OddsVersionRecord.get(pack_pk(pack_id), f"{ODDS_PREFIX}{version:06d}", consistent_read=True)
+    except OddsVersionRecord.DoesNotExist:
+        return None
+    return json.loads(gzip.decompress(row.table_gz))
+
+
+def events_of(entity_pk: str) -> list[EventRecord]:
+    return list(EventRecord.query(entity_pk, EventRecord.sk.startswith(EVENT_PREFIX), consistent_read=True))
+
+
+# --- catalog writes ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CountedChange:
+    """A finite counter's new total; the available count moves by the same delta, never below zero."""
+
+    old_total: int | None
+    new_total: int | None
+
+
+class CounterConflict(RuntimeError):
+    """A counter could not be changed as asked (it would go below zero, or changed underneath us)."""
+
+
+def put_pack_item(item: PackItemRecord, existing: PackItemRecord | None) -> None:
+    """Create or update an item row; finite stock moves by delta so units already drawn stay drawn."""
+    stock = CountedChange(existing.stock_total if existing else None, item.stock_total)
+    if existing is None:
+        item.stock_available = item.stock_total
+        item.save(condition=PackItemRecord.pk.does_not_exist())
+        return
+    actions = [
+        PackItemRecord.tier_id.set(item.tier_id),
+        PackItemRecord.name.set(item.name),
+        PackItemRecord.nft_id.set(item.nft_id),
+        PackItemRecord.rarity.set(item.rarity),
+        PackItemRecord.fmv.set(item.fmv),
+        PackItemRecord.weight.set(item.weight),
+        PackItemRecord.metadata.set(item.metadata) if item.metadata is not None else PackItemRecord.metadata.remove(),
+        PackItemRecord.retired.set(False),
+    ]
+    actions += _counter_actions(PackItemRecord.stock_total, PackItemRecord.stock_available, existing, stock)
+    condition = _counter_condition(PackItemRecord.stock_total, PackItemRecord.stock_available, stock)
+    try:
+        existing.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        raise CounterConflict(f"item {item.item_id}: stock cannot change from {stock.old_total} to "
+                              f"{stock.new_total} (units already drawn, or changed concurrently)") from exc
+
+
+def retire_pack_item(existing: PackItemRecord) -> None:
+    existing.update(actions=[PackItemRecord.retired.set(True)])
+
+
+def put_odds_version(pack_id: str, version: int, odds_hash: str, table: dict[str, Any]) -> None:
+    """Odds versions are immutable: writing the same version twice with another hash fails."""
+    row = OddsVersionRecord(
+        pk=pack_pk(pack_id),
+        sk=f"{ODDS_PREFIX}{version:06d}",
+        pack_id=pack_id,
+        version=version,
+        odds_hash=odds_hash,
+        table_gz=gzip.compress(json.dumps(table, sort_keys=True, separators=(",", ":")).encode()),
+        created_at=utc_now_iso(),
+    )
+    try:
+        row.save(condition=OddsVersionRecord.pk.does_not_exist() | (OddsVersionRecord.odds_hash == odds_hash))
+    except PutError as exc:
+        raise CounterConflict(f"pack {pack_id}: odds version {version} already exists with another hash") from exc
+
+
+def put_pack(pack: PackRecord, supply: CountedChange, expected_definition_hash: str | None) -> None:
+    """Create or update a pack row and append its event in one transaction.
+
+    The condition on the stored definition hash makes two concurrent loads of different files fail
+    instead of interleaving; supply moves by delta and never resets what is reserved or sold.
+    """
+    event = new_event(pack.pk, "PACK_LOADED", {"definition_hash": pack.definition_hash,
+                                               "odds_version": pack.odds_version,
+                                               "supply_total": supply.new_total})
+    try:
+        _write_pack(pack, event, supply, expected_definition_hash)
+    except TransactWriteError as exc:
+        raise CounterConflict(f"pack {pack.pack_id}: supply cannot go from {supply.old_total} to "
+                              f"{supply.new_total} (packs already reserved or sold), or the pack changed "
+                              "while loading") from exc
+
+
+def _write_pack(pack: PackRecord, event: EventRecord, supply: CountedChange, expected_hash: str | None) -> None:
+    with TransactWrite(connection=connection()) as transaction:
+        if expected_hash is None:
+            pack.supply_available = supply.new_total
+            transaction.save(pack, condition=PackRecord.pk.does_not_exist())
+        else:
+            actions = [
+                PackRecord.name.set(pack.name),
+                PackRecord.status.set(pack.status),
+                PackRecord.prices.set(pack.prices),
+                PackRecord.cards_per_pack.set(pack.cards_per_pack),
+                PackRecord.layout.set(pack.layout),
+                PackRecord.odds_version.set(pack.odds_version),
+                PackRecord.odds_hash.set(pack.odds_hash),
+                PackRecord.definition_hash.set(pack.definition_hash),
+                PackRecord.updated_at.set(pack.updated_at),
+                PackRecord.description.set(pack.description) if pack.description else PackRecord.description.remove(),
+            ]
+            actions += _counter_actions(PackRecord.supply_total, PackRecord.supply_available, None, supply)
+            condition = (PackRecord.definition_hash == expected_hash) & _counter_condition(
+                PackRecord.supply_total, PackRecord.supply_available, supply
+            )
+            transaction.update(pack, actions=actions, condition=condition)
+        transaction.save(event, condition=EventRecord.pk.does_not_exist())
+
+
+def is_condition_failure(exc: TransactWriteError | UpdateError | PutError) -> bool:
+    return exc.cause_response_code in {"ConditionalCheckFailedException", "TransactionCanceledException"}
+
+
+def _counter_actions(total_attr: Any, available_attr: Any, existing: Any, change: CountedChange) -> list[Any]:
+    if change.new_total is None:
+        return [total_attr.remove(), available_attr.remove()]
+    if change.old_total is None:
+        # Finite from now on: what was unlimited starts with its full count available.
+        return [total_attr.set(change.new_total), available_attr.set(change.new_total)]
+    delta = change.new_total - change.old_total
+    return [total_attr.set(change.new_total), available_attr.add(delta)]
+
+
+def _counter_condition(total_attr: Any, available_attr: Any, change: CountedChange) -> Any:
+    if change.old_total is None:
+        return total_attr.does_not_exist()
+    condition = total_attr == change.old_total
+    delta = (change.new_total or 0) - change.old_total
+    if change.new_total is not None and delta < 0:
+        condition &= available_attr >= -delta
+    return condition
+
+
+def latest_odds_version(pack_id: str) -> tuple[int, str] | None:
+    """(version, hash) of the newest odds version of a pack, or None."""
+    rows = OddsVersionRecord.query(
+        pack_pk(pack_id), OddsVersionRecord.sk.startswith(ODDS_PREFIX), scan_index_forward=False, limit=1,
+        consistent_read=True,
+    )
+    for row in rows:
+        return int(row.version), row.odds_hash
+    return None

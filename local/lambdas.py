@@ -1,0 +1,142 @@
+"""Lambda emulation: each function's handler module loaded in-process, a pool of 'containers' per
+function (a container serves one request at a time, as in Lambda), and API Gateway payload 2.0 events."""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import itertools
+import queue
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from local.template import FunctionSpec, Route
+
+_module_counter = itertools.count()
+
+
+@dataclass
+class LambdaContext:
+    function_name: str
+    timeout_seconds: int
+    memory_limit_in_mb: int = 512
+    function_version: str = "$LATEST"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    log_group_name: str = "/aws/lambda/local"
+    log_stream_name: str = "local"
+    _deadline: float = field(default=0.0, repr=False)
+
+    def __post_init__(self) -> None:
+        self._deadline = time.monotonic() + self.timeout_seconds
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def load_handler(spec: FunctionSpec) -> Callable[[dict[str, Any], Any], Any]:
+    """A fresh copy of the function's module (its own cold start), as a new container would have."""
+    path = spec.code_dir / f"{spec.module.replace('.', '/')}.py"
+    name = f"_local_{spec.logical_id}_{next(_module_counter)}"
+    module_spec = importlib.util.spec_from_file_location(name, path)
+    if module_spec is None or module_spec.loader is None:
+        raise RuntimeError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[name] = module
+    module_spec.loader.exec_module(module)
+    return getattr(module, spec.handler)
+
+
+class FunctionPool:
+    """Up to `size` warm containers of one function; each handles one invocation at a time."""
+
+    def __init__(self, spec: FunctionSpec, size: int) -> None:
+        self.spec = spec
+        self._idle: queue.LifoQueue[Callable[..., Any]] = queue.LifoQueue()
+        self._slots = queue.Queue(size)
+        for _ in range(size):
+            self._slots.put(None)
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        self._slots.get()
+        try:
+            try:
+                handler = self._idle.get_nowait()
+            except queue.Empty:
+                handler = load_handler(self.spec)
+            try:
+                return handler(event, LambdaContext(self.spec.logical_id, self.spec.timeout_seconds))
+            finally:
+                self._idle.put(handler)
+        finally:
+            self._slots.put(None)
+
+
+def http_api_event(
+    route: Route, method: str, raw_path: str, raw_query: str, headers: dict[str, str], body: bytes,
+    path_parameters: dict[str, str], source_ip: str,
+) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload format 2.0) event, as API Gateway would send it."""
+    now = datetime.now(UTC)
+    lowered = {k.lower(): v for k, v in headers.items()}
+    cookies = [c.strip() for c in lowered.pop("cookie", "").split(";") if c.strip()]
+    query: dict[str, str] = {}
+    for key, value in parse_qsl(raw_query, keep_blank_values=True):
+        query[key] = f"{query[key]},{value}" if key in query else value
+    text_body: str | None = None
+    is_base64 = False
+    if body:
+        try:
+            text_body = body.decode("utf-8")
+        except UnicodeDecodeError:
+            text_body, is_base64 = base64.b64encode(body).decode(), True
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route.route_key,
+        "rawPath": raw_path,
+        "rawQueryString": raw_query,
+        "headers": lowered,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": lowered.get("host", "127.0.0.1"),
+            "domainPrefix": "local",
+            "http": {"method": method, "path": raw_path, "protocol": "HTTP/1.1", "sourceIp": source_ip,
+                     "userAgent": lowered.get("user-agent", "")},
+            "requestId": str(uuid.uuid4()),
+            "routeKey": route.route_key,
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "isBase64Encoded": is_base64,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    if query:
+        event["queryStringParameters"] = query
+    if path_parameters:
+        event["pathParameters"] = path_parameters
+    if text_body is not None:
+        event["body"] = text_body
+    return event
+
+
+def http_response(result: Any) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers and body from a handler's result, read as API Gateway reads payload 2.0."""
+    if not isinstance(result, dict) or "statusCode" not in result:
+        import json
+
+        return 200, {"content-type": "application/json"}, json.dumps(result).encode()
+    body = result.get("body") or ""
+    raw = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+    headers = {k.lower(): str(v) for k, v in (result.get("headers") or {}).items()}
+    for key, values in (result.get("multiValueHeaders") or {}).items():
+        headers[key.lower()] = ",".join(values)
+    return int(result["statusCode"]), headers, raw

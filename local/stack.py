@@ -1,0 +1,201 @@
+"""Runs the whole stack on one machine: `python -m local` (what `make run` calls).
+
+DynamoDB Local (unless --dynamodb-endpoint names one already running), the table from template.yaml,
+the demo catalog, every HTTP route of template.yaml on http://127.0.0.1:<port> served by the real
+handlers, and the template's schedules. Ctrl-C stops everything it started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from local import dynamodb, template
+from local.lambdas import FunctionPool, LambdaContext, http_api_event, http_response, load_handler
+
+log = logging.getLogger("packvault.local")
+
+LOCAL_PARAMETERS = {"Stage": "dev", "LogLevel": "INFO"}
+DEFAULT_TABLE_NAME = "packvault-local"
+DEMO_CATALOG = template.ROOT / "catalog" / "demo.json"
+
+
+def function_environment(tpl: dict[str, Any], table_name: str) -> dict[str, str]:
+    """The Globals environment of template.yaml with its !Refs resolved for the local stack.
+
+    A variable already set in this process's environment wins, so any setting can be overridden.
+    """
+    parameters = {**template.parameter_defaults(tpl), **LOCAL_PARAMETERS}
+    tables = template.resources(tpl, "AWS::DynamoDB::Table")
+    resolved = {}
+    for name, value in template.global_environment(tpl).items():
+        if isinstance(value, dict) and "Ref" in value:
+            ref = value["Ref"]
+            value = table_name if ref in tables else parameters[ref]
+        resolved[name] = os.environ.get(name, str(value))
+    return resolved
+
+
+class LocalApi(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, port: int, routes: list[template.Route], pools: dict[str, FunctionPool], cors: dict) -> None:
+        super().__init__(("127.0.0.1", port), _RequestHandler)
+        self.routes = routes
+        self.pools = pools
+        self.cors = cors
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    server: LocalApi
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+        self._dispatch()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET  # noqa: N815
+
+    def do_OPTIONS(self) -> None:  # noqa: N802
+        cors = self.server.cors
+        self._send(204, {
+            "access-control-allow-origin": ",".join(cors.get("AllowOrigins", ["*"])) if isinstance(
+                cors.get("AllowOrigins"), list) else "*",
+            "access-control-allow-methods": ",".join(cors.get("AllowMethods", [])),
+            "access-control-allow-headers": ",".join(cors.get("AllowHeaders", [])),
+            "access-control-max-age": str(cors.get("MaxAge", 0)),
+        }, b"")
+
+    def _dispatch(self) -> None:
+        url = urlsplit(self.path)
+        length = int(self.headers.get("content-length") or 0)
+        body = self.rfile.read(length) if length else b""
+        for route in self.server.routes:
+            params = route.match(self.command, url.path)
+            if params is not None:
+                event = http_api_event(route, self.command, url.path, url.query, dict(self.headers.items()), body,
+                                       params, self.client_address[0])
+                try:
+                    status, headers, payload = http_response(self.server.pools[route.function_id].invoke(event))
+                except Exception:
+                    log.exception("function %s failed", route.function_id)
+                    status, headers, payload = 502, {"content-type": "application/json"}, \
+                        b'{"message":"Internal Server Error"}'
+                self._send(status, headers, payload)
+                return
+        self._send(404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
+
+    def _send(self, status: int, headers: dict[str, str], payload: bytes) -> None:
+        self.send_response(status)
+        for key, value in headers.items():
+            if key not in {"content-length", "connection"}:
+                self.send_header(key, value)
+        self.send_header("content-length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, fmt: str, *args: Any) -> None:
+        log.debug("%s " + fmt, self.client_address[0], *args)
+
+
+class Scheduler(threading.Thread):
+    """Runs a scheduled function every `period` seconds, as EventBridge Scheduler would."""
+
+    def __init__(self, spec: template.FunctionSpec, period: int, payload: str | None, stop: threading.Event) -> None:
+        super().__init__(daemon=True, name=f"schedule-{spec.logical_id}")
+        self.spec, self.period, self.payload, self._stop = spec, period, payload, stop
+        self._handler = load_handler(spec)
+
+    def run(self) -> None:
+        while not self._stop.wait(self.period):
+            try:
+                self._handler(json.loads(self.payload or "{}"), LambdaContext(self.spec.logical_id,
+                                                                              self.spec.timeout_seconds))
+            except Exception:
+                log.exception("scheduled run of %s failed", self.spec.logical_id)
+
+
+def prepare_database(tpl: dict[str, Any], endpoint: str, table_name: str) -> None:
+    client = dynamodb.client(endpoint, os.environ.get("AWS_REGION", "us-east-1"))
+    tables = template.table_definitions(tpl)
+    if len(tables) != 1:
+        raise RuntimeError("the local stack expects exactly one table in template.yaml")
+    (table,) = tables.values()
+    if dynamodb.create_table(client, table_name, table):
+        log.info("created table %s", table_name)
+
+
+def load_catalog(path: Path) -> None:
+    from packvault.catalog_loader import load_catalog, read_catalog_file
+    from packvault.runtime import configure
+
+    configure()
+    for result in load_catalog(read_catalog_file(path)):
+        log.info("catalog: %s %s (odds v%s)", result.pack_id, result.action, result.odds_version)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PACKVAULT_PORT", "3000")))
+    parser.add_argument("--dynamodb-endpoint", default=os.environ.get("DYNAMODB_ENDPOINT"),
+                        help="use this DynamoDB endpoint instead of starting DynamoDB Local")
+    parser.add_argument("--table-name", default=os.environ.get("TABLE_NAME", DEFAULT_TABLE_NAME))
+    parser.add_argument("--catalog", type=Path, default=Path(os.environ.get("PACKVAULT_CATALOG", DEMO_CATALOG)),
+                        help="catalog file to load at start ('' to load none)")
+    parser.add_argument("--containers", type=int, default=int(os.environ.get("PACKVAULT_CONTAINERS", "4")),
+                        help="warm containers per function (concurrent requests per function)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    for noisy in ("pynamodb", "botocore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+    for key, value in dynamodb.LOCAL_CREDENTIALS.items():
+        os.environ.setdefault(key, value)
+    os.environ.setdefault("AWS_REGION", "us-east-1")
+    tpl = template.load()
+    database = None
+    if not args.dynamodb_endpoint:
+        log.info("starting DynamoDB Local (first run downloads it)")
+        database = dynamodb.DynamoDBLocal().start()
+        args.dynamodb_endpoint = database.endpoint
+    os.environ["DYNAMODB_ENDPOINT"] = args.dynamodb_endpoint
+    os.environ.update(function_environment(tpl, args.table_name))
+    os.environ["TABLE_NAME"] = args.table_name
+
+    stop = threading.Event()
+    server = None
+    try:
+        prepare_database(tpl, args.dynamodb_endpoint, args.table_name)
+        if str(args.catalog):
+            load_catalog(args.catalog)
+        specs = template.functions(tpl)
+        routes = template.routes(tpl)
+        pools = {fid: FunctionPool(specs[fid], args.containers) for fid in {r.function_id for r in routes}}
+        for schedule in template.schedules(tpl):
+            Scheduler(specs[schedule.function_id], template.rate_seconds(schedule.expression), schedule.payload,
+                      stop).start()
+        cors = next(iter(template.resources(tpl, "AWS::Serverless::HttpApi").values()))["Properties"].get(
+            "CorsConfiguration", {})
+        server = LocalApi(args.port, routes, pools, cors)
+        signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+        for route in routes:
+            log.info("route %-6s http://127.0.0.1:%d%s -> %s", route.method, args.port, route.path, route.function_id)
+        log.info("Packvault local stack ready on http://127.0.0.1:%d (DynamoDB %s); Ctrl-C stops it",
+                 args.port, args.dynamodb_endpoint)
+        server.serve_forever()
+    except KeyboardInterrupt:
+        log.info("stopping")
+    finally:
+        stop.set()
+        if server is not None:
+            server.server_close()
+        if database is not None:
+            database.stop()
+    return 0

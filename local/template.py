@@ -1,0 +1,160 @@
+"""Reads template.yaml: the table definitions, the HTTP routes and the schedules, so that nothing about
+them is restated here."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """Keeps CloudFormation short-form intrinsics (!Ref X) as {"Ref": X} / {"Fn::GetAtt": ...}."""
+
+
+def _intrinsic(loader: _CfnLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+def load(path: Path = TEMPLATE) -> dict[str, Any]:
+    return yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # /api/v1/packs/{pack_id}
+    function_id: str
+    pattern: re.Pattern[str]
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        if method != self.method and self.method != "ANY":
+            return None
+        found = self.pattern.fullmatch(path)
+        return found.groupdict() if found else None
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    code_dir: Path
+    module: str
+    handler: str
+    timeout_seconds: int
+
+
+@dataclass(frozen=True)
+class Schedule:
+    function_id: str
+    expression: str
+    payload: str | None
+
+
+def _path_pattern(path: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^}]+\})", path)
+    regex = "".join(
+        f"(?P<{p[1:-1].rstrip('+')}>.+)" if p.endswith("+}") else f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{")
+        else re.escape(p)
+        for p in parts
+    )
+    return re.compile(regex)
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def functions(template: dict[str, Any]) -> dict[str, FunctionSpec]:
+    defaults = template.get("Globals", {}).get("Function", {})
+    result = {}
+    for logical_id, resource in resources(template, "AWS::Serverless::Function").items():
+        props = resource["Properties"]
+        module, handler = props["Handler"].rsplit(".", 1)
+        result[logical_id] = FunctionSpec(
+            logical_id=logical_id,
+            code_dir=ROOT / props["CodeUri"],
+            module=module,
+            handler=handler,
+            timeout_seconds=int(props.get("Timeout", defaults.get("Timeout", 3))),
+        )
+    return result
+
+
+def routes(template: dict[str, Any]) -> list[Route]:
+    found = []
+    for logical_id, resource in resources(template, "AWS::Serverless::Function").items():
+        for event in resource["Properties"].get("Events", {}).values():
+            if event["Type"] == "HttpApi":
+                props = event["Properties"]
+                method = props["Method"].upper()
+                found.append(Route(method, props["Path"], logical_id, _path_pattern(props["Path"])))
+    # Static segments win over parameters, as API Gateway matches the most specific route first.
+    return sorted(found, key=lambda r: (r.path.count("{"), -len(r.path)))
+
+
+def schedules(template: dict[str, Any]) -> list[Schedule]:
+    found = []
+    for logical_id, resource in resources(template, "AWS::Serverless::Function").items():
+        for event in resource["Properties"].get("Events", {}).values():
+            if event["Type"] in {"ScheduleV2", "Schedule"}:
+                props = event["Properties"]
+                found.append(Schedule(logical_id, props["ScheduleExpression"], props.get("Input")))
+    return found
+
+
+def table_definitions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """CreateTable arguments for each AWS::DynamoDB::Table, from its own properties."""
+    tables = {}
+    for logical_id, resource in resources(template, "AWS::DynamoDB::Table").items():
+        props = resource["Properties"]
+        definition: dict[str, Any] = {
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "KeySchema": props["KeySchema"],
+            "BillingMode": props.get("BillingMode", "PROVISIONED"),
+        }
+        if props.get("GlobalSecondaryIndexes"):
+            definition["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        tables[logical_id] = {"definition": definition, "ttl": props.get("TimeToLiveSpecification")}
+    return tables
+
+
+def global_environment(template: dict[str, Any]) -> dict[str, Any]:
+    return template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+
+
+def parameter_defaults(template: dict[str, Any]) -> dict[str, str]:
+    return {name: str(p.get("Default", "")) for name, p in template.get("Parameters", {}).items()}
+
+
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+
+
+def rate_seconds(expression: str) -> int:
+    """Seconds between runs of a rate() schedule; cron() is not run locally (ValueError)."""
+    found = _RATE.match(expression.strip())
+    if not found:
+        raise ValueError(f"only rate() schedules run locally, not {expression!r}")
+    unit = found.group(2).rstrip("s")
+    return int(found.group(1)) * {"minute": 60, "hour": 3600, "day": 86400}[unit]
