@@ -55,8 +55,8 @@ class DynamoDBLocal:
         if not java:
             raise RuntimeError("Java 17+ is needed to run DynamoDB Local")
         self._process = subprocess.Popen(
-            [java, f"-Djava.library.path={directory / 'DynamoDBLocal_lib'}", "-jar", str(directory / "DynamoDBLocal.jar"),
-             "-inMemory", "-sharedDb", "-port", str(self.port)],
+            [java, f"-Djava.library.path={directory / 'DynamoDBLocal_lib'}",
+             "-jar", str(directory / "DynamoDBLocal.jar"), "-inMemory", "-sharedDb", "-port", str(self.port)],
             cwd=directory, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         self._wait_ready(timeout)
@@ -71,7 +71,7 @@ class DynamoDBLocal:
             try:
                 client(self.endpoint).list_tables(Limit=1)
                 return
-            except Exception:  # noqa: BLE001 - not listening yet
+            except Exception:
                 time.sleep(0.2)
         self.stop()
         raise RuntimeError(f"DynamoDB Local did not answer on port {self.port} within {timeout}s")
@@ -92,7 +92,7 @@ class DynamoDBLocal:
         self.stop()
 
 
-def client(endpoint: str, region: str = "us-east-1"):  # noqa: ANN201 - boto3 client type
+def client(endpoint: str, region: str = "us-east-1"):
     return boto3.client(
         "dynamodb", endpoint_url=endpoint, region_name=region,
         aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"]),
@@ -100,7 +100,7 @@ def client(endpoint: str, region: str = "us-east-1"):  # noqa: ANN201 - boto3 cl
     )
 
 
-def create_table(dynamodb, name: str, table: dict) -> bool:  # noqa: ANN001
+def create_table(dynamodb, name: str, table: dict) -> bool:
     """Create `name` from a template table definition unless it exists. True when created."""
     if name in dynamodb.list_tables()["TableNames"]:
         return False

@@ -58,12 +58,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
     server: LocalApi
     protocol_version = "HTTP/1.1"
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+    def do_GET(self) -> None:
         self._dispatch()
 
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET  # noqa: N815
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
 
-    def do_OPTIONS(self) -> None:  # noqa: N802
+    def do_OPTIONS(self) -> None:
         cors = self.server.cors
         self._send(204, {
             "access-control-allow-origin": ",".join(cors.get("AllowOrigins", ["*"])) if isinstance(

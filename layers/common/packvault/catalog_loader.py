@@ -20,6 +20,9 @@ from packvault.odds import PPM, probability_to_ppm
 MAX_CARDS_PER_PACK = 40  # the open transaction writes ~2 rows per card plus fixed rows; DynamoDB caps it at 100
 
 
+SlotSpec = tuple[int, tuple[tuple[str, int], ...]]  # (count, ((tier_id, ppm), ...))
+
+
 class CatalogError(ValueError):
     """A catalog file that cannot be loaded. `problems` name the offending fields."""
 
@@ -51,7 +54,7 @@ class PackDefinition:
     cards_per_pack: int
     supply_total: int | None
     tiers: tuple[tuple[str, str], ...]  # (tier_id, name)
-    slots: tuple[tuple[int, tuple[tuple[str, int], ...]], ...]  # (count, ((tier_id, ppm), ...))
+    slots: tuple[SlotSpec, ...]  # (count, ((tier_id, ppm), ...))
     items: tuple[ItemDefinition, ...] = field(repr=False)
 
     def layout(self) -> dict[str, Any]:
@@ -182,12 +185,13 @@ def _parse_prices(raw: dict[str, str], where: str, problems: list[str]) -> dict[
     return prices
 
 
-def _parse_slots(raw: dict[str, Any], where: str, problems: list[str]) -> tuple[tuple[int, tuple[tuple[str, int], ...]], ...]:
+def _parse_slots(raw: dict[str, Any], where: str, problems: list[str]) -> tuple[SlotSpec, ...]:
     tier_ids = {t["tier_id"] for t in raw["tiers"]}
     if "slots" not in raw:
         missing = [t["tier_id"] for t in raw["tiers"] if "probability" not in t]
         if missing:
-            problems.append(f"{where}.tiers: without slots every tier needs a probability (missing: {', '.join(missing)})")
+            problems.append(f"{where}.tiers: without slots every tier needs a probability "
+                            f"(missing: {', '.join(missing)})")
             return ()
         tier_ppm = tuple((t["tier_id"], probability_to_ppm(t["probability"])) for t in raw["tiers"])
         _check_sums_to_one(tier_ppm, f"{where}.tiers[*].probability", problems)
@@ -255,6 +259,9 @@ def load_pack(pack: PackDefinition) -> LoadResult:
     try:
         store.put_pack(record, supply, existing.definition_hash if existing else None)
     except store.CounterConflict as exc:
+        current = store.get_pack(pack.pack_id)
+        if current is not None and current.definition_hash == definition_hash:  # a concurrent identical load won
+            return LoadResult(pack.pack_id, "unchanged", int(current.odds_version))
         raise CatalogError([f"{exc}; nothing was reset"]) from exc
     return LoadResult(pack.pack_id, "updated" if existing else "created", odds_version)
 
@@ -281,7 +288,9 @@ def _load_items(pack: PackDefinition, pack_exists: bool) -> None:
             try:
                 store.put_pack_item(record, current)
             except store.CounterConflict as exc:
-                raise CatalogError([f"pack {pack.pack_id}: {exc}"]) from exc
+                now_stored = store.get_pack_item(pack.pack_id, item.item_id)
+                if now_stored is None or _item_changed(now_stored, item):  # not a concurrent identical load
+                    raise CatalogError([f"pack {pack.pack_id}: {exc}"]) from exc
     for leftover in existing.values():
         if not leftover.retired:
             store.retire_pack_item(leftover)

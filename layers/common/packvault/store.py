@@ -172,6 +172,13 @@ def new_event(entity_pk: str, event_type: str, payload: dict[str, Any]) -> Event
 # --- reads -------------------------------------------------------------------------------------------
 
 
+def get_pack_item(pack_id: str, item_id: str) -> PackItemRecord | None:
+    try:
+        return PackItemRecord.get(pack_pk(pack_id), f"{ITEM_PREFIX}{item_id}", consistent_read=True)
+    except PackItemRecord.DoesNotExist:
+        return None
+
+
 def get_pack(pack_id: str) -> PackRecord | None:
     try:
         return PackRecord.get(pack_pk(pack_id), PACK_SORT_KEY, consistent_read=True)
@@ -223,7 +230,10 @@ def put_pack_item(item: PackItemRecord, existing: PackItemRecord | None) -> None
     stock = CountedChange(existing.stock_total if existing else None, item.stock_total)
     if existing is None:
         item.stock_available = item.stock_total
-        item.save(condition=PackItemRecord.pk.does_not_exist())
+        try:
+            item.save(condition=PackItemRecord.pk.does_not_exist())
+        except PutError as exc:
+            raise CounterConflict(f"item {item.item_id} was created concurrently") from exc
         return
     actions = [
         PackItemRecord.tier_id.set(item.tier_id),

@@ -1,0 +1,42 @@
+# Packvault. `make run` starts the local stack; `make test` runs every test. Both work on a fresh clone.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+TOOLS  := .venv-tools
+PIP    := --quiet --disable-pip-version-check
+PORT   ?= 3000
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: run test lint bench build clean
+
+$(VENV)/.installed: requirements/dev.txt layers/common/requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install $(PIP) -r requirements/dev.txt
+	$(VENV)/bin/pip install $(PIP) --no-deps -e .
+	touch $@
+
+# SAM CLI and cfn-lint pin their own boto3/pydantic/jsonschema: they live apart from the app.
+$(TOOLS)/.installed: requirements/tools.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install $(PIP) -r requirements/tools.txt
+	touch $@
+
+run: $(VENV)/.installed
+	$(VENV)/bin/python -m local --port $(PORT)
+
+test: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/python -m pytest
+
+lint: $(VENV)/.installed $(TOOLS)/.installed
+	$(VENV)/bin/ruff check .
+	$(TOOLS)/bin/sam validate --lint --region us-east-1
+	$(TOOLS)/bin/cfn-lint template.yaml
+
+bench: $(VENV)/.installed
+	$(VENV)/bin/python bench/cold_start.py
+
+build: $(TOOLS)/.installed
+	PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" sam build
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .ruff_cache

@@ -1,0 +1,51 @@
+"""Fixtures shared by every suite. Unit tests need nothing running; integration and e2e tests get a
+DynamoDB Local that this test session starts and stops itself."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from local import dynamodb, template
+from packvault import store
+from packvault.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_CATALOG = ROOT / "catalog" / "demo.json"
+
+# The process environment the functions read; tests never touch a real AWS account.
+os.environ.update({
+    "STAGE": "dev",
+    "TABLE_NAME": "packvault-test",
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "POWERTOOLS_SERVICE_NAME": "packvault",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    **dynamodb.LOCAL_CREDENTIALS,
+})
+
+
+@pytest.fixture(scope="session")
+def dynamodb_local() -> Iterator[dynamodb.DynamoDBLocal]:
+    with dynamodb.DynamoDBLocal() as database:
+        yield database
+
+
+def create_table_from_template(endpoint: str, name: str) -> None:
+    (table,) = template.table_definitions(template.load()).values()
+    dynamodb.create_table(dynamodb.client(endpoint), name, table)
+
+
+@pytest.fixture
+def local_table(dynamodb_local: dynamodb.DynamoDBLocal) -> Iterator[Settings]:
+    """A fresh table on DynamoDB Local, built from template.yaml, with the data-access layer bound to it."""
+    name = f"t-{uuid.uuid4().hex[:12]}"
+    create_table_from_template(dynamodb_local.endpoint, name)
+    settings = Settings.from_env({"STAGE": "dev", "TABLE_NAME": name, "DYNAMODB_ENDPOINT": dynamodb_local.endpoint})
+    store.bind(settings)
+    yield settings
+    dynamodb.client(dynamodb_local.endpoint).delete_table(TableName=name)
