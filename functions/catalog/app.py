@@ -2,6 +2,7 @@
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from packvault import catalog
 from packvault.http import create_app, logger
 from packvault.runtime import configure

@@ -32,5 +32,5 @@ def test_a_bad_value_fails_fast_naming_the_variable(override, named):
 
 
 def test_missing_required_variables_are_named():
-    with pytest.raises(ConfigurationError, match="STAGE.*TABLE_NAME|TABLE_NAME.*STAGE"):
+    with pytest.raises(ConfigurationError, match=r"STAGE.*TABLE_NAME|TABLE_NAME.*STAGE"):
         Settings.from_env({})

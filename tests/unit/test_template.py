@@ -59,7 +59,8 @@ def test_table_keys_and_indexes_match_the_data_access_models():
     definition = table["definition"]
     assert {k["AttributeName"]: k["KeyType"] for k in definition["KeySchema"]} == {"pk": "HASH", "sk": "RANGE"}
     assert store.PackRecord._hash_keyname == "pk" and store.PackRecord._range_keyname == "sk"
-    indexes = {i["IndexName"]: {k["AttributeName"] for k in i["KeySchema"]} for i in definition["GlobalSecondaryIndexes"]}
+    indexes = {i["IndexName"]: {k["AttributeName"] for k in i["KeySchema"]}
+               for i in definition["GlobalSecondaryIndexes"]}
     assert indexes["GSI1"] == {"gsi1pk", "gsi1sk"}
     assert store.ByKindIndex.Meta.index_name == "GSI1"
     assert table["ttl"] == {"AttributeName": "ttl", "Enabled": True}

@@ -1,4 +1,5 @@
-"""Cold-start wiring shared by every function: settings validated once, data access bound once."""
+"""Cold-start wiring shared by every function: settings validated once, data access bound once, and the
+DynamoDB client created during init (Lambda's init phase), not on the first request."""
 
 from __future__ import annotations
 
@@ -9,4 +10,5 @@ from packvault.settings import Settings, get_settings
 def configure() -> Settings:
     settings = get_settings()
     store.bind(settings)
+    store.connection().client  # noqa: B018 - creating the botocore client is the point
     return settings

@@ -144,18 +144,33 @@ class EventRecord(_Row):
 _MODELS: tuple[type[Model], ...] = (_Row, PackRecord, PackItemRecord, OddsVersionRecord, EventRecord)
 
 
+_shared_connection: Connection | None = None
+
+
 def bind(settings: Settings) -> None:
-    """Point every model at the configured table and endpoint. Called once per container."""
-    for model in _MODELS:
+    """Point every model at the configured table and endpoint, sharing one connection (one botocore
+    client per container instead of one per model). Called once per container."""
+    global _shared_connection
+    shared = Connection(region=settings.aws_region, host=settings.dynamodb_endpoint)
+    # All rows share the table's keys; the model declaring the most indexes describes the table, so that
+    # index queries through the shared connection know every index.
+    for position, model in enumerate(sorted(_MODELS, key=lambda m: -len(m._indexes))):
         model.Meta.table_name = settings.table_name
         model.Meta.region = settings.aws_region
         model.Meta.host = settings.dynamodb_endpoint
         model._connection = None
+        table_connection = model._get_connection()
+        if position == 0:
+            shared.add_meta_table(table_connection.get_meta_table())
+        table_connection.connection = shared
+    _shared_connection = shared
 
 
 def connection() -> Connection:
-    """A low-level connection for transactions (PynamoDB's TransactWrite ignores Meta.host)."""
-    return Connection(region=_Row.Meta.region, host=_Row.Meta.host)
+    """The container's connection, for transactions (PynamoDB's TransactWrite needs one explicitly)."""
+    if _shared_connection is None:
+        raise RuntimeError("store.bind(settings) must be called first")
+    return _shared_connection
 
 
 def new_event(entity_pk: str, event_type: str, payload: dict[str, Any]) -> EventRecord:
