@@ -6,7 +6,6 @@ Only the command-line tool imports this module (jsonschema stays off the Lambda 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from packvault import money, store
+from packvault.fairness import canonical_hash
 from packvault.odds import PPM, probability_to_ppm
 
 MAX_CARDS_PER_PACK = 40  # the open transaction writes ~2 rows per card plus fixed rows; DynamoDB caps it at 100
@@ -80,15 +80,6 @@ class PackDefinition:
             "odds": self.odds_table(),
             "items": [[i.name, i.nft_id, i.rarity, i.fmv, i.stock, i.metadata] for i in self.items],
         })
-
-
-def canonical_json(value: Any) -> bytes:
-    """Sorted keys, no whitespace, UTF-8: the bytes that hashes are taken over."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def canonical_hash(value: Any) -> str:
-    return hashlib.sha256(canonical_json(value)).hexdigest()
 
 
 # --- validation --------------------------------------------------------------------------------------

@@ -46,6 +46,23 @@ def _catalog_schema(_: argparse.Namespace) -> int:
     return 0
 
 
+def _verify_opening(args: argparse.Namespace) -> int:
+    from packvault.proof import check_proof
+
+    source = sys.stdin if args.proof == "-" else open(args.proof, encoding="utf-8")  # noqa: SIM115
+    with source:
+        try:
+            document = json.load(source)
+        except json.JSONDecodeError as exc:
+            print(f"packvault: {args.proof} is not JSON: {exc}", file=sys.stderr)
+            return 2
+    proof = document.get("fairness", document) if isinstance(document, dict) else {}
+    result = check_proof(proof)
+    print(json.dumps({"verdict": "match" if result.match else "mismatch", "opening_id": proof.get("opening_id"),
+                      "problems": result.problems, "recomputed_items": result.expected_items}, indent=2))
+    return 0 if result.match else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="packvault", description="Packvault operator and support tools.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -57,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("file")
     validate.set_defaults(run=_catalog_validate)
     catalog.add_parser("schema", help="print the catalog JSON Schema").set_defaults(run=_catalog_schema)
+    verify = commands.add_parser("verify-opening", help="recompute an opening's items from its fairness proof")
+    verify.add_argument("proof", help="a proof JSON file (or an opening with a 'fairness' object); - for stdin")
+    verify.set_defaults(run=_verify_opening)
     return parser
 
 

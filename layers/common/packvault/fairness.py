@@ -1,0 +1,53 @@
+"""Provable fairness: commit-reveal seeds, canonical hashing, and an unbiased integer sampler.
+
+docs/FAIRNESS.md specifies all of this precisely enough to reimplement it; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+DRAW_DOMAIN = "packvault-draw-v1"
+_SPACE = 1 << 256  # HMAC-SHA256 output read as a big-endian unsigned integer
+
+
+def canonical_json(value: Any) -> bytes:
+    """Sorted keys, no whitespace, UTF-8 (non-ASCII kept as is): the bytes hashes and HMACs are taken over."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def canonical_hash(value: Any) -> str:
+    return hashlib.sha256(canonical_json(value)).hexdigest()
+
+
+def new_server_seed() -> str:
+    """32 bytes from the OS CSPRNG, as 64 lowercase hex characters."""
+    return secrets.token_hex(32)
+
+
+def commitment(server_seed: str) -> str:
+    """sha256 of the seed's 32 bytes (not of its hex text), hex: published before the draw."""
+    return hashlib.sha256(bytes.fromhex(server_seed)).hexdigest()
+
+
+def random_below(server_seed: bytes, context: Sequence[str | int], bound: int) -> int:
+    """A uniform integer in [0, bound), from HMAC-SHA256(server_seed, canonical_json([domain, *context, k])).
+
+    Rejection sampling: values at or above the largest multiple of `bound` below 2**256 are discarded and
+    k (starting at 0) is incremented, so every result is exactly equally likely. No floating point.
+    """
+    if not 0 < bound <= _SPACE:
+        raise ValueError("bound must be positive and at most 2**256")
+    limit = _SPACE - (_SPACE % bound)
+    attempt = 0
+    while True:
+        digest = hmac.digest(server_seed, canonical_json([DRAW_DOMAIN, *context, attempt]), "sha256")
+        value = int.from_bytes(digest, "big")
+        if value < limit:
+            return value % bound
+        attempt += 1

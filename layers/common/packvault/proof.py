@@ -1,0 +1,53 @@
+"""An opening's fairness proof: what is published when the pack opens, and its independent check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from packvault.draw import DrawInputs, NothingToDraw, OddsTable, draw_opening
+from packvault.fairness import canonical_hash, commitment
+
+PROOF_FIELDS = ("opening_id", "server_seed", "server_seed_hash", "client_seed", "round", "stock", "odds_version",
+                "odds_hash", "odds_table", "items")
+
+
+@dataclass(frozen=True)
+class ProofCheck:
+    match: bool
+    problems: list[str] = field(default_factory=list)
+    expected_items: list[dict[str, str]] = field(default_factory=list)
+
+
+def check_proof(proof: dict[str, Any]) -> ProofCheck:
+    """Recompute an opening from its proof alone (docs/FAIRNESS.md section 6)."""
+    missing = [name for name in PROOF_FIELDS if name not in proof]
+    if missing:
+        return ProofCheck(False, [f"the proof lacks {', '.join(missing)}"])
+    problems = []
+    try:
+        seed_ok = commitment(proof["server_seed"]) == proof["server_seed_hash"]
+    except ValueError:
+        seed_ok = False
+    if not seed_ok:
+        problems.append("sha256(server_seed) is not server_seed_hash: the revealed seed is not the committed one")
+    if canonical_hash(proof["odds_table"]) != proof["odds_hash"]:
+        problems.append("the odds table does not hash to odds_hash")
+    if problems:
+        return ProofCheck(False, problems)
+    inputs = DrawInputs(proof["server_seed"], proof["client_seed"], proof["opening_id"], int(proof["round"]))
+    try:
+        drawn = draw_opening(OddsTable.from_document(proof["odds_table"]), inputs, proof["stock"])
+    except NothingToDraw as exc:
+        return ProofCheck(False, [f"nothing could be drawn from this odds table and stock: {exc}"])
+    expected = [{"tier_id": d.tier_id, "item_id": d.item_id} for d in drawn]
+    published = [{"tier_id": i["tier_id"], "item_id": i["item_id"]} for i in proof["items"]]
+    if expected != published:
+        differences = [
+            f"draw {n}: published {p['item_id']} ({p['tier_id']}), recomputed {e['item_id']} ({e['tier_id']})"
+            for n, (p, e) in enumerate(zip(published, expected, strict=False)) if p != e
+        ]
+        if len(published) != len(expected):
+            differences.append(f"published {len(published)} items, recomputed {len(expected)}")
+        return ProofCheck(False, differences, expected)
+    return ProofCheck(True, [], expected)
