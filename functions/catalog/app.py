@@ -1,4 +1,4 @@
-"""Public catalog reads: GET /api/v1/packs and GET /api/v1/packs/{pack_id}."""
+"""Public catalog reads: the packs, one pack, and a pack's immutable odds versions."""
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -19,6 +19,11 @@ def list_packs() -> dict:
 @app.get("/api/v1/packs/<pack_id>")
 def get_pack(pack_id: str) -> dict:
     return catalog.get_pack(pack_id)
+
+
+@app.get("/api/v1/packs/<pack_id>/odds/<version>")
+def get_odds_version(pack_id: str, version: str) -> dict:
+    return catalog.get_odds_version(pack_id, version)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

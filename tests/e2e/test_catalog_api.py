@@ -57,3 +57,13 @@ def test_cors_preflight_answers_from_the_template(api):
     response = requests.options(f"{api}/api/v1/packs", timeout=10)
     assert response.status_code == 204
     assert "idempotency-key" in response.headers["access-control-allow-headers"]
+
+
+def test_odds_versions_are_public_and_hash_to_what_the_pack_names(api):
+    _, pack = get(api, "/api/v1/packs/booster-classic")
+    status, odds = get(api, f"/api/v1/packs/booster-classic/odds/{pack['odds']['version']}")
+    assert status == 200
+    assert odds["odds_hash"] == pack["odds"]["hash"]
+    assert odds["odds_table"]["slots"][1]["tiers"] == [["rare", 875000], ["mythic", 125000]]
+    assert get(api, "/api/v1/packs/booster-classic/odds/99")[0] == 404
+    assert get(api, "/api/v1/packs/booster-classic/odds/x")[1]["error"]["code"] == "ODDS_VERSION_NOT_FOUND"

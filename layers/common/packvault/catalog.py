@@ -7,6 +7,7 @@ from typing import Any
 
 from packvault import money, store
 from packvault.errors import ErrorCode, PackvaultError
+from packvault.fairness import canonical_hash
 from packvault.odds import Slot, WeightedItem, drawable_items_by_tier, fraction_to_decimal, slot_odds
 
 PACK_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -27,6 +28,17 @@ def get_pack(pack_id: str) -> dict[str, Any]:
     if pack is None:
         raise PackvaultError(ErrorCode.PACK_NOT_FOUND, f"No pack has the id {pack_id!r}.")
     return pack_view(pack, store.pack_items(pack_id))
+
+
+def get_odds_version(pack_id: str, version: str) -> dict[str, Any]:
+    """An immutable odds version: the table a draw used and its hash, for anyone checking a proof."""
+    if not PACK_ID.match(pack_id):
+        raise PackvaultError(ErrorCode.INVALID_PACK_ID)
+    number = int(version) if version.isdigit() and len(version) <= 6 else 0
+    table = store.odds_table(pack_id, number) if number else None
+    if table is None:
+        raise PackvaultError(ErrorCode.ODDS_VERSION_NOT_FOUND, f"Pack {pack_id!r} has no odds version {version!r}.")
+    return {"pack_id": pack_id, "odds_version": number, "odds_hash": canonical_hash(table), "odds_table": table}
 
 
 def slots_of(pack: store.PackRecord) -> list[Slot]:

@@ -16,6 +16,7 @@ class ErrorCode(StrEnum):
     ROUTE_NOT_FOUND = "ROUTE_NOT_FOUND"
     PACK_NOT_FOUND = "PACK_NOT_FOUND"
     INVALID_PACK_ID = "INVALID_PACK_ID"
+    ODDS_VERSION_NOT_FOUND = "ODDS_VERSION_NOT_FOUND"
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -26,6 +27,7 @@ _CATALOGUE: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.ROUTE_NOT_FOUND: (404, "No such route."),
     ErrorCode.PACK_NOT_FOUND: (404, "No pack has this id."),
     ErrorCode.INVALID_PACK_ID: (400, "A pack id is 1-64 characters of letters, digits, '-' and '_'."),
+    ErrorCode.ODDS_VERSION_NOT_FOUND: (404, "This pack has no odds version with that number."),
     ErrorCode.INTERNAL_ERROR: (500, "Something went wrong on our side; it has been logged."),
 }
 
