@@ -128,6 +128,19 @@ def http_api_event(
     return event
 
 
+def authorizer_event(request: dict[str, Any], identity: list[str]) -> dict[str, Any]:
+    """The REQUEST event (payload 2.0) API Gateway sends a Lambda authorizer for an HTTP API request."""
+    context = request["requestContext"]
+    event = {key: value for key, value in request.items() if key not in {"body", "isBase64Encoded"}}
+    event.update({
+        "type": "REQUEST",
+        "routeArn": f"arn:aws:execute-api:us-east-1:123456789012:{context['apiId']}/{context['stage']}/"
+                    f"{context['http']['method']}{request['rawPath']}",
+        "identitySource": identity,
+    })
+    return event
+
+
 def http_response(result: Any) -> tuple[int, dict[str, str], bytes]:
     """Status, headers and body from a handler's result, read as API Gateway reads payload 2.0."""
     if not isinstance(result, dict) or "statusCode" not in result:

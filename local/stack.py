@@ -11,19 +11,29 @@ import argparse
 import json
 import logging
 import os
+import secrets
 import signal
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from local import dynamodb, template
-from local.lambdas import FunctionPool, LambdaContext, http_api_event, http_response, load_handler
+from local.lambdas import (
+    FunctionPool,
+    LambdaContext,
+    authorizer_event,
+    http_api_event,
+    http_response,
+    load_handler,
+)
 
 log = logging.getLogger("packvault.local")
 
-LOCAL_PARAMETERS = {"Stage": "dev", "LogLevel": "INFO"}
+# Locally the signing key comes from JWT_SIGNING_KEY (random per run unless set), not from SSM.
+LOCAL_PARAMETERS = {"Stage": "dev", "LogLevel": "INFO", "JwtSigningKeyParameter": "", "SolanaCluster": "localnet"}
 DEFAULT_TABLE_NAME = "packvault-local"
 DEMO_CATALOG = template.ROOT / "catalog" / "demo.json"
 
@@ -52,6 +62,24 @@ class LocalApi(ThreadingHTTPServer):
         self.routes = routes
         self.pools = pools
         self.cors = cors
+        self.authorizations = AuthorizerCache()
+
+
+class AuthorizerCache:
+    """API Gateway caches an authorizer's answer per identity source for ReauthorizeEvery seconds."""
+
+    def __init__(self) -> None:
+        self._answers: dict[tuple[str, tuple[str, ...]], tuple[float, dict]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, tuple[str, ...]]) -> dict | None:
+        with self._lock:
+            found = self._answers.get(key)
+            return found[1] if found and found[0] > time.monotonic() else None
+
+    def put(self, key: tuple[str, tuple[str, ...]], answer: dict, seconds: int) -> None:
+        with self._lock:
+            self._answers[key] = (time.monotonic() + seconds, answer)
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -82,6 +110,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             if params is not None:
                 event = http_api_event(route, self.command, url.path, url.query, dict(self.headers.items()), body,
                                        params, self.client_address[0])
+                if route.authorizer is not None and not self._authorize(route.authorizer, event):
+                    return
                 try:
                     status, headers, payload = http_response(self.server.pools[route.function_id].invoke(event))
                 except Exception:
@@ -91,6 +121,29 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 self._send(status, headers, payload)
                 return
         self._send(404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
+
+    def _authorize(self, authorizer: template.Authorizer, event: dict) -> bool:
+        """Run the route's Lambda authorizer as API Gateway does; answer the client itself when it refuses."""
+        identity = [event["headers"].get(name, "") for name in authorizer.identity_headers]
+        if not all(value.strip() for value in identity):
+            self._send(401, {"content-type": "application/json"}, b'{"message":"Unauthorized"}')
+            return False
+        key = (authorizer.name, tuple(identity))
+        answer = self.server.authorizations.get(key) if authorizer.cache_seconds else None
+        if answer is None:
+            try:
+                answer = self.server.pools[authorizer.function_id].invoke(authorizer_event(event, identity))
+            except Exception:
+                log.exception("authorizer %s failed", authorizer.function_id)
+                self._send(500, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}')
+                return False
+            if authorizer.cache_seconds:
+                self.server.authorizations.put(key, answer, authorizer.cache_seconds)
+        if not answer.get("isAuthorized"):
+            self._send(403, {"content-type": "application/json"}, b'{"message":"Forbidden"}')
+            return False
+        event["requestContext"]["authorizer"] = {"lambda": answer.get("context") or {}}
+        return True
 
     def _send(self, status: int, headers: dict[str, str], payload: bytes) -> None:
         self.send_response(status)
@@ -168,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["DYNAMODB_ENDPOINT"] = args.dynamodb_endpoint
     os.environ.update(function_environment(tpl, args.table_name))
     os.environ["TABLE_NAME"] = args.table_name
+    os.environ.setdefault("JWT_SIGNING_KEY", secrets.token_urlsafe(48))
 
     stop = threading.Event()
     server = None
@@ -177,7 +231,8 @@ def main(argv: list[str] | None = None) -> int:
             load_catalog(args.catalog)
         specs = template.functions(tpl)
         routes = template.routes(tpl)
-        pools = {fid: FunctionPool(specs[fid], args.containers) for fid in {r.function_id for r in routes}}
+        functions = {r.function_id for r in routes} | {r.authorizer.function_id for r in routes if r.authorizer}
+        pools = {fid: FunctionPool(specs[fid], args.containers) for fid in functions}
         for schedule in template.schedules(tpl):
             Scheduler(specs[schedule.function_id], template.rate_seconds(schedule.expression), schedule.payload,
                       stop).start()

@@ -39,11 +39,21 @@ def load(path: Path = TEMPLATE) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class Authorizer:
+    name: str
+    function_id: str
+    identity_headers: tuple[str, ...]  # lower-case header names that must be present
+    cache_seconds: int
+    simple_responses: bool
+
+
+@dataclass(frozen=True)
 class Route:
     method: str
     path: str  # /api/v1/packs/{pack_id}
     function_id: str
     pattern: re.Pattern[str]
+    authorizer: Authorizer | None = None
 
     @property
     def route_key(self) -> str:
@@ -102,14 +112,34 @@ def functions(template: dict[str, Any]) -> dict[str, FunctionSpec]:
     return result
 
 
+def authorizers(template: dict[str, Any]) -> tuple[dict[str, Authorizer], str | None]:
+    """The HTTP API's Lambda authorizers by name, and the default one (None: routes are public by default)."""
+    (api,) = resources(template, "AWS::Serverless::HttpApi").values()
+    auth = api["Properties"].get("Auth", {})
+    found = {}
+    for name, spec in auth.get("Authorizers", {}).items():
+        identity = spec.get("Identity", {})
+        found[name] = Authorizer(
+            name=name,
+            function_id=spec["FunctionArn"]["Fn::GetAtt"][0],
+            identity_headers=tuple(h.lower() for h in identity.get("Headers", [])),
+            cache_seconds=int(identity.get("ReauthorizeEvery", 300)),
+            simple_responses=bool(spec.get("EnableSimpleResponses")),
+        )
+    return found, auth.get("DefaultAuthorizer")
+
+
 def routes(template: dict[str, Any]) -> list[Route]:
+    known, default = authorizers(template)
     found = []
     for logical_id, resource in resources(template, "AWS::Serverless::Function").items():
         for event in resource["Properties"].get("Events", {}).values():
             if event["Type"] == "HttpApi":
                 props = event["Properties"]
                 method = props["Method"].upper()
-                found.append(Route(method, props["Path"], logical_id, _path_pattern(props["Path"])))
+                name = props.get("Auth", {}).get("Authorizer", default)
+                authorizer = None if name in (None, "NONE") else known[name]
+                found.append(Route(method, props["Path"], logical_id, _path_pattern(props["Path"]), authorizer))
     # Static segments win over parameters, as API Gateway matches the most specific route first.
     return sorted(found, key=lambda r: (r.path.count("{"), -len(r.path)))
 

@@ -25,6 +25,8 @@ os.environ.update({
     "AWS_DEFAULT_REGION": "us-east-1",
     "POWERTOOLS_SERVICE_NAME": "packvault",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "JWT_SIGNING_KEY": "test-signing-key-0123456789abcdef0123456789",
+    "JWT_SIGNING_KEY_PARAMETER": "",
     **dynamodb.LOCAL_CREDENTIALS,
 })
 

@@ -9,22 +9,44 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 import requests
 
 from local.dynamodb import free_port
+from packvault import store
+from packvault.settings import Settings
 from tests.conftest import ROOT
 
 
+@dataclass(frozen=True)
+class Stack:
+    base_url: str
+    settings: Settings  # the table and endpoint the stack uses, for tests that set up records directly
+
+
 @pytest.fixture(scope="session")
-def api(dynamodb_local) -> Iterator[str]:
+def api(stack: Stack) -> str:
+    return stack.base_url
+
+
+@pytest.fixture
+def stack_store(stack: Stack) -> Settings:
+    """Binds this test process's data access to the stack's table."""
+    store.bind(stack.settings)
+    return stack.settings
+
+
+@pytest.fixture(scope="session")
+def stack(dynamodb_local) -> Iterator[Stack]:
     port = free_port()
+    table_name = f"e2e-{uuid.uuid4().hex[:10]}"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("TABLE_NAME", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "local", "--port", str(port), "--dynamodb-endpoint", dynamodb_local.endpoint,
-         "--table-name", f"e2e-{uuid.uuid4().hex[:10]}"],
+         "--table-name", table_name],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     base = f"http://127.0.0.1:{port}"
@@ -41,6 +63,7 @@ def api(dynamodb_local) -> Iterator[str]:
             process.kill()
             raise RuntimeError(f"local stack not ready:\n{process.stdout.read()}")
         time.sleep(0.2)
-    yield base
+    yield Stack(base, Settings.from_env({"STAGE": "dev", "TABLE_NAME": table_name,
+                                         "DYNAMODB_ENDPOINT": dynamodb_local.endpoint}))
     process.terminate()
     process.wait(timeout=15)

@@ -73,12 +73,30 @@ def test_table_is_on_demand_encrypted_and_recoverable():
     assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
 
 
-def test_iam_statements_are_scoped_to_the_table():
+def test_iam_statements_name_actions_and_resources_exactly():
     for logical_id, resource in template.resources(TPL, "AWS::Serverless::Function").items():
         for policy in resource["Properties"].get("Policies", []):
             for statement in policy["Statement"]:
-                assert "*" not in statement["Resource"], logical_id
-                assert all(action.startswith("dynamodb:") and "*" not in action for action in statement["Action"])
+                resources = statement["Resource"]
+                resources = resources if isinstance(resources, list) else [resources]
+                assert "*" not in resources, logical_id
+                assert all("*" not in action for action in statement["Action"]), logical_id
+                for action in statement["Action"]:
+                    assert action.split(":")[0] in {"dynamodb", "ssm"}, (logical_id, action)
+
+
+PUBLIC_ROUTES = {"GET /api/v1/packs", "GET /api/v1/packs/{pack_id}", "GET /api/v1/packs/{pack_id}/odds/{version}",
+                 "POST /api/v1/auth/nonce", "POST /api/v1/auth/verify"}
+
+
+def test_every_route_but_the_public_ones_is_behind_the_wallet_authorizer():
+    for route in template.routes(TPL):
+        if route.route_key in PUBLIC_ROUTES:
+            assert route.authorizer is None, route.route_key
+        else:
+            assert route.authorizer is not None and route.authorizer.name == "WalletAuthorizer", route.route_key
+            assert route.authorizer.identity_headers == ("authorization",)
+            assert route.authorizer.simple_responses
 
 
 def test_platform_wallet_is_a_parameter_not_a_literal():

@@ -137,7 +137,7 @@ def _parse_pack(raw: dict[str, Any], where: str, problems: list[str]) -> PackDef
     items = tuple(
         ItemDefinition(
             item_id=i["item_id"], tier_id=t["tier_id"], name=i["name"], nft_id=i["nft_id"], rarity=i["rarity"],
-            fmv=money.canonical_decimal(i["fmv"], 18), weight=i["weight"], stock=i.get("stock"),
+            fmv=money.canonical_decimal(i["fmv"], money.FMV_DECIMALS), weight=i["weight"], stock=i.get("stock"),
             metadata=i.get("metadata"),
         )
         for t in raw["tiers"]

@@ -63,6 +63,34 @@ def _verify_opening(args: argparse.Namespace) -> int:
     return 0 if result.match else 1
 
 
+def _keygen(args: argparse.Namespace) -> int:
+    from packvault.client import Keypair
+
+    keypair = Keypair.generate()
+    try:
+        keypair.save(args.file)
+    except FileExistsError:
+        print(f"packvault: {args.file} exists; not overwriting a keypair", file=sys.stderr)
+        return 1
+    print(json.dumps({"keypair": args.file, "public_key": keypair.public_key}))
+    return 0
+
+
+def _login(args: argparse.Namespace) -> int:
+    from packvault.client import ApiError, Keypair, PackvaultClient
+
+    try:
+        session = PackvaultClient(args.api).sign_in(Keypair.load(args.keypair))
+    except ApiError as exc:
+        print(f"packvault: sign-in refused: {json.dumps(exc.body)}", file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as exc:
+        print(f"packvault: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(session) if args.json else session["token"])
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="packvault", description="Packvault operator and support tools.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -77,6 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify-opening", help="recompute an opening's items from its fairness proof")
     verify.add_argument("proof", help="a proof JSON file (or an opening with a 'fairness' object); - for stdin")
     verify.set_defaults(run=_verify_opening)
+    keygen = commands.add_parser("keygen", help="write a new buyer keypair file (Solana CLI format)")
+    keygen.add_argument("file")
+    keygen.set_defaults(run=_keygen)
+    login = commands.add_parser("login", help="sign in with a keypair file; prints an access token")
+    login.add_argument("--keypair", required=True)
+    login.add_argument("--api", default="http://127.0.0.1:3000")
+    login.add_argument("--json", action="store_true", help="print the whole session, not only the token")
+    login.set_defaults(run=_login)
     return parser
 
 

@@ -17,6 +17,20 @@ class ErrorCode(StrEnum):
     PACK_NOT_FOUND = "PACK_NOT_FOUND"
     INVALID_PACK_ID = "INVALID_PACK_ID"
     ODDS_VERSION_NOT_FOUND = "ODDS_VERSION_NOT_FOUND"
+    INVALID_WALLET = "INVALID_WALLET"
+    INVALID_SIGNATURE = "INVALID_SIGNATURE"
+    INVALID_MESSAGE = "INVALID_MESSAGE"
+    SIGNATURE_MISMATCH = "SIGNATURE_MISMATCH"
+    NONCE_UNKNOWN = "NONCE_UNKNOWN"
+    NONCE_EXPIRED = "NONCE_EXPIRED"
+    NONCE_USED = "NONCE_USED"
+    AUTH_REQUIRED = "AUTH_REQUIRED"
+    TOKEN_INVALID = "TOKEN_INVALID"
+    TOKEN_EXPIRED = "TOKEN_EXPIRED"
+    OPENING_NOT_FOUND = "OPENING_NOT_FOUND"
+    INVALID_OPENING_ID = "INVALID_OPENING_ID"
+    INVALID_CURSOR = "INVALID_CURSOR"
+    INVALID_LIMIT = "INVALID_LIMIT"
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -28,6 +42,20 @@ _CATALOGUE: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.PACK_NOT_FOUND: (404, "No pack has this id."),
     ErrorCode.INVALID_PACK_ID: (400, "A pack id is 1-64 characters of letters, digits, '-' and '_'."),
     ErrorCode.ODDS_VERSION_NOT_FOUND: (404, "This pack has no odds version with that number."),
+    ErrorCode.INVALID_WALLET: (400, "The wallet must be a base58 Solana public key (32 bytes)."),
+    ErrorCode.INVALID_SIGNATURE: (400, "The signature must be base58 of 64 bytes (an ed25519 signature)."),
+    ErrorCode.INVALID_MESSAGE: (400, "The message is not a Packvault sign-in message."),
+    ErrorCode.SIGNATURE_MISMATCH: (401, "The signature was not made by this wallet over this message."),
+    ErrorCode.NONCE_UNKNOWN: (401, "This sign-in message was not issued to this wallet, or was changed."),
+    ErrorCode.NONCE_EXPIRED: (401, "This sign-in message has expired; ask for a new one."),
+    ErrorCode.NONCE_USED: (401, "This sign-in message has already been used; ask for a new one."),
+    ErrorCode.AUTH_REQUIRED: (401, "Sign in first: send 'Authorization: Bearer <token>'."),
+    ErrorCode.TOKEN_INVALID: (401, "The access token is not valid; sign in again."),
+    ErrorCode.TOKEN_EXPIRED: (401, "The access token has expired; sign in again."),
+    ErrorCode.OPENING_NOT_FOUND: (404, "No opening has this id."),
+    ErrorCode.INVALID_OPENING_ID: (400, "An opening id is a UUID."),
+    ErrorCode.INVALID_CURSOR: (400, "The cursor is not one this API returned for this list."),
+    ErrorCode.INVALID_LIMIT: (400, "limit must be an integer from 1 to 100."),
     ErrorCode.INTERNAL_ERROR: (500, "Something went wrong on our side; it has been logged."),
 }
 

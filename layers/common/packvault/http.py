@@ -6,6 +6,7 @@ Every error a client sees has the shape {"error": {"code", "message", "details"?
 from __future__ import annotations
 
 import json
+import time
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -13,6 +14,41 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from packvault.errors import ErrorCode, PackvaultError
 
 logger = Logger()
+
+
+def current_wallet(app: APIGatewayHttpResolver) -> str:
+    """The signed-in buyer's wallet, as the authorizer put it in the request context; 401 otherwise.
+
+    The authorizer verifies the token and passes either the wallet and its expiry or the reason it failed,
+    so every refusal reaches the client as a 401 in the one error shape. The expiry is checked again here
+    because API Gateway caches authorizer answers.
+    """
+    context = app.current_event.request_context.authorizer.get_lambda or {}
+    wallet, expires = context.get("wallet"), context.get("exp")
+    if wallet and expires and int(expires) > time.time():
+        return str(wallet)
+    if wallet:
+        raise PackvaultError(ErrorCode.TOKEN_EXPIRED)
+    code = context.get("auth_error")
+    raise PackvaultError(ErrorCode(code) if code in _AUTH_ERRORS else ErrorCode.AUTH_REQUIRED)
+
+
+_AUTH_ERRORS = {ErrorCode.AUTH_REQUIRED, ErrorCode.TOKEN_INVALID, ErrorCode.TOKEN_EXPIRED}
+
+
+def query_limit(app: APIGatewayHttpResolver, default: int = 20, maximum: int = 100) -> int:
+    raw = app.current_event.get_query_string_value("limit", str(default))
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise PackvaultError(ErrorCode.INVALID_LIMIT)
+    return int(raw)
+
+
+def json_body(app: APIGatewayHttpResolver) -> dict:
+    """The request body as a JSON object; 400 INVALID_JSON otherwise."""
+    body = app.current_event.json_body if app.current_event.body else {}
+    if not isinstance(body, dict):
+        raise PackvaultError(ErrorCode.INVALID_JSON, "The request body must be a JSON object.")
+    return body
 
 
 def create_app() -> APIGatewayHttpResolver:

@@ -20,6 +20,7 @@ class Currency:
 
 
 SOL = Currency("SOL", 9)
+FMV_DECIMALS = 6  # fair market values are US dollars to the micro-dollar; totals are kept in micro-dollars
 
 CURRENCIES: dict[str, Currency] = {SOL.symbol: SOL}
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from packvault.keys import is_public_key
 
@@ -29,8 +29,17 @@ class Settings(BaseModel):
     dynamodb_endpoint: str | None = Field(alias="DYNAMODB_ENDPOINT", default=None)
     platform_wallet: str | None = Field(alias="PLATFORM_WALLET", default=None)
     solana_rpc_urls: tuple[str, ...] = Field(alias="SOLANA_RPC_URLS", default=())
+    solana_cluster: Literal["mainnet", "devnet", "testnet", "localnet"] = Field(alias="SOLANA_CLUSTER",
+                                                                                default="devnet")
+    auth_domain: str = Field(alias="AUTH_DOMAIN", default="localhost", min_length=1, max_length=253,
+                             pattern=r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+    auth_nonce_ttl_seconds: int = Field(alias="AUTH_NONCE_TTL_SECONDS", default=300, ge=30, le=3600)
+    auth_token_ttl_seconds: int = Field(alias="AUTH_TOKEN_TTL_SECONDS", default=900, ge=60, le=86400)
+    jwt_signing_key: SecretStr | None = Field(alias="JWT_SIGNING_KEY", default=None)
+    jwt_signing_key_parameter: str | None = Field(alias="JWT_SIGNING_KEY_PARAMETER", default=None)
 
-    @field_validator("dynamodb_endpoint", "platform_wallet", mode="before")
+    @field_validator("dynamodb_endpoint", "platform_wallet", "jwt_signing_key", "jwt_signing_key_parameter",
+                     mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -40,6 +49,13 @@ class Settings(BaseModel):
     def _endpoint_is_http(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("jwt_signing_key")
+    @classmethod
+    def _key_is_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters (HS256 needs a 256-bit key)")
         return value
 
     @field_validator("platform_wallet")

@@ -5,10 +5,17 @@ One table (single-table design) keyed by `pk`/`sk`; the key prefixes say what a 
     PACK#<pack_id>      PACK              a pack: name, status, prices, layout, supply counters, odds version
     PACK#<pack_id>      ITEM#<item_id>    an item of the pack: tier, weight, stock, fmv, nft_id, metadata
     PACK#<pack_id>      ODDS#<000001>     an odds version: the canonical odds table (gzip JSON) and its hash
+    NONCE#<nonce>       NONCE             a sign-in nonce: wallet, exact message, expiry, consumed_at
+    OPENING#<id>        OPENING           an opening: quote, status, seeds, items once opened
+    PAYMENT#<signature> PAYMENT           a claimed transaction signature -> the opening it paid
+    WALLET#<wallet>     VAULT#<time>#<id> a vault item the wallet owns
+    WALLET#<wallet>     VAULT_TOTAL       the wallet's item count and total fmv (micro-dollars)
+    IDEMPOTENCY#<wallet>#<operation>#<key>  IDEMPOTENCY  a remembered request and its answer
     <entity pk>         EVENT#<time>#<id> an append-only event about that entity
 
-GSI1 (`gsi1pk`/`gsi1sk`) lists rows of one kind (all packs: `PACKS`/<pack_id>). ExpiryIndex
-(`expiry_shard`/`expires_at`, sparse) is where the expiry sweep finds quotes that are due.
+GSI1 (`gsi1pk`/`gsi1sk`) lists rows of one kind: all packs (`PACKS`/<pack_id>), a wallet's openings
+(`WALLET#<wallet>#OPENINGS`/<created_at>#<id>). ExpiryIndex (`expiry_shard`/`expires_at`, sparse: only
+QUOTED openings carry it) is where the expiry sweep finds quotes that are due.
 template.yaml is the source of truth for the table; these models must agree with it (a test checks).
 """
 
@@ -36,6 +43,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from packvault.errors import ErrorCode, PackvaultError
 from packvault.settings import Settings
 
 PACKS_LIST_KEY = "PACKS"
@@ -121,6 +129,99 @@ class PackItemRecord(_Row):
     retired = BooleanAttribute(default=False)  # removed from the catalog file; kept for history
 
 
+class NonceRecord(_Row):
+    class Meta(_TableMeta):
+        pass
+
+    wallet = UnicodeAttribute()
+    message = UnicodeAttribute()
+    issued_at = UnicodeAttribute()
+    expires_at = UnicodeAttribute()
+    consumed_at = UnicodeAttribute(null=True)
+    ttl = NumberAttribute()  # clean-up only; validity is decided from expires_at
+
+
+class OpeningRecord(_Row):
+    class Meta(_TableMeta):
+        pass
+
+    by_kind = ByKindIndex()
+    gsi1pk = UnicodeAttribute()  # WALLET#<wallet>#OPENINGS
+    gsi1sk = UnicodeAttribute()  # <created_at>#<opening_id>
+    expiry_shard = UnicodeAttribute(null=True)  # set while QUOTED
+    expires_at = UnicodeAttribute(null=True)  # set while QUOTED (sweep index key)
+    opening_id = UnicodeAttribute()
+    wallet = UnicodeAttribute()
+    pack_id = UnicodeAttribute()
+    status = UnicodeAttribute()  # QUOTED | OPENED | EXPIRED | REFUND_DUE | REFUNDED
+    quote = JSONAttribute()  # the quote as returned to the buyer
+    currency = UnicodeAttribute()
+    amount_base_units = UnicodeAttribute()  # integer as text: exact beyond 2**53
+    receiver_wallet = UnicodeAttribute()
+    reference = UnicodeAttribute()
+    quote_expires_at = UnicodeAttribute()
+    server_seed = UnicodeAttribute()  # secret until the pack opens
+    server_seed_hash = UnicodeAttribute()
+    client_seed = UnicodeAttribute(null=True)
+    odds_version = NumberAttribute()
+    odds_hash = UnicodeAttribute()
+    limited_supply = BooleanAttribute(default=False)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    opened_at = UnicodeAttribute(null=True)
+    tx_signature = UnicodeAttribute(null=True)
+    payment = JSONAttribute(null=True)  # what the verifier found: payer, amount, block time
+    items = JSONAttribute(null=True)  # revealed items, in draw order
+    fairness = JSONAttribute(null=True)  # the proof, once opened
+
+
+class PaymentClaimRecord(_Row):
+    class Meta(_TableMeta):
+        pass
+
+    tx_signature = UnicodeAttribute()
+    opening_id = UnicodeAttribute()
+    wallet = UnicodeAttribute()
+    claimed_at = UnicodeAttribute()
+
+
+class VaultItemRecord(_Row):
+    class Meta(_TableMeta):
+        pass
+
+    vault_item_id = UnicodeAttribute()
+    wallet = UnicodeAttribute()
+    opening_id = UnicodeAttribute()
+    pack_id = UnicodeAttribute()
+    item_id = UnicodeAttribute()
+    tier_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    nft_id = UnicodeAttribute()
+    rarity = UnicodeAttribute()
+    fmv = UnicodeAttribute()
+    metadata = JSONAttribute(null=True)
+    created_at = UnicodeAttribute()
+
+
+class VaultTotalRecord(_Row):
+    class Meta(_TableMeta):
+        pass
+
+    item_count = NumberAttribute(default=0)
+    fmv_micros = NumberAttribute(default=0)  # integer micro-dollars
+
+
+class IdempotencyRecord(_Row):
+    class Meta(_TableMeta):
+        pass
+
+    request_hash = UnicodeAttribute()
+    status_code = NumberAttribute()
+    response = JSONAttribute()
+    created_at = UnicodeAttribute()
+    ttl = NumberAttribute()
+
+
 class OddsVersionRecord(_Row):
     class Meta(_TableMeta):
         pass
@@ -141,7 +242,10 @@ class EventRecord(_Row):
     created_at = UnicodeAttribute()
 
 
-_MODELS: tuple[type[Model], ...] = (_Row, PackRecord, PackItemRecord, OddsVersionRecord, EventRecord)
+_MODELS: tuple[type[Model], ...] = (
+    _Row, PackRecord, PackItemRecord, OddsVersionRecord, EventRecord, NonceRecord, OpeningRecord,
+    PaymentClaimRecord, VaultItemRecord, VaultTotalRecord, IdempotencyRecord,
+)
 
 
 _shared_connection: Connection | None = None
@@ -366,3 +470,125 @@ def latest_odds_version(pack_id: str) -> tuple[int, str] | None:
     for row in rows:
         return int(row.version), row.odds_hash
     return None
+
+
+# --- sign-in nonces ----------------------------------------------------------------------------------
+
+NONCE_SORT_KEY = "NONCE"
+NONCE_CLEANUP_SECONDS = 86400
+
+
+def put_nonce(nonce: str, wallet: str, message: str, issued_at: str, expires_at: str) -> None:
+    expires = datetime.fromisoformat(expires_at.replace("Z", "+00:00"))
+    NonceRecord(pk=f"NONCE#{nonce}", sk=NONCE_SORT_KEY, wallet=wallet, message=message, issued_at=issued_at,
+                expires_at=expires_at, ttl=int(expires.timestamp()) + NONCE_CLEANUP_SECONDS).save(
+        condition=NonceRecord.pk.does_not_exist())
+
+
+def consume_nonce(nonce: str, wallet: str, message: str, now: str) -> None:
+    """Mark a nonce used, once: one conditional write checks that it exists, was issued to this wallet with
+    exactly this message, has not expired and was not used. On failure, say which."""
+    row = NonceRecord(pk=f"NONCE#{nonce}", sk=NONCE_SORT_KEY)
+    condition = (NonceRecord.pk.exists() & (NonceRecord.wallet == wallet) & (NonceRecord.message == message)
+                 & NonceRecord.consumed_at.does_not_exist() & (NonceRecord.expires_at > now))
+    try:
+        row.update(actions=[NonceRecord.consumed_at.set(now)], condition=condition)
+        return
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+    try:
+        stored = NonceRecord.get(row.pk, row.sk, consistent_read=True)
+    except NonceRecord.DoesNotExist:
+        raise PackvaultError(ErrorCode.NONCE_UNKNOWN) from None
+    if stored.wallet != wallet or stored.message != message:
+        raise PackvaultError(ErrorCode.NONCE_UNKNOWN)
+    if stored.consumed_at is not None:
+        raise PackvaultError(ErrorCode.NONCE_USED)
+    raise PackvaultError(ErrorCode.NONCE_EXPIRED)
+
+
+# --- the buyer's views -------------------------------------------------------------------------------
+
+OPENING_SORT_KEY = "OPENING"
+VAULT_PREFIX = "VAULT#"
+VAULT_TOTAL_SORT_KEY = "VAULT_TOTAL"
+
+
+def opening_pk(opening_id: str) -> str:
+    return f"OPENING#{opening_id}"
+
+
+def wallet_pk(wallet: str) -> str:
+    return f"WALLET#{wallet}"
+
+
+def wallet_openings_key(wallet: str) -> str:
+    return f"WALLET#{wallet}#OPENINGS"
+
+
+def get_opening(opening_id: str) -> OpeningRecord | None:
+    try:
+        return OpeningRecord.get(opening_pk(opening_id), OPENING_SORT_KEY, consistent_read=True)
+    except OpeningRecord.DoesNotExist:
+        return None
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[Any]
+    cursor: str | None
+
+
+class BadCursor(ValueError):
+    """A cursor that this list did not hand out."""
+
+
+def _encode_cursor(key: dict[str, Any] | None) -> str | None:
+    if not key:
+        return None
+    import base64
+
+    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str | None, partition_attribute: str, partition_value: str) -> dict[str, Any] | None:
+    if cursor is None:
+        return None
+    import base64
+
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if key[partition_attribute] != {"S": partition_value}:
+            raise BadCursor(cursor)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BadCursor(cursor) from exc
+    return key
+
+
+def wallet_openings(wallet: str, limit: int, cursor: str | None) -> Page:
+    """A wallet's openings, newest first."""
+    partition = wallet_openings_key(wallet)
+    rows = OpeningRecord.by_kind.query(partition, scan_index_forward=False, limit=limit, page_size=limit,
+                                       last_evaluated_key=_decode_cursor(cursor, "gsi1pk", partition))
+    found = list(rows)
+    return Page(found, _encode_cursor(rows.last_evaluated_key) if len(found) == limit else None)
+
+
+def wallet_vault(wallet: str, limit: int, cursor: str | None) -> Page:
+    """A wallet's vault items, newest first."""
+    partition = wallet_pk(wallet)
+    rows = VaultItemRecord.query(partition, VaultItemRecord.sk.startswith(VAULT_PREFIX), scan_index_forward=False,
+                                 limit=limit, page_size=limit, consistent_read=True,
+                                 last_evaluated_key=_decode_cursor(cursor, "pk", partition))
+    found = list(rows)
+    return Page(found, _encode_cursor(rows.last_evaluated_key) if len(found) == limit else None)
+
+
+def vault_total(wallet: str) -> tuple[int, int]:
+    """(item count, total fmv in micro-dollars) of a wallet's vault."""
+    try:
+        row = VaultTotalRecord.get(wallet_pk(wallet), VAULT_TOTAL_SORT_KEY, consistent_read=True)
+    except VaultTotalRecord.DoesNotExist:
+        return 0, 0
+    return int(row.item_count), int(row.fmv_micros)

@@ -1,0 +1,26 @@
+"""Lambda authorizer for every buyer route (HTTP API, payload 2.0, simple responses).
+
+It verifies the bearer token and hands the handler either the wallet and the token's expiry, or the
+reason the token was refused; packvault.http.current_wallet turns a refusal into a 401 in the API's one
+error shape (a plain deny would reach the client as API Gateway's bare 403).
+"""
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from packvault import auth
+from packvault.errors import PackvaultError
+from packvault.http import logger
+from packvault.settings import get_settings
+
+settings = get_settings()
+auth.signing_key(settings)
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    try:
+        claims = auth.read_token(settings, auth.bearer_token((event.get("headers") or {}).get("authorization")))
+    except PackvaultError as refused:
+        logger.info("token refused", extra={"error_code": str(refused.code)})
+        return {"isAuthorized": True, "context": {"auth_error": str(refused.code)}}
+    return {"isAuthorized": True, "context": {"wallet": claims["sub"], "exp": claims["exp"]}}

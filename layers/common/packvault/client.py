@@ -1,0 +1,82 @@
+"""A buyer's side of the API, for people at a terminal and for the demo: a local keypair file (the Solana
+CLI's format: a JSON array of 64 bytes, secret seed then public key) and the sign-in exchange."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import base58
+import requests
+from nacl.signing import SigningKey
+
+
+@dataclass(frozen=True)
+class Keypair:
+    signing_key: SigningKey
+
+    @property
+    def public_key(self) -> str:
+        return base58.b58encode(bytes(self.signing_key.verify_key)).decode()
+
+    def sign(self, message: bytes) -> str:
+        return base58.b58encode(self.signing_key.sign(message).signature).decode()
+
+    def to_json(self) -> str:
+        return json.dumps(list(bytes(self.signing_key) + bytes(self.signing_key.verify_key)))
+
+    @classmethod
+    def generate(cls) -> Keypair:
+        return cls(SigningKey.generate())
+
+    @classmethod
+    def load(cls, path: str | Path) -> Keypair:
+        raw = bytes(json.loads(Path(path).read_text()))
+        if len(raw) != 64:
+            raise ValueError(f"{path}: a keypair file holds 64 bytes, this one {len(raw)}")
+        keypair = cls(SigningKey(raw[:32]))
+        if bytes(keypair.signing_key.verify_key) != raw[32:]:
+            raise ValueError(f"{path}: the public key does not match the secret key")
+        return keypair
+
+    def save(self, path: str | Path) -> None:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(self.to_json())
+
+
+class ApiError(RuntimeError):
+    def __init__(self, status: int, body: Any) -> None:
+        self.status, self.body = status, body
+        super().__init__(f"HTTP {status}: {body}")
+
+
+class PackvaultClient:
+    def __init__(self, base_url: str, token: str | None = None, timeout: float = 15.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+        self.session = requests.Session()
+
+    def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
+        all_headers = {"accept": "application/json", **(headers or {})}
+        if self.token:
+            all_headers["authorization"] = f"Bearer {self.token}"
+        response = self.session.request(method, f"{self.base_url}{path}", json=body, headers=all_headers,
+                                        timeout=self.timeout)
+        payload = response.json() if response.content else None
+        if response.status_code >= 400:
+            raise ApiError(response.status_code, payload)
+        return payload
+
+    def sign_in(self, keypair: Keypair) -> dict[str, Any]:
+        challenge = self.request("POST", "/api/v1/auth/nonce", {"wallet": keypair.public_key})
+        signature = keypair.sign(challenge["message"].encode("utf-8"))
+        session = self.request("POST", "/api/v1/auth/verify", {"wallet": keypair.public_key,
+                                                               "message": challenge["message"],
+                                                               "signature": signature})
+        self.token = session["token"]
+        return session

@@ -1,0 +1,49 @@
+"""Openings as the buyer sees them: status, quote, revealed items and, once opened, the fairness proof."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from packvault import store
+from packvault.errors import ErrorCode, PackvaultError
+
+OPENING_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+STATUS_NAMES = {"QUOTED": "quoted", "OPENED": "opened", "EXPIRED": "expired", "REFUND_DUE": "refund_due",
+                "REFUNDED": "refunded"}
+
+
+def get_own_opening(wallet: str, opening_id: str) -> dict[str, Any]:
+    """One of the buyer's openings. Someone else's answers exactly like one that does not exist."""
+    if not OPENING_ID.match(opening_id):
+        raise PackvaultError(ErrorCode.INVALID_OPENING_ID)
+    record = store.get_opening(opening_id)
+    if record is None or record.wallet != wallet:
+        raise PackvaultError(ErrorCode.OPENING_NOT_FOUND, f"No opening {opening_id} belongs to this wallet.")
+    return opening_view(record)
+
+
+def list_own_openings(wallet: str, limit: int, cursor: str | None) -> dict[str, Any]:
+    try:
+        page = store.wallet_openings(wallet, limit, cursor)
+    except store.BadCursor:
+        raise PackvaultError(ErrorCode.INVALID_CURSOR) from None
+    return {"openings": [opening_view(row) for row in page.rows], "next_cursor": page.cursor}
+
+
+def opening_view(record: store.OpeningRecord) -> dict[str, Any]:
+    """Never shows the server seed before the pack is opened: the commitment alone is public until then."""
+    view: dict[str, Any] = {
+        "opening_id": record.opening_id,
+        "pack_id": record.pack_id,
+        "status": STATUS_NAMES.get(record.status, record.status.lower()),
+        "quote": record.quote,
+        "created_at": record.created_at,
+        "opened_at": record.opened_at,
+        "tx_signature": record.tx_signature,
+        "items": record.items or [],
+        "fairness": record.fairness if record.status == "OPENED" else None,
+    }
+    if record.payment is not None:
+        view["payment"] = record.payment
+    return view
