@@ -222,6 +222,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update(function_environment(tpl, args.table_name))
     os.environ["TABLE_NAME"] = args.table_name
     os.environ.setdefault("JWT_SIGNING_KEY", secrets.token_urlsafe(48))
+    if not os.environ.get("PLATFORM_WALLET"):
+        from packvault.keys import new_reference
+
+        os.environ["PLATFORM_WALLET"] = new_reference()  # a fresh receiving address per local run
+        log.info("platform wallet for this run: %s (set PLATFORM_WALLET to choose one)", os.environ["PLATFORM_WALLET"])
 
     stop = threading.Event()
     server = None

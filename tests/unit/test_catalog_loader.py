@@ -118,3 +118,20 @@ def test_any_split_of_probability_is_accepted_exactly_when_it_sums_to_one(ppms):
     else:
         with pytest.raises(CatalogError, match="not exactly 1"):
             parse_catalog(doc)
+
+
+def test_pack_whose_items_can_run_out_must_limit_supply_to_what_stock_fills():
+    doc = demo()
+    doc["packs"][2]["supply"] = None  # vault-chase: only finite-stock items
+    assert any("packs[2].supply" in p and "at most 63" in p for p in rejected(doc))
+    doc["packs"][2]["supply"] = {"total": 64}
+    assert any("at most 63" in p for p in rejected(doc))
+    doc["packs"][2]["supply"] = {"total": 63}
+    assert parse_catalog(doc)[2].supply_total == 63
+
+
+def test_an_unlimited_item_in_every_slot_lifts_the_supply_rule():
+    doc = demo()
+    doc["packs"][2]["supply"] = None
+    doc["packs"][2]["tiers"][0]["items"][0]["stock"] = None
+    assert parse_catalog(doc)[2].supply_total is None

@@ -53,6 +53,7 @@ class PackDefinition:
     prices: dict[str, str]
     cards_per_pack: int
     supply_total: int | None
+    max_per_wallet: int | None
     tiers: tuple[tuple[str, str], ...]  # (tier_id, name)
     slots: tuple[SlotSpec, ...]  # (count, ((tier_id, ppm), ...))
     items: tuple[ItemDefinition, ...] = field(repr=False)
@@ -76,7 +77,7 @@ class PackDefinition:
     def definition_hash(self) -> str:
         return canonical_hash({
             "pack": [self.pack_id, self.name, self.description, self.status, self.prices, self.cards_per_pack,
-                     self.supply_total],
+                     self.supply_total, self.max_per_wallet],
             "odds": self.odds_table(),
             "items": [[i.name, i.nft_id, i.rarity, i.fmv, i.stock, i.metadata] for i in self.items],
         })
@@ -153,9 +154,11 @@ def _parse_pack(raw: dict[str, Any], where: str, problems: list[str]) -> PackDef
                         "DynamoDB transaction (100 rows) can open")
     _check_reachable_tiers(slots, items, where, problems)
     supply = raw.get("supply")
+    _check_stock_covers_supply(slots, items, supply["total"] if supply else None, where, problems)
     return PackDefinition(
         pack_id=raw["pack_id"], name=raw["name"], description=raw.get("description"), status=raw["status"],
         prices=prices, cards_per_pack=cards, supply_total=supply["total"] if supply else None,
+        max_per_wallet=raw.get("max_per_wallet"),
         tiers=tiers, slots=slots, items=items,
     )
 
@@ -215,6 +218,31 @@ def _check_reachable_tiers(slots: Any, items: tuple[ItemDefinition, ...], where:
         problems.append(f"{where}.tiers: tier {tier_id!r} has a non-zero probability but no item with weight > 0")
 
 
+def _check_stock_covers_supply(slots: Any, items: tuple[ItemDefinition, ...], supply: int | None, where: str,
+                               problems: list[str]) -> None:
+    """Every pack sold must be openable: a slot whose tiers hold only finite-stock items can run dry, so the
+    pack's supply must be limited to what that stock can fill."""
+    unlimited_tiers = {i.tier_id for i in items if i.weight > 0 and i.stock is None}
+    finite_cards, finite_tiers = 0, set()
+    for count, tier_ppm in slots:
+        tiers = {tier_id for tier_id, ppm in tier_ppm if ppm > 0}
+        if not tiers & unlimited_tiers:
+            finite_cards += count
+            finite_tiers |= tiers
+    if not finite_cards:
+        return
+    stock_in = lambda tiers: sum(i.stock or 0 for i in items if i.tier_id in tiers and i.weight > 0)  # noqa: E731
+    stock = stock_in(finite_tiers)
+    most = stock // finite_cards
+    for count, tier_ppm in slots:  # each slot on its own, too: another slot's stock cannot fill it
+        tiers = {tier_id for tier_id, ppm in tier_ppm if ppm > 0}
+        if not tiers & unlimited_tiers:
+            most = min(most, stock_in(tiers) // count)
+    if supply is None or supply > most:
+        problems.append(f"{where}.supply: its items can run out ({stock} units for {finite_cards} finite-stock "
+                        f"card(s) per pack), so supply.total must be set to at most {most}")
+
+
 # --- loading -----------------------------------------------------------------------------------------
 
 
@@ -242,6 +270,7 @@ def load_pack(pack: PackDefinition) -> LoadResult:
         pk=store.pack_pk(pack.pack_id), sk=store.PACK_SORT_KEY, gsi1sk=pack.pack_id, pack_id=pack.pack_id,
         name=pack.name, description=pack.description, status=pack.status, prices=pack.prices,
         cards_per_pack=pack.cards_per_pack, layout=pack.layout(), supply_total=pack.supply_total,
+        max_per_wallet=pack.max_per_wallet,
         odds_version=odds_version, odds_hash=odds_hash, definition_hash=definition_hash,
         created_at=existing.created_at if existing else now, updated_at=now,
     )

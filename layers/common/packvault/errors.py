@@ -31,6 +31,15 @@ class ErrorCode(StrEnum):
     INVALID_OPENING_ID = "INVALID_OPENING_ID"
     INVALID_CURSOR = "INVALID_CURSOR"
     INVALID_LIMIT = "INVALID_LIMIT"
+    PACK_INACTIVE = "PACK_INACTIVE"
+    CURRENCY_NOT_ACCEPTED = "CURRENCY_NOT_ACCEPTED"
+    INVALID_CLIENT_SEED = "INVALID_CLIENT_SEED"
+    SOLD_OUT = "SOLD_OUT"
+    TOO_MANY_OPEN_QUOTES = "TOO_MANY_OPEN_QUOTES"
+    MINT_LIMIT_REACHED = "MINT_LIMIT_REACHED"
+    INVALID_IDEMPOTENCY_KEY = "INVALID_IDEMPOTENCY_KEY"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    BUSY_RETRY = "BUSY_RETRY"
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -56,6 +65,15 @@ _CATALOGUE: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.INVALID_OPENING_ID: (400, "An opening id is a UUID."),
     ErrorCode.INVALID_CURSOR: (400, "The cursor is not one this API returned for this list."),
     ErrorCode.INVALID_LIMIT: (400, "limit must be an integer from 1 to 100."),
+    ErrorCode.PACK_INACTIVE: (409, "This pack is not on sale."),
+    ErrorCode.CURRENCY_NOT_ACCEPTED: (400, "This pack is not priced in that currency."),
+    ErrorCode.INVALID_CLIENT_SEED: (400, "client_seed must be a string of 1-128 printable characters."),
+    ErrorCode.SOLD_OUT: (409, "This pack is sold out."),
+    ErrorCode.TOO_MANY_OPEN_QUOTES: (429, "You hold too many unpaid quotes; pay or let one expire first."),
+    ErrorCode.MINT_LIMIT_REACHED: (429, "You have reached this pack's limit per wallet."),
+    ErrorCode.INVALID_IDEMPOTENCY_KEY: (400, "Idempotency-Key must be 1-128 printable ASCII characters."),
+    ErrorCode.IDEMPOTENCY_KEY_REUSED: (422, "This Idempotency-Key was used for a different request."),
+    ErrorCode.BUSY_RETRY: (503, "Too many simultaneous changes; retry shortly."),
     ErrorCode.INTERNAL_ERROR: (500, "Something went wrong on our side; it has been logged."),
 }
 

@@ -16,6 +16,10 @@ from packvault.errors import ErrorCode, PackvaultError
 logger = Logger()
 
 
+def to_json(body: object) -> str:
+    return json.dumps(body, separators=(",", ":"))
+
+
 def current_wallet(app: APIGatewayHttpResolver) -> str:
     """The signed-in buyer's wallet, as the authorizer put it in the request context; 401 otherwise.
 

@@ -25,3 +25,10 @@ def is_public_key(text: str) -> bool:
 def is_signature(text: str) -> bool:
     """True when `text` is base58 of exactly 64 bytes (a transaction signature)."""
     return _decoded_length(text) == SIGNATURE_BYTES
+
+
+def new_reference() -> str:
+    """A fresh Solana Pay `reference`: the public key of a new, discarded ed25519 keypair (base58)."""
+    from nacl.signing import SigningKey
+
+    return base58.b58encode(bytes(SigningKey.generate().verify_key)).decode()

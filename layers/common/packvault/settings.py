@@ -35,6 +35,9 @@ class Settings(BaseModel):
                              pattern=r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
     auth_nonce_ttl_seconds: int = Field(alias="AUTH_NONCE_TTL_SECONDS", default=300, ge=30, le=3600)
     auth_token_ttl_seconds: int = Field(alias="AUTH_TOKEN_TTL_SECONDS", default=900, ge=60, le=86400)
+    quote_ttl_seconds: int = Field(alias="QUOTE_TTL_SECONDS", default=600, ge=60, le=3600)
+    max_open_quotes: int = Field(alias="MAX_OPEN_QUOTES", default=3, ge=1, le=100)
+    expiry_shards: int = Field(alias="EXPIRY_SHARDS", default=16, ge=1, le=256)
     jwt_signing_key: SecretStr | None = Field(alias="JWT_SIGNING_KEY", default=None)
     jwt_signing_key_parameter: str | None = Field(alias="JWT_SIGNING_KEY_PARAMETER", default=None)
 
@@ -94,6 +97,13 @@ def _describe(exc: ValidationError) -> str:
         name = ".".join(str(part) for part in error["loc"])
         problems.append(f"{name}: {error['msg']}")
     return "invalid configuration: " + "; ".join(problems)
+
+
+def require_platform_wallet(settings: Settings) -> str:
+    """Functions that quote or verify payments cannot run without the platform wallet."""
+    if settings.platform_wallet is None:
+        raise ConfigurationError("PLATFORM_WALLET must be set: it is the wallet that receives payments")
+    return settings.platform_wallet
 
 
 @cache

@@ -103,6 +103,7 @@ class PackRecord(_Row):
     supply_available = NumberAttribute(null=True)
     supply_reserved = NumberAttribute(default=0)
     supply_sold = NumberAttribute(default=0)
+    max_per_wallet = NumberAttribute(null=True)
     opened_count = NumberAttribute(default=0)
     odds_version = NumberAttribute()
     odds_hash = UnicodeAttribute()
@@ -211,6 +212,25 @@ class VaultTotalRecord(_Row):
     fmv_micros = NumberAttribute(default=0)  # integer micro-dollars
 
 
+class WalletQuotesRecord(_Row):
+    """The wallet's unpaid quotes (opening_id -> expires_at), versioned so concurrent purchases serialise."""
+
+    class Meta(_TableMeta):
+        pass
+
+    open_quotes = MapAttribute(default=dict)
+    version = NumberAttribute(default=0)
+
+
+class WalletPackCountRecord(_Row):
+    """How many of one pack a wallet holds quotes for or has opened (the pack's mint limit)."""
+
+    class Meta(_TableMeta):
+        pass
+
+    count = NumberAttribute(default=0)
+
+
 class IdempotencyRecord(_Row):
     class Meta(_TableMeta):
         pass
@@ -244,7 +264,8 @@ class EventRecord(_Row):
 
 _MODELS: tuple[type[Model], ...] = (
     _Row, PackRecord, PackItemRecord, OddsVersionRecord, EventRecord, NonceRecord, OpeningRecord,
-    PaymentClaimRecord, VaultItemRecord, VaultTotalRecord, IdempotencyRecord,
+    PaymentClaimRecord, VaultItemRecord, VaultTotalRecord, IdempotencyRecord, WalletQuotesRecord,
+    WalletPackCountRecord,
 )
 
 
@@ -422,6 +443,8 @@ def _write_pack(pack: PackRecord, event: EventRecord, supply: CountedChange, exp
                 PackRecord.status.set(pack.status),
                 PackRecord.prices.set(pack.prices),
                 PackRecord.cards_per_pack.set(pack.cards_per_pack),
+                PackRecord.max_per_wallet.set(pack.max_per_wallet) if pack.max_per_wallet
+                else PackRecord.max_per_wallet.remove(),
                 PackRecord.layout.set(pack.layout),
                 PackRecord.odds_version.set(pack.odds_version),
                 PackRecord.odds_hash.set(pack.odds_hash),
@@ -592,3 +615,85 @@ def vault_total(wallet: str) -> tuple[int, int]:
     except VaultTotalRecord.DoesNotExist:
         return 0, 0
     return int(row.item_count), int(row.fmv_micros)
+
+
+# --- quotes ------------------------------------------------------------------------------------------
+
+QUOTES_SORT_KEY = "QUOTES"
+IDEMPOTENCY_SORT_KEY = "IDEMPOTENCY"
+IDEMPOTENCY_TTL_SECONDS = 86400
+
+
+def idempotency_pk(wallet: str, operation: str, key: str) -> str:
+    return f"IDEMPOTENCY#{wallet}#{operation}#{key}"
+
+
+def get_idempotency(wallet: str, operation: str, key: str) -> IdempotencyRecord | None:
+    try:
+        return IdempotencyRecord.get(idempotency_pk(wallet, operation, key), IDEMPOTENCY_SORT_KEY,
+                                     consistent_read=True)
+    except IdempotencyRecord.DoesNotExist:
+        return None
+
+
+def new_idempotency(wallet: str, operation: str, key: str, request_hash: str, status_code: int,
+                    response: dict[str, Any]) -> IdempotencyRecord:
+    now = datetime.now(UTC)
+    return IdempotencyRecord(pk=idempotency_pk(wallet, operation, key), sk=IDEMPOTENCY_SORT_KEY,
+                             request_hash=request_hash, status_code=status_code, response=response,
+                             created_at=utc_now_iso(), ttl=int(now.timestamp()) + IDEMPOTENCY_TTL_SECONDS)
+
+
+def get_wallet_quotes(wallet: str) -> WalletQuotesRecord:
+    try:
+        return WalletQuotesRecord.get(wallet_pk(wallet), QUOTES_SORT_KEY, consistent_read=True)
+    except WalletQuotesRecord.DoesNotExist:
+        return WalletQuotesRecord(pk=wallet_pk(wallet), sk=QUOTES_SORT_KEY, open_quotes={}, version=0)
+
+
+def wallet_pack_count(wallet: str, pack_id: str) -> int:
+    try:
+        row = WalletPackCountRecord.get(wallet_pk(wallet), f"PACKCOUNT#{pack_id}", consistent_read=True)
+    except WalletPackCountRecord.DoesNotExist:
+        return 0
+    return int(row.count)
+
+
+class ReservationFailed(RuntimeError):
+    """The reservation transaction was cancelled: a condition no longer held (the caller re-reads and decides)."""
+
+
+def reserve_quote(opening: OpeningRecord, quotes: WalletQuotesRecord, open_quotes: dict[str, str],
+                  pack: PackRecord, max_per_wallet: int | None, idempotency: IdempotencyRecord | None,
+                  request_token: str) -> None:
+    """One transaction: take a unit of a limited pack's supply, record the opening and its event, add it to the
+    wallet's open quotes (under the version read), count it against the mint limit, remember the answer."""
+    event = new_event(opening.pk, "QUOTED", {"wallet": opening.wallet, "pack_id": opening.pack_id,
+                                             "amount_base_units": opening.amount_base_units,
+                                             "currency": opening.currency})
+    try:
+        with TransactWrite(connection=connection(), client_request_token=request_token) as transaction:
+            if pack.supply_total is not None:
+                transaction.update(pack, actions=[PackRecord.supply_available.add(-1),
+                                                  PackRecord.supply_reserved.add(1)],
+                                   condition=(PackRecord.supply_available > 0) & (PackRecord.status == "ACTIVE"))
+            transaction.save(opening, condition=OpeningRecord.pk.does_not_exist())
+            transaction.save(event, condition=EventRecord.pk.does_not_exist())
+            version = int(quotes.version or 0)
+            quotes_condition = (WalletQuotesRecord.version == version) if version else \
+                WalletQuotesRecord.pk.does_not_exist()
+            transaction.update(quotes, actions=[WalletQuotesRecord.open_quotes.set(open_quotes),
+                                                WalletQuotesRecord.version.set(version + 1)],
+                               condition=quotes_condition)
+            if max_per_wallet is not None:
+                counter = WalletPackCountRecord(pk=quotes.pk, sk=f"PACKCOUNT#{opening.pack_id}")
+                transaction.update(counter, actions=[WalletPackCountRecord.count.add(1)],
+                                   condition=WalletPackCountRecord.count.does_not_exist()
+                                   | (WalletPackCountRecord.count < max_per_wallet))
+            if idempotency is not None:
+                transaction.save(idempotency, condition=IdempotencyRecord.pk.does_not_exist())
+    except TransactWriteError as exc:
+        if exc.cause_response_code in {"TransactionCanceledException", "IdempotentParameterMismatchException",
+                                       "TransactionInProgressException"}:
+            raise ReservationFailed(exc.cause_response_code) from exc
+        raise

@@ -1,0 +1,27 @@
+"""POST /api/v1/packs/{pack_id}/purchase: reserve supply and return a payment quote."""
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from packvault import purchase
+from packvault.http import create_app, current_wallet, json_body, logger, to_json
+from packvault.runtime import configure
+from packvault.settings import require_platform_wallet
+
+settings = configure()
+require_platform_wallet(settings)
+app = create_app()
+
+
+@app.post("/api/v1/packs/<pack_id>/purchase")
+def buy(pack_id: str) -> Response:
+    wallet = current_wallet(app)
+    status, quote = purchase.purchase(settings, wallet, pack_id, json_body(app),
+                                      app.current_event.get_header_value("idempotency-key"))
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=to_json(quote))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

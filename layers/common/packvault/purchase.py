@@ -1,0 +1,175 @@
+"""Purchase: a payment quote that reserves supply atomically and binds the payment to its opening.
+
+A limited pack's unit is taken in the same DynamoDB transaction that writes the opening; unlimited packs
+write no contended counter. The quote carries a fresh Solana Pay reference (which the payment must carry
+too) and the fairness commitment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from packvault import catalog, fairness, money, store
+from packvault.errors import ErrorCode, PackvaultError
+from packvault.keys import new_reference
+from packvault.settings import Settings, require_platform_wallet
+from packvault.solana_pay import transfer_request_url
+
+OPERATION = "purchase"
+ATTEMPTS = 6
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
+_CLIENT_SEED = re.compile(r"^[\x20-\x7e]{1,128}$")
+
+
+def purchase(settings: Settings, wallet: str, pack_id: str, body: dict[str, Any],
+             idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, quote). A retried request with the same Idempotency-Key gets the same answer."""
+    if not catalog.PACK_ID.match(pack_id):
+        raise PackvaultError(ErrorCode.INVALID_PACK_ID)
+    currency, client_seed = _read_body(body)
+    request_hash = fairness.canonical_hash({"pack_id": pack_id, "currency": currency, "client_seed": client_seed})
+    if idempotency_key is not None:
+        if not _IDEMPOTENCY_KEY.match(idempotency_key):
+            raise PackvaultError(ErrorCode.INVALID_IDEMPOTENCY_KEY)
+        if (remembered := _remembered(wallet, idempotency_key, request_hash)) is not None:
+            return remembered
+    for attempt in range(ATTEMPTS):
+        try:
+            return _try_purchase(settings, wallet, pack_id, currency, client_seed, idempotency_key, request_hash)
+        except store.ReservationFailed:
+            if idempotency_key is not None and (remembered := _remembered(wallet, idempotency_key,
+                                                                           request_hash)) is not None:
+                return remembered
+            # Someone else changed the pack or this wallet's quotes first: re-read and decide again.
+            time.sleep(random.uniform(0, 0.01 * 2**attempt))
+    raise PackvaultError(ErrorCode.BUSY_RETRY)
+
+
+def _read_body(body: dict[str, Any]) -> tuple[str, str | None]:
+    raw_currency = body.get("currency", "SOL")
+    try:
+        currency = money.currency(raw_currency).symbol if isinstance(raw_currency, str) else None
+    except money.MoneyFormatError:
+        currency = None
+    if currency is None:
+        raise PackvaultError(ErrorCode.CURRENCY_NOT_ACCEPTED, f"Unknown currency {raw_currency!r}; accepted: "
+                             f"{', '.join(sorted(money.CURRENCIES))}.")
+    client_seed = body.get("client_seed")
+    if client_seed is not None and not (isinstance(client_seed, str) and _CLIENT_SEED.match(client_seed)):
+        raise PackvaultError(ErrorCode.INVALID_CLIENT_SEED)
+    return currency, client_seed
+
+
+def _remembered(wallet: str, key: str, request_hash: str) -> tuple[int, dict[str, Any]] | None:
+    row = store.get_idempotency(wallet, OPERATION, key)
+    if row is None:
+        return None
+    if row.request_hash != request_hash:
+        raise PackvaultError(ErrorCode.IDEMPOTENCY_KEY_REUSED)
+    return int(row.status_code), row.response
+
+
+def _try_purchase(settings: Settings, wallet: str, pack_id: str, currency: str, client_seed: str | None,
+                  idempotency_key: str | None, request_hash: str) -> tuple[int, dict[str, Any]]:
+    pack = _purchasable_pack(pack_id, currency)
+    now = datetime.now(UTC)
+    quotes = store.get_wallet_quotes(wallet)
+    open_quotes = {oid: exp for oid, exp in (quotes.open_quotes.as_dict() if quotes.open_quotes else {}).items()
+                   if exp > _iso(now)}
+    if len(open_quotes) >= settings.max_open_quotes:
+        raise PackvaultError(ErrorCode.TOO_MANY_OPEN_QUOTES, f"You hold {len(open_quotes)} unpaid quotes, the most "
+                             f"allowed; pay one or wait until one expires.", limit=settings.max_open_quotes)
+    cap = int(pack.max_per_wallet) if pack.max_per_wallet is not None else None
+    if cap is not None and store.wallet_pack_count(wallet, pack_id) >= cap:
+        raise PackvaultError(ErrorCode.MINT_LIMIT_REACHED, f"One wallet may hold at most {cap} of this pack.",
+                             limit=cap)
+    opening, quote = _new_opening(settings, wallet, pack, currency, client_seed, now)
+    open_quotes[opening.opening_id] = opening.quote_expires_at
+    remembered = (store.new_idempotency(wallet, OPERATION, idempotency_key, request_hash, 201, quote)
+                  if idempotency_key is not None else None)
+    store.reserve_quote(opening, quotes, open_quotes, pack, cap, remembered,
+                        _request_token(wallet, idempotency_key))
+    return 201, quote
+
+
+def _purchasable_pack(pack_id: str, currency: str) -> store.PackRecord:
+    pack = store.get_pack(pack_id)
+    if pack is None:
+        raise PackvaultError(ErrorCode.PACK_NOT_FOUND, f"No pack has the id {pack_id!r}.")
+    if pack.status != "ACTIVE":
+        raise PackvaultError(ErrorCode.PACK_INACTIVE)
+    prices = pack.prices.as_dict()
+    if currency not in prices:
+        raise PackvaultError(ErrorCode.CURRENCY_NOT_ACCEPTED, f"This pack is priced in {', '.join(sorted(prices))}, "
+                             f"not {currency}.")
+    if pack.supply_total is not None and int(pack.supply_available) <= 0:
+        raise PackvaultError(ErrorCode.SOLD_OUT)
+    return pack
+
+
+def _new_opening(settings: Settings, wallet: str, pack: store.PackRecord, currency: str, client_seed: str | None,
+                 now: datetime) -> tuple[store.OpeningRecord, dict[str, Any]]:
+    opening_id = str(uuid.uuid4())
+    receiver = require_platform_wallet(settings)
+    unit = money.currency(currency)
+    amount = pack.prices.as_dict()[currency]
+    base_units = money.to_base_units(amount, unit.decimals)
+    expires_at = _iso(now + timedelta(seconds=settings.quote_ttl_seconds))
+    reference = new_reference()
+    server_seed = fairness.new_server_seed()
+    created_at = store.utc_now_iso()
+    quote = {
+        "opening_id": opening_id,
+        "pack_id": pack.pack_id,
+        "status": "quoted",
+        "receiver_wallet": receiver,
+        "currency": unit.symbol,
+        "amount": amount,
+        "amount_base_units": str(base_units),
+        "quote_expires_at": expires_at,
+        "reference": reference,
+        "solana_pay_url": transfer_request_url(receiver, amount, reference, label="Packvault",
+                                               message=f"{pack.name} ({pack.cards_per_pack} items)",
+                                               memo=f"packvault:{opening_id}"),
+        "server_seed_hash": fairness.commitment(server_seed),
+        "client_seed": client_seed,
+        "odds_version": int(pack.odds_version),
+        "odds_hash": pack.odds_hash,
+        "cards_per_pack": int(pack.cards_per_pack),
+        "created_at": created_at,
+    }
+    if unit.symbol == "SOL":
+        quote["amount_sol"] = amount
+    opening = store.OpeningRecord(
+        pk=store.opening_pk(opening_id), sk=store.OPENING_SORT_KEY, gsi1pk=store.wallet_openings_key(wallet),
+        gsi1sk=f"{created_at}#{opening_id}", expiry_shard=_expiry_shard(opening_id, settings.expiry_shards),
+        expires_at=expires_at, opening_id=opening_id, wallet=wallet, pack_id=pack.pack_id, status="QUOTED",
+        quote=quote, currency=unit.symbol, amount_base_units=str(base_units), receiver_wallet=receiver,
+        reference=reference, quote_expires_at=expires_at, server_seed=server_seed,
+        server_seed_hash=quote["server_seed_hash"], client_seed=client_seed, odds_version=int(pack.odds_version),
+        odds_hash=pack.odds_hash, limited_supply=pack.supply_total is not None, created_at=created_at,
+        updated_at=created_at,
+    )
+    return opening, quote
+
+
+def _expiry_shard(opening_id: str, shards: int) -> str:
+    """Spreads the expiry index over `shards` partitions so the sweep has no hot key."""
+    return f"{int(hashlib.sha256(opening_id.encode()).hexdigest(), 16) % shards:03d}"
+
+
+def _request_token(wallet: str, idempotency_key: str | None) -> str:
+    """DynamoDB's ClientRequestToken (36 characters at most): a Lambda or SDK retry of the same request
+    replays the transaction instead of applying it twice."""
+    seed = f"{wallet}|{OPERATION}|{idempotency_key}" if idempotency_key else uuid.uuid4().hex
+    return hashlib.sha256(seed.encode()).hexdigest()[:36]
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
