@@ -151,7 +151,7 @@ def put_opening(wallet: str, status: str = "QUOTED", created_at: str | None = No
     store.OpeningRecord(
         pk=store.opening_pk(opening_id), sk=store.OPENING_SORT_KEY, gsi1pk=store.wallet_openings_key(wallet),
         gsi1sk=f"{now}#{opening_id}", opening_id=opening_id, wallet=wallet, pack_id="starter-unlimited",
-        status=status, quote={"opening_id": opening_id, "amount_sol": "0.05"}, currency="SOL",
+        pack_name="Starter Pack", cards_per_pack=3, status=status, currency="SOL",
         amount_base_units="50000000", receiver_wallet=wallet, reference=wallet, quote_expires_at=now,
         server_seed="ab" * 32, server_seed_hash="cd" * 32, odds_version=1, odds_hash="ef" * 32,
         created_at=now, updated_at=now,

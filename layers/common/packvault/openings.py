@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from packvault import store
+from packvault import money, store
 from packvault.errors import ErrorCode, PackvaultError
+from packvault.solana_pay import transfer_request_url
 
 OPENING_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 STATUS_NAMES = {"QUOTED": "quoted", "OPENED": "opened", "EXPIRED": "expired", "REFUND_DUE": "refund_due",
@@ -31,13 +32,42 @@ def list_own_openings(wallet: str, limit: int, cursor: str | None) -> dict[str, 
     return {"openings": [opening_view(row) for row in page.rows], "next_cursor": page.cursor}
 
 
+def quote_view(record: store.OpeningRecord) -> dict[str, Any]:
+    """The payment quote, rebuilt from the opening's own fields (the row stores no second copy of it)."""
+    unit = money.currency(record.currency)
+    amount = money.from_base_units(int(record.amount_base_units), unit.decimals)
+    quote = {
+        "opening_id": record.opening_id,
+        "pack_id": record.pack_id,
+        "status": STATUS_NAMES.get(record.status, record.status.lower()),
+        "receiver_wallet": record.receiver_wallet,
+        "currency": unit.symbol,
+        "amount": amount,
+        "amount_base_units": record.amount_base_units,
+        "quote_expires_at": record.quote_expires_at,
+        "reference": record.reference,
+        "solana_pay_url": transfer_request_url(record.receiver_wallet, amount, record.reference, label="Packvault",
+                                               message=f"{record.pack_name} ({int(record.cards_per_pack)} items)",
+                                               memo=f"packvault:{record.opening_id}"),
+        "server_seed_hash": record.server_seed_hash,
+        "client_seed": record.client_seed,
+        "odds_version": int(record.odds_version),
+        "odds_hash": record.odds_hash,
+        "cards_per_pack": int(record.cards_per_pack),
+        "created_at": record.created_at,
+    }
+    if unit.symbol == "SOL":
+        quote["amount_sol"] = amount
+    return quote
+
+
 def opening_view(record: store.OpeningRecord) -> dict[str, Any]:
     """Never shows the server seed before the pack is opened: the commitment alone is public until then."""
     view: dict[str, Any] = {
         "opening_id": record.opening_id,
         "pack_id": record.pack_id,
         "status": STATUS_NAMES.get(record.status, record.status.lower()),
-        "quote": record.quote,
+        "quote": quote_view(record),
         "created_at": record.created_at,
         "opened_at": record.opened_at,
         "tx_signature": record.tx_signature,

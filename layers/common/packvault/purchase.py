@@ -18,8 +18,8 @@ from typing import Any
 from packvault import catalog, fairness, money, store
 from packvault.errors import ErrorCode, PackvaultError
 from packvault.keys import new_reference
+from packvault.openings import quote_view
 from packvault.settings import Settings, require_platform_wallet
-from packvault.solana_pay import transfer_request_url
 
 OPERATION = "purchase"
 ATTEMPTS = 6
@@ -116,47 +116,22 @@ def _purchasable_pack(pack_id: str, currency: str) -> store.PackRecord:
 def _new_opening(settings: Settings, wallet: str, pack: store.PackRecord, currency: str, client_seed: str | None,
                  now: datetime) -> tuple[store.OpeningRecord, dict[str, Any]]:
     opening_id = str(uuid.uuid4())
-    receiver = require_platform_wallet(settings)
     unit = money.currency(currency)
-    amount = pack.prices.as_dict()[currency]
-    base_units = money.to_base_units(amount, unit.decimals)
     expires_at = _iso(now + timedelta(seconds=settings.quote_ttl_seconds))
-    reference = new_reference()
     server_seed = fairness.new_server_seed()
     created_at = store.utc_now_iso()
-    quote = {
-        "opening_id": opening_id,
-        "pack_id": pack.pack_id,
-        "status": "quoted",
-        "receiver_wallet": receiver,
-        "currency": unit.symbol,
-        "amount": amount,
-        "amount_base_units": str(base_units),
-        "quote_expires_at": expires_at,
-        "reference": reference,
-        "solana_pay_url": transfer_request_url(receiver, amount, reference, label="Packvault",
-                                               message=f"{pack.name} ({pack.cards_per_pack} items)",
-                                               memo=f"packvault:{opening_id}"),
-        "server_seed_hash": fairness.commitment(server_seed),
-        "client_seed": client_seed,
-        "odds_version": int(pack.odds_version),
-        "odds_hash": pack.odds_hash,
-        "cards_per_pack": int(pack.cards_per_pack),
-        "created_at": created_at,
-    }
-    if unit.symbol == "SOL":
-        quote["amount_sol"] = amount
     opening = store.OpeningRecord(
         pk=store.opening_pk(opening_id), sk=store.OPENING_SORT_KEY, gsi1pk=store.wallet_openings_key(wallet),
         gsi1sk=f"{created_at}#{opening_id}", expiry_shard=_expiry_shard(opening_id, settings.expiry_shards),
-        expires_at=expires_at, opening_id=opening_id, wallet=wallet, pack_id=pack.pack_id, status="QUOTED",
-        quote=quote, currency=unit.symbol, amount_base_units=str(base_units), receiver_wallet=receiver,
-        reference=reference, quote_expires_at=expires_at, server_seed=server_seed,
-        server_seed_hash=quote["server_seed_hash"], client_seed=client_seed, odds_version=int(pack.odds_version),
-        odds_hash=pack.odds_hash, limited_supply=pack.supply_total is not None, created_at=created_at,
-        updated_at=created_at,
+        expires_at=expires_at, opening_id=opening_id, wallet=wallet, pack_id=pack.pack_id, pack_name=pack.name,
+        cards_per_pack=int(pack.cards_per_pack), status="QUOTED", currency=unit.symbol,
+        amount_base_units=str(money.to_base_units(pack.prices.as_dict()[currency], unit.decimals)),
+        receiver_wallet=require_platform_wallet(settings), reference=new_reference(), quote_expires_at=expires_at,
+        server_seed=server_seed, server_seed_hash=fairness.commitment(server_seed), client_seed=client_seed,
+        odds_version=int(pack.odds_version), odds_hash=pack.odds_hash, limited_supply=pack.supply_total is not None,
+        created_at=created_at, updated_at=created_at,
     )
-    return opening, quote
+    return opening, quote_view(opening)
 
 
 def _expiry_shard(opening_id: str, shards: int) -> str:

@@ -155,7 +155,8 @@ class OpeningRecord(_Row):
     wallet = UnicodeAttribute()
     pack_id = UnicodeAttribute()
     status = UnicodeAttribute()  # QUOTED | OPENED | EXPIRED | REFUND_DUE | REFUNDED
-    quote = JSONAttribute()  # the quote as returned to the buyer
+    pack_name = UnicodeAttribute()
+    cards_per_pack = NumberAttribute()
     currency = UnicodeAttribute()
     amount_base_units = UnicodeAttribute()  # integer as text: exact beyond 2**53
     receiver_wallet = UnicodeAttribute()
