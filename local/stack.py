@@ -202,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--table-name", default=os.environ.get("TABLE_NAME", DEFAULT_TABLE_NAME))
     parser.add_argument("--catalog", type=Path, default=Path(os.environ.get("PACKVAULT_CATALOG", DEMO_CATALOG)),
                         help="catalog file to load at start ('' to load none)")
+    parser.add_argument("--solana-port", type=int, default=int(os.environ.get("PACKVAULT_SOLANA_PORT", "8899")),
+                        help="port of the LiteSVM-backed Solana JSON-RPC started when SOLANA_RPC_URLS is not set")
     parser.add_argument("--containers", type=int, default=int(os.environ.get("PACKVAULT_CONTAINERS", "4")),
                         help="warm containers per function (concurrent requests per function)")
     args = parser.parse_args(argv)
@@ -219,7 +221,10 @@ def main(argv: list[str] | None = None) -> int:
         database = dynamodb.DynamoDBLocal().start()
         args.dynamodb_endpoint = database.endpoint
     os.environ["DYNAMODB_ENDPOINT"] = args.dynamodb_endpoint
+    user_rpc_urls = os.environ.get("SOLANA_RPC_URLS")
     os.environ.update(function_environment(tpl, args.table_name))
+    if not user_rpc_urls:
+        os.environ.pop("SOLANA_RPC_URLS")  # the local node below, not the template's devnet default
     os.environ["TABLE_NAME"] = args.table_name
     os.environ.setdefault("JWT_SIGNING_KEY", secrets.token_urlsafe(48))
     if not os.environ.get("PLATFORM_WALLET"):
@@ -227,6 +232,14 @@ def main(argv: list[str] | None = None) -> int:
 
         os.environ["PLATFORM_WALLET"] = new_reference()  # a fresh receiving address per local run
         log.info("platform wallet for this run: %s (set PLATFORM_WALLET to choose one)", os.environ["PLATFORM_WALLET"])
+
+    solana = None
+    if not os.environ.get("SOLANA_RPC_URLS"):
+        from local.solana_rpc import LocalSolanaServer
+
+        solana = LocalSolanaServer(args.solana_port).start()
+        os.environ["SOLANA_RPC_URLS"] = solana.url
+        log.info("Solana JSON-RPC (LiteSVM) on %s: payments are verified for real", solana.url)
 
     stop = threading.Event()
     server = None
@@ -256,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
         stop.set()
         if server is not None:
             server.server_close()
+        if solana is not None:
+            solana.shutdown()
         if database is not None:
             database.stop()
     return 0

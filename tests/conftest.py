@@ -51,3 +51,13 @@ def local_table(dynamodb_local: dynamodb.DynamoDBLocal) -> Iterator[Settings]:
     store.bind(settings)
     yield settings
     dynamodb.client(dynamodb_local.endpoint).delete_table(TableName=name)
+
+
+@pytest.fixture(scope="session")
+def solana_node():
+    """A local Solana JSON-RPC endpoint over LiteSVM, for the whole test session."""
+    from local.solana_rpc import LocalSolanaServer
+
+    server = LocalSolanaServer(0).start()
+    yield server
+    server.shutdown()

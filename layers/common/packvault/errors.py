@@ -40,6 +40,20 @@ class ErrorCode(StrEnum):
     INVALID_IDEMPOTENCY_KEY = "INVALID_IDEMPOTENCY_KEY"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     BUSY_RETRY = "BUSY_RETRY"
+    INVALID_CHAIN = "INVALID_CHAIN"
+    INVALID_TX_SIGNATURE = "INVALID_TX_SIGNATURE"
+    PAYMENT_FAILED = "PAYMENT_FAILED"
+    WRONG_RECIPIENT = "WRONG_RECIPIENT"
+    UNDERPAID = "UNDERPAID"
+    REFERENCE_MISSING = "REFERENCE_MISSING"
+    SENDER_NOT_SIGNER = "SENDER_NOT_SIGNER"
+    SENDER_NOT_DEBITED = "SENDER_NOT_DEBITED"
+    PAYMENT_AFTER_EXPIRY = "PAYMENT_AFTER_EXPIRY"
+    SIGNATURE_ALREADY_USED = "SIGNATURE_ALREADY_USED"
+    UNSUPPORTED_TRANSACTION_VERSION = "UNSUPPORTED_TRANSACTION_VERSION"
+    RPC_UNAVAILABLE = "RPC_UNAVAILABLE"
+    PACK_EXHAUSTED = "PACK_EXHAUSTED"
+    OPENING_NOT_CONFIRMABLE = "OPENING_NOT_CONFIRMABLE"
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -74,6 +88,20 @@ _CATALOGUE: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.INVALID_IDEMPOTENCY_KEY: (400, "Idempotency-Key must be 1-128 printable ASCII characters."),
     ErrorCode.IDEMPOTENCY_KEY_REUSED: (422, "This Idempotency-Key was used for a different request."),
     ErrorCode.BUSY_RETRY: (503, "Too many simultaneous changes; retry shortly."),
+    ErrorCode.INVALID_CHAIN: (400, "chain must be Solana (accepted: sol, solana, in any case)."),
+    ErrorCode.INVALID_TX_SIGNATURE: (400, "tx_signature must be a base58 transaction signature (64 bytes)."),
+    ErrorCode.PAYMENT_FAILED: (422, "The transaction failed on chain; no payment was made."),
+    ErrorCode.WRONG_RECIPIENT: (422, "The transaction does not pay the platform wallet."),
+    ErrorCode.UNDERPAID: (422, "The transaction pays less than the quote."),
+    ErrorCode.REFERENCE_MISSING: (422, "The transaction does not carry this quote's reference."),
+    ErrorCode.SENDER_NOT_SIGNER: (422, "The buyer's wallet did not sign this transaction."),
+    ErrorCode.SENDER_NOT_DEBITED: (422, "The buyer's wallet did not pay this amount."),
+    ErrorCode.PAYMENT_AFTER_EXPIRY: (410, "The payment landed after the quote expired; it is recorded for a refund."),
+    ErrorCode.SIGNATURE_ALREADY_USED: (409, "This transaction already paid for another opening."),
+    ErrorCode.UNSUPPORTED_TRANSACTION_VERSION: (422, "This transaction's version is newer than we read."),
+    ErrorCode.RPC_UNAVAILABLE: (503, "The Solana network could not be reached; retry shortly."),
+    ErrorCode.PACK_EXHAUSTED: (409, "Nothing is left to draw in this pack; your payment is recorded for a refund."),
+    ErrorCode.OPENING_NOT_CONFIRMABLE: (409, "This opening can no longer be confirmed."),
     ErrorCode.INTERNAL_ERROR: (500, "Something went wrong on our side; it has been logged."),
 }
 

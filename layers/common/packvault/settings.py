@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from packvault.keys import is_public_key
 
@@ -35,6 +35,10 @@ class Settings(BaseModel):
                              pattern=r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
     auth_nonce_ttl_seconds: int = Field(alias="AUTH_NONCE_TTL_SECONDS", default=300, ge=30, le=3600)
     auth_token_ttl_seconds: int = Field(alias="AUTH_TOKEN_TTL_SECONDS", default=900, ge=60, le=86400)
+    solana_commitment: Literal["confirmed", "finalized"] = Field(alias="SOLANA_COMMITMENT", default="confirmed")
+    solana_max_transaction_version: int = Field(alias="SOLANA_MAX_TX_VERSION", default=0, ge=0, le=1)
+    payment_tolerance_lamports: int = Field(alias="PAYMENT_TOLERANCE_LAMPORTS", default=0, ge=0, le=10**9)
+    dev_payment_bypass: bool = Field(alias="DEV_PAYMENT_BYPASS", default=False)
     quote_ttl_seconds: int = Field(alias="QUOTE_TTL_SECONDS", default=600, ge=60, le=3600)
     max_open_quotes: int = Field(alias="MAX_OPEN_QUOTES", default=3, ge=1, le=100)
     expiry_shards: int = Field(alias="EXPIRY_SHARDS", default=16, ge=1, le=256)
@@ -83,6 +87,13 @@ class Settings(BaseModel):
                 raise ValueError(f"{url!r} is not an http:// or https:// URL")
         return value
 
+    @model_validator(mode="after")
+    def _bypass_only_in_dev(self) -> Settings:
+        if self.dev_payment_bypass and self.stage != "dev":
+            raise ValueError(f"DEV_PAYMENT_BYPASS is on but STAGE is {self.stage}: the payment bypass is allowed "
+                             "only when STAGE=dev")
+        return self
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         try:
@@ -94,7 +105,7 @@ class Settings(BaseModel):
 def _describe(exc: ValidationError) -> str:
     problems = []
     for error in exc.errors():
-        name = ".".join(str(part) for part in error["loc"])
+        name = ".".join(str(part) for part in error["loc"]) or "configuration"
         problems.append(f"{name}: {error['msg']}")
     return "invalid configuration: " + "; ".join(problems)
 

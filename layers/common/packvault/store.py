@@ -698,3 +698,107 @@ def reserve_quote(opening: OpeningRecord, quotes: WalletQuotesRecord, open_quote
                                        "TransactionInProgressException"}:
             raise ReservationFailed(exc.cause_response_code) from exc
         raise
+
+
+# --- opening -----------------------------------------------------------------------------------------
+
+PAYMENT_SORT_KEY = "PAYMENT"
+
+
+def payment_pk(signature: str) -> str:
+    return f"PAYMENT#{signature}"
+
+
+def get_payment_claim(signature: str) -> PaymentClaimRecord | None:
+    try:
+        return PaymentClaimRecord.get(payment_pk(signature), PAYMENT_SORT_KEY, consistent_read=True)
+    except PaymentClaimRecord.DoesNotExist:
+        return None
+
+
+def new_vault_item(wallet: str, opening: OpeningRecord, vault_item_id: str, item: PackItemRecord,
+                   created_at: str) -> VaultItemRecord:
+    return VaultItemRecord(
+        pk=wallet_pk(wallet), sk=f"{VAULT_PREFIX}{created_at}#{vault_item_id}", vault_item_id=vault_item_id,
+        wallet=wallet, opening_id=opening.opening_id, pack_id=opening.pack_id, item_id=item.item_id,
+        tier_id=item.tier_id, name=item.name, nft_id=item.nft_id, rarity=item.rarity, fmv=item.fmv,
+        metadata=item.metadata, created_at=created_at,
+    )
+
+
+class OpenFailed(RuntimeError):
+    """The open transaction was cancelled: the caller re-reads to learn why (opened, signature used, stock)."""
+
+
+def open_opening(opening: OpeningRecord, changes: dict[str, Any], vault_items: list[VaultItemRecord],
+                 stock_taken: dict[str, int], fmv_micros: int, request_token: str) -> None:
+    """One transaction: QUOTED -> OPENED with its items, the signature claimed, the vault items created, stock
+    and supply counters moved, the vault total updated, the quote released from the wallet's open quotes, and
+    the event appended. All or nothing."""
+    claim = PaymentClaimRecord(pk=payment_pk(changes["tx_signature"]), sk=PAYMENT_SORT_KEY,
+                               tx_signature=changes["tx_signature"], opening_id=opening.opening_id,
+                               wallet=opening.wallet, claimed_at=changes["opened_at"])
+    event = new_event(opening.pk, "OPENED", {"tx_signature": changes["tx_signature"],
+                                             "items": [v.item_id for v in vault_items]})
+    try:
+        with TransactWrite(connection=connection(), client_request_token=request_token) as transaction:
+            transaction.update(
+                opening,
+                actions=[getattr(OpeningRecord, name).set(value) for name, value in changes.items()]
+                + [OpeningRecord.expiry_shard.remove(), OpeningRecord.expires_at.remove()],
+                condition=(OpeningRecord.status == "QUOTED") & (OpeningRecord.wallet == opening.wallet),
+            )
+            transaction.save(claim, condition=PaymentClaimRecord.pk.does_not_exist())
+            for vault_item in vault_items:
+                transaction.save(vault_item, condition=VaultItemRecord.pk.does_not_exist())
+            for item_id, units in stock_taken.items():
+                row = PackItemRecord(pk=pack_pk(opening.pack_id), sk=f"{ITEM_PREFIX}{item_id}")
+                transaction.update(row, actions=[PackItemRecord.stock_available.add(-units)],
+                                   condition=PackItemRecord.stock_available >= units)
+            if opening.limited_supply:
+                pack = PackRecord(pk=pack_pk(opening.pack_id), sk=PACK_SORT_KEY)
+                transaction.update(pack, actions=[PackRecord.supply_reserved.add(-1), PackRecord.supply_sold.add(1),
+                                                  PackRecord.opened_count.add(1)],
+                                   condition=PackRecord.supply_reserved >= 1)
+            total = VaultTotalRecord(pk=wallet_pk(opening.wallet), sk=VAULT_TOTAL_SORT_KEY)
+            transaction.update(total, actions=[VaultTotalRecord.item_count.add(len(vault_items)),
+                                               VaultTotalRecord.fmv_micros.add(fmv_micros)])
+            quotes = WalletQuotesRecord(pk=wallet_pk(opening.wallet), sk=QUOTES_SORT_KEY)
+            transaction.update(quotes, actions=[WalletQuotesRecord.open_quotes[opening.opening_id].remove(),
+                                                WalletQuotesRecord.version.add(1)])
+            transaction.save(event, condition=EventRecord.pk.does_not_exist())
+    except TransactWriteError as exc:
+        if exc.cause_response_code in {"TransactionCanceledException", "IdempotentParameterMismatchException",
+                                       "TransactionInProgressException"}:
+            raise OpenFailed(exc.cause_response_code) from exc
+        raise
+
+
+def mark_refund_due(opening: OpeningRecord, signature: str, payment: dict[str, Any], reason: str) -> bool:
+    """A valid payment that cannot open the pack: record it (status REFUND_DUE, signature claimed, supply
+    released) so that it is never lost. False if the opening was no longer QUOTED."""
+    now = utc_now_iso()
+    claim = PaymentClaimRecord(pk=payment_pk(signature), sk=PAYMENT_SORT_KEY, tx_signature=signature,
+                               opening_id=opening.opening_id, wallet=opening.wallet, claimed_at=now)
+    event = new_event(opening.pk, "REFUND_DUE", {"tx_signature": signature, "reason": reason, "payment": payment})
+    try:
+        with TransactWrite(connection=connection()) as transaction:
+            transaction.update(opening, actions=[
+                OpeningRecord.status.set("REFUND_DUE"), OpeningRecord.tx_signature.set(signature),
+                OpeningRecord.payment.set({**payment, "refund_reason": reason}), OpeningRecord.updated_at.set(now),
+                OpeningRecord.expiry_shard.remove(), OpeningRecord.expires_at.remove(),
+            ], condition=OpeningRecord.status == "QUOTED")
+            transaction.save(claim, condition=PaymentClaimRecord.pk.does_not_exist())
+            if opening.limited_supply:
+                pack = PackRecord(pk=pack_pk(opening.pack_id), sk=PACK_SORT_KEY)
+                transaction.update(pack, actions=[PackRecord.supply_reserved.add(-1),
+                                                  PackRecord.supply_available.add(1)],
+                                   condition=PackRecord.supply_reserved >= 1)
+            transaction.save(event, condition=EventRecord.pk.does_not_exist())
+    except TransactWriteError:
+        return False
+    return True
+
+
+def record_event(entity_pk: str, event_type: str, payload: dict[str, Any]) -> None:
+    new_event(entity_pk, event_type, payload).save(condition=EventRecord.pk.does_not_exist())
