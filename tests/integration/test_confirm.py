@@ -258,7 +258,14 @@ def test_malformed_signatures_are_400(env, signature):
     assert (str(refused.code), refused.status) == ("INVALID_TX_SIGNATURE", 400)
 
 
-def test_dev_bypass_opens_without_a_payment_and_logs_a_warning_naming_the_opening(env, capsys):
+def test_dev_bypass_opens_without_a_payment_and_logs_a_warning_naming_the_opening(env):
+    import logging
+
+    records: list[logging.LogRecord] = []
+    capture = logging.Handler()
+    capture.emit = records.append
+    service_logger = logging.getLogger("packvault")
+    service_logger.addHandler(capture)
     settings, _, wallet = env
     address, _ = buyer(wallet)
     q = quote(settings, address)
@@ -266,8 +273,10 @@ def test_dev_bypass_opens_without_a_payment_and_logs_a_warning_naming_the_openin
     unseen = str(SoldersKeypair().sign_message(b"not a payment"))
     outcome = confirm.confirm_payment(bypass, None, address, q["opening_id"], {"tx_signature": unseen})
     assert outcome.status_code == 200 and outcome.body["status"] == "opened"
-    warnings = [line for line in capsys.readouterr().out.splitlines() if "DEV payment bypass" in line]
-    assert len(warnings) == 1 and '"level":"WARNING"' in warnings[0] and q["opening_id"] in warnings[0]
+    service_logger.removeHandler(capture)
+    warnings = [r for r in records if "DEV payment bypass" in r.getMessage()]
+    assert len(warnings) == 1
+    assert warnings[0].levelname == "WARNING" and warnings[0].opening_id == q["opening_id"]
 
 
 def test_the_bypass_refuses_to_start_outside_dev():
