@@ -23,6 +23,7 @@ from tests.conftest import ROOT
 @dataclass(frozen=True)
 class Stack:
     base_url: str
+    solana_url: str
     settings: Settings  # the table and endpoint the stack uses, for tests that set up records directly
 
 
@@ -40,13 +41,14 @@ def stack_store(stack: Stack) -> Settings:
 
 @pytest.fixture(scope="session")
 def stack(dynamodb_local) -> Iterator[Stack]:
-    port = free_port()
+    port, solana_port = free_port(), free_port()
     table_name = f"e2e-{uuid.uuid4().hex[:10]}"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("TABLE_NAME", None)
+    env.pop("SOLANA_RPC_URLS", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "local", "--port", str(port), "--dynamodb-endpoint", dynamodb_local.endpoint,
-         "--table-name", table_name],
+         "--table-name", table_name, "--solana-port", str(solana_port)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     base = f"http://127.0.0.1:{port}"
@@ -63,7 +65,7 @@ def stack(dynamodb_local) -> Iterator[Stack]:
             process.kill()
             raise RuntimeError(f"local stack not ready:\n{process.stdout.read()}")
         time.sleep(0.2)
-    yield Stack(base, Settings.from_env({"STAGE": "dev", "TABLE_NAME": table_name,
+    yield Stack(base, f"http://127.0.0.1:{solana_port}", Settings.from_env({"STAGE": "dev", "TABLE_NAME": table_name,
                                          "DYNAMODB_ENDPOINT": dynamodb_local.endpoint}))
     process.terminate()
     process.wait(timeout=15)

@@ -1,0 +1,67 @@
+"""The whole flow over HTTP on the local stack, as a buyer's app runs it: sign in, purchase, pay with a
+really signed Solana transfer (executed by LiteSVM), confirm, and find the items in the vault."""
+
+from __future__ import annotations
+
+import time
+
+from local.wallet import RpcWallet, solders_keypair
+from packvault.client import ApiError, Keypair, PackvaultClient
+
+
+def test_sign_in_purchase_pay_confirm_and_see_the_items(stack):
+    keypair = Keypair.generate()
+    client = PackvaultClient(stack.base_url)
+    client.sign_in(keypair)
+    wallet = RpcWallet(stack.solana_url)
+    wallet.airdrop(keypair.public_key, 2 * 10**9)
+
+    quote = client.request("POST", "/api/v1/packs/booster-classic/purchase", {"currency": "SOL"},
+                           headers={"idempotency-key": "flow-1"})
+    signature = wallet.pay(solders_keypair(keypair), quote["receiver_wallet"], int(quote["amount_base_units"]),
+                           reference=quote["reference"], memo=f"packvault:{quote['opening_id']}")
+    assert wallet.balance(quote["receiver_wallet"]) >= int(quote["amount_base_units"])
+
+    path = f"/api/v1/packs/openings/{quote['opening_id']}/confirm-payment"
+    opened = client.request("POST", path, {"tx_hash": signature, "chain": "SOLANA"})
+    assert opened["status"] == "opened" and len(opened["items"]) == 5
+    assert [i["tier_id"] for i in opened["items"][:4]] == ["common"] * 4
+    assert client.request("POST", path, {"tx_signature": signature, "chain": "sol"}) == opened
+
+    vault = client.request("GET", "/api/v1/me/vault")
+    assert {i["vault_item_id"] for i in vault["items"]} == {i["vault_item_id"] for i in opened["items"]}
+    assert vault["item_count"] == 5
+    view = client.request("GET", f"/api/v1/packs/openings/{quote['opening_id']}")
+    assert view["status"] == "opened" and view["fairness"]["server_seed_hash"] == quote["server_seed_hash"]
+
+
+def test_confirming_someone_elses_opening_is_404(stack):
+    from solders.keypair import Keypair as SoldersKeypair
+
+    owner, other = PackvaultClient(stack.base_url), PackvaultClient(stack.base_url)
+    owner.sign_in(Keypair.generate())
+    other.sign_in(Keypair.generate())
+    quote = owner.request("POST", "/api/v1/packs/starter-unlimited/purchase", {})
+    try:
+        other.request("POST", f"/api/v1/packs/openings/{quote['opening_id']}/confirm-payment",
+                      {"tx_signature": str(SoldersKeypair().sign_message(b"x")), "chain": "sol"})
+    except ApiError as refused:
+        assert (refused.status, refused.body["error"]["code"]) == (404, "OPENING_NOT_FOUND")
+    else:
+        raise AssertionError("another buyer confirmed an opening that is not theirs")
+
+
+def test_a_payment_not_landed_yet_answers_202_with_retry_after(stack):
+    import requests
+    from solders.keypair import Keypair as SoldersKeypair
+
+    client = PackvaultClient(stack.base_url)
+    client.sign_in(Keypair.generate())
+    quote = client.request("POST", "/api/v1/packs/starter-unlimited/purchase", {})
+    started = time.monotonic()
+    response = requests.post(f"{stack.base_url}/api/v1/packs/openings/{quote['opening_id']}/confirm-payment",
+                             json={"tx_signature": str(SoldersKeypair().sign_message(b"x")), "chain": "sol"},
+                             headers={"authorization": f"Bearer {client.token}"}, timeout=10)
+    assert (response.status_code, response.headers["retry-after"]) == (202, "5")
+    assert response.json()["code"] == "PAYMENT_PENDING"
+    assert time.monotonic() - started < 5
