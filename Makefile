@@ -6,7 +6,7 @@ PIP    := --quiet --disable-pip-version-check
 PORT   ?= 3000
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint bench build clean
+.PHONY: run test lint bench build clean demo
 
 $(VENV)/.installed: requirements/dev.txt layers/common/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ $(TOOLS)/.installed: requirements/tools.txt
 
 run: $(VENV)/.installed
 	$(VENV)/bin/python -m local --port $(PORT)
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/python -m local.demo
 
 test: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -91,6 +91,28 @@ def _login(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verify_payment(args: argparse.Namespace) -> int:
+    from packvault import money
+    from packvault.solana import PaymentTerms, verify_payment
+    from packvault.solana_rpc import RpcError, RpcUnavailable, SolanaRpc
+
+    try:
+        unit = money.currency(args.currency)
+        amount = money.to_base_units(args.amount, unit.decimals)
+        terms = PaymentTerms(recipient=args.recipient, amount_base_units=amount, currency=unit.symbol,
+                             reference=args.reference, sender=args.sender)
+        result = SolanaRpc(args.rpc_url).get_transaction(args.signature, args.commitment, args.max_version)
+    except money.MoneyFormatError as exc:
+        print(f"packvault: {exc}", file=sys.stderr)
+        return 1
+    except (RpcError, RpcUnavailable) as exc:
+        print(json.dumps({"status": "pending", "code": "RPC_UNAVAILABLE", "message": str(exc)}))
+        return 2
+    verdict = verify_payment(result, terms)
+    print(json.dumps({"signature": args.signature, **verdict.to_json(terms)}, indent=2))
+    return {"valid": 0, "pending": 2}.get(verdict.status, 1)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="packvault", description="Packvault operator and support tools.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -105,6 +127,18 @@ def build_parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify-opening", help="recompute an opening's items from its fairness proof")
     verify.add_argument("proof", help="a proof JSON file (or an opening with a 'fairness' object); - for stdin")
     verify.set_defaults(run=_verify_opening)
+    payment = commands.add_parser("verify-payment", help="check a Solana payment with the Lambda's own verifier; "
+                                  "exit 0 valid, 1 invalid, 2 pending")
+    payment.add_argument("signature")
+    payment.add_argument("--rpc-url", action="append", required=True, help="repeat to fail over across URLs")
+    payment.add_argument("--recipient", required=True)
+    payment.add_argument("--amount", required=True, help="decimal string, e.g. 0.05")
+    payment.add_argument("--currency", default="SOL")
+    payment.add_argument("--reference")
+    payment.add_argument("--sender")
+    payment.add_argument("--commitment", choices=["confirmed", "finalized"], default="confirmed")
+    payment.add_argument("--max-version", type=int, choices=[0, 1], default=0)
+    payment.set_defaults(run=_verify_payment)
     keygen = commands.add_parser("keygen", help="write a new buyer keypair file (Solana CLI format)")
     keygen.add_argument("file")
     keygen.set_defaults(run=_keygen)
