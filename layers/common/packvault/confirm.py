@@ -147,8 +147,9 @@ def _open(opening: store.OpeningRecord, signature: str, client_seed: str | None,
         try:
             store.open_opening(opening, changes, vault_items, taken, fmv_micros,
                                _request_token(opening.opening_id, signature, round_number))
-            opened = store.get_opening(opening.opening_id)
-            return receipt(opened)
+            for name, value in changes.items():  # the receipt is what was just written; no re-read
+                setattr(opening, name, value)
+            return receipt(opening)
         except store.OpenFailed:
             current = store.get_opening(opening.opening_id)
             if current is not None and current.status == "OPENED":
