@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -20,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from local import template  # noqa: E402
+from packvault.keys import new_reference  # noqa: E402
 
 INIT = """
 import importlib.util, sys, time
@@ -41,7 +43,9 @@ print((time.perf_counter() - start) * 1000)
 
 ENV = {"STAGE": "dev", "TABLE_NAME": "packvault-bench", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
        "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "POWERTOOLS_SERVICE_NAME": "packvault",
-       "DYNAMODB_ENDPOINT": "http://127.0.0.1:1"}
+       "DYNAMODB_ENDPOINT": "http://127.0.0.1:1", "PLATFORM_WALLET": new_reference(),
+       "JWT_SIGNING_KEY": secrets.token_urlsafe(48), "JWT_SIGNING_KEY_PARAMETER": "",
+       "SOLANA_RPC_URLS": "http://127.0.0.1:1"}
 
 
 def median_ms(code: str, runs: int) -> float:
