@@ -63,6 +63,8 @@ def test_table_keys_and_indexes_match_the_data_access_models():
                for i in definition["GlobalSecondaryIndexes"]}
     assert indexes["GSI1"] == {"gsi1pk", "gsi1sk"}
     assert store.ByKindIndex.Meta.index_name == "GSI1"
+    assert indexes["ExpiryIndex"] == {"expiry_shard", "expires_at"}
+    assert store.ExpiryIndex.Meta.index_name == "ExpiryIndex"
     assert table["ttl"] == {"AttributeName": "ttl", "Enabled": True}
 
 
@@ -107,6 +109,11 @@ def test_platform_wallet_is_a_parameter_not_a_literal():
 
 @pytest.mark.parametrize(("expression", "seconds"), [("rate(1 minute)", 60), ("rate(5 minutes)", 300),
                                                       ("rate(2 hours)", 7200)])
+def test_expire_quotes_runs_every_minute():
+    (schedule,) = template.schedules(TPL)
+    assert (schedule.function_id, template.rate_seconds(schedule.expression)) == ("ExpireQuotesFunction", 60)
+
+
 def test_rate_schedules_run_locally(expression, seconds):
     assert template.rate_seconds(expression) == seconds
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -113,6 +114,49 @@ def _verify_payment(args: argparse.Namespace) -> int:
     return {"valid": 0, "pending": 2}.get(verdict.status, 1)
 
 
+def _sweep(_: argparse.Namespace) -> int:
+    from packvault import expiry
+    from packvault.runtime import configure
+    from packvault.solana_rpc import SolanaRpc
+
+    settings = configure()
+    rpc = SolanaRpc(settings.solana_rpc_urls) if settings.solana_rpc_urls else None
+    report = expiry.sweep(settings, rpc)
+    print(json.dumps(report.as_dict()))
+    return 0
+
+
+def _refunds_list(_: argparse.Namespace) -> int:
+    from packvault import store
+    from packvault.runtime import configure
+
+    configure()
+    for opening in store.refunds_due():
+        payment = opening.payment or {}
+        print(json.dumps({"opening_id": opening.opening_id, "wallet": opening.wallet, "pack_id": opening.pack_id,
+                          "tx_signature": opening.tx_signature, "amount": payment.get("received"),
+                          "currency": payment.get("currency"), "payer": payment.get("payer"),
+                          "reason": payment.get("refund_reason")}))
+    return 0
+
+
+def _refunds_mark(args: argparse.Namespace) -> int:
+    from packvault import store
+    from packvault.keys import is_signature
+    from packvault.runtime import configure
+
+    if not is_signature(args.tx):
+        print("packvault: --tx must be the refund's transaction signature (base58, 64 bytes)", file=sys.stderr)
+        return 2
+    configure()
+    opening = store.get_opening(args.opening_id)
+    if opening is None or not store.mark_refunded(opening, args.tx, args.operator):
+        print(f"packvault: {args.opening_id} is not an opening awaiting a refund", file=sys.stderr)
+        return 1
+    print(json.dumps({"opening_id": args.opening_id, "status": "refunded", "refund_signature": args.tx}))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="packvault", description="Packvault operator and support tools.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -139,6 +183,15 @@ def build_parser() -> argparse.ArgumentParser:
     payment.add_argument("--commitment", choices=["confirmed", "finalized"], default="confirmed")
     payment.add_argument("--max-version", type=int, choices=[0, 1], default=0)
     payment.set_defaults(run=_verify_payment)
+    commands.add_parser("sweep", help="run the expiry sweep once (admin cleanup)").set_defaults(run=_sweep)
+    refunds = commands.add_parser("refunds", help="payments that could not open a pack").add_subparsers(
+        dest="action", required=True)
+    refunds.add_parser("list", help="openings awaiting a refund").set_defaults(run=_refunds_list)
+    mark = refunds.add_parser("mark-refunded", help="record the refund's transaction")
+    mark.add_argument("opening_id")
+    mark.add_argument("--tx", required=True, help="the refund transaction's signature")
+    mark.add_argument("--operator", default=os.environ.get("USER", "operator"))
+    mark.set_defaults(run=_refunds_mark)
     keygen = commands.add_parser("keygen", help="write a new buyer keypair file (Solana CLI format)")
     keygen.add_argument("file")
     keygen.set_defaults(run=_keygen)

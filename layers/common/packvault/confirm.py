@@ -45,7 +45,10 @@ def confirm_payment(settings: Settings, rpc: SolanaRpc | None, wallet: str, open
     opening = _own_opening(wallet, opening_id)
     if opening.status == "OPENED":
         return Outcome(200, receipt(opening))
-    if opening.status != "QUOTED":
+    if opening.status in {"REFUND_DUE", "REFUNDED"}:
+        raise PackvaultError(ErrorCode.PAYMENT_AFTER_EXPIRY, "This quote expired; its payment is recorded "
+                             "for a refund.", refund_status=opening.status.lower())
+    if opening.status not in {"QUOTED", "EXPIRED"}:
         raise PackvaultError(ErrorCode.OPENING_NOT_CONFIRMABLE, f"This opening is {opening.status.lower()}.",
                              status=opening.status.lower())
     verdict = _bypass_verdict(opening) if settings.dev_payment_bypass else _verify(settings, rpc, opening, signature)
@@ -57,10 +60,26 @@ def confirm_payment(settings: Settings, rpc: SolanaRpc | None, wallet: str, open
     if verdict.status == "invalid":
         raise PackvaultError(ErrorCode(verdict.code), verdict.message, **_amounts(verdict, terms))
     payment = {**verdict.to_json(terms), "tx_signature": signature}
+    if opening.status == "EXPIRED":
+        if (opened := settle_expired_payment(settings, opening, signature, verdict, payment)) is not None:
+            return Outcome(200, opened)
+        raise PackvaultError(ErrorCode.PAYMENT_AFTER_EXPIRY, refund_status="refund_due", **_amounts(verdict, terms))
     if verdict.status == "late":
-        store.record_event(opening.pk, "LATE_PAYMENT", payment)
-        raise PackvaultError(ErrorCode.PAYMENT_AFTER_EXPIRY, **_amounts(verdict, terms))
-    return Outcome(200, _open(opening, signature, client_seed, payment))
+        store.mark_refund_due(opening, signature, payment, "paid after the quote expired")
+        raise PackvaultError(ErrorCode.PAYMENT_AFTER_EXPIRY, refund_status="refund_due", **_amounts(verdict, terms))
+    return Outcome(200, open_with_payment(opening, signature, client_seed, payment))
+
+
+def settle_expired_payment(settings: Settings, opening: store.OpeningRecord, signature: str, verdict: Verdict,
+                           payment: dict) -> dict | None:
+    """A payment found for an EXPIRED opening: made in time and the policy honours it -> re-reserve and open
+    (the receipt); otherwise REFUND_DUE (None). Never dropped."""
+    if verdict.status == "valid" and settings.honour_late_payments and store.re_reserve(opening):
+        return open_with_payment(opening, signature, None, payment)
+    reason = ("paid after the quote expired" if verdict.status == "late"
+              else "no supply left when the payment was found")
+    store.mark_refund_due(opening, signature, payment, reason)
+    return None
 
 
 def payment_terms(settings: Settings, opening: store.OpeningRecord) -> PaymentTerms:
@@ -131,7 +150,9 @@ def _amounts(verdict: Verdict, terms: PaymentTerms) -> dict[str, str]:
             "received": money.from_base_units(verdict.received_base_units, decimals), "currency": terms.currency}
 
 
-def _open(opening: store.OpeningRecord, signature: str, client_seed: str | None, payment: dict) -> dict[str, Any]:
+def open_with_payment(opening: store.OpeningRecord, signature: str, client_seed: str | None,
+                      payment: dict) -> dict[str, Any]:
+    """Draw and open a QUOTED opening paid by `signature` (also used by the expiry sweep)."""
     seed = opening.client_seed or client_seed or signature
     table = _odds_table(opening.pack_id, int(opening.odds_version))
     for round_number in range(MAX_ROUNDS):

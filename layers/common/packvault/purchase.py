@@ -129,14 +129,15 @@ def _new_opening(settings: Settings, wallet: str, pack: store.PackRecord, curren
         receiver_wallet=require_platform_wallet(settings), reference=new_reference(), quote_expires_at=expires_at,
         server_seed=server_seed, server_seed_hash=fairness.commitment(server_seed), client_seed=client_seed,
         odds_version=int(pack.odds_version), odds_hash=pack.odds_hash, limited_supply=pack.supply_total is not None,
+        mint_limited=pack.max_per_wallet is not None,
         created_at=created_at, updated_at=created_at,
     )
     return opening, quote_view(opening)
 
 
 def _expiry_shard(opening_id: str, shards: int) -> str:
-    """Spreads the expiry index over `shards` partitions so the sweep has no hot key."""
-    return f"{int(hashlib.sha256(opening_id.encode()).hexdigest(), 16) % shards:03d}"
+    """Spreads the expiry index over `shards` partitions so the sweep has no hot key ("Q": quoted)."""
+    return store.expiry_shard_key(store.QUOTED_SHARD, int(hashlib.sha256(opening_id.encode()).hexdigest(), 16) % shards)
 
 
 def _request_token(wallet: str, idempotency_key: str | None) -> str:

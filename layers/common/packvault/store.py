@@ -39,7 +39,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
@@ -75,6 +75,18 @@ class ByKindIndex(GlobalSecondaryIndex):
 
     gsi1pk = UnicodeAttribute(hash_key=True)
     gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class ExpiryIndex(GlobalSecondaryIndex):
+    """Sparse: QUOTED openings under "Q<shard>" keyed by quote expiry; EXPIRED openings still watched for
+    late payments under "W<shard>" keyed by their next check."""
+
+    class Meta:
+        index_name = "ExpiryIndex"
+        projection = KeysOnlyProjection()
+
+    expiry_shard = UnicodeAttribute(hash_key=True)
+    expires_at = UnicodeAttribute(range_key=True)
 
 
 class _Row(Model):
@@ -147,6 +159,7 @@ class OpeningRecord(_Row):
         pass
 
     by_kind = ByKindIndex()
+    by_expiry = ExpiryIndex()
     gsi1pk = UnicodeAttribute()  # WALLET#<wallet>#OPENINGS
     gsi1sk = UnicodeAttribute()  # <created_at>#<opening_id>
     expiry_shard = UnicodeAttribute(null=True)  # set while QUOTED
@@ -168,6 +181,9 @@ class OpeningRecord(_Row):
     odds_version = NumberAttribute()
     odds_hash = UnicodeAttribute()
     limited_supply = BooleanAttribute(default=False)
+    mint_limited = BooleanAttribute(default=False)  # counted against the pack's per-wallet limit
+    watch_until = UnicodeAttribute(null=True)  # EXPIRED: late payments are looked for until then
+    watch_interval_seconds = NumberAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     opened_at = UnicodeAttribute(null=True)
@@ -243,6 +259,16 @@ class IdempotencyRecord(_Row):
     ttl = NumberAttribute()
 
 
+class RefundIndexRecord(_Row):
+    """One row per opening awaiting a refund (pk REFUND_DUE), so operators list them without a scan."""
+
+    class Meta(_TableMeta):
+        pass
+
+    opening_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
 class OddsVersionRecord(_Row):
     class Meta(_TableMeta):
         pass
@@ -266,7 +292,7 @@ class EventRecord(_Row):
 _MODELS: tuple[type[Model], ...] = (
     _Row, PackRecord, PackItemRecord, OddsVersionRecord, EventRecord, NonceRecord, OpeningRecord,
     PaymentClaimRecord, VaultItemRecord, VaultTotalRecord, IdempotencyRecord, WalletQuotesRecord,
-    WalletPackCountRecord,
+    WalletPackCountRecord, RefundIndexRecord,
 )
 
 
@@ -774,31 +800,149 @@ def open_opening(opening: OpeningRecord, changes: dict[str, Any], vault_items: l
         raise
 
 
+REFUNDS_PK = "REFUND_DUE"
+
+
 def mark_refund_due(opening: OpeningRecord, signature: str, payment: dict[str, Any], reason: str) -> bool:
-    """A valid payment that cannot open the pack: record it (status REFUND_DUE, signature claimed, supply
-    released) so that it is never lost. False if the opening was no longer QUOTED."""
+    """A valid payment that cannot open the pack: record it (status REFUND_DUE, signature claimed, a reserved
+    unit released) so that it is never lost. False if the opening changed status meanwhile."""
     now = utc_now_iso()
     claim = PaymentClaimRecord(pk=payment_pk(signature), sk=PAYMENT_SORT_KEY, tx_signature=signature,
                                opening_id=opening.opening_id, wallet=opening.wallet, claimed_at=now)
     event = new_event(opening.pk, "REFUND_DUE", {"tx_signature": signature, "reason": reason, "payment": payment})
+    index_row = RefundIndexRecord(pk=REFUNDS_PK, sk=f"{now}#{opening.opening_id}", opening_id=opening.opening_id,
+                                  created_at=now)
+    was_quoted = opening.status == "QUOTED"
     try:
         with TransactWrite(connection=connection()) as transaction:
             transaction.update(opening, actions=[
                 OpeningRecord.status.set("REFUND_DUE"), OpeningRecord.tx_signature.set(signature),
                 OpeningRecord.payment.set({**payment, "refund_reason": reason}), OpeningRecord.updated_at.set(now),
                 OpeningRecord.expiry_shard.remove(), OpeningRecord.expires_at.remove(),
-            ], condition=OpeningRecord.status == "QUOTED")
+            ], condition=OpeningRecord.status == opening.status)
             transaction.save(claim, condition=PaymentClaimRecord.pk.does_not_exist())
-            if opening.limited_supply:
-                pack = PackRecord(pk=pack_pk(opening.pack_id), sk=PACK_SORT_KEY)
-                transaction.update(pack, actions=[PackRecord.supply_reserved.add(-1),
-                                                  PackRecord.supply_available.add(1)],
-                                   condition=PackRecord.supply_reserved >= 1)
+            transaction.save(index_row)
+            if was_quoted:
+                _release_reservation(transaction, opening)
             transaction.save(event, condition=EventRecord.pk.does_not_exist())
     except TransactWriteError:
         return False
     return True
 
 
+def _release_reservation(transaction: TransactWrite, opening: OpeningRecord) -> None:
+    """Gives a QUOTED opening's unit back: supply, the mint-limit count and the wallet's open quotes."""
+    if opening.limited_supply:
+        pack = PackRecord(pk=pack_pk(opening.pack_id), sk=PACK_SORT_KEY)
+        transaction.update(pack, actions=[PackRecord.supply_reserved.add(-1), PackRecord.supply_available.add(1)],
+                           condition=PackRecord.supply_reserved >= 1)
+    if opening.mint_limited:
+        counter = WalletPackCountRecord(pk=wallet_pk(opening.wallet), sk=f"PACKCOUNT#{opening.pack_id}")
+        transaction.update(counter, actions=[WalletPackCountRecord.count.add(-1)],
+                           condition=WalletPackCountRecord.count >= 1)
+    quotes = WalletQuotesRecord(pk=wallet_pk(opening.wallet), sk=QUOTES_SORT_KEY)
+    transaction.update(quotes, actions=[WalletQuotesRecord.open_quotes[opening.opening_id].remove(),
+                                        WalletQuotesRecord.version.add(1)])
+
+
+def refunds_due(limit: int = 100) -> list[OpeningRecord]:
+    rows = RefundIndexRecord.query(REFUNDS_PK, limit=limit, consistent_read=True)
+    openings = [get_opening(row.opening_id) for row in rows]
+    return [o for o in openings if o is not None and o.status == "REFUND_DUE"]
+
+
+def mark_refunded(opening: OpeningRecord, refund_signature: str, operator: str) -> bool:
+    now = utc_now_iso()
+    index_rows = [row for row in RefundIndexRecord.query(REFUNDS_PK, consistent_read=True)
+                  if row.opening_id == opening.opening_id]
+    event = new_event(opening.pk, "REFUNDED", {"refund_signature": refund_signature, "operator": operator})
+    try:
+        with TransactWrite(connection=connection()) as transaction:
+            transaction.update(opening, actions=[
+                OpeningRecord.status.set("REFUNDED"), OpeningRecord.updated_at.set(now),
+                OpeningRecord.payment.set({**(opening.payment or {}), "refund_signature": refund_signature,
+                                           "refunded_at": now}),
+            ], condition=OpeningRecord.status == "REFUND_DUE")
+            for row in index_rows:
+                transaction.delete(row)
+            transaction.save(event, condition=EventRecord.pk.does_not_exist())
+    except TransactWriteError:
+        return False
+    return True
+
+
+# --- expiry ------------------------------------------------------------------------------------------
+
+QUOTED_SHARD = "Q"
+WATCH_SHARD = "W"
+
+
+def expiry_shard_key(kind: str, shard: int) -> str:
+    return f"{kind}{shard:03d}"
+
+
+def due_openings(shard_key: str, up_to: str, limit: int) -> list[str]:
+    """Opening ids in one expiry shard whose key time is at or before `up_to` (oldest first)."""
+    rows = OpeningRecord.by_expiry.query(shard_key, OpeningRecord.expires_at <= up_to, limit=limit,
+                                         page_size=limit)
+    return [row.pk.removeprefix("OPENING#") for row in rows]
+
+
+def expire_opening(opening: OpeningRecord, watch_shard: str, next_check: str, watch_until: str,
+                   interval_seconds: int) -> bool:
+    """QUOTED -> EXPIRED, its unit released exactly once; it moves to the watch shard for late payments."""
+    now = utc_now_iso()
+    event = new_event(opening.pk, "EXPIRED", {"released_unit": bool(opening.limited_supply)})
+    try:
+        with TransactWrite(connection=connection()) as transaction:
+            transaction.update(opening, actions=[
+                OpeningRecord.status.set("EXPIRED"), OpeningRecord.updated_at.set(now),
+                OpeningRecord.expiry_shard.set(watch_shard), OpeningRecord.expires_at.set(next_check),
+                OpeningRecord.watch_until.set(watch_until), OpeningRecord.watch_interval_seconds.set(interval_seconds),
+            ], condition=OpeningRecord.status == "QUOTED")
+            _release_reservation(transaction, opening)
+            transaction.save(event, condition=EventRecord.pk.does_not_exist())
+    except TransactWriteError:
+        return False
+    return True
+
+
+def reschedule_watch(opening: OpeningRecord, next_check: str | None, interval_seconds: int) -> None:
+    """Next look for a late payment (None: the watch window is over; the opening leaves the index)."""
+    actions = ([OpeningRecord.expires_at.set(next_check), OpeningRecord.watch_interval_seconds.set(interval_seconds)]
+               if next_check else [OpeningRecord.expiry_shard.remove(), OpeningRecord.expires_at.remove()])
+    try:
+        opening.update(actions=actions, condition=OpeningRecord.status == "EXPIRED")
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+
+
+def re_reserve(opening: OpeningRecord) -> bool:
+    """EXPIRED -> QUOTED again for a payment made in time, if the pack still has a unit. False otherwise."""
+    now = utc_now_iso()
+    event = new_event(opening.pk, "RE_RESERVED", {"reason": "payment made before expiry"})
+    try:
+        with TransactWrite(connection=connection()) as transaction:
+            transaction.update(opening, actions=[
+                OpeningRecord.status.set("QUOTED"), OpeningRecord.updated_at.set(now),
+                OpeningRecord.expiry_shard.remove(), OpeningRecord.expires_at.remove(),
+            ], condition=OpeningRecord.status == "EXPIRED")
+            if opening.limited_supply:
+                pack = PackRecord(pk=pack_pk(opening.pack_id), sk=PACK_SORT_KEY)
+                transaction.update(pack, actions=[PackRecord.supply_available.add(-1),
+                                                  PackRecord.supply_reserved.add(1)],
+                                   condition=PackRecord.supply_available > 0)
+            if opening.mint_limited:
+                counter = WalletPackCountRecord(pk=wallet_pk(opening.wallet), sk=f"PACKCOUNT#{opening.pack_id}")
+                transaction.update(counter, actions=[WalletPackCountRecord.count.add(1)])
+            transaction.save(event, condition=EventRecord.pk.does_not_exist())
+    except TransactWriteError:
+        return False
+    opening.status = "QUOTED"
+    return True
+
+
 def record_event(entity_pk: str, event_type: str, payload: dict[str, Any]) -> None:
     new_event(entity_pk, event_type, payload).save(condition=EventRecord.pk.does_not_exist())
+

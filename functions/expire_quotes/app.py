@@ -1,0 +1,28 @@
+"""Scheduled (EventBridge Scheduler, every minute): expire unpaid quotes, release their supply, and settle
+payments found for them on chain (opened, or recorded as REFUND_DUE). Stops before its timeout."""
+
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from packvault import expiry
+from packvault.http import logger
+from packvault.runtime import configure
+from packvault.solana_rpc import SolanaRpc
+
+settings = configure()
+rpc = SolanaRpc(settings.solana_rpc_urls) if settings.solana_rpc_urls else None
+metrics = Metrics(namespace="Packvault")
+
+_METRICS = {"expired": "ExpiredOpenings", "released_units": "ReleasedUnits", "late_payments": "LatePaymentsFound",
+            "refunds_due": "RefundsDue", "opened": "OpenedBySweep"}
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    report = expiry.sweep(settings, rpc, context.get_remaining_time_in_millis)
+    for field, name in _METRICS.items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=getattr(report, field))
+    logger.info("expiry sweep", extra=report.as_dict())
+    return report.as_dict()

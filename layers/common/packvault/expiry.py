@@ -1,0 +1,155 @@
+"""Expiry and reconciliation: release unpaid reservations on time, and never lose a payment.
+
+Each run walks the ExpiryIndex shard by shard. A quote whose expiry (plus grace) has passed is first
+checked on chain (getSignaturesForAddress on its reference, then the same verifier as confirm): paid in
+time -> opened through confirm's open path; paid late -> REFUND_DUE; unpaid -> EXPIRED with its unit
+released, in one conditional transaction. Expired openings stay watched for late payments for a window,
+checked with a doubling interval. Reruns and overlapping runs are harmless: every change is conditional
+on the status it starts from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+
+from packvault import confirm, store
+from packvault.errors import PackvaultError
+from packvault.http import logger
+from packvault.settings import Settings
+from packvault.solana import Verdict, verify_payment
+from packvault.solana_rpc import RpcError, RpcUnavailable, SolanaRpc
+
+SAFETY_MILLIS = 5_000
+FIRST_WATCH_INTERVAL = 60
+MAX_WATCH_INTERVAL = 3600
+
+
+@dataclass
+class SweepReport:
+    expired: int = 0
+    released_units: int = 0
+    opened: int = 0
+    late_payments: int = 0
+    refunds_due: int = 0
+    stopped_watching: int = 0
+    checked: int = 0
+    complete: bool = True
+
+    def as_dict(self) -> dict[str, int | bool]:
+        return asdict(self)
+
+
+def sweep(settings: Settings, rpc: SolanaRpc | None, millis_left: Callable[[], int] = lambda: 10**9,
+          now: datetime | None = None) -> SweepReport:
+    """One run over every shard. Stops cleanly (complete=False) when the Lambda is about to time out."""
+    now = now or datetime.now(UTC)
+    report = SweepReport()
+    quoted_cutoff = _iso(now - timedelta(seconds=settings.expiry_grace_seconds))
+    for shard in range(settings.expiry_shards):
+        for kind, cutoff in ((store.QUOTED_SHARD, quoted_cutoff), (store.WATCH_SHARD, _iso(now))):
+            while True:
+                due = store.due_openings(store.expiry_shard_key(kind, shard), cutoff, settings.sweep_batch_size)
+                for opening_id in due:
+                    if millis_left() < SAFETY_MILLIS:
+                        report.complete = False
+                        return report
+                    report.checked += 1
+                    _settle(settings, rpc, opening_id, kind, now, report)
+                if len(due) < settings.sweep_batch_size:
+                    break
+    return report
+
+
+def _settle(settings: Settings, rpc: SolanaRpc | None, opening_id: str, kind: str, now: datetime,
+            report: SweepReport) -> None:
+    opening = store.get_opening(opening_id)
+    if opening is None:
+        return
+    try:
+        found = _find_payment(settings, rpc, opening)
+    except (RpcUnavailable, RpcError) as exc:
+        logger.warning("payment lookup failed; opening left for the next run",
+                       extra={"opening_id": opening_id, "error": str(exc)})
+        return
+    if kind == store.QUOTED_SHARD:
+        _settle_quote(settings, opening, found, now, report)
+    else:
+        _settle_watched(settings, opening, found, now, report)
+
+
+def _settle_quote(settings: Settings, opening: store.OpeningRecord, found: tuple[str, Verdict] | None,
+                  now: datetime, report: SweepReport) -> None:
+    if opening.status != "QUOTED":
+        return
+    if found is not None:
+        signature, verdict = found
+        payment = {**verdict.to_json(confirm.payment_terms(settings, opening)), "tx_signature": signature,
+                   "found_by": "expiry sweep"}
+        if verdict.status == "valid":
+            try:
+                confirm.open_with_payment(opening, signature, None, payment)
+                report.opened += 1
+            except PackvaultError as refused:
+                logger.warning("paid opening could not be opened", extra={"opening_id": opening.opening_id,
+                                                                          "error_code": str(refused.code)})
+            return
+        report.late_payments += 1
+        if store.mark_refund_due(opening, signature, payment, "paid after the quote expired"):
+            report.refunds_due += 1
+        return
+    watch_until = now + timedelta(hours=settings.late_payment_watch_hours)
+    shard = store.expiry_shard_key(store.WATCH_SHARD, int(opening.expiry_shard[1:]))
+    if store.expire_opening(opening, shard, _iso(now + timedelta(seconds=FIRST_WATCH_INTERVAL)), _iso(watch_until),
+                            FIRST_WATCH_INTERVAL):
+        report.expired += 1
+        report.released_units += 1 if opening.limited_supply else 0
+
+
+def _settle_watched(settings: Settings, opening: store.OpeningRecord, found: tuple[str, Verdict] | None,
+                    now: datetime, report: SweepReport) -> None:
+    if opening.status != "EXPIRED":
+        store.reschedule_watch(opening, None, 0)
+        return
+    if found is not None:
+        signature, verdict = found
+        report.late_payments += 1
+        payment = {**verdict.to_json(confirm.payment_terms(settings, opening)), "tx_signature": signature,
+                   "found_by": "late payment watch"}
+        try:
+            if confirm.settle_expired_payment(settings, opening, signature, verdict, payment) is None:
+                report.refunds_due += 1
+            else:
+                report.opened += 1
+        except PackvaultError as refused:
+            logger.warning("late payment could not be settled", extra={"opening_id": opening.opening_id,
+                                                                       "error_code": str(refused.code)})
+        return
+    if opening.watch_until and _iso(now) >= opening.watch_until:
+        store.reschedule_watch(opening, None, 0)
+        report.stopped_watching += 1
+        return
+    interval = min(int(opening.watch_interval_seconds or FIRST_WATCH_INTERVAL) * 2, MAX_WATCH_INTERVAL)
+    store.reschedule_watch(opening, _iso(now + timedelta(seconds=interval)), interval)
+
+
+def _find_payment(settings: Settings, rpc: SolanaRpc | None, opening: store.OpeningRecord
+                  ) -> tuple[str, Verdict] | None:
+    """The first transaction carrying the quote's reference that pays it (in time or late)."""
+    if rpc is None:
+        return None
+    terms = confirm.payment_terms(settings, opening)
+    for entry in reversed(rpc.get_signatures_for_address(opening.reference, 20, settings.solana_commitment) or []):
+        if entry.get("err") is not None:
+            continue
+        result = rpc.get_transaction(entry["signature"], settings.solana_commitment,
+                                     settings.solana_max_transaction_version)
+        verdict = verify_payment(result, terms)
+        if verdict.status in {"valid", "late"}:
+            return entry["signature"], verdict
+    return None
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
