@@ -107,13 +107,13 @@ def test_platform_wallet_is_a_parameter_not_a_literal():
     assert TPL["Parameters"]["PlatformWallet"]["Default"] == ""
 
 
-@pytest.mark.parametrize(("expression", "seconds"), [("rate(1 minute)", 60), ("rate(5 minutes)", 300),
-                                                      ("rate(2 hours)", 7200)])
 def test_expire_quotes_runs_every_minute():
     (schedule,) = template.schedules(TPL)
     assert (schedule.function_id, template.rate_seconds(schedule.expression)) == ("ExpireQuotesFunction", 60)
 
 
+@pytest.mark.parametrize(("expression", "seconds"), [("rate(1 minute)", 60), ("rate(5 minutes)", 300),
+                                                      ("rate(2 hours)", 7200)])
 def test_rate_schedules_run_locally(expression, seconds):
     assert template.rate_seconds(expression) == seconds
 
