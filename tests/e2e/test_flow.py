@@ -65,3 +65,26 @@ def test_a_payment_not_landed_yet_answers_202_with_retry_after(stack):
     assert (response.status_code, response.headers["retry-after"]) == (202, "5")
     assert response.json()["code"] == "PAYMENT_PENDING"
     assert time.monotonic() - started < 5
+
+
+def test_verify_opening_recomputes_an_opening_from_the_api(stack, tmp_path, capsys):
+    import json
+
+    from packvault.cli import main
+
+    keyfile = tmp_path / "buyer.json"
+    keypair = Keypair.generate()
+    keypair.save(keyfile)
+    client = PackvaultClient(stack.base_url)
+    client.sign_in(keypair)
+    wallet = RpcWallet(stack.solana_url)
+    wallet.airdrop(keypair.public_key, 10**9)
+    quote = client.request("POST", "/api/v1/packs/starter-unlimited/purchase", {"client_seed": "my lucky seed"})
+    signature = wallet.pay(solders_keypair(keypair), quote["receiver_wallet"], int(quote["amount_base_units"]),
+                           reference=quote["reference"])
+    client.request("POST", f"/api/v1/packs/openings/{quote['opening_id']}/confirm-payment",
+                   {"tx_signature": signature, "chain": "sol"})
+    capsys.readouterr()
+    assert main(["verify-opening", quote["opening_id"], "--api", stack.base_url, "--keypair", str(keyfile)]) == 0
+    verdict = json.loads(capsys.readouterr().out)
+    assert verdict["verdict"] == "match" and len(verdict["recomputed_items"]) == 3

@@ -50,18 +50,40 @@ def _catalog_schema(_: argparse.Namespace) -> int:
 def _verify_opening(args: argparse.Namespace) -> int:
     from packvault.proof import check_proof
 
-    source = sys.stdin if args.proof == "-" else open(args.proof, encoding="utf-8")  # noqa: SIM115
-    with source:
-        try:
-            document = json.load(source)
-        except json.JSONDecodeError as exc:
-            print(f"packvault: {args.proof} is not JSON: {exc}", file=sys.stderr)
-            return 2
-    proof = document.get("fairness", document) if isinstance(document, dict) else {}
+    try:
+        proof = _proof_from_api(args) if args.api else _proof_from_file(args.proof)
+    except (OSError, ValueError, RuntimeError) as exc:
+        print(f"packvault: {exc}", file=sys.stderr)
+        return 2
     result = check_proof(proof)
     print(json.dumps({"verdict": "match" if result.match else "mismatch", "opening_id": proof.get("opening_id"),
                       "problems": result.problems, "recomputed_items": result.expected_items}, indent=2))
     return 0 if result.match else 1
+
+
+def _proof_from_file(path: str) -> dict:
+    source = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
+    with source:
+        document = json.load(source)
+    return document.get("fairness", document) if isinstance(document, dict) else {}
+
+
+def _proof_from_api(args: argparse.Namespace) -> dict:
+    """The opening's public record from the API (its fairness proof) plus the odds version it names."""
+    from packvault.client import ApiError, Keypair, PackvaultClient
+
+    if not args.keypair:
+        raise ValueError("--api needs --keypair: openings are visible to their buyer only")
+    client = PackvaultClient(args.api)
+    try:
+        client.sign_in(Keypair.load(args.keypair))
+        opening = client.request("GET", f"/api/v1/packs/openings/{args.proof}")
+        if not opening.get("fairness"):
+            raise RuntimeError(f"opening {args.proof} is {opening.get('status')}: its proof is published when opened")
+        odds = client.request("GET", f"/api/v1/packs/{opening['pack_id']}/odds/{opening['fairness']['odds_version']}")
+    except ApiError as exc:
+        raise RuntimeError(f"the API refused: {json.dumps(exc.body)}") from None
+    return {**opening["fairness"], "odds_table": odds["odds_table"]}
 
 
 def _keygen(args: argparse.Namespace) -> int:
@@ -169,7 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(run=_catalog_validate)
     catalog.add_parser("schema", help="print the catalog JSON Schema").set_defaults(run=_catalog_schema)
     verify = commands.add_parser("verify-opening", help="recompute an opening's items from its fairness proof")
-    verify.add_argument("proof", help="a proof JSON file (or an opening with a 'fairness' object); - for stdin")
+    verify.add_argument("proof", help="a proof JSON file (or an opening with a 'fairness' object), - for stdin; "
+                        "with --api, an opening id")
+    verify.add_argument("--api", help="read the opening and its odds version from this API instead of a file")
+    verify.add_argument("--keypair", help="with --api: the buyer's keypair file, to sign in")
     verify.set_defaults(run=_verify_opening)
     payment = commands.add_parser("verify-payment", help="check a Solana payment with the Lambda's own verifier; "
                                   "exit 0 valid, 1 invalid, 2 pending")
