@@ -34,3 +34,12 @@ def test_a_bad_value_fails_fast_naming_the_variable(override, named):
 def test_missing_required_variables_are_named():
     with pytest.raises(ConfigurationError, match=r"STAGE.*TABLE_NAME|TABLE_NAME.*STAGE"):
         Settings.from_env({})
+
+
+def test_every_setting_is_documented_in_env_example():
+    from tests.conftest import ROOT
+
+    documented = {line.split("=", 1)[0] for line in (ROOT / ".env.example").read_text().splitlines()
+                  if "=" in line and not line.startswith("#")}
+    variables = {field.alias for field in Settings.model_fields.values()}
+    assert variables - documented == set()
