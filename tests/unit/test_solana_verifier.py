@@ -105,3 +105,43 @@ def test_token_only_transactions_pay_no_sol(fixture):
     keys = account_keys(result)
     verdict = verify_payment(result, PaymentTerms(recipient=keys[1], amount_base_units=1, sender=keys[0]))
     assert verdict.code == "WRONG_RECIPIENT"
+
+
+# --- SPL tokens: a real devnet USDC transferChecked (0.2 USDC to 91t4uS…THh, from Hzn3n9…Gtb) -----------
+
+_, USDC_TRANSFER = load("devnet_usdc_transfer_checked.json")
+DEVNET_USDC = "4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU"
+TOKEN_PROGRAM = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"
+
+
+def usdc_terms(**changes) -> PaymentTerms:
+    return PaymentTerms(**{"recipient": "91t4uSdtBiftqsB24W2fRXFCXjUyc6xY3WMGFedAaTHh", "amount_base_units": 200_000,
+                           "currency": "USDC", "mint": DEVNET_USDC, "token_program": TOKEN_PROGRAM,
+                           "sender": "Hzn3n914JaSpnxo5mBbmuCDmGL6mxWN9Ac2HzEXFSGtb", **changes})
+
+
+def test_a_real_usdc_transfer_checked_is_valid_for_its_true_recipient_and_amount():
+    verdict = verify_payment(USDC_TRANSFER, usdc_terms())
+    assert verdict.status == "valid" and verdict.received_base_units == 200_000
+    assert verdict.to_json(usdc_terms())["received"] == "0.2"
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({"recipient": "Hzn3n914JaSpnxo5mBbmuCDmGL6mxWN9Ac2HzEXFSGtb"}, "WRONG_RECIPIENT"),
+        ({"recipient": "6Yg9GttAiHjbHMoiomBuGBDULP7HxQyez45dEiR9CJqw"}, "WRONG_RECIPIENT"),  # the token account
+        ({"amount_base_units": 200_001}, "UNDERPAID"),
+        ({"mint": "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"}, "WRONG_MINT"),
+        ({"sender": "91t4uSdtBiftqsB24W2fRXFCXjUyc6xY3WMGFedAaTHh"}, "SENDER_NOT_SIGNER"),
+    ],
+    ids=["the sender", "the token account, not its owner", "short", "mainnet USDC mint", "recipient as sender"],
+)
+def test_the_usdc_transfer_is_refused_for_anything_else(changes, code):
+    assert verify_payment(USDC_TRANSFER, usdc_terms(**changes)).code == code
+
+
+def test_a_sol_payment_does_not_pay_a_usdc_quote():
+    verdict = verify_payment(ONE_SOL, PaymentTerms(recipient=RECIPIENT, amount_base_units=1, currency="USDC",
+                                                   mint=DEVNET_USDC, sender=SENDER))
+    assert verdict.code == "WRONG_RECIPIENT" and "no USDC" in verdict.message

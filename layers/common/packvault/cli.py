@@ -122,8 +122,12 @@ def _verify_payment(args: argparse.Namespace) -> int:
     try:
         unit = money.currency(args.currency)
         amount = money.to_base_units(args.amount, unit.decimals)
+        if args.mint:
+            money.configure_mints({unit.symbol: args.mint})
+            unit = money.currency(args.currency)
         terms = PaymentTerms(recipient=args.recipient, amount_base_units=amount, currency=unit.symbol,
-                             reference=args.reference, sender=args.sender)
+                             reference=args.reference, sender=args.sender, mint=unit.mint,
+                             token_program=unit.token_program)
         result = SolanaRpc(args.rpc_url).get_transaction(args.signature, args.commitment, args.max_version)
     except money.MoneyFormatError as exc:
         print(f"packvault: {exc}", file=sys.stderr)
@@ -202,7 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
     payment.add_argument("--rpc-url", action="append", required=True, help="repeat to fail over across URLs")
     payment.add_argument("--recipient", required=True)
     payment.add_argument("--amount", required=True, help="decimal string, e.g. 0.05")
-    payment.add_argument("--currency", default="SOL")
+    payment.add_argument("--currency", default="SOL", help="SOL, USDC or USDT")
+    payment.add_argument("--mint", help="the token's mint on this cluster (default: the mainnet mint)")
     payment.add_argument("--reference")
     payment.add_argument("--sender")
     payment.add_argument("--commitment", choices=["confirmed", "finalized"], default="confirmed")

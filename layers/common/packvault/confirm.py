@@ -83,11 +83,13 @@ def settle_expired_payment(settings: Settings, opening: store.OpeningRecord, sig
 
 
 def payment_terms(settings: Settings, opening: store.OpeningRecord) -> PaymentTerms:
+    unit = money.currency(opening.currency)
     return PaymentTerms(
+        mint=unit.mint, token_program=unit.token_program,
         recipient=opening.receiver_wallet, amount_base_units=int(opening.amount_base_units),
         currency=opening.currency, reference=opening.reference, sender=opening.wallet,
         expires_at=int(datetime.fromisoformat(opening.quote_expires_at.replace("Z", "+00:00")).timestamp()),
-        tolerance_base_units=settings.payment_tolerance_lamports,
+        tolerance_base_units=settings.payment_tolerance_lamports if not unit.is_token else 0,
     )
 
 

@@ -44,6 +44,7 @@ class ErrorCode(StrEnum):
     INVALID_TX_SIGNATURE = "INVALID_TX_SIGNATURE"
     PAYMENT_FAILED = "PAYMENT_FAILED"
     WRONG_RECIPIENT = "WRONG_RECIPIENT"
+    WRONG_MINT = "WRONG_MINT"
     UNDERPAID = "UNDERPAID"
     REFERENCE_MISSING = "REFERENCE_MISSING"
     SENDER_NOT_SIGNER = "SENDER_NOT_SIGNER"
@@ -92,6 +93,7 @@ _CATALOGUE: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.INVALID_TX_SIGNATURE: (400, "tx_signature must be a base58 transaction signature (64 bytes)."),
     ErrorCode.PAYMENT_FAILED: (422, "The transaction failed on chain; no payment was made."),
     ErrorCode.WRONG_RECIPIENT: (422, "The transaction does not pay the platform wallet."),
+    ErrorCode.WRONG_MINT: (422, "The transaction pays in another token than the quote's."),
     ErrorCode.UNDERPAID: (422, "The transaction pays less than the quote."),
     ErrorCode.REFERENCE_MISSING: (422, "The transaction does not carry this quote's reference."),
     ErrorCode.SENDER_NOT_SIGNER: (422, "The buyer's wallet did not sign this transaction."),

@@ -13,16 +13,37 @@ class MoneyFormatError(ValueError):
     """A value that is not a plain, non-negative decimal string for its currency."""
 
 
+SPL_TOKEN_PROGRAM = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"  # noqa: S105 - a program id
+
+
 @dataclass(frozen=True)
 class Currency:
     symbol: str
     decimals: int
+    mint: str | None = None  # None: native SOL
+    token_program: str | None = None
+
+    @property
+    def is_token(self) -> bool:
+        return self.mint is not None
 
 
 SOL = Currency("SOL", 9)
+# Mainnet mints, the documented defaults; TOKEN_MINTS overrides them per cluster (settings.py).
+USDC = Currency("USDC", 6, "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", SPL_TOKEN_PROGRAM)
+USDT = Currency("USDT", 6, "Es9vMFrzaCERmJfrF4H2FYD4KCoNkY11McCe8BenwNYB", SPL_TOKEN_PROGRAM)
 FMV_DECIMALS = 6  # fair market values are US dollars to the micro-dollar; totals are kept in micro-dollars
 
-CURRENCIES: dict[str, Currency] = {SOL.symbol: SOL}
+CURRENCIES: dict[str, Currency] = {c.symbol: c for c in (SOL, USDC, USDT)}
+
+
+def configure_mints(mints: dict[str, str]) -> None:
+    """Point token currencies at this cluster's mints (e.g. devnet USDC), once per container."""
+    for symbol, mint in mints.items():
+        known = currency(symbol)
+        if not known.is_token:
+            raise MoneyFormatError(f"{symbol} is not a token currency")
+        CURRENCIES[known.symbol] = Currency(known.symbol, known.decimals, mint, known.token_program)
 
 
 def currency(symbol: str) -> Currency:

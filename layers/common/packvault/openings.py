@@ -48,7 +48,7 @@ def quote_view(record: store.OpeningRecord) -> dict[str, Any]:
         "reference": record.reference,
         "solana_pay_url": transfer_request_url(record.receiver_wallet, amount, record.reference, label="Packvault",
                                                message=f"{record.pack_name} ({int(record.cards_per_pack)} items)",
-                                               memo=f"packvault:{record.opening_id}"),
+                                               memo=f"packvault:{record.opening_id}", spl_token=unit.mint),
         "server_seed_hash": record.server_seed_hash,
         "client_seed": record.client_seed,
         "odds_version": int(record.odds_version),
@@ -58,6 +58,8 @@ def quote_view(record: store.OpeningRecord) -> dict[str, Any]:
     }
     if unit.symbol == "SOL":
         quote["amount_sol"] = amount
+    else:
+        quote["mint"] = unit.mint
     return quote
 
 

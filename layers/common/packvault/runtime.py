@@ -3,12 +3,13 @@ DynamoDB client created during init (Lambda's init phase), not on the first requ
 
 from __future__ import annotations
 
-from packvault import store
+from packvault import money, store
 from packvault.settings import Settings, get_settings
 
 
 def configure() -> Settings:
     settings = get_settings()
+    money.configure_mints(settings.token_mints)
     store.bind(settings)
     store.connection().client  # noqa: B018 - creating the botocore client is the point
     return settings

@@ -35,6 +35,7 @@ class Settings(BaseModel):
                              pattern=r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
     auth_nonce_ttl_seconds: int = Field(alias="AUTH_NONCE_TTL_SECONDS", default=300, ge=30, le=3600)
     auth_token_ttl_seconds: int = Field(alias="AUTH_TOKEN_TTL_SECONDS", default=900, ge=60, le=86400)
+    token_mints: dict[str, str] = Field(alias="TOKEN_MINTS", default_factory=dict)
     solana_commitment: Literal["confirmed", "finalized"] = Field(alias="SOLANA_COMMITMENT", default="confirmed")
     solana_max_transaction_version: int = Field(alias="SOLANA_MAX_TX_VERSION", default=0, ge=0, le=1)
     payment_tolerance_lamports: int = Field(alias="PAYMENT_TOLERANCE_LAMPORTS", default=0, ge=0, le=10**9)
@@ -74,6 +75,26 @@ class Settings(BaseModel):
     def _wallet_is_public_key(cls, value: str | None) -> str | None:
         if value is not None and not is_public_key(value):
             raise ValueError("must be a base58 Solana public key (32 bytes)")
+        return value
+
+    @field_validator("token_mints", mode="before")
+    @classmethod
+    def _parse_mints(cls, value: object) -> object:
+        if isinstance(value, str):
+            pairs = [item.split("=", 1) for item in value.split(",") if item.strip()]
+            if any(len(pair) != 2 for pair in pairs):
+                raise ValueError("must look like USDC=<mint>,USDT=<mint>")
+            return {symbol.strip().upper(): mint.strip() for symbol, mint in pairs}
+        return value
+
+    @field_validator("token_mints")
+    @classmethod
+    def _mints_are_known_tokens(cls, value: dict[str, str]) -> dict[str, str]:
+        for symbol, mint in value.items():
+            if symbol not in {"USDC", "USDT"}:
+                raise ValueError(f"{symbol}: only USDC and USDT are token currencies")
+            if not is_public_key(mint):
+                raise ValueError(f"{symbol}: {mint!r} is not a base58 mint address")
         return value
 
     @field_validator("solana_rpc_urls", mode="before")

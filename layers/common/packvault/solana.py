@@ -22,6 +22,8 @@ class PaymentTerms:
     sender: str | None = None  # the buyer's wallet: must sign and be debited
     expires_at: int | None = None  # unix seconds: a payment landing later is late
     tolerance_base_units: int = 0
+    mint: str | None = None  # SPL token payments: the mint; None for SOL
+    token_program: str | None = None  # the token program the mint must belong to (SPL Token)
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,43 @@ def balance_delta(result: dict[str, Any], account: str) -> int | None:
     return int(meta["postBalances"][index]) - int(meta["preBalances"][index])
 
 
+def token_delta(result: dict[str, Any], mint: str, owner: str, token_program: str | None = None) -> int | None:
+    """Base units of `mint` gained (positive) or lost by the token accounts `owner` owns, from
+    pre/postTokenBalances (a token account created in the transaction has no pre entry: it counts as 0).
+    None when no such token account is in the transaction."""
+    meta = result["meta"]
+
+    def amounts(entries: list[dict[str, Any]]) -> dict[int, int]:
+        return {e["accountIndex"]: int(e["uiTokenAmount"]["amount"]) for e in entries or []
+                if e.get("mint") == mint and e.get("owner") == owner
+                and (token_program is None or e.get("programId", token_program) == token_program)}
+
+    before, after = amounts(meta.get("preTokenBalances")), amounts(meta.get("postTokenBalances"))
+    if not before and not after:
+        return None
+    return sum(after.get(i, 0) - before.get(i, 0) for i in set(before) | set(after))
+
+
+def credited_mints(result: dict[str, Any], owner: str) -> set[str]:
+    meta = result["meta"]
+    before = {(e["accountIndex"], e["mint"]): int(e["uiTokenAmount"]["amount"])
+              for e in meta.get("preTokenBalances") or [] if e.get("owner") == owner}
+    return {e["mint"] for e in meta.get("postTokenBalances") or [] if e.get("owner") == owner
+            and int(e["uiTokenAmount"]["amount"]) > before.get((e["accountIndex"], e["mint"]), 0)}
+
+
+def received(result: dict[str, Any], terms: PaymentTerms) -> int | None:
+    if terms.mint is None:
+        return balance_delta(result, terms.recipient)
+    return token_delta(result, terms.mint, terms.recipient, terms.token_program)
+
+
+def paid_by(result: dict[str, Any], terms: PaymentTerms, account: str) -> int:
+    delta = balance_delta(result, account) if terms.mint is None else token_delta(
+        result, terms.mint, account, terms.token_program)
+    return -(delta or 0)
+
+
 def verify_payment(result: dict[str, Any] | None, terms: PaymentTerms) -> Verdict:
     """Checks, in order: found, succeeded, paid the recipient enough, carries the reference, paid by the
     sender, in time."""
@@ -88,45 +127,48 @@ def verify_payment(result: dict[str, Any] | None, terms: PaymentTerms) -> Verdic
         verdict = check(result, terms, context)
         if verdict is not None:
             return verdict
-    received = balance_delta(result, terms.recipient) or 0
+    amount = received(result, terms) or 0
     payer = terms.sender or _largest_debit(result)
     if terms.expires_at is not None and (result.get("blockTime") or 0) > terms.expires_at:
-        return Verdict("late", "PAYMENT_AFTER_EXPIRY", "The payment landed after the quote expired.", received,
+        return Verdict("late", "PAYMENT_AFTER_EXPIRY", "The payment landed after the quote expired.", amount,
                        payer, **context)
-    return Verdict("valid", None, "Payment verified.", received, payer, **context)
+    return Verdict("valid", None, "Payment verified.", amount, payer, **context)
 
 
 def _check_recipient(result: dict[str, Any], terms: PaymentTerms, context: dict[str, Any]) -> Verdict | None:
-    received = balance_delta(result, terms.recipient)
+    amount = received(result, terms)
     decimals = money.currency(terms.currency).decimals
-    if received is None or received <= 0:
-        return Verdict("invalid", "WRONG_RECIPIENT", f"The transaction pays nothing to {terms.recipient}.",
+    if amount is None or amount <= 0:
+        if terms.mint is not None and credited_mints(result, terms.recipient) - {terms.mint}:
+            return Verdict("invalid", "WRONG_MINT", f"The transaction pays {terms.recipient} in another token, "
+                           f"not {terms.currency}.", **context)
+        what = "nothing" if terms.mint is None else f"no {terms.currency}"
+        return Verdict("invalid", "WRONG_RECIPIENT", f"The transaction pays {what} to {terms.recipient}.",
                        **context)
-    if received < terms.amount_base_units - terms.tolerance_base_units:
+    if amount < terms.amount_base_units - terms.tolerance_base_units:
         expected = money.from_base_units(terms.amount_base_units, decimals)
-        got = money.from_base_units(received, decimals)
+        got = money.from_base_units(amount, decimals)
         return Verdict("invalid", "UNDERPAID", f"Amount mismatch: expected {expected} {terms.currency}, "
-                       f"received {got} {terms.currency}.", received, **context)
+                       f"received {got} {terms.currency}.", amount, **context)
     return None
 
 
 def _check_reference(result: dict[str, Any], terms: PaymentTerms, context: dict[str, Any]) -> Verdict | None:
     if terms.reference is not None and terms.reference not in account_keys(result):
         return Verdict("invalid", "REFERENCE_MISSING", "The transaction does not carry this quote's reference, "
-                       "so it does not pay this opening.", balance_delta(result, terms.recipient) or 0, **context)
+                       "so it does not pay this opening.", received(result, terms) or 0, **context)
     return None
 
 
 def _check_sender(result: dict[str, Any], terms: PaymentTerms, context: dict[str, Any]) -> Verdict | None:
     if terms.sender is None:
         return None
-    received = balance_delta(result, terms.recipient) or 0
+    amount = received(result, terms) or 0
     if terms.sender not in signers(result):
         return Verdict("invalid", "SENDER_NOT_SIGNER", "The buyer's wallet did not sign this transaction.",
-                       received, **context)
-    debit = -(balance_delta(result, terms.sender) or 0)
-    if debit < terms.amount_base_units - terms.tolerance_base_units:
-        return Verdict("invalid", "SENDER_NOT_DEBITED", "The buyer's wallet did not pay this amount.", received,
+                       amount, **context)
+    if paid_by(result, terms, terms.sender) < terms.amount_base_units - terms.tolerance_base_units:
+        return Verdict("invalid", "SENDER_NOT_DEBITED", "The buyer's wallet did not pay this amount.", amount,
                        **context)
     return None
 
