@@ -23,6 +23,7 @@ from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 
 COMMITMENTS = {"confirmed", "finalized"}
+TOKEN_PROGRAMS = {"TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA", "TokenzQdBNbLqP5VEhdkAS6EPFLC1PazmkdxNaNssKrj"}
 SYSTEM_PROGRAM = Pubkey.from_string("11111111111111111111111111111111")
 
 
@@ -124,6 +125,7 @@ class LocalSolana:
     def _execute(self, transaction: VersionedTransaction, skip_preflight: bool) -> str:
         keys = list(transaction.message.account_keys)
         pre = [self.svm.get_balance(key) or 0 for key in keys]
+        pre_tokens = self._token_balances(keys)
         clock = self.svm.get_clock()
         clock.unix_timestamp = int(time.time())
         self.svm.set_clock(clock)
@@ -137,6 +139,7 @@ class LocalSolana:
         self.svm.warp_to_slot(slot + 1)
         self.svm.expire_blockhash()
         post = [self.svm.get_balance(key) or 0 for key in keys]
+        post_tokens = self._token_balances(keys)
         record = {
             "signature": signature,
             "slot": slot,
@@ -151,8 +154,8 @@ class LocalSolana:
                 "postBalances": post,
                 "innerInstructions": [],
                 "logMessages": list(metadata.logs()),
-                "preTokenBalances": [],
-                "postTokenBalances": [],
+                "preTokenBalances": pre_tokens,
+                "postTokenBalances": post_tokens,
                 "rewards": [],
                 "loadedAddresses": {"writable": [], "readonly": []},
                 "computeUnitsConsumed": metadata.compute_units_consumed(),
@@ -163,6 +166,26 @@ class LocalSolana:
         for key in keys:
             self._by_address.setdefault(str(key), []).append(signature)
         return signature
+
+    def _token_balances(self, keys: list[Pubkey]) -> list[dict]:
+        """Token accounts among the keys, as a node reports them: index, mint, owner, program, amount."""
+        balances = []
+        for index, key in enumerate(keys):
+            account = self.svm.get_account(key)
+            if account is None or str(account.owner) not in TOKEN_PROGRAMS or len(account.data) < 165:
+                continue
+            data = bytes(account.data)
+            mint = Pubkey.from_bytes(data[0:32])
+            amount = int.from_bytes(data[64:72], "little")
+            mint_account = self.svm.get_account(mint)
+            decimals = bytes(mint_account.data)[44] if mint_account is not None else 0
+            text = str(amount).rjust(decimals + 1, "0")
+            ui = (text[:-decimals] + "." + text[-decimals:]).rstrip("0").rstrip(".") if decimals else text
+            balances.append({"accountIndex": index, "mint": str(mint), "owner": str(Pubkey.from_bytes(data[32:64])),
+                             "programId": str(account.owner),
+                             "uiTokenAmount": {"amount": str(amount), "decimals": decimals,
+                                               "uiAmount": float(ui), "uiAmountString": ui}})
+        return balances
 
     def _context(self, slot: int, value: Any) -> dict:
         return {"context": {"apiVersion": "litesvm", "slot": slot}, "value": value}
