@@ -24,15 +24,15 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
 
+from bench.common import fresh_settings  # noqa: E402
 from bench.dynamo_meter import DynamoMeter  # noqa: E402
 from bench.purchase import _wait  # noqa: E402
-from local import dynamodb, template  # noqa: E402
+from local import dynamodb  # noqa: E402
 from local.solana_rpc import LocalSolanaServer  # noqa: E402
 from local.wallet import RpcWallet, solders_keypair  # noqa: E402
-from packvault import confirm, purchase, store  # noqa: E402
+from packvault import confirm, purchase  # noqa: E402
 from packvault.catalog_loader import load_catalog, read_catalog_file  # noqa: E402
 from packvault.client import Keypair, PackvaultClient  # noqa: E402
-from packvault.settings import Settings  # noqa: E402
 from packvault.solana_rpc import SolanaRpc  # noqa: E402
 
 DEMO = ROOT / "catalog" / "demo.json"
@@ -40,12 +40,7 @@ DEMO = ROOT / "catalog" / "demo.json"
 
 def per_confirm_costs(database: dynamodb.DynamoDBLocal, count: int) -> None:
     node = LocalSolanaServer(0).start()
-    table = f"bench-{uuid.uuid4().hex[:8]}"
-    (definition,) = template.table_definitions(template.load()).values()
-    dynamodb.create_table(dynamodb.client(database.endpoint), table, definition)
-    settings = Settings.from_env({"STAGE": "dev", "TABLE_NAME": table, "DYNAMODB_ENDPOINT": database.endpoint,
-                                  "PLATFORM_WALLET": Keypair.generate().public_key, "SOLANA_RPC_URLS": node.url})
-    store.bind(settings)
+    settings = fresh_settings(database, SOLANA_RPC_URLS=node.url)
     load_catalog(read_catalog_file(DEMO))
     wallet, rpc = RpcWallet(node.url), SolanaRpc([node.url])
     meter = DynamoMeter()

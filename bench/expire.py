@@ -10,7 +10,6 @@ import argparse
 import os
 import sys
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,26 +19,21 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
 
+from bench.common import fresh_settings  # noqa: E402
 from bench.dynamo_meter import DynamoMeter  # noqa: E402
 from bench.purchase import CATALOG  # noqa: E402
-from local import dynamodb, template  # noqa: E402
+from local import dynamodb  # noqa: E402
 from local.solana_rpc import LocalSolanaServer  # noqa: E402
-from packvault import expiry, purchase, store  # noqa: E402
+from packvault import expiry, purchase  # noqa: E402
 from packvault.catalog_loader import load_catalog, parse_catalog  # noqa: E402
 from packvault.client import Keypair  # noqa: E402
-from packvault.settings import Settings  # noqa: E402
 from packvault.solana_rpc import SolanaRpc  # noqa: E402
 
 
 def run(database: dynamodb.DynamoDBLocal, count: int, rpc: SolanaRpc | None, label: str) -> None:
-    table = f"bench-{uuid.uuid4().hex[:8]}"
-    (definition,) = template.table_definitions(template.load()).values()
-    dynamodb.create_table(dynamodb.client(database.endpoint), table, definition)
-    settings = Settings.from_env({"STAGE": "dev", "TABLE_NAME": table, "DYNAMODB_ENDPOINT": database.endpoint,
-                                  "PLATFORM_WALLET": Keypair.generate().public_key, "MAX_OPEN_QUOTES": "100"})
-    store.bind(settings)
+    settings = fresh_settings(database, MAX_OPEN_QUOTES="100")
     load_catalog(parse_catalog(CATALOG))
-    wallets = [Keypair.generate().public_key for _ in range(max(1, count // 10))]
+    wallets = [Keypair.generate().public_key for _ in range(max(16, count // 10))]  # >= threads
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda n: purchase.purchase(settings, wallets[n % len(wallets)], "bench-limited", {}, None),
                       range(count)))

@@ -28,12 +28,12 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
 
 import requests  # noqa: E402
 
+from bench.common import fresh_settings  # noqa: E402
 from bench.dynamo_meter import DynamoMeter  # noqa: E402
-from local import dynamodb, template  # noqa: E402
-from packvault import purchase, store  # noqa: E402
+from local import dynamodb  # noqa: E402
+from packvault import purchase  # noqa: E402
 from packvault.catalog_loader import load_catalog, parse_catalog  # noqa: E402
 from packvault.client import Keypair, PackvaultClient  # noqa: E402
-from packvault.settings import Settings  # noqa: E402
 
 ITEM = {"item_id": "bench-card", "name": "Bench Card", "nft_id": "nft-bench", "rarity": "common", "fmv": "1",
         "weight": 1}
@@ -47,12 +47,7 @@ CATALOG = {"schema_version": 1, "packs": [
 
 
 def per_purchase_costs(database: dynamodb.DynamoDBLocal) -> None:
-    table = f"bench-{uuid.uuid4().hex[:8]}"
-    (definition,) = template.table_definitions(template.load()).values()
-    dynamodb.create_table(dynamodb.client(database.endpoint), table, definition)
-    settings = Settings.from_env({"STAGE": "dev", "TABLE_NAME": table, "DYNAMODB_ENDPOINT": database.endpoint,
-                                  "PLATFORM_WALLET": Keypair.generate().public_key, "MAX_OPEN_QUOTES": "100"})
-    store.bind(settings)
+    settings = fresh_settings(database, MAX_OPEN_QUOTES="100")
     load_catalog(parse_catalog(CATALOG))
     meter = DynamoMeter()
     count = 50

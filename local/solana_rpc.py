@@ -160,7 +160,7 @@ class LocalSolana:
                 "loadedAddresses": {"writable": [], "readonly": []},
                 "computeUnitsConsumed": metadata.compute_units_consumed(),
             },
-            "transaction": _transaction_json(transaction),
+            "transaction": transaction_json(transaction),
         }
         self._transactions[signature] = record
         for key in keys:
@@ -223,7 +223,8 @@ def _error_json(outcome: Any) -> Any:
         return str(outcome.err())
 
 
-def _transaction_json(transaction: VersionedTransaction) -> dict:
+def transaction_json(transaction: VersionedTransaction) -> dict:
+    """A signed transaction in getTransaction's "json" encoding (what a node answers for encoding=json)."""
     message = transaction.message
     header = message.header
     body: dict[str, Any] = {
@@ -237,7 +238,9 @@ def _transaction_json(transaction: VersionedTransaction) -> dict:
                          for ix in message.instructions],
     }
     if not _is_legacy(transaction):
-        body["addressTableLookups"] = []
+        body["addressTableLookups"] = [
+            {"accountKey": str(lookup.account_key), "writableIndexes": list(lookup.writable_indexes),
+             "readonlyIndexes": list(lookup.readonly_indexes)} for lookup in message.address_table_lookups]
     return {"signatures": [str(s) for s in transaction.signatures], "message": body}
 
 
