@@ -145,3 +145,32 @@ def test_a_sol_payment_does_not_pay_a_usdc_quote():
     verdict = verify_payment(ONE_SOL, PaymentTerms(recipient=RECIPIENT, amount_base_units=1, currency="USDC",
                                                    mint=DEVNET_USDC, sender=SENDER))
     assert verdict.code == "WRONG_RECIPIENT" and "no USDC" in verdict.message
+
+
+# --- mainnet recordings with a separate fee payer (jsonParsed encoding) ---------------------------------
+
+MAINNET_USDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
+
+
+def test_a_real_mainnet_usdc_transfer_checked_with_a_separate_fee_payer_is_valid():
+    _, result = load("mainnet_usdc_transfer_checked_fee_payer.json")
+    terms = PaymentTerms(recipient="3i476kTBBTy7pBGx4CXwJpJ6phuwLQgcwLTdHhU3c7ui", amount_base_units=1000,
+                         currency="USDC", mint=MAINNET_USDC, token_program=TOKEN_PROGRAM,
+                         sender="8fusVwhgo4oS1fGpZKeRaXrJXQk9auKnAgcj9A97wR3t")
+    verdict = verify_payment(result, terms)
+    assert verdict.status == "valid" and verdict.received_base_units == 1000  # account created in-transaction
+    assert verdict.fee_payer == "FG4Y3yX4AAchp1HvNZ7LfzFTewF2f6nDoMDCohTFrdpT" != verdict.payer
+    assert verify_payment(result, PaymentTerms(**{**terms.__dict__, "amount_base_units": 1001})).code == "UNDERPAID"
+    assert verify_payment(result, PaymentTerms(**{**terms.__dict__, "recipient": terms.sender})).code != "valid"
+    other_mint = verify_payment(result, PaymentTerms(**{**terms.__dict__, "mint": DEVNET_USDC}))
+    assert other_mint.code == "WRONG_MINT"
+
+
+def test_a_real_mainnet_sol_transfer_with_a_separate_fee_payer_is_valid():
+    _, result = load("mainnet_sol_transfer_fee_payer.json")
+    terms = PaymentTerms(recipient="2b7iQq3PbWwWTotRSDFNXT9DauU418aCHK4jcAzETUem", amount_base_units=1_000_000,
+                         sender="DT1mBDFsNBc1UXa25RdxNvnjL5Lro7su7gX1zpLyCmWe")
+    verdict = verify_payment(result, terms)
+    assert verdict.accepted and verdict.fee_payer == "FG4Y3yX4AAchp1HvNZ7LfzFTewF2f6nDoMDCohTFrdpT"
+    fee_payer_as_buyer = PaymentTerms(**{**terms.__dict__, "sender": "FG4Y3yX4AAchp1HvNZ7LfzFTewF2f6nDoMDCohTFrdpT"})
+    assert verify_payment(result, fee_payer_as_buyer).code == "SENDER_NOT_DEBITED"  # it only paid the fee

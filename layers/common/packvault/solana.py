@@ -59,9 +59,11 @@ def account_keys(result: dict[str, Any]) -> list[str]:
 
 
 def signers(result: dict[str, Any]) -> list[str]:
+    """The first header.numRequiredSignatures keys (encoding "json"), or the keys flagged signer ("jsonParsed")."""
     message = result["transaction"]["message"]
-    count = message["header"]["numRequiredSignatures"]
-    return account_keys(result)[:count]
+    if "header" not in message:
+        return [key["pubkey"] for key in message["accountKeys"] if isinstance(key, dict) and key.get("signer")]
+    return account_keys(result)[:message["header"]["numRequiredSignatures"]]
 
 
 def balance_delta(result: dict[str, Any], account: str) -> int | None:
