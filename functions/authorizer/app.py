@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from packvault import auth
 from packvault.errors import PackvaultError
-from packvault.http import logger
+from packvault.log import logger
 from packvault.settings import get_settings
 
 settings = get_settings()

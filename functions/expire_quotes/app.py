@@ -6,7 +6,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from packvault import expiry
-from packvault.http import logger
+from packvault.log import logger
 from packvault.runtime import configure
 from packvault.solana_rpc import SolanaRpc
 

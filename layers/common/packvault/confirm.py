@@ -18,8 +18,8 @@ from typing import Any
 from packvault import money, store
 from packvault.draw import DrawInputs, NothingToDraw, OddsTable, draw_opening
 from packvault.errors import ErrorCode, PackvaultError
-from packvault.http import logger
 from packvault.keys import is_signature
+from packvault.log import logger
 from packvault.openings import OPENING_ID, opening_view
 from packvault.settings import Settings
 from packvault.solana import PaymentTerms, Verdict, verify_payment

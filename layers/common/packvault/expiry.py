@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from packvault import confirm, store
 from packvault.errors import PackvaultError
-from packvault.http import logger
+from packvault.log import logger
 from packvault.settings import Settings
 from packvault.solana import Verdict, verify_payment
 from packvault.solana_rpc import RpcError, RpcUnavailable, SolanaRpc

@@ -8,12 +8,12 @@ from __future__ import annotations
 import json
 import time
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 
 from packvault.errors import ErrorCode, PackvaultError
+from packvault.log import logger
 
-logger = Logger()
+__all__ = ["create_app", "current_wallet", "json_body", "logger", "query_limit", "to_json"]
 
 
 def to_json(body: object) -> str:
