@@ -11,6 +11,7 @@ from packvault import auth, store
 from packvault.client import Keypair
 from packvault.errors import PackvaultError
 from packvault.settings import Settings
+from packvault.times import iso_seconds
 
 
 @pytest.fixture
@@ -70,8 +71,8 @@ def test_an_expired_nonce_is_refused_by_its_stored_time(settings):
     past = datetime.now(UTC) - timedelta(minutes=10)
     message = auth.sign_in_message(settings, keypair.public_key, "feedfacefeedface0001", past,
                                    past + timedelta(minutes=5))
-    store.put_nonce("feedfacefeedface0001", keypair.public_key, message, auth._iso(past),
-                    auth._iso(past + timedelta(minutes=5)))
+    store.put_nonce("feedfacefeedface0001", keypair.public_key, message, iso_seconds(past),
+                    iso_seconds(past + timedelta(minutes=5)))
     assert code_of(lambda: auth.verify_sign_in(settings, keypair.public_key, message,
                                                keypair.sign(message.encode()))) == "NONCE_EXPIRED"
 

@@ -21,6 +21,7 @@ from packvault import store
 from packvault.errors import ErrorCode, PackvaultError
 from packvault.keys import is_public_key, is_signature
 from packvault.settings import ConfigurationError, Settings
+from packvault.times import iso_seconds
 
 TOKEN_ISSUER = "packvault"
 TOKEN_AUDIENCE = "packvault-api"
@@ -29,9 +30,6 @@ STATEMENT = "Sign in to Packvault. This request costs nothing and moves no funds
 MAX_MESSAGE_LENGTH = 2000
 _NONCE_LINE = re.compile(r"^Nonce: ([A-Za-z0-9]{16,64})$", re.M)
 
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def sign_in_message(settings: Settings, wallet: str, nonce: str, issued_at: datetime, expires_at: datetime) -> str:
@@ -43,8 +41,8 @@ def sign_in_message(settings: Settings, wallet: str, nonce: str, issued_at: date
         f"Version: 1\n"
         f"Chain ID: {settings.solana_cluster}\n"
         f"Nonce: {nonce}\n"
-        f"Issued At: {_iso(issued_at)}\n"
-        f"Expiration Time: {_iso(expires_at)}"
+        f"Issued At: {iso_seconds(issued_at)}\n"
+        f"Expiration Time: {iso_seconds(expires_at)}"
     )
 
 
@@ -55,9 +53,9 @@ def create_nonce(settings: Settings, wallet: Any) -> dict[str, str]:
     issued_at = datetime.now(UTC).replace(microsecond=0)
     expires_at = issued_at + timedelta(seconds=settings.auth_nonce_ttl_seconds)
     message = sign_in_message(settings, wallet, nonce, issued_at, expires_at)
-    store.put_nonce(nonce, wallet, message, _iso(issued_at), _iso(expires_at))
-    return {"wallet": wallet, "nonce": nonce, "message": message, "issued_at": _iso(issued_at),
-            "expires_at": _iso(expires_at)}
+    store.put_nonce(nonce, wallet, message, iso_seconds(issued_at), iso_seconds(expires_at))
+    return {"wallet": wallet, "nonce": nonce, "message": message, "issued_at": iso_seconds(issued_at),
+            "expires_at": iso_seconds(expires_at)}
 
 
 def verify_sign_in(settings: Settings, wallet: Any, message: Any, signature: Any) -> dict[str, Any]:
@@ -70,7 +68,7 @@ def verify_sign_in(settings: Settings, wallet: Any, message: Any, signature: Any
         raise PackvaultError(ErrorCode.INVALID_MESSAGE)
     if not signed_by(wallet, message, signature):
         raise PackvaultError(ErrorCode.SIGNATURE_MISMATCH)
-    store.consume_nonce(found.group(1), wallet, message, _iso(datetime.now(UTC)))
+    store.consume_nonce(found.group(1), wallet, message, iso_seconds(datetime.now(UTC)))
     return issue_token(settings, wallet)
 
 
@@ -89,7 +87,8 @@ def issue_token(settings: Settings, wallet: str) -> dict[str, Any]:
               "jti": secrets.token_hex(8)}
     token = jwt.encode(claims, signing_key(settings), algorithm=TOKEN_ALGORITHM)
     return {"token": token, "token_type": "Bearer", "wallet": wallet,
-            "expires_at": _iso(datetime.fromtimestamp(expires, UTC)), "expires_in": settings.auth_token_ttl_seconds}
+            "expires_at": iso_seconds(datetime.fromtimestamp(expires, UTC)),
+            "expires_in": settings.auth_token_ttl_seconds}
 
 
 def read_token(settings: Settings, token: str) -> dict[str, Any]:

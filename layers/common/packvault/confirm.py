@@ -12,7 +12,6 @@ import random
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from packvault import money, store
@@ -24,6 +23,7 @@ from packvault.openings import OPENING_ID, opening_view
 from packvault.settings import Settings
 from packvault.solana import PaymentTerms, Verdict, verify_payment
 from packvault.solana_rpc import UNSUPPORTED_VERSION, RpcError, RpcUnavailable, SolanaRpc
+from packvault.times import parse_iso
 
 CHAINS = {"sol": "solana", "solana": "solana"}
 MAX_ROUNDS = 5
@@ -88,7 +88,7 @@ def payment_terms(settings: Settings, opening: store.OpeningRecord) -> PaymentTe
         mint=unit.mint, token_program=unit.token_program,
         recipient=opening.receiver_wallet, amount_base_units=int(opening.amount_base_units),
         currency=opening.currency, reference=opening.reference, sender=opening.wallet,
-        expires_at=int(datetime.fromisoformat(opening.quote_expires_at.replace("Z", "+00:00")).timestamp()),
+        expires_at=int(parse_iso(opening.quote_expires_at).timestamp()),
         tolerance_base_units=settings.payment_tolerance_lamports if not unit.is_token else 0,
     )
 

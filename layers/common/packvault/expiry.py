@@ -20,6 +20,7 @@ from packvault.log import logger
 from packvault.settings import Settings
 from packvault.solana import Verdict, verify_payment
 from packvault.solana_rpc import RpcError, RpcUnavailable, SolanaRpc
+from packvault.times import iso_seconds
 
 SAFETY_MILLIS = 5_000
 FIRST_WATCH_INTERVAL = 60
@@ -46,9 +47,9 @@ def sweep(settings: Settings, rpc: SolanaRpc | None, millis_left: Callable[[], i
     """One run over every shard. Stops cleanly (complete=False) when the Lambda is about to time out."""
     now = now or datetime.now(UTC)
     report = SweepReport()
-    quoted_cutoff = _iso(now - timedelta(seconds=settings.expiry_grace_seconds))
+    quoted_cutoff = iso_seconds(now - timedelta(seconds=settings.expiry_grace_seconds))
     for shard in range(settings.expiry_shards):
-        for kind, cutoff in ((store.QUOTED_SHARD, quoted_cutoff), (store.WATCH_SHARD, _iso(now))):
+        for kind, cutoff in ((store.QUOTED_SHARD, quoted_cutoff), (store.WATCH_SHARD, iso_seconds(now))):
             while True:
                 due = store.due_openings(store.expiry_shard_key(kind, shard), cutoff, settings.sweep_batch_size)
                 for opening_id in due:
@@ -101,8 +102,8 @@ def _settle_quote(settings: Settings, opening: store.OpeningRecord, found: tuple
         return
     watch_until = now + timedelta(hours=settings.late_payment_watch_hours)
     shard = store.expiry_shard_key(store.WATCH_SHARD, int(opening.expiry_shard[1:]))
-    if store.expire_opening(opening, shard, _iso(now + timedelta(seconds=FIRST_WATCH_INTERVAL)), _iso(watch_until),
-                            FIRST_WATCH_INTERVAL):
+    first_check = iso_seconds(now + timedelta(seconds=FIRST_WATCH_INTERVAL))
+    if store.expire_opening(opening, shard, first_check, iso_seconds(watch_until), FIRST_WATCH_INTERVAL):
         report.expired += 1
         report.released_units += 1 if opening.limited_supply else 0
 
@@ -126,12 +127,12 @@ def _settle_watched(settings: Settings, opening: store.OpeningRecord, found: tup
             logger.warning("late payment could not be settled", extra={"opening_id": opening.opening_id,
                                                                        "error_code": str(refused.code)})
         return
-    if opening.watch_until and _iso(now) >= opening.watch_until:
+    if opening.watch_until and iso_seconds(now) >= opening.watch_until:
         store.reschedule_watch(opening, None, 0)
         report.stopped_watching += 1
         return
     interval = min(int(opening.watch_interval_seconds or FIRST_WATCH_INTERVAL) * 2, MAX_WATCH_INTERVAL)
-    store.reschedule_watch(opening, _iso(now + timedelta(seconds=interval)), interval)
+    store.reschedule_watch(opening, iso_seconds(now + timedelta(seconds=interval)), interval)
 
 
 def _find_payment(settings: Settings, rpc: SolanaRpc | None, opening: store.OpeningRecord
@@ -150,6 +151,3 @@ def _find_payment(settings: Settings, rpc: SolanaRpc | None, opening: store.Open
             return entry["signature"], verdict
     return None
 
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -63,7 +63,7 @@ def create_app() -> APIGatewayHttpResolver:
         return Response(
             status_code=error.status,
             content_type=content_types.APPLICATION_JSON,
-            body=json.dumps(error.to_body(request_id)),
+            body=to_json(error.to_body(request_id)),
         )
 
     @app.exception_handler(PackvaultError)

@@ -20,6 +20,7 @@ from packvault.errors import ErrorCode, PackvaultError
 from packvault.keys import new_reference
 from packvault.openings import quote_view
 from packvault.settings import Settings, require_platform_wallet
+from packvault.times import iso_seconds
 
 OPERATION = "purchase"
 ATTEMPTS = 6
@@ -81,7 +82,7 @@ def _try_purchase(settings: Settings, wallet: str, pack_id: str, currency: str, 
     now = datetime.now(UTC)
     quotes = store.get_wallet_quotes(wallet)
     open_quotes = {oid: exp for oid, exp in (quotes.open_quotes.as_dict() if quotes.open_quotes else {}).items()
-                   if exp > _iso(now)}
+                   if exp > iso_seconds(now)}
     if len(open_quotes) >= settings.max_open_quotes:
         raise PackvaultError(ErrorCode.TOO_MANY_OPEN_QUOTES, f"You hold {len(open_quotes)} unpaid quotes, the most "
                              f"allowed; pay one or wait until one expires.", limit=settings.max_open_quotes)
@@ -117,7 +118,7 @@ def _new_opening(settings: Settings, wallet: str, pack: store.PackRecord, curren
                  now: datetime) -> tuple[store.OpeningRecord, dict[str, Any]]:
     opening_id = str(uuid.uuid4())
     unit = money.currency(currency)
-    expires_at = _iso(now + timedelta(seconds=settings.quote_ttl_seconds))
+    expires_at = iso_seconds(now + timedelta(seconds=settings.quote_ttl_seconds))
     server_seed = fairness.new_server_seed()
     created_at = store.utc_now_iso()
     opening = store.OpeningRecord(
@@ -146,6 +147,3 @@ def _request_token(wallet: str, idempotency_key: str | None) -> str:
     seed = f"{wallet}|{OPERATION}|{idempotency_key}" if idempotency_key else uuid.uuid4().hex
     return hashlib.sha256(seed.encode()).hexdigest()[:36]
 
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")

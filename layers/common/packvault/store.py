@@ -45,6 +45,7 @@ from pynamodb.transactions import TransactWrite
 
 from packvault.errors import ErrorCode, PackvaultError
 from packvault.settings import Settings
+from packvault.times import iso_millis, parse_iso
 
 PACKS_LIST_KEY = "PACKS"
 PACK_SORT_KEY = "PACK"
@@ -58,8 +59,8 @@ def pack_pk(pack_id: str) -> str:
 
 
 def utc_now_iso() -> str:
-    """UTC time as ISO 8601 with millisecond precision and a Z suffix."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """Now, as ISO 8601 UTC with milliseconds and a Z suffix."""
+    return iso_millis(datetime.now(UTC))
 
 
 class _TableMeta:
@@ -529,7 +530,7 @@ NONCE_CLEANUP_SECONDS = 86400
 
 
 def put_nonce(nonce: str, wallet: str, message: str, issued_at: str, expires_at: str) -> None:
-    expires = datetime.fromisoformat(expires_at.replace("Z", "+00:00"))
+    expires = parse_iso(expires_at)
     NonceRecord(pk=f"NONCE#{nonce}", sk=NONCE_SORT_KEY, wallet=wallet, message=message, issued_at=issued_at,
                 expires_at=expires_at, ttl=int(expires.timestamp()) + NONCE_CLEANUP_SECONDS).save(
         condition=NonceRecord.pk.does_not_exist())
