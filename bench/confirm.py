@@ -33,7 +33,7 @@ from local.wallet import RpcWallet, solders_keypair  # noqa: E402
 from packvault import confirm, purchase  # noqa: E402
 from packvault.catalog_loader import load_catalog, read_catalog_file  # noqa: E402
 from packvault.client import Keypair, PackvaultClient  # noqa: E402
-from packvault.solana_rpc import SolanaRpc  # noqa: E402
+from packvault.payments.solana_rpc import SolanaRpc  # noqa: E402
 
 DEMO = ROOT / "catalog" / "demo.json"
 

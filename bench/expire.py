@@ -27,7 +27,7 @@ from local.solana_rpc import LocalSolanaServer  # noqa: E402
 from packvault import expiry, purchase  # noqa: E402
 from packvault.catalog_loader import load_catalog, parse_catalog  # noqa: E402
 from packvault.client import Keypair  # noqa: E402
-from packvault.solana_rpc import SolanaRpc  # noqa: E402
+from packvault.payments.solana_rpc import SolanaRpc  # noqa: E402
 
 
 def run(database: dynamodb.DynamoDBLocal, count: int, rpc: SolanaRpc | None, label: str) -> None:

@@ -6,9 +6,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from packvault import confirm
 from packvault.http import create_app, current_wallet, json_body, logger, to_json
+from packvault.payments.solana_rpc import SolanaRpc
 from packvault.runtime import configure
 from packvault.settings import require_platform_wallet
-from packvault.solana_rpc import SolanaRpc
 
 settings = configure()
 require_platform_wallet(settings)

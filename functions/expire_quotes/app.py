@@ -7,8 +7,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from packvault import expiry
 from packvault.log import logger
+from packvault.payments.solana_rpc import SolanaRpc
 from packvault.runtime import configure
-from packvault.solana_rpc import SolanaRpc
 
 settings = configure()
 rpc = SolanaRpc(settings.solana_rpc_urls) if settings.solana_rpc_urls else None

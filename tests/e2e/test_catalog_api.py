@@ -38,7 +38,10 @@ def test_limited_pack_shows_its_remaining_supply(api):
     assert status == 200
     assert pack["supply"] == {"limited": True, "total": 20, "available": 20, "reserved": 0, "sold": 0}
     assert pack["remaining_supply"] == 20 and pack["sold_out"] is False
-    assert pack["prices"] == [{"currency": "SOL", "amount": "0.25", "amount_base_units": "250000000"}]
+    assert pack["prices"] == [
+        {"currency": "SOL", "amount": "0.25", "rail": "solana", "amount_base_units": "250000000"},
+        {"currency": "USD", "amount": "11.99", "rail": "stripe", "amount_base_units": "1199"},  # cents
+    ]
 
 
 def test_unknown_pack_is_a_json_404(api):

@@ -13,9 +13,9 @@ from packvault import confirm, purchase, store
 from packvault.catalog_loader import load_catalog, read_catalog_file
 from packvault.client import Keypair
 from packvault.errors import PackvaultError
+from packvault.payments.solana_rpc import SolanaRpc
 from packvault.proof import check_proof
 from packvault.settings import Settings
-from packvault.solana_rpc import SolanaRpc
 from tests.conftest import DEMO_CATALOG
 
 PLATFORM = Keypair.generate().public_key
@@ -137,7 +137,7 @@ def test_one_signature_raced_across_two_openings_pays_for_one(env):
     refused = [r for r in results if isinstance(r, PackvaultError)]
     assert len(opened) == 1 and len(refused) == 1
     assert (str(refused[0].code), refused[0].status) == ("SIGNATURE_ALREADY_USED", 409)
-    assert store.get_payment_claim(signature).opening_id == opened[0].body["opening_id"]
+    assert store.get_payment_claim("solana", signature).opening_id == opened[0].body["opening_id"]
 
 
 def test_a_signature_already_used_is_refused_for_another_opening(env):
@@ -158,7 +158,7 @@ def test_a_different_signature_for_an_opened_opening_returns_the_original_items_
     original = confirm_with(settings, rpc, address, q, pay(wallet, signer, q)).body
     second_signature = pay(wallet, signer, q)
     assert confirm_with(settings, rpc, address, q, second_signature).body == original
-    assert store.get_payment_claim(second_signature) is None
+    assert store.get_payment_claim("solana", second_signature) is None
 
 
 @pytest.mark.parametrize(
@@ -224,7 +224,7 @@ def test_an_unknown_signature_is_pending_and_writes_nothing(env):
     outcome = confirm_with(settings, rpc, address, q, unseen)
     assert (outcome.status_code, outcome.body["code"], outcome.headers) == (202, "PAYMENT_PENDING",
                                                                            {"Retry-After": "5"})
-    assert store.get_payment_claim(unseen) is None
+    assert store.get_payment_claim("solana", unseen) is None
     assert confirm_with(settings, rpc, address, q, pay(wallet, signer, q)).status_code == 200
 
 

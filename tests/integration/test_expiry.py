@@ -13,8 +13,8 @@ from packvault import confirm, expiry, purchase, store
 from packvault.catalog_loader import load_catalog, read_catalog_file
 from packvault.client import Keypair
 from packvault.errors import PackvaultError
+from packvault.payments.solana_rpc import SolanaRpc
 from packvault.settings import Settings
-from packvault.solana_rpc import SolanaRpc
 from tests.conftest import DEMO_CATALOG
 
 PLATFORM = Keypair.generate().public_key
@@ -108,7 +108,7 @@ def test_a_payment_after_expiry_becomes_refund_due_with_amount_payer_and_signatu
                                                                                           signature)
     assert counters() == (20, 0, 0)
     assert [o.opening_id for o in store.refunds_due()] == [q["opening_id"]]
-    assert store.mark_refunded(opening, signature, "ops")  # the operator's refund is recorded
+    assert store.mark_refunded(opening, {"refund_signature": signature}, "ops")  # the operator's refund is recorded
     assert store.get_opening(q["opening_id"]).status == "REFUNDED" and store.refunds_due() == []
 
 

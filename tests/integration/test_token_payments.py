@@ -13,8 +13,8 @@ from packvault import confirm, expiry, money, purchase, store
 from packvault.catalog_loader import load_catalog, read_catalog_file
 from packvault.cli import main
 from packvault.errors import PackvaultError
+from packvault.payments.solana_rpc import SolanaRpc
 from packvault.settings import Settings
-from packvault.solana_rpc import SolanaRpc
 from tests.conftest import DEMO_CATALOG
 
 

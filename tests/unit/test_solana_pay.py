@@ -1,7 +1,7 @@
 from urllib.parse import parse_qs, urlsplit
 
 from packvault.keys import is_public_key, new_reference
-from packvault.solana_pay import transfer_request_url
+from packvault.payments.solana_pay import transfer_request_url
 
 RECIPIENT = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM"
 

@@ -66,7 +66,7 @@ def pack_view(pack: store.PackRecord, items: list[store.PackItemRecord]) -> dict
 
 def _price_view(symbol: str, amount: str) -> dict[str, str]:
     unit = money.currency(symbol)
-    return {"currency": unit.symbol, "amount": amount,
+    return {"currency": unit.symbol, "amount": amount, "rail": unit.rail,
             "amount_base_units": str(money.to_base_units(amount, unit.decimals))}
 
 

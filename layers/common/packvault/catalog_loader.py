@@ -57,6 +57,7 @@ class PackDefinition:
     tiers: tuple[tuple[str, str], ...]  # (tier_id, name)
     slots: tuple[SlotSpec, ...]  # (count, ((tier_id, ppm), ...))
     items: tuple[ItemDefinition, ...] = field(repr=False)
+    stripe_price_id: str | None = None  # the Stripe Price of the USD price, when Stripe holds one
 
     def layout(self) -> dict[str, Any]:
         return {
@@ -77,7 +78,7 @@ class PackDefinition:
     def definition_hash(self) -> str:
         return canonical_hash({
             "pack": [self.pack_id, self.name, self.description, self.status, self.prices, self.cards_per_pack,
-                     self.supply_total, self.max_per_wallet],
+                     self.supply_total, self.max_per_wallet, *([self.stripe_price_id] if self.stripe_price_id else [])],
             "odds": self.odds_table(),
             "items": [[i.name, i.nft_id, i.rarity, i.fmv, i.stock, i.metadata] for i in self.items],
         })
@@ -133,6 +134,8 @@ def _duplicates(values: Iterable[str], where: str, name: str) -> list[str]:
 
 def _parse_pack(raw: dict[str, Any], where: str, problems: list[str]) -> PackDefinition:
     prices = _parse_prices(raw["prices"], f"{where}.prices", problems)
+    if "stripe_price_id" in raw and "USD" not in prices:
+        problems.append(f"{where}.stripe_price_id: a Stripe Price needs a USD price beside it")
     tiers = tuple((t["tier_id"], t["name"]) for t in raw["tiers"])
     problems += _duplicates((t for t, _ in tiers), f"{where}.tiers", "tier_id")
     items = tuple(
@@ -158,7 +161,7 @@ def _parse_pack(raw: dict[str, Any], where: str, problems: list[str]) -> PackDef
     return PackDefinition(
         pack_id=raw["pack_id"], name=raw["name"], description=raw.get("description"), status=raw["status"],
         prices=prices, cards_per_pack=cards, supply_total=supply["total"] if supply else None,
-        max_per_wallet=raw.get("max_per_wallet"),
+        max_per_wallet=raw.get("max_per_wallet"), stripe_price_id=raw.get("stripe_price_id"),
         tiers=tiers, slots=slots, items=items,
     )
 
@@ -270,7 +273,7 @@ def load_pack(pack: PackDefinition) -> LoadResult:
         pk=store.pack_pk(pack.pack_id), sk=store.PACK_SORT_KEY, gsi1sk=pack.pack_id, pack_id=pack.pack_id,
         name=pack.name, description=pack.description, status=pack.status, prices=pack.prices,
         cards_per_pack=pack.cards_per_pack, layout=pack.layout(), supply_total=pack.supply_total,
-        max_per_wallet=pack.max_per_wallet,
+        max_per_wallet=pack.max_per_wallet, stripe_price_id=pack.stripe_price_id,
         odds_version=odds_version, odds_hash=odds_hash, definition_hash=definition_hash,
         created_at=existing.created_at if existing else now, updated_at=now,
     )

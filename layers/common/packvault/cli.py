@@ -116,8 +116,8 @@ def _login(args: argparse.Namespace) -> int:
 
 def _verify_payment(args: argparse.Namespace) -> int:
     from packvault import money
-    from packvault.solana import PaymentTerms, verify_payment
-    from packvault.solana_rpc import RpcError, RpcUnavailable, SolanaRpc
+    from packvault.payments.solana import PaymentTerms, verify_payment
+    from packvault.payments.solana_rpc import RpcError, RpcUnavailable, SolanaRpc
 
     try:
         unit = money.currency(args.currency)
@@ -142,8 +142,8 @@ def _verify_payment(args: argparse.Namespace) -> int:
 
 def _sweep(_: argparse.Namespace) -> int:
     from packvault import expiry
+    from packvault.payments.solana_rpc import SolanaRpc
     from packvault.runtime import configure
-    from packvault.solana_rpc import SolanaRpc
 
     settings = configure()
     rpc = SolanaRpc(settings.solana_rpc_urls) if settings.solana_rpc_urls else None
@@ -176,7 +176,7 @@ def _refunds_mark(args: argparse.Namespace) -> int:
         return 2
     configure()
     opening = store.get_opening(args.opening_id)
-    if opening is None or not store.mark_refunded(opening, args.tx, args.operator):
+    if opening is None or not store.mark_refunded(opening, {"refund_signature": args.tx}, args.operator):
         print(f"packvault: {args.opening_id} is not an opening awaiting a refund", file=sys.stderr)
         return 1
     print(json.dumps({"opening_id": args.opening_id, "status": "refunded", "refund_signature": args.tx}))

@@ -55,6 +55,11 @@ class ErrorCode(StrEnum):
     RPC_UNAVAILABLE = "RPC_UNAVAILABLE"
     PACK_EXHAUSTED = "PACK_EXHAUSTED"
     OPENING_NOT_CONFIRMABLE = "OPENING_NOT_CONFIRMABLE"
+    WRONG_RAIL = "WRONG_RAIL"
+    CARD_PAYMENTS_UNAVAILABLE = "CARD_PAYMENTS_UNAVAILABLE"
+    PAYMENT_PROVIDER_UNAVAILABLE = "PAYMENT_PROVIDER_UNAVAILABLE"
+    WEBHOOK_SIGNATURE_INVALID = "WEBHOOK_SIGNATURE_INVALID"
+    WEBHOOK_PAYLOAD_INVALID = "WEBHOOK_PAYLOAD_INVALID"
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -104,6 +109,12 @@ _CATALOGUE: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.RPC_UNAVAILABLE: (503, "The Solana network could not be reached; retry shortly."),
     ErrorCode.PACK_EXHAUSTED: (409, "Nothing is left to draw in this pack; your payment is recorded for a refund."),
     ErrorCode.OPENING_NOT_CONFIRMABLE: (409, "This opening can no longer be confirmed."),
+    ErrorCode.WRONG_RAIL: (409, "This opening is paid through another payment rail."),
+    ErrorCode.CARD_PAYMENTS_UNAVAILABLE: (503, "Card payments are not configured on this deployment."),
+    ErrorCode.PAYMENT_PROVIDER_UNAVAILABLE: (503, "The card payment provider could not be reached; retry with the "
+                                             "same Idempotency-Key."),
+    ErrorCode.WEBHOOK_SIGNATURE_INVALID: (400, "The webhook signature is missing or does not verify."),
+    ErrorCode.WEBHOOK_PAYLOAD_INVALID: (400, "The webhook body is not an event this endpoint understands."),
     ErrorCode.INTERNAL_ERROR: (500, "Something went wrong on our side; it has been logged."),
 }
 

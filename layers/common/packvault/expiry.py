@@ -17,9 +17,10 @@ from datetime import UTC, datetime, timedelta
 from packvault import confirm, store
 from packvault.errors import PackvaultError
 from packvault.log import logger
+from packvault.payments.solana import Verdict, verify_payment
+from packvault.payments.solana_rpc import RpcError, RpcUnavailable, SolanaRpc
 from packvault.settings import Settings
-from packvault.solana import Verdict, verify_payment
-from packvault.solana_rpc import RpcError, RpcUnavailable, SolanaRpc
+from packvault.settle import open_paid, settle_expired
 from packvault.times import iso_seconds
 
 SAFETY_MILLIS = 5_000
@@ -86,24 +87,24 @@ def _settle_quote(settings: Settings, opening: store.OpeningRecord, found: tuple
         return
     if found is not None:
         signature, verdict = found
-        payment = {**verdict.to_json(confirm.payment_terms(settings, opening)), "tx_signature": signature,
-                   "found_by": "expiry sweep"}
+        settlement = confirm.solana_settlement(signature, verdict, confirm.payment_terms(settings, opening),
+                                               found_by="expiry sweep")
         if verdict.status == "valid":
             try:
-                confirm.open_with_payment(opening, signature, None, payment)
+                open_paid(opening, settlement)
                 report.opened += 1
             except PackvaultError as refused:
                 logger.warning("paid opening could not be opened", extra={"opening_id": opening.opening_id,
                                                                           "error_code": str(refused.code)})
             return
         report.late_payments += 1
-        if store.mark_refund_due(opening, signature, payment, "paid after the quote expired"):
+        if store.mark_refund_due(opening, settlement, "paid after the quote expired"):
             report.refunds_due += 1
         return
     watch_until = now + timedelta(hours=settings.late_payment_watch_hours)
     shard = store.expiry_shard_key(store.WATCH_SHARD, int(opening.expiry_shard[1:]))
     first_check = iso_seconds(now + timedelta(seconds=FIRST_WATCH_INTERVAL))
-    if store.expire_opening(opening, shard, first_check, iso_seconds(watch_until), FIRST_WATCH_INTERVAL):
+    if store.expire_opening(opening, (shard, first_check, iso_seconds(watch_until), FIRST_WATCH_INTERVAL)):
         report.expired += 1
         report.released_units += 1 if opening.limited_supply else 0
 
@@ -116,10 +117,10 @@ def _settle_watched(settings: Settings, opening: store.OpeningRecord, found: tup
     if found is not None:
         signature, verdict = found
         report.late_payments += 1
-        payment = {**verdict.to_json(confirm.payment_terms(settings, opening)), "tx_signature": signature,
-                   "found_by": "late payment watch"}
+        settlement = confirm.solana_settlement(signature, verdict, confirm.payment_terms(settings, opening),
+                                               found_by="late payment watch")
         try:
-            if confirm.settle_expired_payment(settings, opening, signature, verdict, payment) is None:
+            if settle_expired(opening, settlement, verdict.status == "valid", settings.honour_late_payments) is None:
                 report.refunds_due += 1
             else:
                 report.opened += 1

@@ -20,8 +20,9 @@ SPL_TOKEN_PROGRAM = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"  # noqa: S105 
 class Currency:
     symbol: str
     decimals: int
-    mint: str | None = None  # None: native SOL
+    mint: str | None = None  # None: native SOL, or a fiat currency
     token_program: str | None = None
+    rail: str = "solana"  # the payment rail that collects it (packvault.payments)
 
     @property
     def is_token(self) -> bool:
@@ -32,9 +33,10 @@ SOL = Currency("SOL", 9)
 # Mainnet mints, the documented defaults; TOKEN_MINTS overrides them per cluster (settings.py).
 USDC = Currency("USDC", 6, "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", SPL_TOKEN_PROGRAM)
 USDT = Currency("USDT", 6, "Es9vMFrzaCERmJfrF4H2FYD4KCoNkY11McCe8BenwNYB", SPL_TOKEN_PROGRAM)
+USD = Currency("USD", 2, rail="stripe")  # cards through Stripe Checkout; cents inside
 FMV_DECIMALS = 6  # fair market values are US dollars to the micro-dollar; totals are kept in micro-dollars
 
-CURRENCIES: dict[str, Currency] = {c.symbol: c for c in (SOL, USDC, USDT)}
+CURRENCIES: dict[str, Currency] = {c.symbol: c for c in (SOL, USDC, USDT, USD)}
 
 
 def configure_mints(mints: dict[str, str]) -> None:

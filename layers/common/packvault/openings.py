@@ -7,7 +7,8 @@ from typing import Any
 
 from packvault import money, store
 from packvault.errors import ErrorCode, PackvaultError
-from packvault.solana_pay import transfer_request_url
+from packvault.payments import SOLANA
+from packvault.payments.solana_pay import transfer_request_url
 
 OPENING_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 STATUS_NAMES = {"QUOTED": "quoted", "OPENED": "opened", "EXPIRED": "expired", "REFUND_DUE": "refund_due",
@@ -40,15 +41,12 @@ def quote_view(record: store.OpeningRecord) -> dict[str, Any]:
         "opening_id": record.opening_id,
         "pack_id": record.pack_id,
         "status": STATUS_NAMES.get(record.status, record.status.lower()),
-        "receiver_wallet": record.receiver_wallet,
+        "rail": record.rail,
         "currency": unit.symbol,
         "amount": amount,
         "amount_base_units": record.amount_base_units,
         "quote_expires_at": record.quote_expires_at,
-        "reference": record.reference,
-        "solana_pay_url": transfer_request_url(record.receiver_wallet, amount, record.reference, label="Packvault",
-                                               message=f"{record.pack_name} ({int(record.cards_per_pack)} items)",
-                                               memo=f"packvault:{record.opening_id}", spl_token=unit.mint),
+        **(_solana_request(record, amount, unit.mint) if record.rail == SOLANA else dict(record.rail_refs or {})),
         "server_seed_hash": record.server_seed_hash,
         "client_seed": record.client_seed,
         "odds_version": int(record.odds_version),
@@ -58,9 +56,19 @@ def quote_view(record: store.OpeningRecord) -> dict[str, Any]:
     }
     if unit.symbol == "SOL":
         quote["amount_sol"] = amount
-    else:
+    elif unit.mint is not None:
         quote["mint"] = unit.mint
     return quote
+
+
+def _solana_request(record: store.OpeningRecord, amount: str, mint: str | None) -> dict[str, str]:
+    return {
+        "receiver_wallet": record.receiver_wallet,
+        "reference": record.reference,
+        "solana_pay_url": transfer_request_url(record.receiver_wallet, amount, record.reference, label="Packvault",
+                                               message=f"{record.pack_name} ({int(record.cards_per_pack)} items)",
+                                               memo=f"packvault:{record.opening_id}", spl_token=mint),
+    }
 
 
 def opening_view(record: store.OpeningRecord) -> dict[str, Any]:
@@ -69,6 +77,7 @@ def opening_view(record: store.OpeningRecord) -> dict[str, Any]:
         "opening_id": record.opening_id,
         "pack_id": record.pack_id,
         "status": STATUS_NAMES.get(record.status, record.status.lower()),
+        "rail": record.rail,
         "quote": quote_view(record),
         "created_at": record.created_at,
         "opened_at": record.opened_at,

@@ -19,6 +19,7 @@ from packvault import catalog, fairness, money, store
 from packvault.errors import ErrorCode, PackvaultError
 from packvault.keys import new_reference
 from packvault.openings import quote_view
+from packvault.payments import SOLANA
 from packvault.settings import Settings, require_platform_wallet
 from packvault.times import iso_seconds
 
@@ -61,6 +62,9 @@ def _read_body(body: dict[str, Any]) -> tuple[str, str | None]:
     if currency is None:
         raise PackvaultError(ErrorCode.CURRENCY_NOT_ACCEPTED, f"Unknown currency {raw_currency!r}; accepted: "
                              f"{', '.join(sorted(money.CURRENCIES))}.")
+    if money.currency(currency).rail != SOLANA:
+        raise PackvaultError(ErrorCode.CURRENCY_NOT_ACCEPTED, f"{currency} is paid by card: use POST "
+                             "/api/v1/packs/{pack_id}/checkout.", currency=currency)
     client_seed = body.get("client_seed")
     if client_seed is not None and not (isinstance(client_seed, str) and _CLIENT_SEED.match(client_seed)):
         raise PackvaultError(ErrorCode.INVALID_CLIENT_SEED)

@@ -7,7 +7,8 @@ One table (single-table design) keyed by `pk`/`sk`; the key prefixes say what a 
     PACK#<pack_id>      ODDS#<000001>     an odds version: the canonical odds table (gzip JSON) and its hash
     NONCE#<nonce>       NONCE             a sign-in nonce: wallet, exact message, expiry, consumed_at
     OPENING#<id>        OPENING           an opening: quote, status, seeds, items once opened
-    PAYMENT#<signature> PAYMENT           a claimed transaction signature -> the opening it paid
+    PAYMENT#<rail>#<id> PAYMENT           a claimed payment (signature, PaymentIntent...) -> the opening it paid
+    WEBHOOK#<rail>#<id> WEBHOOK           an outside service's event, processed (written with its effect)
     WALLET#<wallet>     VAULT#<time>#<id> a vault item the wallet owns
     WALLET#<wallet>     VAULT_TOTAL       the wallet's item count and total fmv (micro-dollars)
     IDEMPOTENCY#<wallet>#<operation>#<key>  IDEMPOTENCY  a remembered request and its answer
@@ -43,7 +44,9 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjec
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from packvault import money
 from packvault.errors import ErrorCode, PackvaultError
+from packvault.payments import Settlement
 from packvault.settings import Settings
 from packvault.times import iso_millis, parse_iso
 
@@ -117,6 +120,7 @@ class PackRecord(_Row):
     supply_reserved = NumberAttribute(default=0)
     supply_sold = NumberAttribute(default=0)
     max_per_wallet = NumberAttribute(null=True)
+    stripe_price_id = UnicodeAttribute(null=True)  # the Stripe Price behind the USD price, if any
     opened_count = NumberAttribute(default=0)
     odds_version = NumberAttribute()
     odds_hash = UnicodeAttribute()
@@ -169,12 +173,14 @@ class OpeningRecord(_Row):
     wallet = UnicodeAttribute()
     pack_id = UnicodeAttribute()
     status = UnicodeAttribute()  # QUOTED | OPENED | EXPIRED | REFUND_DUE | REFUNDED
+    rail = UnicodeAttribute(default="solana")  # how it is paid: solana | stripe (payments.RAILS)
+    rail_refs = JSONAttribute(null=True)  # that rail's ids, e.g. the Checkout Session and PaymentIntent
     pack_name = UnicodeAttribute()
     cards_per_pack = NumberAttribute()
     currency = UnicodeAttribute()
     amount_base_units = UnicodeAttribute()  # integer as text: exact beyond 2**53
-    receiver_wallet = UnicodeAttribute()
-    reference = UnicodeAttribute()
+    receiver_wallet = UnicodeAttribute(null=True)  # solana rail: the platform wallet and the quote's reference
+    reference = UnicodeAttribute(null=True)
     quote_expires_at = UnicodeAttribute()
     server_seed = UnicodeAttribute()  # secret until the pack opens
     server_seed_hash = UnicodeAttribute()
@@ -188,8 +194,9 @@ class OpeningRecord(_Row):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     opened_at = UnicodeAttribute(null=True)
-    tx_signature = UnicodeAttribute(null=True)
-    payment = JSONAttribute(null=True)  # what the verifier found: payer, amount, block time
+    tx_signature = UnicodeAttribute(null=True)  # solana rail: the paying transaction
+    payment_id = UnicodeAttribute(null=True)  # the rail's id of the payment that settled it (claimed once)
+    payment = JSONAttribute(null=True)  # what the rail found: payer, amount, time
     items = JSONAttribute(null=True)  # revealed items, in draw order
     fairness = JSONAttribute(null=True)  # the proof, once opened
 
@@ -198,7 +205,8 @@ class PaymentClaimRecord(_Row):
     class Meta(_TableMeta):
         pass
 
-    tx_signature = UnicodeAttribute()
+    rail = UnicodeAttribute()
+    payment_id = UnicodeAttribute()
     opening_id = UnicodeAttribute()
     wallet = UnicodeAttribute()
     claimed_at = UnicodeAttribute()
@@ -220,6 +228,22 @@ class VaultItemRecord(_Row):
     fmv = UnicodeAttribute()
     metadata = JSONAttribute(null=True)
     created_at = UnicodeAttribute()
+    revoked_at = UnicodeAttribute(null=True)  # the payment was refunded: kept, marked, never deleted
+    revoked_reason = UnicodeAttribute(null=True)
+
+
+class ProcessedEventRecord(_Row):
+    """An outside service's event (a Stripe webhook) that has had its effect: written in the same transaction
+    as that effect, so a duplicate delivery finds it and changes nothing."""
+
+    class Meta(_TableMeta):
+        pass
+
+    event_type = UnicodeAttribute()
+    opening_id = UnicodeAttribute(null=True)
+    outcome = UnicodeAttribute()
+    processed_at = UnicodeAttribute()
+    ttl = NumberAttribute()
 
 
 class VaultTotalRecord(_Row):
@@ -293,7 +317,7 @@ class EventRecord(_Row):
 _MODELS: tuple[type[Model], ...] = (
     _Row, PackRecord, PackItemRecord, OddsVersionRecord, EventRecord, NonceRecord, OpeningRecord,
     PaymentClaimRecord, VaultItemRecord, VaultTotalRecord, IdempotencyRecord, WalletQuotesRecord,
-    WalletPackCountRecord, RefundIndexRecord,
+    WalletPackCountRecord, RefundIndexRecord, ProcessedEventRecord,
 )
 
 
@@ -473,6 +497,8 @@ def _write_pack(pack: PackRecord, event: EventRecord, supply: CountedChange, exp
                 PackRecord.cards_per_pack.set(pack.cards_per_pack),
                 PackRecord.max_per_wallet.set(pack.max_per_wallet) if pack.max_per_wallet
                 else PackRecord.max_per_wallet.remove(),
+                PackRecord.stripe_price_id.set(pack.stripe_price_id) if pack.stripe_price_id
+                else PackRecord.stripe_price_id.remove(),
                 PackRecord.layout.set(pack.layout),
                 PackRecord.odds_version.set(pack.odds_version),
                 PackRecord.odds_hash.set(pack.odds_hash),
@@ -730,17 +756,62 @@ def reserve_quote(opening: OpeningRecord, quotes: WalletQuotesRecord, open_quote
 # --- opening -----------------------------------------------------------------------------------------
 
 PAYMENT_SORT_KEY = "PAYMENT"
+WEBHOOK_SORT_KEY = "WEBHOOK"
+PROCESSED_EVENT_TTL_SECONDS = 90 * 86400  # far beyond Stripe's 3 days of retries
 
 
-def payment_pk(signature: str) -> str:
-    return f"PAYMENT#{signature}"
+def payment_pk(rail: str, payment_id: str) -> str:
+    return f"PAYMENT#{rail}#{payment_id}"
 
 
-def get_payment_claim(signature: str) -> PaymentClaimRecord | None:
+def get_payment_claim(rail: str, payment_id: str) -> PaymentClaimRecord | None:
     try:
-        return PaymentClaimRecord.get(payment_pk(signature), PAYMENT_SORT_KEY, consistent_read=True)
+        return PaymentClaimRecord.get(payment_pk(rail, payment_id), PAYMENT_SORT_KEY, consistent_read=True)
     except PaymentClaimRecord.DoesNotExist:
         return None
+
+
+def _claim(opening: OpeningRecord, settlement: Settlement, now: str) -> PaymentClaimRecord:
+    return PaymentClaimRecord(pk=payment_pk(settlement.rail, settlement.payment_id), sk=PAYMENT_SORT_KEY,
+                              rail=settlement.rail, payment_id=settlement.payment_id, opening_id=opening.opening_id,
+                              wallet=opening.wallet, claimed_at=now)
+
+
+def processed_event(rail: str, event_id: str, event_type: str, opening_id: str | None,
+                    outcome: str) -> ProcessedEventRecord:
+    """The marker of an outside event; pass it to the write that carries the event's effect."""
+    now = datetime.now(UTC)
+    return ProcessedEventRecord(pk=f"WEBHOOK#{rail}#{event_id}", sk=WEBHOOK_SORT_KEY, event_type=event_type,
+                                opening_id=opening_id, outcome=outcome, processed_at=iso_millis(now),
+                                ttl=int(now.timestamp()) + PROCESSED_EVENT_TTL_SECONDS)
+
+
+def get_processed_event(rail: str, event_id: str) -> ProcessedEventRecord | None:
+    try:
+        return ProcessedEventRecord.get(f"WEBHOOK#{rail}#{event_id}", WEBHOOK_SORT_KEY, consistent_read=True)
+    except ProcessedEventRecord.DoesNotExist:
+        return None
+
+
+def _mark_processed(transaction: TransactWrite, marker: ProcessedEventRecord | None) -> None:
+    if marker is not None:
+        transaction.save(marker, condition=ProcessedEventRecord.pk.does_not_exist())
+
+
+def record_processed(marker: ProcessedEventRecord, entity_pk: str, payload: dict[str, Any]) -> bool:
+    """An event that changes no state still leaves its trace: the marker and an event, together.
+    False if the marker was already there (a duplicate delivery)."""
+    event = new_event(entity_pk, f"{marker.event_type.upper().replace('.', '_')}_NOTED",
+                      {**payload, "outcome": marker.outcome})
+    try:
+        with TransactWrite(connection=connection()) as transaction:
+            _mark_processed(transaction, marker)
+            transaction.save(event, condition=EventRecord.pk.does_not_exist())
+    except TransactWriteError as exc:
+        if exc.cause_response_code == "TransactionCanceledException":
+            return False
+        raise
+    return True
 
 
 def new_vault_item(wallet: str, opening: OpeningRecord, vault_item_id: str, item: PackItemRecord,
@@ -754,18 +825,19 @@ def new_vault_item(wallet: str, opening: OpeningRecord, vault_item_id: str, item
 
 
 class OpenFailed(RuntimeError):
-    """The open transaction was cancelled: the caller re-reads to learn why (opened, signature used, stock)."""
+    """The open transaction was cancelled: the caller re-reads to learn why (opened, payment used, stock)."""
 
 
-def open_opening(opening: OpeningRecord, changes: dict[str, Any], vault_items: list[VaultItemRecord],
-                 stock_taken: dict[str, int], fmv_micros: int, request_token: str) -> None:
-    """One transaction: QUOTED -> OPENED with its items, the signature claimed, the vault items created, stock
-    and supply counters moved, the vault total updated, the quote released from the wallet's open quotes, and
-    the event appended. All or nothing."""
-    claim = PaymentClaimRecord(pk=payment_pk(changes["tx_signature"]), sk=PAYMENT_SORT_KEY,
-                               tx_signature=changes["tx_signature"], opening_id=opening.opening_id,
-                               wallet=opening.wallet, claimed_at=changes["opened_at"])
-    event = new_event(opening.pk, "OPENED", {"tx_signature": changes["tx_signature"],
+_CANCELLED = {"TransactionCanceledException", "IdempotentParameterMismatchException", "TransactionInProgressException"}
+
+
+def open_opening(opening: OpeningRecord, changes: dict[str, Any], settlement: Settlement,
+                 vault_items: list[VaultItemRecord], stock_taken: dict[str, int], fmv_micros: int,
+                 request_token: str, marker: ProcessedEventRecord | None = None) -> None:
+    """One transaction, whatever rail paid: QUOTED -> OPENED with its items, the payment claimed, the vault
+    items created, stock and supply counters moved, the vault total updated, the quote released from the
+    wallet's open quotes, the event appended (and the outside event that caused it marked). All or nothing."""
+    event = new_event(opening.pk, "OPENED", {"rail": settlement.rail, "payment_id": settlement.payment_id,
                                              "items": [v.item_id for v in vault_items]})
     try:
         with TransactWrite(connection=connection(), client_request_token=request_token) as transaction:
@@ -775,7 +847,8 @@ def open_opening(opening: OpeningRecord, changes: dict[str, Any], vault_items: l
                 + [OpeningRecord.expiry_shard.remove(), OpeningRecord.expires_at.remove()],
                 condition=(OpeningRecord.status == "QUOTED") & (OpeningRecord.wallet == opening.wallet),
             )
-            transaction.save(claim, condition=PaymentClaimRecord.pk.does_not_exist())
+            transaction.save(_claim(opening, settlement, changes["opened_at"]),
+                             condition=PaymentClaimRecord.pk.does_not_exist())
             for vault_item in vault_items:
                 transaction.save(vault_item, condition=VaultItemRecord.pk.does_not_exist())
             for item_id, units in stock_taken.items():
@@ -793,10 +866,10 @@ def open_opening(opening: OpeningRecord, changes: dict[str, Any], vault_items: l
             quotes = WalletQuotesRecord(pk=wallet_pk(opening.wallet), sk=QUOTES_SORT_KEY)
             transaction.update(quotes, actions=[WalletQuotesRecord.open_quotes[opening.opening_id].remove(),
                                                 WalletQuotesRecord.version.add(1)])
+            _mark_processed(transaction, marker)
             transaction.save(event, condition=EventRecord.pk.does_not_exist())
     except TransactWriteError as exc:
-        if exc.cause_response_code in {"TransactionCanceledException", "IdempotentParameterMismatchException",
-                                       "TransactionInProgressException"}:
+        if exc.cause_response_code in _CANCELLED:
             raise OpenFailed(exc.cause_response_code) from exc
         raise
 
@@ -804,31 +877,41 @@ def open_opening(opening: OpeningRecord, changes: dict[str, Any], vault_items: l
 REFUNDS_PK = "REFUND_DUE"
 
 
-def mark_refund_due(opening: OpeningRecord, signature: str, payment: dict[str, Any], reason: str) -> bool:
-    """A valid payment that cannot open the pack: record it (status REFUND_DUE, signature claimed, a reserved
+def mark_refund_due(opening: OpeningRecord, settlement: Settlement, reason: str,
+                    marker: ProcessedEventRecord | None = None) -> bool:
+    """A valid payment that cannot open the pack: record it (status REFUND_DUE, payment claimed, a reserved
     unit released) so that it is never lost. False if the opening changed status meanwhile."""
     now = utc_now_iso()
-    claim = PaymentClaimRecord(pk=payment_pk(signature), sk=PAYMENT_SORT_KEY, tx_signature=signature,
-                               opening_id=opening.opening_id, wallet=opening.wallet, claimed_at=now)
-    event = new_event(opening.pk, "REFUND_DUE", {"tx_signature": signature, "reason": reason, "payment": payment})
+    event = new_event(opening.pk, "REFUND_DUE", {"rail": settlement.rail, "payment_id": settlement.payment_id,
+                                                 "reason": reason, "payment": settlement.details})
     index_row = RefundIndexRecord(pk=REFUNDS_PK, sk=f"{now}#{opening.opening_id}", opening_id=opening.opening_id,
                                   created_at=now)
     was_quoted = opening.status == "QUOTED"
+    actions = [OpeningRecord.status.set("REFUND_DUE"), OpeningRecord.payment_id.set(settlement.payment_id),
+               OpeningRecord.payment.set({**settlement.details, "refund_reason": reason}),
+               OpeningRecord.updated_at.set(now), OpeningRecord.expiry_shard.remove(),
+               OpeningRecord.expires_at.remove()]
+    actions += [getattr(OpeningRecord, name).set(value) for name, value in reference_fields(opening, settlement)]
     try:
         with TransactWrite(connection=connection()) as transaction:
-            transaction.update(opening, actions=[
-                OpeningRecord.status.set("REFUND_DUE"), OpeningRecord.tx_signature.set(signature),
-                OpeningRecord.payment.set({**payment, "refund_reason": reason}), OpeningRecord.updated_at.set(now),
-                OpeningRecord.expiry_shard.remove(), OpeningRecord.expires_at.remove(),
-            ], condition=OpeningRecord.status == opening.status)
-            transaction.save(claim, condition=PaymentClaimRecord.pk.does_not_exist())
+            transaction.update(opening, actions=actions, condition=OpeningRecord.status == opening.status)
+            transaction.save(_claim(opening, settlement, now), condition=PaymentClaimRecord.pk.does_not_exist())
             transaction.save(index_row)
             if was_quoted:
                 _release_reservation(transaction, opening)
+            _mark_processed(transaction, marker)
             transaction.save(event, condition=EventRecord.pk.does_not_exist())
     except TransactWriteError:
         return False
     return True
+
+
+def reference_fields(opening: OpeningRecord, settlement: Settlement) -> list[tuple[str, Any]]:
+    """Where a rail's references live on the opening: Solana's signature in tx_signature (the API has always
+    shown it), every other rail's ids in rail_refs."""
+    if settlement.rail == "solana":
+        return [("tx_signature", settlement.payment_id)]
+    return [("rail_refs", {**(opening.rail_refs or {}), **settlement.references})]
 
 
 def _release_reservation(transaction: TransactWrite, opening: OpeningRecord) -> None:
@@ -852,20 +935,53 @@ def refunds_due(limit: int = 100) -> list[OpeningRecord]:
     return [o for o in openings if o is not None and o.status == "REFUND_DUE"]
 
 
-def mark_refunded(opening: OpeningRecord, refund_signature: str, operator: str) -> bool:
+def mark_refunded(opening: OpeningRecord, refund: dict[str, Any], actor: str,
+                  marker: ProcessedEventRecord | None = None) -> bool:
+    """REFUND_DUE -> REFUNDED, with the refund's reference (a Solana signature, a Stripe refund id)."""
     now = utc_now_iso()
     index_rows = [row for row in RefundIndexRecord.query(REFUNDS_PK, consistent_read=True)
                   if row.opening_id == opening.opening_id]
-    event = new_event(opening.pk, "REFUNDED", {"refund_signature": refund_signature, "operator": operator})
+    event = new_event(opening.pk, "REFUNDED", {**refund, "actor": actor})
     try:
         with TransactWrite(connection=connection()) as transaction:
             transaction.update(opening, actions=[
                 OpeningRecord.status.set("REFUNDED"), OpeningRecord.updated_at.set(now),
-                OpeningRecord.payment.set({**(opening.payment or {}), "refund_signature": refund_signature,
-                                           "refunded_at": now}),
+                OpeningRecord.payment.set({**(opening.payment or {}), **refund, "refunded_at": now}),
             ], condition=OpeningRecord.status == "REFUND_DUE")
             for row in index_rows:
                 transaction.delete(row)
+            _mark_processed(transaction, marker)
+            transaction.save(event, condition=EventRecord.pk.does_not_exist())
+    except TransactWriteError:
+        return False
+    return True
+
+
+def revoke_opening(opening: OpeningRecord, refund: dict[str, Any], actor: str,
+                   marker: ProcessedEventRecord | None = None) -> bool:
+    """OPENED -> REFUNDED after its payment was refunded: its vault items are marked revoked (never deleted)
+    and leave the vault's totals, in one transaction. False if the opening is not OPENED any more."""
+    now = utc_now_iso()
+    items = opening.items or []
+    event = new_event(opening.pk, "REFUNDED", {**refund, "actor": actor,
+                                               "revoked": [item["vault_item_id"] for item in items]})
+    fmv_micros = sum(money.to_base_units(item["fmv"], money.FMV_DECIMALS) for item in items)
+    try:
+        with TransactWrite(connection=connection()) as transaction:
+            transaction.update(opening, actions=[
+                OpeningRecord.status.set("REFUNDED"), OpeningRecord.updated_at.set(now),
+                OpeningRecord.payment.set({**(opening.payment or {}), **refund, "refunded_at": now}),
+            ], condition=OpeningRecord.status == "OPENED")
+            for item in items:
+                row = VaultItemRecord(pk=wallet_pk(opening.wallet),
+                                      sk=f"{VAULT_PREFIX}{opening.opened_at}#{item['vault_item_id']}")
+                transaction.update(row, actions=[VaultItemRecord.revoked_at.set(now),
+                                                 VaultItemRecord.revoked_reason.set("payment refunded")],
+                                   condition=VaultItemRecord.pk.exists())
+            total = VaultTotalRecord(pk=wallet_pk(opening.wallet), sk=VAULT_TOTAL_SORT_KEY)
+            transaction.update(total, actions=[VaultTotalRecord.item_count.add(-len(items)),
+                                               VaultTotalRecord.fmv_micros.add(-fmv_micros)])
+            _mark_processed(transaction, marker)
             transaction.save(event, condition=EventRecord.pk.does_not_exist())
     except TransactWriteError:
         return False
@@ -889,19 +1005,26 @@ def due_openings(shard_key: str, up_to: str, limit: int) -> list[str]:
     return [row.pk.removeprefix("OPENING#") for row in rows]
 
 
-def expire_opening(opening: OpeningRecord, watch_shard: str, next_check: str, watch_until: str,
-                   interval_seconds: int) -> bool:
-    """QUOTED -> EXPIRED, its unit released exactly once; it moves to the watch shard for late payments."""
+def expire_opening(opening: OpeningRecord, watch: tuple[str, str, str, int] | None, reason: str = "quote expired",
+                   marker: ProcessedEventRecord | None = None) -> bool:
+    """QUOTED -> EXPIRED, its unit released exactly once. With `watch` (shard, next check, watch until,
+    interval) it moves to the watch shard for late payments; without, it leaves the expiry index."""
     now = utc_now_iso()
-    event = new_event(opening.pk, "EXPIRED", {"released_unit": bool(opening.limited_supply)})
+    event = new_event(opening.pk, "EXPIRED", {"released_unit": bool(opening.limited_supply), "reason": reason})
+    if watch is not None:
+        watch_shard, next_check, watch_until, interval_seconds = watch
+        placement = [OpeningRecord.expiry_shard.set(watch_shard), OpeningRecord.expires_at.set(next_check),
+                     OpeningRecord.watch_until.set(watch_until),
+                     OpeningRecord.watch_interval_seconds.set(interval_seconds)]
+    else:
+        placement = [OpeningRecord.expiry_shard.remove(), OpeningRecord.expires_at.remove()]
     try:
         with TransactWrite(connection=connection()) as transaction:
             transaction.update(opening, actions=[
-                OpeningRecord.status.set("EXPIRED"), OpeningRecord.updated_at.set(now),
-                OpeningRecord.expiry_shard.set(watch_shard), OpeningRecord.expires_at.set(next_check),
-                OpeningRecord.watch_until.set(watch_until), OpeningRecord.watch_interval_seconds.set(interval_seconds),
+                OpeningRecord.status.set("EXPIRED"), OpeningRecord.updated_at.set(now), *placement,
             ], condition=OpeningRecord.status == "QUOTED")
             _release_reservation(transaction, opening)
+            _mark_processed(transaction, marker)
             transaction.save(event, condition=EventRecord.pk.does_not_exist())
     except TransactWriteError:
         return False

@@ -1,4 +1,6 @@
-"""The buyer's vault: the items their openings revealed, newest first, with their total fair value."""
+"""The buyer's vault: the items their openings revealed, newest first, with their total fair value.
+
+An item whose payment was refunded stays listed, marked `revoked` (and no longer counted in the totals)."""
 
 from __future__ import annotations
 
@@ -35,4 +37,6 @@ def vault_item_view(row: store.VaultItemRecord) -> dict[str, Any]:
         "pack_id": row.pack_id,
         "opening_id": row.opening_id,
         "created_at": row.created_at,
+        "revoked": row.revoked_at is not None,
+        "revoked_at": row.revoked_at,
     }

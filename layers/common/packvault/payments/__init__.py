@@ -1,0 +1,36 @@
+"""Payment rails: how a payment is requested and how its settlement is proved, one module per rail.
+
+Every rail ends in the same place: a `Settlement` handed to `packvault.settle`, which opens the pack in
+the one open transaction (or records the payment for a refund). A rail never writes an opening itself.
+
+    solana          quote with a Solana Pay reference -> signature -> getTransaction -> balance deltas
+    stripe_checkout Checkout Session -> signed webhook (or the session, read back by the sweep)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SOLANA = "solana"
+STRIPE = "stripe"
+RAILS = (SOLANA, STRIPE)
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """A proved payment for one opening.
+
+    `payment_id` is the rail's own id for the money (a transaction signature, a Stripe PaymentIntent): the
+    claim row keyed by (rail, payment_id) makes it pay for one opening only. `references` are the rail's
+    ids stored on the opening; `details` what the rail found (payer, amount, time), kept with it.
+    """
+
+    rail: str
+    payment_id: str
+    details: dict[str, Any]
+    references: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def claim_key(self) -> str:
+        return f"{self.rail}#{self.payment_id}"

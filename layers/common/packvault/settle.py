@@ -1,0 +1,130 @@
+"""The one open path: whatever rail proved a payment, the pack opens here, in one DynamoDB transaction.
+
+A rail hands over a `Settlement` (its own payment id, what it found, its references). Opening draws the
+items (provably fair, redrawn with the next round only when stock moved underneath), then writes QUOTED ->
+OPENED with the vault items, stock, supply, the payment claim and the event, all or nothing. A payment that
+cannot open its pack (expired without supply, nothing left to draw) is recorded as REFUND_DUE, never lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+import uuid
+from typing import Any
+
+from packvault import money, store
+from packvault.draw import DrawInputs, NothingToDraw, OddsTable, draw_opening
+from packvault.errors import ErrorCode, PackvaultError
+from packvault.openings import opening_view
+from packvault.payments import Settlement
+
+MAX_ROUNDS = 5
+_VAULT_NAMESPACE = uuid.UUID("6f1c6a52-3a8e-4d55-9d0e-8f0b7c1e2a11")
+_ODDS_TABLES: dict[tuple[str, int], OddsTable] = {}
+
+
+def receipt(opening: store.OpeningRecord) -> dict[str, Any]:
+    view = opening_view(opening)
+    return {key: view[key] for key in ("opening_id", "pack_id", "status", "rail", "tx_signature", "opened_at",
+                                       "items", "fairness")} | {"payment": opening.payment}
+
+
+def open_paid(opening: store.OpeningRecord, settlement: Settlement, client_seed: str | None = None,
+              marker: store.ProcessedEventRecord | None = None) -> dict[str, Any]:
+    """Draw and open a QUOTED opening paid by `settlement`; the receipt. Concurrent or repeated calls for
+    one opening all get the same items. `marker` records the outside event that caused it, with it."""
+    seed = opening.client_seed or client_seed or settlement.payment_id
+    table = _odds_table(opening.pack_id, int(opening.odds_version))
+    for round_number in range(MAX_ROUNDS):
+        items = {row.item_id: row for row in store.pack_items(opening.pack_id, consistent=True)}
+        stock = {item_id: int(row.stock_available) for item_id, row in items.items()
+                 if row.stock_available is not None}
+        try:
+            drawn = draw_opening(table, DrawInputs(opening.server_seed, seed, opening.opening_id, round_number), stock)
+        except NothingToDraw:
+            return _nothing_to_draw(opening, settlement, marker)
+        changes, vault_items, taken, fmv_micros = _opening_changes(opening, settlement, seed, round_number, stock,
+                                                                   drawn, items)
+        try:
+            store.open_opening(opening, changes, settlement, vault_items, taken, fmv_micros,
+                               _request_token(opening.opening_id, settlement, round_number), marker)
+            for name, value in changes.items():  # the receipt is what was just written; no re-read
+                setattr(opening, name, value)
+            return receipt(opening)
+        except store.OpenFailed:
+            current = store.get_opening(opening.opening_id)
+            if current is not None and current.status == "OPENED":
+                return receipt(current)  # a concurrent settlement opened it: same items for everyone
+            claim = store.get_payment_claim(settlement.rail, settlement.payment_id)
+            if claim is not None and claim.opening_id != opening.opening_id:
+                raise PackvaultError(ErrorCode.SIGNATURE_ALREADY_USED) from None
+            if current is None or current.status != "QUOTED":
+                raise PackvaultError(ErrorCode.OPENING_NOT_CONFIRMABLE) from None
+            time.sleep(random.uniform(0, 0.02 * 2**round_number))
+            # Stock moved under us (another opening took the last unit): redraw with the next round.
+    raise PackvaultError(ErrorCode.BUSY_RETRY)
+
+
+def settle_expired(opening: store.OpeningRecord, settlement: Settlement, in_time: bool, honour: bool,
+                   marker: store.ProcessedEventRecord | None = None) -> dict[str, Any] | None:
+    """A payment found for an EXPIRED opening: made in time and the policy honours it -> re-reserve and open
+    (the receipt); otherwise REFUND_DUE (None). Never dropped."""
+    if in_time and honour and store.re_reserve(opening):
+        return open_paid(opening, settlement, None, marker)
+    reason = "paid after the quote expired" if not in_time else "no supply left when the payment was found"
+    store.mark_refund_due(opening, settlement, reason, marker)
+    return None
+
+
+def _opening_changes(opening: store.OpeningRecord, settlement: Settlement, seed: str, round_number: int,
+                     stock: dict[str, int], drawn: list, items: dict[str, store.PackItemRecord],
+                     ) -> tuple[dict[str, Any], list[store.VaultItemRecord], dict[str, int], int]:
+    opened_at = store.utc_now_iso()
+    vault_items, taken, fmv_micros = [], {}, 0
+    revealed = []
+    for index, draw in enumerate(drawn):
+        row = items[draw.item_id]
+        vault_item_id = str(uuid.uuid5(_VAULT_NAMESPACE, f"{opening.opening_id}/{index}"))
+        vault_items.append(store.new_vault_item(opening.wallet, opening, vault_item_id, row, opened_at))
+        if draw.item_id in stock:
+            taken[draw.item_id] = taken.get(draw.item_id, 0) + 1
+        fmv_micros += money.to_base_units(row.fmv, money.FMV_DECIMALS)
+        revealed.append({"vault_item_id": vault_item_id, "item_id": row.item_id, "nft_id": row.nft_id,
+                         "name": row.name, "rarity": row.rarity, "tier_id": row.tier_id, "fmv": row.fmv,
+                         "metadata": row.metadata})
+    fairness = {"opening_id": opening.opening_id, "server_seed": opening.server_seed,
+                "server_seed_hash": opening.server_seed_hash, "client_seed": seed, "round": round_number,
+                "stock": stock, "odds_version": int(opening.odds_version), "odds_hash": opening.odds_hash,
+                "items": [{"tier_id": d.tier_id, "item_id": d.item_id} for d in drawn]}
+    changes = {"status": "OPENED", "opened_at": opened_at, "updated_at": opened_at,
+               "payment_id": settlement.payment_id, "payment": settlement.details, "items": revealed,
+               "fairness": fairness, "client_seed": seed}
+    changes.update(dict(store.reference_fields(opening, settlement)))
+    return changes, vault_items, taken, fmv_micros
+
+
+def _nothing_to_draw(opening: store.OpeningRecord, settlement: Settlement,
+                     marker: store.ProcessedEventRecord | None) -> dict[str, Any]:
+    if store.mark_refund_due(opening, settlement, "nothing left to draw", marker):
+        raise PackvaultError(ErrorCode.PACK_EXHAUSTED)
+    current = store.get_opening(opening.opening_id)
+    if current is not None and current.status == "OPENED":
+        return receipt(current)
+    raise PackvaultError(ErrorCode.OPENING_NOT_CONFIRMABLE)
+
+
+def _odds_table(pack_id: str, version: int) -> OddsTable:
+    """Odds versions are immutable, so a container reads each one once."""
+    key = (pack_id, version)
+    if key not in _ODDS_TABLES:
+        document = store.odds_table(pack_id, version)
+        if document is None:
+            raise PackvaultError(ErrorCode.ODDS_VERSION_NOT_FOUND)
+        _ODDS_TABLES[key] = OddsTable.from_document(document)
+    return _ODDS_TABLES[key]
+
+
+def _request_token(opening_id: str, settlement: Settlement, round_number: int) -> str:
+    return hashlib.sha256(f"open|{opening_id}|{settlement.claim_key}|{round_number}".encode()).hexdigest()[:36]
