@@ -194,6 +194,19 @@ def load_catalog(path: Path) -> None:
         log.info("catalog: %s %s (odds v%s)", result.pack_id, result.action, result.odds_version)
 
 
+def start_stripe_double(port: int, api_port: int) -> Any:
+    """The local Stripe API double, with this stack's webhook endpoint registered and fresh test keys."""
+    from local.stripe_double import StripeDouble
+
+    secret_key, webhook_secret = f"sk_test_local_{secrets.token_hex(12)}", f"whsec_{secrets.token_hex(24)}"
+    double = StripeDouble(port, secret_key).start()
+    double.add_endpoint(f"http://127.0.0.1:{api_port}/api/v1/webhooks/stripe", webhook_secret)
+    os.environ.update({"STRIPE_SECRET_KEY": secret_key, "STRIPE_WEBHOOK_SECRET": webhook_secret,
+                       "STRIPE_API_BASE": double.url})
+    log.info("Stripe API double on %s: card checkout pays on its hosted page, webhooks are signed", double.url)
+    return double
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local", description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=int(os.environ.get("PACKVAULT_PORT", "3000")))
@@ -204,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="catalog file to load at start ('' to load none)")
     parser.add_argument("--solana-port", type=int, default=int(os.environ.get("PACKVAULT_SOLANA_PORT", "8899")),
                         help="port of the LiteSVM-backed Solana JSON-RPC started when SOLANA_RPC_URLS is not set")
+    parser.add_argument("--stripe-port", type=int, default=int(os.environ.get("PACKVAULT_STRIPE_PORT", "12111")),
+                        help="port of the local Stripe API double started when STRIPE_SECRET_KEY is not set")
     parser.add_argument("--containers", type=int, default=int(os.environ.get("PACKVAULT_CONTAINERS", "4")),
                         help="warm containers per function (concurrent requests per function)")
     args = parser.parse_args(argv)
@@ -222,6 +237,10 @@ def main(argv: list[str] | None = None) -> int:
         args.dynamodb_endpoint = database.endpoint
     os.environ["DYNAMODB_ENDPOINT"] = args.dynamodb_endpoint
     user_rpc_urls = os.environ.get("SOLANA_RPC_URLS")
+    os.environ.setdefault("CHECKOUT_RETURN_ORIGINS", f"http://127.0.0.1:{args.port},http://localhost:{args.port}")
+    stripe = None
+    if not os.environ.get("STRIPE_SECRET_KEY"):
+        stripe = start_stripe_double(args.stripe_port, args.port)
     os.environ.update(function_environment(tpl, args.table_name))
     if not user_rpc_urls:
         os.environ.pop("SOLANA_RPC_URLS")  # the local node below, not the template's devnet default
@@ -271,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
             server.server_close()
         if solana is not None:
             solana.shutdown()
+        if stripe is not None:
+            stripe.shutdown()
         if database is not None:
             database.stop()
     return 0

@@ -1,5 +1,5 @@
 """Scheduled (EventBridge Scheduler, every minute): expire unpaid quotes, release their supply, and settle
-payments found for them on chain (opened, or recorded as REFUND_DUE). Stops before its timeout."""
+payments found for them on chain or at Stripe (opened, or recorded as REFUND_DUE). Stops before its timeout."""
 
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -7,11 +7,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from packvault import expiry
 from packvault.log import logger
+from packvault.payments import stripe_checkout
 from packvault.payments.solana_rpc import SolanaRpc
 from packvault.runtime import configure
 
 settings = configure()
 rpc = SolanaRpc(settings.solana_rpc_urls) if settings.solana_rpc_urls else None
+cards = stripe_checkout.from_settings(settings)
 metrics = Metrics(namespace="Packvault")
 
 _METRICS = {"expired": "ExpiredOpenings", "released_units": "ReleasedUnits", "late_payments": "LatePaymentsFound",
@@ -21,7 +23,7 @@ _METRICS = {"expired": "ExpiredOpenings", "released_units": "ReleasedUnits", "la
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    report = expiry.sweep(settings, rpc, context.get_remaining_time_in_millis)
+    report = expiry.sweep(settings, rpc, context.get_remaining_time_in_millis, cards=cards)
     for field, name in _METRICS.items():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=getattr(report, field))
     logger.info("expiry sweep", extra=report.as_dict())

@@ -24,6 +24,7 @@ from tests.conftest import ROOT
 class Stack:
     base_url: str
     solana_url: str
+    stripe_url: str
     settings: Settings  # the table and endpoint the stack uses, for tests that set up records directly
 
 
@@ -41,14 +42,17 @@ def stack_store(stack: Stack) -> Settings:
 
 @pytest.fixture(scope="session")
 def stack(dynamodb_local) -> Iterator[Stack]:
-    port, solana_port = free_port(), free_port()
+    port, solana_port, stripe_port = free_port(), free_port(), free_port()
     table_name = f"e2e-{uuid.uuid4().hex[:10]}"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("TABLE_NAME", None)
-    env.pop("SOLANA_RPC_URLS", None)
+    for name in ("SOLANA_RPC_URLS", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE",
+                 "CHECKOUT_RETURN_ORIGINS"):
+        env.pop(name, None)
     process = subprocess.Popen(
         [sys.executable, "-m", "local", "--port", str(port), "--dynamodb-endpoint", dynamodb_local.endpoint,
-         "--table-name", table_name, "--solana-port", str(solana_port)],
+         "--table-name", table_name, "--solana-port", str(solana_port),
+         "--stripe-port", str(stripe_port)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     base = f"http://127.0.0.1:{port}"
@@ -65,7 +69,8 @@ def stack(dynamodb_local) -> Iterator[Stack]:
             process.kill()
             raise RuntimeError(f"local stack not ready:\n{process.stdout.read()}")
         time.sleep(0.2)
-    yield Stack(base, f"http://127.0.0.1:{solana_port}", Settings.from_env({"STAGE": "dev", "TABLE_NAME": table_name,
-                                         "DYNAMODB_ENDPOINT": dynamodb_local.endpoint}))
+    settings = Settings.from_env({"STAGE": "dev", "TABLE_NAME": table_name,
+                                  "DYNAMODB_ENDPOINT": dynamodb_local.endpoint})
+    yield Stack(base, f"http://127.0.0.1:{solana_port}", f"http://127.0.0.1:{stripe_port}", settings)
     process.terminate()
     process.wait(timeout=15)

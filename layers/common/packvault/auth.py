@@ -9,7 +9,6 @@ import re
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from typing import Any
 
 import base58
@@ -20,6 +19,7 @@ from nacl.signing import VerifyKey
 from packvault import store
 from packvault.errors import ErrorCode, PackvaultError
 from packvault.keys import is_public_key, is_signature
+from packvault.secrets_store import secret
 from packvault.settings import ConfigurationError, Settings
 from packvault.times import iso_seconds
 
@@ -112,19 +112,10 @@ def bearer_token(authorization: str | None) -> str:
     return token.strip()
 
 
-@cache
-def _key_from_parameter(name: str) -> str:
-    from aws_lambda_powertools.utilities.parameters import get_parameter
-
-    return get_parameter(name, decrypt=True, max_age=3600)
-
-
 def signing_key(settings: Settings) -> str:
     """JWT_SIGNING_KEY, or the SSM SecureString named by JWT_SIGNING_KEY_PARAMETER (read once)."""
-    if settings.jwt_signing_key is not None:
-        return settings.jwt_signing_key.get_secret_value()
-    if settings.jwt_signing_key_parameter:
-        key = _key_from_parameter(settings.jwt_signing_key_parameter)
+    key = secret(settings.jwt_signing_key, settings.jwt_signing_key_parameter)
+    if key is not None:
         if len(key) < 32:
             raise ConfigurationError("JWT_SIGNING_KEY_PARAMETER: the parameter holds fewer than 32 characters")
         return key

@@ -13,15 +13,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from packvault import confirm, store
 from packvault.errors import PackvaultError
 from packvault.log import logger
+from packvault.payments import STRIPE
 from packvault.payments.solana import Verdict, verify_payment
 from packvault.payments.solana_rpc import RpcError, RpcUnavailable, SolanaRpc
 from packvault.settings import Settings
 from packvault.settle import open_paid, settle_expired
 from packvault.times import iso_seconds
+
+if TYPE_CHECKING:
+    from packvault.payments.stripe_checkout import StripeCheckout
 
 SAFETY_MILLIS = 5_000
 FIRST_WATCH_INTERVAL = 60
@@ -44,7 +49,7 @@ class SweepReport:
 
 
 def sweep(settings: Settings, rpc: SolanaRpc | None, millis_left: Callable[[], int] = lambda: 10**9,
-          now: datetime | None = None) -> SweepReport:
+          now: datetime | None = None, cards: StripeCheckout | None = None) -> SweepReport:
     """One run over every shard. Stops cleanly (complete=False) when the Lambda is about to time out."""
     now = now or datetime.now(UTC)
     report = SweepReport()
@@ -58,16 +63,19 @@ def sweep(settings: Settings, rpc: SolanaRpc | None, millis_left: Callable[[], i
                         report.complete = False
                         return report
                     report.checked += 1
-                    _settle(settings, rpc, opening_id, kind, now, report)
+                    _settle(settings, rpc, cards, opening_id, kind, now, report)
                 if len(due) < settings.sweep_batch_size:
                     break
     return report
 
 
-def _settle(settings: Settings, rpc: SolanaRpc | None, opening_id: str, kind: str, now: datetime,
-            report: SweepReport) -> None:
+def _settle(settings: Settings, rpc: SolanaRpc | None, cards: StripeCheckout | None, opening_id: str, kind: str,
+            now: datetime, report: SweepReport) -> None:
     opening = store.get_opening(opening_id)
     if opening is None:
+        return
+    if opening.rail == STRIPE:
+        _settle_card(settings, cards, opening, now, report)
         return
     try:
         found = _find_payment(settings, rpc, opening)
@@ -79,6 +87,26 @@ def _settle(settings: Settings, rpc: SolanaRpc | None, opening_id: str, kind: st
         _settle_quote(settings, opening, found, now, report)
     else:
         _settle_watched(settings, opening, found, now, report)
+
+
+def _settle_card(settings: Settings, cards: StripeCheckout | None, opening: store.OpeningRecord, now: datetime,
+                 report: SweepReport) -> None:
+    from packvault import card_settlement
+    from packvault.payments.stripe_checkout import ProviderUnavailable
+
+    try:
+        outcome = card_settlement.reconcile_due(settings, cards, opening, now)
+    except (ProviderUnavailable, PackvaultError) as exc:
+        logger.warning("card opening left for the next run", extra={"opening_id": opening.opening_id,
+                                                                    "error": str(exc)})
+        return
+    if outcome == "released":
+        report.expired += 1
+        report.released_units += 1 if opening.limited_supply else 0
+    elif outcome == "opened":
+        report.opened += 1
+    elif outcome == "refund_due":
+        report.refunds_due += 1
 
 
 def _settle_quote(settings: Settings, opening: store.OpeningRecord, found: tuple[str, Verdict] | None,

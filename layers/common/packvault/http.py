@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from packvault.errors import ErrorCode, PackvaultError
 from packvault.log import logger
 
-__all__ = ["create_app", "current_wallet", "json_body", "logger", "query_limit", "to_json"]
+__all__ = ["create_app", "current_wallet", "json_body", "logger", "query_limit", "raw_body", "to_json"]
 
 
 def to_json(body: object) -> str:
@@ -53,6 +53,18 @@ def json_body(app: APIGatewayHttpResolver) -> dict:
     if not isinstance(body, dict):
         raise PackvaultError(ErrorCode.INVALID_JSON, "The request body must be a JSON object.")
     return body
+
+
+def raw_body(app: APIGatewayHttpResolver) -> bytes:
+    """The request body exactly as sent (API Gateway base64-encodes bodies it does not treat as text);
+    signatures are computed over these bytes, never over a re-serialised JSON."""
+    event = app.current_event
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        import base64
+
+        return base64.b64decode(body)
+    return body.encode("utf-8")
 
 
 def create_app() -> APIGatewayHttpResolver:

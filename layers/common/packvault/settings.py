@@ -49,14 +49,22 @@ class Settings(BaseModel):
     expiry_shards: int = Field(alias="EXPIRY_SHARDS", default=16, ge=1, le=256)
     jwt_signing_key: SecretStr | None = Field(alias="JWT_SIGNING_KEY", default=None)
     jwt_signing_key_parameter: str | None = Field(alias="JWT_SIGNING_KEY_PARAMETER", default=None)
+    stripe_secret_key: SecretStr | None = Field(alias="STRIPE_SECRET_KEY", default=None)
+    stripe_secret_key_parameter: str | None = Field(alias="STRIPE_SECRET_KEY_PARAMETER", default=None)
+    stripe_webhook_secret: SecretStr | None = Field(alias="STRIPE_WEBHOOK_SECRET", default=None)
+    stripe_webhook_secret_parameter: str | None = Field(alias="STRIPE_WEBHOOK_SECRET_PARAMETER", default=None)
+    stripe_api_base: str | None = Field(alias="STRIPE_API_BASE", default=None)
+    checkout_return_origins: tuple[str, ...] = Field(alias="CHECKOUT_RETURN_ORIGINS", default=())
+    checkout_session_ttl_seconds: int = Field(alias="CHECKOUT_SESSION_TTL_SECONDS", default=1800, ge=1800, le=86400)
 
     @field_validator("dynamodb_endpoint", "platform_wallet", "jwt_signing_key", "jwt_signing_key_parameter",
-                     mode="before")
+                     "stripe_secret_key", "stripe_secret_key_parameter", "stripe_webhook_secret",
+                     "stripe_webhook_secret_parameter", "stripe_api_base", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("dynamodb_endpoint")
+    @field_validator("dynamodb_endpoint", "stripe_api_base")
     @classmethod
     def _endpoint_is_http(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
@@ -97,6 +105,38 @@ class Settings(BaseModel):
                 raise ValueError(f"{symbol}: {mint!r} is not a base58 mint address")
         return value
 
+    @field_validator("checkout_return_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(origin.strip().rstrip("/") for origin in value.split(",") if origin.strip())
+        return value
+
+    @field_validator("checkout_return_origins")
+    @classmethod
+    def _origins_are_origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from urllib.parse import urlsplit
+
+        for origin in value:
+            parts = urlsplit(origin)
+            if parts.scheme not in {"http", "https"} or not parts.netloc or parts.path or parts.query:
+                raise ValueError(f"{origin!r} is not an origin like https://shop.example.com")
+        return value
+
+    @field_validator("stripe_secret_key")
+    @classmethod
+    def _is_secret_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("sk_", "rk_")):
+            raise ValueError("must be a Stripe secret or restricted key (sk_... or rk_...)")
+        return value
+
+    @field_validator("stripe_webhook_secret")
+    @classmethod
+    def _is_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("whsec_"):
+            raise ValueError("must be a Stripe webhook signing secret (whsec_...)")
+        return value
+
     @field_validator("solana_rpc_urls", mode="before")
     @classmethod
     def _split_urls(cls, value: object) -> object:
@@ -118,6 +158,18 @@ class Settings(BaseModel):
             raise ValueError(f"DEV_PAYMENT_BYPASS is on but STAGE is {self.stage}: the payment bypass is allowed "
                              "only when STAGE=dev")
         return self
+
+    @model_validator(mode="after")
+    def _live_keys_only_in_prod(self) -> Settings:
+        key = self.stripe_secret_key.get_secret_value() if self.stripe_secret_key else ""
+        if key.startswith(("sk_live_", "rk_live_")) and self.stage != "prod":
+            raise ValueError(f"STRIPE_SECRET_KEY is a live key but STAGE is {self.stage}: live keys belong to prod")
+        return self
+
+    @property
+    def stripe_livemode(self) -> bool:
+        """Events from Stripe must say livemode=true in prod and false anywhere else."""
+        return self.stage == "prod"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:

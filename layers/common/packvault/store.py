@@ -9,6 +9,7 @@ One table (single-table design) keyed by `pk`/`sk`; the key prefixes say what a 
     OPENING#<id>        OPENING           an opening: quote, status, seeds, items once opened
     PAYMENT#<rail>#<id> PAYMENT           a claimed payment (signature, PaymentIntent...) -> the opening it paid
     WEBHOOK#<rail>#<id> WEBHOOK           an outside service's event, processed (written with its effect)
+    REFUNDED#<rail>#<id> REFUNDED         a payment refunded before it settled anything: it can open nothing
     WALLET#<wallet>     VAULT#<time>#<id> a vault item the wallet owns
     WALLET#<wallet>     VAULT_TOTAL       the wallet's item count and total fmv (micro-dollars)
     IDEMPOTENCY#<wallet>#<operation>#<key>  IDEMPOTENCY  a remembered request and its answer
@@ -246,6 +247,17 @@ class ProcessedEventRecord(_Row):
     ttl = NumberAttribute()
 
 
+class EarlyRefundRecord(_Row):
+    """A payment the provider refunded before any opening claimed it. The open transaction checks that no such
+    row exists, so a refund and a settlement racing each other cannot both win."""
+
+    class Meta(_TableMeta):
+        pass
+
+    payment_id = UnicodeAttribute()
+    refunded_at = UnicodeAttribute()
+
+
 class VaultTotalRecord(_Row):
     class Meta(_TableMeta):
         pass
@@ -317,7 +329,7 @@ class EventRecord(_Row):
 _MODELS: tuple[type[Model], ...] = (
     _Row, PackRecord, PackItemRecord, OddsVersionRecord, EventRecord, NonceRecord, OpeningRecord,
     PaymentClaimRecord, VaultItemRecord, VaultTotalRecord, IdempotencyRecord, WalletQuotesRecord,
-    WalletPackCountRecord, RefundIndexRecord, ProcessedEventRecord,
+    WalletPackCountRecord, RefundIndexRecord, ProcessedEventRecord, EarlyRefundRecord,
 )
 
 
@@ -849,6 +861,9 @@ def open_opening(opening: OpeningRecord, changes: dict[str, Any], settlement: Se
             )
             transaction.save(_claim(opening, settlement, changes["opened_at"]),
                              condition=PaymentClaimRecord.pk.does_not_exist())
+            if settlement.rail != "solana":  # only a provider can refund a payment before it settles
+                transaction.condition_check(EarlyRefundRecord, early_refund_pk(settlement.rail, settlement.payment_id),
+                                            EARLY_REFUND_SORT_KEY, condition=EarlyRefundRecord.pk.does_not_exist())
             for vault_item in vault_items:
                 transaction.save(vault_item, condition=VaultItemRecord.pk.does_not_exist())
             for item_id, units in stock_taken.items():
@@ -875,6 +890,60 @@ def open_opening(opening: OpeningRecord, changes: dict[str, Any], settlement: Se
 
 
 REFUNDS_PK = "REFUND_DUE"
+EARLY_REFUND_SORT_KEY = "REFUNDED"
+
+
+def early_refund_pk(rail: str, payment_id: str) -> str:
+    return f"REFUNDED#{rail}#{payment_id}"
+
+
+def record_early_refund(rail: str, payment_id: str, marker: ProcessedEventRecord, payload: dict[str, Any]) -> bool:
+    """A refund for a payment no opening has claimed (yet): remembered, with the event that said so."""
+    row = EarlyRefundRecord(pk=early_refund_pk(rail, payment_id), sk=EARLY_REFUND_SORT_KEY, payment_id=payment_id,
+                            refunded_at=utc_now_iso())
+    event = new_event(row.pk, "REFUNDED_BEFORE_SETTLEMENT", payload)
+    try:
+        with TransactWrite(connection=connection()) as transaction:
+            transaction.save(row)
+            _mark_processed(transaction, marker)
+            transaction.save(event, condition=EventRecord.pk.does_not_exist())
+    except TransactWriteError as exc:
+        if exc.cause_response_code == "TransactionCanceledException":
+            return False
+        raise
+    return True
+
+
+def early_refund(rail: str, payment_id: str) -> EarlyRefundRecord | None:
+    try:
+        return EarlyRefundRecord.get(early_refund_pk(rail, payment_id), EARLY_REFUND_SORT_KEY, consistent_read=True)
+    except EarlyRefundRecord.DoesNotExist:
+        return None
+
+
+def attach_checkout(opening: OpeningRecord, references: dict[str, Any], idempotency: IdempotencyRecord | None,
+                    answer: dict[str, Any]) -> None:
+    """Persist the Checkout Session created for an opening, and complete the remembered answer, together."""
+    now = utc_now_iso()
+    event = new_event(opening.pk, "CHECKOUT_CREATED", {"checkout_session_id": references["checkout_session_id"]})
+    with TransactWrite(connection=connection()) as transaction:
+        transaction.update(opening, actions=[OpeningRecord.rail_refs.set({**(opening.rail_refs or {}), **references}),
+                                             OpeningRecord.updated_at.set(now)],
+                           condition=OpeningRecord.rail == "stripe")
+        if idempotency is not None:
+            transaction.update(idempotency, actions=[IdempotencyRecord.status_code.set(201),
+                                                     IdempotencyRecord.response.set(answer)])
+        transaction.save(event, condition=EventRecord.pk.does_not_exist())
+    opening.rail_refs = {**(opening.rail_refs or {}), **references}
+
+
+def postpone_expiry(opening: OpeningRecord, next_check: str) -> None:
+    """A QUOTED opening whose payment is still in flight (an async card payment): look again later."""
+    try:
+        opening.update(actions=[OpeningRecord.expires_at.set(next_check)], condition=OpeningRecord.status == "QUOTED")
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
 
 
 def mark_refund_due(opening: OpeningRecord, settlement: Settlement, reason: str,

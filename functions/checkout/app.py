@@ -1,0 +1,26 @@
+"""POST /api/v1/packs/{pack_id}/checkout: reserve a unit and open a Stripe Checkout Session for it."""
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from packvault import checkout
+from packvault.http import create_app, current_wallet, json_body, logger, to_json
+from packvault.payments import stripe_checkout
+from packvault.runtime import configure
+
+settings = configure()
+cards = stripe_checkout.from_settings(settings)
+app = create_app()
+
+
+@app.post("/api/v1/packs/<pack_id>/checkout")
+def start_checkout(pack_id: str) -> Response:
+    status, answer = checkout.create_checkout(settings, cards, current_wallet(app), pack_id, json_body(app),
+                                              app.current_event.get_header_value("idempotency-key"))
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=to_json(answer))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,103 @@
+"""Card checkout: reserve a unit, then ask Stripe for a Checkout Session, in that order (seed 004 §4.1).
+
+1. The opening is persisted first (QUOTED, supply reserved, fairness committed, the Idempotency-Key's
+   answer remembered as pending), through the same reservation every rail uses.
+2. The Checkout Session is created with a Stripe idempotency key derived from the opening id.
+3. The session id and URL are persisted on the opening, and the remembered answer completed, together.
+A retry with the same Idempotency-Key returns the original answer, or finishes steps 2-3 for the same
+opening: never a second opening, never a second session. The reservation lasts as long as the session.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC
+from typing import Any
+from urllib.parse import urlsplit
+
+from packvault import fairness, money, store
+from packvault.errors import ErrorCode, PackvaultError
+from packvault.log import logger
+from packvault.payments import STRIPE
+from packvault.payments.stripe_checkout import CheckoutRequest, ProviderUnavailable, StripeCheckout
+from packvault.purchase import Reservation, check_pack_id, recall, reserve
+from packvault.settings import Settings
+from packvault.times import parse_iso
+
+OPERATION = "checkout"
+_CLIENT_SEED = re.compile(r"^[\x20-\x7e]{1,128}$")
+MAX_URL_LENGTH = 2048
+
+
+def create_checkout(settings: Settings, cards: StripeCheckout | None, wallet: str, pack_id: str,
+                    body: dict[str, Any], idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
+    """(201, {opening_id, checkout_url, checkout_session_id, expires_at})."""
+    if cards is None:
+        raise PackvaultError(ErrorCode.CARD_PAYMENTS_UNAVAILABLE)
+    check_pack_id(pack_id)
+    success_url = return_url(settings, body, "success_url")
+    cancel_url = return_url(settings, body, "cancel_url")
+    client_seed = body.get("client_seed")
+    if client_seed is not None and not (isinstance(client_seed, str) and _CLIENT_SEED.match(client_seed)):
+        raise PackvaultError(ErrorCode.INVALID_CLIENT_SEED)
+    request_hash = fairness.canonical_hash({"pack_id": pack_id, "success_url": success_url, "cancel_url": cancel_url,
+                                            "client_seed": client_seed, "rail": STRIPE})
+    remembered = recall(wallet, OPERATION, idempotency_key, request_hash)
+    if remembered is None:
+        spec = Reservation(STRIPE, OPERATION, money.USD.symbol, client_seed, settings.checkout_session_ttl_seconds)
+        reserved = reserve(settings, wallet, pack_id, spec, idempotency_key, request_hash)
+        if isinstance(reserved, store.OpeningRecord):
+            return 201, _open_session(cards, reserved, success_url, cancel_url, idempotency_key)
+        remembered = reserved
+    if int(remembered.status_code) == 201:
+        return 201, remembered.response
+    opening = store.get_opening(remembered.response["opening_id"])  # reserved, but its session is not recorded
+    if opening is None or opening.status != "QUOTED":
+        raise PackvaultError(ErrorCode.OPENING_NOT_CONFIRMABLE, "This checkout's reservation has ended; start a new "
+                             "checkout with another Idempotency-Key.")
+    return 201, _open_session(cards, opening, success_url, cancel_url, idempotency_key)
+
+
+def return_url(settings: Settings, body: dict[str, Any], field: str) -> str:
+    """An absolute http(s) URL on one of CHECKOUT_RETURN_ORIGINS; 400 VALIDATION_FAILED naming the field."""
+    value = body.get(field)
+    if not isinstance(value, str) or not value or len(value) > MAX_URL_LENGTH:
+        raise PackvaultError(ErrorCode.VALIDATION_FAILED, f"{field} is required: an absolute URL on an allowed "
+                             "origin.", field=field)
+    try:
+        parts = urlsplit(value)
+        origin = f"{parts.scheme}://{parts.netloc}".lower()
+        valid = parts.scheme in {"http", "https"} and bool(parts.hostname) and not parts.username
+    except ValueError:
+        valid, origin = False, ""
+    allowed = {o.lower() for o in settings.checkout_return_origins}
+    if not valid or origin not in allowed:
+        raise PackvaultError(ErrorCode.VALIDATION_FAILED, f"{field} must be on an allowed origin "
+                             f"({', '.join(settings.checkout_return_origins) or 'none configured'}).", field=field)
+    return value
+
+
+def _open_session(cards: StripeCheckout, opening: store.OpeningRecord, success_url: str, cancel_url: str,
+                  idempotency_key: str | None) -> dict[str, Any]:
+    pack = store.get_pack(opening.pack_id)
+    request = CheckoutRequest(
+        opening_id=opening.opening_id, wallet=opening.wallet, pack_id=opening.pack_id, pack_name=opening.pack_name,
+        amount_cents=int(opening.amount_base_units), stripe_price_id=pack.stripe_price_id if pack else None,
+        success_url=success_url, cancel_url=cancel_url,
+        expires_at=int(parse_iso(opening.quote_expires_at).astimezone(UTC).timestamp()),
+    )
+    try:
+        session = cards.create_session(request)
+    except ProviderUnavailable as exc:
+        logger.warning("stripe unavailable creating a checkout session", extra={"opening_id": opening.opening_id,
+                                                                                "error": str(exc)})
+        raise PackvaultError(ErrorCode.PAYMENT_PROVIDER_UNAVAILABLE) from None
+    answer = {"opening_id": opening.opening_id, "checkout_url": session["url"],
+              "checkout_session_id": session["id"], "expires_at": opening.quote_expires_at,
+              "amount": money.from_base_units(int(opening.amount_base_units), money.USD.decimals), "currency": "USD",
+              "server_seed_hash": opening.server_seed_hash}
+    references = {"checkout_session_id": session["id"], "checkout_url": session["url"]}
+    remembered = (store.IdempotencyRecord(pk=store.idempotency_pk(opening.wallet, OPERATION, idempotency_key),
+                                          sk=store.IDEMPOTENCY_SORT_KEY) if idempotency_key is not None else None)
+    store.attach_checkout(opening, references, remembered, answer)
+    return answer
