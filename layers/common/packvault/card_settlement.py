@@ -246,14 +246,15 @@ def _marker_factory(ctx: Context, opening: store.OpeningRecord) -> Callable[[str
 def _noted(marker: Callable[[str], store.ProcessedEventRecord | None], opening: store.OpeningRecord,
            outcome: str) -> str:
     row = marker(outcome)
-    if row is not None:
-        store.record_processed(row, opening.pk, {"opening_id": opening.opening_id})
+    if row is not None and not store.record_processed(row, opening.pk, {"opening_id": opening.opening_id}):
+        return "duplicate"
     return outcome
 
 
 def _note(ctx: Context, opening: store.OpeningRecord, outcome: str, payload: dict[str, Any]) -> str:
     marker = store.processed_event(STRIPE, ctx.event_id, ctx.event_type, opening.opening_id, outcome)
-    store.record_processed(marker, opening.pk, {**payload, "request_id": ctx.event_id})
+    if not store.record_processed(marker, opening.pk, {**payload, "request_id": ctx.event_id}):
+        return "duplicate"
     return outcome
 
 

@@ -1,0 +1,394 @@
+"""Card payments on DynamoDB Local, with the official stripe library talking to the local Stripe double.
+
+Events are taken from the double (what it would have delivered), signed as Stripe signs them and handed to the
+webhook handler in the orders and multiplicities that Stripe may use: duplicates, any order, concurrently.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from local import stripe_double
+from packvault import card_settlement, checkout, store
+from packvault.catalog_loader import load_catalog, read_catalog_file
+from packvault.client import Keypair
+from packvault.errors import PackvaultError
+from packvault.payments import stripe_checkout
+from packvault.settings import Settings
+from tests.conftest import DEMO_CATALOG
+
+SECRET_KEY = "sk_test_integration_0123456789"
+WEBHOOK_SECRET = "whsec_integration_0123456789abcdef"
+SHOP = "https://shop.example"
+URLS = {"success_url": f"{SHOP}/done?session={{CHECKOUT_SESSION_ID}}", "cancel_url": f"{SHOP}/cancelled"}
+
+
+@pytest.fixture(scope="module")
+def double():
+    server = stripe_double.StripeDouble(0, SECRET_KEY).start()
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture
+def settings(local_table, double):
+    load_catalog(read_catalog_file(DEMO_CATALOG))
+    return Settings.from_env({"STAGE": "dev", "TABLE_NAME": local_table.table_name,
+                              "DYNAMODB_ENDPOINT": local_table.dynamodb_endpoint, "STRIPE_SECRET_KEY": SECRET_KEY,
+                              "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET, "STRIPE_API_BASE": double.url,
+                              "CHECKOUT_RETURN_ORIGINS": SHOP, "MAX_OPEN_QUOTES": "3"})
+
+
+@pytest.fixture
+def cards(settings):
+    return stripe_checkout.from_settings(settings)
+
+
+def start(settings, cards, pack="genesis-drop", key=None, wallet=None):
+    wallet = wallet or Keypair.generate().public_key
+    status, answer = checkout.create_checkout(settings, cards, wallet, pack, dict(URLS), key)
+    assert status == 201
+    return wallet, answer
+
+
+def events(double, session_id, event_type):
+    return [e for e in double.state.events if e["type"] == event_type
+            and session_id in {e["data"]["object"].get("id"), e["data"]["object"].get("checkout_session_id")}]
+
+
+def event_for(double, session_id, event_type):
+    (found,) = events(double, session_id, event_type)
+    return found
+
+
+def charge_event(double, payment_intent):
+    return [e for e in double.state.events if e["type"] == "charge.refunded"
+            and e["data"]["object"]["payment_intent"] == payment_intent][-1]
+
+
+def deliver(settings, cards, event, secret=WEBHOOK_SECRET, timestamp=None, body=None):
+    payload = body if body is not None else json.dumps(event, indent=2).encode()
+    header = stripe_double.sign(payload, secret, timestamp or int(time.time()))
+    return card_settlement.handle_webhook(settings, cards, payload, header)["outcome"]
+
+
+def pay(double, session_id, asynchronous=False):
+    return stripe_double.pay_session(double.state, session_id, asynchronous)
+
+
+def opening(answer):
+    return store.get_opening(answer["opening_id"])
+
+
+def supply():
+    pack = store.get_pack("genesis-drop")
+    return int(pack.supply_available), int(pack.supply_reserved), int(pack.supply_sold)
+
+
+def event_types(answer):
+    return [e.event_type for e in store.events_of(store.opening_pk(answer["opening_id"]))]
+
+
+# --- checkout creation -------------------------------------------------------------------------------
+
+
+def test_checkout_reserves_first_then_creates_one_session_named_by_the_opening(settings, cards, double):
+    wallet, answer = start(settings, cards)
+    record = opening(answer)
+    assert (record.status, record.rail, record.currency, record.amount_base_units) == ("QUOTED", "stripe", "USD",
+                                                                                       "1199")
+    assert record.rail_refs["checkout_session_id"] == answer["checkout_session_id"]
+    session = double.state.objects[answer["checkout_session_id"]]
+    assert session["metadata"] == {"opening_id": record.opening_id, "wallet": wallet, "pack_id": "genesis-drop"}
+    assert session["client_reference_id"] == record.opening_id and session["mode"] == "payment"
+    assert (session["amount_total"], session["currency"]) == (1199, "usd")
+    assert session["expires_at"] - int(time.time()) >= 1790  # the reservation lasts as long as the session
+    assert supply() == (19, 1, 0)
+    assert event_types(answer) == ["QUOTED", "CHECKOUT_CREATED"]
+
+
+def test_same_idempotency_key_returns_the_original_answer_and_no_second_session(settings, cards, double):
+    wallet, first = start(settings, cards, key="k-1")
+    sessions = len([o for o in double.state.objects.values() if o.get("object") == "checkout.session"])
+    _, again = start(settings, cards, key="k-1", wallet=wallet)
+    assert again == first
+    assert len([o for o in double.state.objects.values() if o.get("object") == "checkout.session"]) == sessions
+    with pytest.raises(PackvaultError) as reused:
+        checkout.create_checkout(settings, cards, wallet, "starter-unlimited", dict(URLS), "k-1")
+    assert reused.value.code == "IDEMPOTENCY_KEY_REUSED"
+
+
+def test_stripe_down_leaves_a_reservation_that_a_retry_with_the_key_completes(settings, cards, double):
+    wallet = Keypair.generate().public_key
+    unreachable = stripe_checkout.StripeCheckout(SECRET_KEY, WEBHOOK_SECRET, "http://127.0.0.1:9")
+    with pytest.raises(PackvaultError) as down:
+        checkout.create_checkout(settings, unreachable, wallet, "genesis-drop", dict(URLS), "k-down")
+    assert down.value.code == "PAYMENT_PROVIDER_UNAVAILABLE" and down.value.status == 503
+    assert supply() == (19, 1, 0)  # the opening was persisted before Stripe was called
+    _, answer = start(settings, cards, key="k-down", wallet=wallet)
+    assert supply() == (19, 1, 0)  # the same opening, not a second one
+    assert opening(answer).rail_refs["checkout_session_id"] == answer["checkout_session_id"]
+
+
+@pytest.mark.parametrize("field", ["success_url", "cancel_url"])
+@pytest.mark.parametrize("url", ["https://evil.example/x", "javascript:alert(1)", "/relative", "https://shop.example.evil/",
+                                 "https://user@shop.example/", 42, None])
+def test_return_urls_off_the_allow_list_are_refused_and_nothing_is_reserved(settings, cards, field, url):
+    body = {**URLS, field: url}
+    with pytest.raises(PackvaultError) as refused:
+        checkout.create_checkout(settings, cards, Keypair.generate().public_key, "genesis-drop", body, None)
+    assert (refused.value.code, refused.value.status, refused.value.details) == ("VALIDATION_FAILED", 400,
+                                                                                  {"field": field})
+    assert supply() == (20, 0, 0)
+
+
+def test_sixty_four_buyers_for_twenty_units_get_exactly_twenty_sessions(settings, cards, double):
+    def attempt(wallet):
+        try:
+            return checkout.create_checkout(settings, cards, wallet, "genesis-drop", dict(URLS), None)[1]
+        except PackvaultError as refused:
+            return refused
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(attempt, [Keypair.generate().public_key for _ in range(64)]))
+    answers = [r for r in results if isinstance(r, dict)]
+    assert len(answers) == 20
+    assert {r.code for r in results if isinstance(r, PackvaultError)} == {"SOLD_OUT"}
+    opened_ids = {a["opening_id"] for a in answers}
+    sessions = [o for o in double.state.objects.values() if o.get("object") == "checkout.session"
+                and o["client_reference_id"] in opened_ids]
+    assert len(sessions) == 20 and {s["id"] for s in sessions} == {a["checkout_session_id"] for a in answers}
+    assert supply() == (0, 20, 0)
+
+
+# --- webhooks ----------------------------------------------------------------------------------------
+
+
+def test_completed_and_paid_opens_once_and_a_duplicate_changes_nothing(settings, cards, double):
+    wallet, answer = start(settings, cards)
+    pay(double, answer["checkout_session_id"])
+    completed = event_for(double, answer["checkout_session_id"], "checkout.session.completed")
+    assert deliver(settings, cards, completed) == "opened"
+    record = opening(answer)
+    assert record.status == "OPENED" and len(record.items) == 5 and supply() == (19, 0, 1)
+    assert record.payment_id.startswith("pi_") and store.get_payment_claim("stripe", record.payment_id)
+    before = event_types(answer)
+    assert deliver(settings, cards, completed) == "duplicate"
+    assert event_types(answer) == before and supply() == (19, 0, 1)
+    assert store.vault_total(wallet)[0] == 5
+
+
+def test_twenty_concurrent_deliveries_of_one_event_have_one_effect(settings, cards, double):
+    wallet, answer = start(settings, cards)
+    pay(double, answer["checkout_session_id"])
+    completed = event_for(double, answer["checkout_session_id"], "checkout.session.completed")
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        outcomes = list(pool.map(lambda _: deliver(settings, cards, completed), range(20)))
+    assert set(outcomes) <= {"opened", "duplicate"} and "opened" in outcomes
+    assert event_types(answer).count("OPENED") == 1
+    assert store.vault_total(wallet)[0] == 5 and supply() == (19, 0, 1)
+    assert store.get_processed_event("stripe", completed["id"]) is not None
+
+
+def test_async_payment_waits_then_opens_on_success(settings, cards, double):
+    _, answer = start(settings, cards)
+    pay(double, answer["checkout_session_id"], asynchronous=True)
+    completed = event_for(double, answer["checkout_session_id"], "checkout.session.completed")
+    assert deliver(settings, cards, completed) == "awaiting payment"
+    assert opening(answer).status == "QUOTED" and supply() == (19, 1, 0)
+    stripe_double.finish_async(double.state, answer["checkout_session_id"], succeeded=True)
+    succeeded = event_for(double, answer["checkout_session_id"], "checkout.session.async_payment_succeeded")
+    assert deliver(settings, cards, succeeded) == "opened"
+    assert opening(answer).status == "OPENED"
+
+
+def test_async_payment_failure_releases_the_unit(settings, cards, double):
+    _, answer = start(settings, cards)
+    pay(double, answer["checkout_session_id"], asynchronous=True)
+    stripe_double.finish_async(double.state, answer["checkout_session_id"], succeeded=False)
+    failed = event_for(double, answer["checkout_session_id"], "checkout.session.async_payment_failed")
+    assert deliver(settings, cards, failed) == "released"
+    assert opening(answer).status == "EXPIRED" and supply() == (20, 0, 0)
+    completed = event_for(double, answer["checkout_session_id"], "checkout.session.completed")
+    assert deliver(settings, cards, completed) == "awaiting payment"  # late, unpaid: still nothing to open
+    assert opening(answer).status == "EXPIRED" and supply() == (20, 0, 0)
+
+
+def test_expired_releases_and_an_expired_after_opening_is_a_no_op(settings, cards, double):
+    _, unpaid = start(settings, cards)
+    cards.expire_session(unpaid["checkout_session_id"])
+    assert deliver(settings, cards, event_for(double, unpaid["checkout_session_id"], "checkout.session.expired")) \
+        == "released"
+    assert opening(unpaid).status == "EXPIRED" and supply() == (20, 0, 0)
+
+    _, paid = start(settings, cards)
+    pay(double, paid["checkout_session_id"])
+    assert deliver(settings, cards, event_for(double, paid["checkout_session_id"],
+                                              "checkout.session.completed")) == "opened"
+    late_expired = {**event_for(double, unpaid["checkout_session_id"], "checkout.session.expired"), "id": "evt_x1"}
+    late_expired["data"] = {"object": {**late_expired["data"]["object"], "id": paid["checkout_session_id"],
+                                       "client_reference_id": paid["opening_id"]}}
+    assert deliver(settings, cards, late_expired) == "nothing to release (opened)"
+    assert opening(paid).status == "OPENED" and supply() == (19, 0, 1)
+
+
+def test_completed_after_the_sweep_released_reopens_when_supply_remains(settings, cards, double):
+    _, answer = start(settings, cards)
+    pay(double, answer["checkout_session_id"])  # paid at Stripe just as our sweep released the unit
+    assert store.expire_opening(opening(answer), None, "test: sweep won the race")
+    assert supply() == (20, 0, 0)
+    completed = event_for(double, answer["checkout_session_id"], "checkout.session.completed")
+    assert deliver(settings, cards, completed) == "opened"
+    assert opening(answer).status == "OPENED" and supply() == (19, 0, 1)
+
+
+def test_completed_after_release_without_supply_is_refunded_through_stripe(settings, cards, double):
+    _, answer = start(settings, cards)
+    pay(double, answer["checkout_session_id"])
+    assert store.expire_opening(opening(answer), None, "test: sweep won the race")
+    for _ in range(7):  # the released unit, and every other, goes to other buyers
+        for _ in range(3):
+            try:
+                start(settings, cards)
+            except PackvaultError:
+                break
+    assert supply()[0] == 0
+    completed = event_for(double, answer["checkout_session_id"], "checkout.session.completed")
+    assert deliver(settings, cards, completed) == "refund_due"
+    record = opening(answer)
+    assert record.status == "REFUND_DUE" and "REFUND_REQUESTED" in event_types(answer)
+    refunded = charge_event(double, record.payment_id)
+    assert refunded["data"]["object"]["refunded"] is True
+    assert deliver(settings, cards, refunded) == "refunded"
+    assert opening(answer).status == "REFUNDED"
+
+
+def test_a_full_refund_of_an_opened_pack_revokes_its_items_without_deleting_them(settings, cards, double):
+    wallet, answer = start(settings, cards)
+    pay(double, answer["checkout_session_id"])
+    deliver(settings, cards, event_for(double, answer["checkout_session_id"], "checkout.session.completed"))
+    record = opening(answer)
+    cards.refund(record.payment_id, record.opening_id, "requested by customer")
+    assert deliver(settings, cards, charge_event(double, record.payment_id)) == "refunded"
+    assert opening(answer).status == "REFUNDED"
+    page = store.wallet_vault(wallet, 10, None)
+    assert len(page.rows) == 5 and all(row.revoked_at for row in page.rows)
+    assert store.vault_total(wallet) == (0, 0)
+    assert event_types(answer)[-1] == "REFUNDED"
+
+
+def test_a_refund_before_completion_means_the_payment_opens_nothing(settings, cards, double):
+    _, answer = start(settings, cards)
+    pay(double, answer["checkout_session_id"])
+    payment_intent = double.state.objects[answer["checkout_session_id"]]["payment_intent"]
+    cards.refund(payment_intent, answer["opening_id"], "fraud")
+    assert deliver(settings, cards, charge_event(double, payment_intent)) == "refunded before settlement"
+    completed = event_for(double, answer["checkout_session_id"], "checkout.session.completed")
+    assert deliver(settings, cards, completed) == "released"
+    assert opening(answer).status == "EXPIRED" and supply() == (20, 0, 0)
+
+
+def test_an_amount_mismatch_opens_nothing_and_the_money_is_refunded(settings, cards, double):
+    _, answer = start(settings, cards)
+    pay(double, answer["checkout_session_id"])
+    completed = event_for(double, answer["checkout_session_id"], "checkout.session.completed")
+    completed["data"]["object"]["amount_total"] = 99  # e.g. a Stripe Price that disagrees with the catalog
+    assert deliver(settings, cards, completed) == "refund_due"
+    record = opening(answer)
+    assert record.status == "REFUND_DUE" and "amount_total is 99" in record.payment["refund_reason"]
+    assert supply() == (20, 0, 0)
+
+
+def test_a_currency_mismatch_opens_nothing_and_the_money_is_refunded(settings, cards, double):
+    _, answer = start(settings, cards)
+    pay(double, answer["checkout_session_id"])
+    completed = event_for(double, answer["checkout_session_id"], "checkout.session.completed")
+    completed["data"]["object"]["currency"] = "eur"
+    assert deliver(settings, cards, completed) == "refund_due"
+    assert "currency is 'eur'" in opening(answer).payment["refund_reason"]
+    assert store.vault_total(opening(answer).wallet) == (0, 0)
+
+
+def test_a_livemode_event_in_a_test_stage_opens_nothing_and_is_recorded(settings, cards, double):
+    _, answer = start(settings, cards)
+    pay(double, answer["checkout_session_id"])
+    completed = event_for(double, answer["checkout_session_id"], "checkout.session.completed")
+    completed["data"]["object"]["livemode"] = True
+    assert deliver(settings, cards, completed) == "mismatch: livemode is True, this deployment expects False"
+    assert opening(answer).status == "QUOTED" and supply() == (19, 1, 0)
+    assert event_types(answer)[-1] == "CHECKOUT_SESSION_COMPLETED_NOTED"
+    assert store.get_processed_event("stripe", completed["id"]).outcome.startswith("mismatch: livemode")
+
+
+@pytest.mark.parametrize("forgery", ["tampered body", "wrong secret", "old timestamp", "future timestamp",
+                                     "no header"])
+def test_an_unverifiable_webhook_is_refused_and_writes_nothing(settings, cards, double, forgery):
+    _, answer = start(settings, cards)
+    pay(double, answer["checkout_session_id"])
+    completed = event_for(double, answer["checkout_session_id"], "checkout.session.completed")
+    payload = json.dumps(completed).encode()
+    header = stripe_double.sign(payload, WEBHOOK_SECRET, int(time.time()))
+    if forgery == "tampered body":
+        payload = payload.replace(b'"paid"', b'"paid" ')
+    elif forgery == "wrong secret":
+        header = stripe_double.sign(payload, "whsec_someone_else", int(time.time()))
+    elif forgery == "old timestamp":
+        header = stripe_double.sign(payload, WEBHOOK_SECRET, int(time.time()) - 301)
+    elif forgery == "future timestamp":
+        header = stripe_double.sign(payload, WEBHOOK_SECRET, int(time.time()) + 3600)
+    else:
+        header = None
+    with pytest.raises(PackvaultError) as refused:
+        card_settlement.handle_webhook(settings, cards, payload, header)
+    assert (refused.value.code, refused.value.status) == ("WEBHOOK_SIGNATURE_INVALID", 400)
+    assert store.get_processed_event("stripe", completed["id"]) is None
+    assert opening(answer).status == "QUOTED" and event_types(answer) == ["QUOTED", "CHECKOUT_CREATED"]
+
+
+def test_events_of_other_kinds_are_acknowledged_and_ignored(settings, cards, double):
+    event = {"id": "evt_other", "object": "event", "type": "customer.created", "data": {"object": {"id": "cus_1"}}}
+    assert deliver(settings, cards, event) == "ignored"
+
+
+# --- the sweep ---------------------------------------------------------------------------------------
+
+
+def test_the_sweep_expires_the_session_at_stripe_before_releasing(settings, cards, double):
+    _, answer = start(settings, cards)
+    assert card_settlement.reconcile_due(settings, cards, opening(answer), None) == "released"
+    assert double.state.objects[answer["checkout_session_id"]]["status"] == "expired"
+    assert opening(answer).status == "EXPIRED" and supply() == (20, 0, 0)
+    with pytest.raises(stripe_double.StripeFailure):  # nobody can pay a released quote
+        pay(double, answer["checkout_session_id"])
+    expired = event_for(double, answer["checkout_session_id"], "checkout.session.expired")
+    assert deliver(settings, cards, expired) == "nothing to release (expired)"
+
+
+def test_the_sweep_opens_a_paid_session_whose_webhook_has_not_arrived(settings, cards, double):
+    _, answer = start(settings, cards)
+    pay(double, answer["checkout_session_id"])
+    assert card_settlement.reconcile_due(settings, cards, opening(answer), None) == "opened"
+    completed = event_for(double, answer["checkout_session_id"], "checkout.session.completed")
+    assert deliver(settings, cards, completed) == "already opened"
+    assert event_types(answer).count("OPENED") == 1 and supply() == (19, 0, 1)
+
+
+def test_webhook_racing_the_sweep_ends_in_one_consistent_state(settings, cards, double):
+    for _ in range(5):
+        wallet, answer = start(settings, cards)
+        pay(double, answer["checkout_session_id"])
+        completed = event_for(double, answer["checkout_session_id"], "checkout.session.completed")
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            sweeps = [pool.submit(card_settlement.reconcile_due, settings, cards, opening(answer), None)
+                      for _ in range(2)]
+            hooks = [pool.submit(deliver, settings, cards, completed) for _ in range(2)]
+            outcomes = [f.result() for f in sweeps + hooks]
+        assert "opened" in outcomes, outcomes
+        assert opening(answer).status == "OPENED" and event_types(answer).count("OPENED") == 1
+        assert store.vault_total(wallet)[0] == 5
+    available, reserved, sold = supply()
+    assert (reserved, sold) == (0, 5) and available + reserved + sold == 20
