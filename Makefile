@@ -23,8 +23,9 @@ $(TOOLS)/.installed: requirements/tools.txt
 run: $(VENV)/.installed
 	$(VENV)/bin/python -m local --port $(PORT)
 
+# make demo (Solana) | make demo PAY=card (Stripe Checkout; BROWSER_PAY=1 to press Pay yourself)
 demo: $(VENV)/.installed
-	$(VENV)/bin/python -m local.demo
+	$(VENV)/bin/python -m local.demo $(if $(PAY),--pay $(PAY)) $(if $(BROWSER_PAY),--browser)
 
 test: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
