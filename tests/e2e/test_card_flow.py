@@ -1,6 +1,8 @@
-"""Card checkout end to end on the local stack: the official stripe library talks to the local Stripe double,
-the buyer pays on the double's hosted page (driven over HTTP as a browser would post its form), the double
-delivers the signed webhook, and the pack opens with its items in the vault."""
+"""Card checkout end to end on the local stack (an unlimited pack: the stack is shared by the e2e session).
+
+The official stripe library talks to the local Stripe double, the buyer pays on the double's hosted page
+(driven over HTTP as a browser would post its form), the double delivers the signed webhook, and the pack
+opens with its items in the vault."""
 
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ def _signed_in(stack) -> PackvaultClient:
     return client
 
 
-def _checkout(stack, client: PackvaultClient, pack: str = "genesis-drop", key: str | None = None) -> dict:
+def _checkout(stack, client: PackvaultClient, pack: str = "starter-unlimited", key: str | None = None) -> dict:
     body = {"success_url": f"{stack.base_url}/done?session={{CHECKOUT_SESSION_ID}}",
             "cancel_url": f"{stack.base_url}/cancelled"}
     return client.request("POST", f"/api/v1/packs/{pack}/checkout", body,
@@ -37,19 +39,19 @@ def test_checkout_pay_on_the_hosted_page_webhook_opens_the_pack(stack):
     client = _signed_in(stack)
     started = _checkout(stack, client, key="card-flow-1")
     assert set(started) >= {"opening_id", "checkout_url", "checkout_session_id", "expires_at"}
-    assert started["checkout_url"].startswith(stack.stripe_url) and started["amount"] == "11.99"
+    assert started["checkout_url"].startswith(stack.stripe_url) and started["amount"] == "2.49"
     assert _checkout(stack, client, key="card-flow-1") == started  # same key: same answer, no second session
 
     page = requests.get(started["checkout_url"], timeout=5)
-    assert page.status_code == 200 and "Pay 11.99 USD" in page.text
+    assert page.status_code == 200 and "Pay 2.49 USD" in page.text
     paid = requests.post(f"{started['checkout_url']}/pay", data={}, allow_redirects=False, timeout=5)
     assert paid.status_code == 303
     assert paid.headers["location"] == f"{stack.base_url}/done?session={started['checkout_session_id']}"
 
     opened = _wait_for(client, started["opening_id"], "opened")
-    assert opened["status"] == "opened" and opened["rail"] == "stripe" and len(opened["items"]) == 5
+    assert opened["status"] == "opened" and opened["rail"] == "stripe" and len(opened["items"]) == 3
     assert opened["payment"]["checkout_session_id"] == started["checkout_session_id"]
-    assert opened["payment"]["received"] == "11.99" and opened["payment"]["currency"] == "USD"
+    assert opened["payment"]["received"] == "2.49" and opened["payment"]["currency"] == "USD"
     assert opened["fairness"]["server_seed_hash"] == started["server_seed_hash"]
     vault = client.request("GET", "/api/v1/me/vault")
     assert {i["vault_item_id"] for i in vault["items"]} == {i["vault_item_id"] for i in opened["items"]}
@@ -63,7 +65,7 @@ def test_checkout_pay_on_the_hosted_page_webhook_opens_the_pack(stack):
 def test_a_return_url_off_the_allowed_origins_is_refused_naming_the_field(stack):
     client = _signed_in(stack)
     try:
-        client.request("POST", "/api/v1/packs/genesis-drop/checkout",
+        client.request("POST", "/api/v1/packs/starter-unlimited/checkout",
                        {"success_url": "https://evil.example/steal", "cancel_url": f"{stack.base_url}/c"})
         raise AssertionError("expected a 400")
     except ApiError as refused:

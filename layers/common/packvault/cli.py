@@ -142,12 +142,13 @@ def _verify_payment(args: argparse.Namespace) -> int:
 
 def _sweep(_: argparse.Namespace) -> int:
     from packvault import expiry
+    from packvault.payments import stripe_checkout
     from packvault.payments.solana_rpc import SolanaRpc
     from packvault.runtime import configure
 
     settings = configure()
     rpc = SolanaRpc(settings.solana_rpc_urls) if settings.solana_rpc_urls else None
-    report = expiry.sweep(settings, rpc)
+    report = expiry.sweep(settings, rpc, cards=stripe_checkout.from_settings(settings))
     print(json.dumps(report.as_dict()))
     return 0
 
@@ -160,6 +161,7 @@ def _refunds_list(_: argparse.Namespace) -> int:
     for opening in store.refunds_due():
         payment = opening.payment or {}
         print(json.dumps({"opening_id": opening.opening_id, "wallet": opening.wallet, "pack_id": opening.pack_id,
+                          "rail": opening.rail, "payment_id": opening.payment_id,
                           "tx_signature": opening.tx_signature, "amount": payment.get("received"),
                           "currency": payment.get("currency"), "payer": payment.get("payer"),
                           "reason": payment.get("refund_reason")}))
