@@ -45,7 +45,9 @@ ENV = {"STAGE": "dev", "TABLE_NAME": "packvault-bench", "AWS_REGION": "us-east-1
        "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "POWERTOOLS_SERVICE_NAME": "packvault",
        "DYNAMODB_ENDPOINT": "http://127.0.0.1:1", "PLATFORM_WALLET": new_reference(),
        "JWT_SIGNING_KEY": secrets.token_urlsafe(48), "JWT_SIGNING_KEY_PARAMETER": "",
-       "SOLANA_RPC_URLS": "http://127.0.0.1:1"}
+       "SOLANA_RPC_URLS": "http://127.0.0.1:1", "STRIPE_SECRET_KEY": "sk_test_bench",
+       "STRIPE_WEBHOOK_SECRET": "whsec_bench", "STRIPE_API_BASE": "http://127.0.0.1:1",
+       "CHECKOUT_RETURN_ORIGINS": "https://shop.example"}
 
 
 def median_ms(code: str, runs: int) -> float:
