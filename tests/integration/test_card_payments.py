@@ -6,6 +6,7 @@ webhook handler in the orders and multiplicities that Stripe may use: duplicates
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -392,3 +393,29 @@ def test_webhook_racing_the_sweep_ends_in_one_consistent_state(settings, cards, 
         assert store.vault_total(wallet)[0] == 5
     available, reserved, sold = supply()
     assert (reserved, sold) == (0, 5) and available + reserved + sold == 20
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(["completed", "refunded", "released"])))
+def test_completed_refunded_and_sweep_release_converge_in_any_order(settings, cards, double, order):
+    """A paid session whose money Stripe then refunded: in every order of its completion event, its refund
+    event and our sweep's release, nobody keeps both the money and the items, and the counters add up."""
+    wallet, answer = start(settings, cards)
+    pay(double, answer["checkout_session_id"])
+    payment_intent = double.state.objects[answer["checkout_session_id"]]["payment_intent"]
+    cards.refund(payment_intent, answer["opening_id"], "requested by customer")
+    completed = event_for(double, answer["checkout_session_id"], "checkout.session.completed")
+    refunded = charge_event(double, payment_intent)
+    for step in order:
+        if step == "released":
+            store.expire_opening(opening(answer), None, "test: the sweep")
+        else:
+            deliver(settings, cards, completed if step == "completed" else refunded)
+    final = opening(answer)
+    assert final.status in {"REFUNDED", "EXPIRED"}, order
+    assert store.vault_total(wallet) == (0, 0)
+    assert all(row.revoked_at for row in store.wallet_vault(wallet, 10, None).rows)
+    available, reserved, sold = supply()
+    assert reserved == 0 and available + sold == 20
+    for event in (completed, refunded):  # and every later delivery changes nothing
+        deliver(settings, cards, event)
+    assert opening(answer).status == final.status and supply() == (available, reserved, sold)
