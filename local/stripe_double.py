@@ -353,24 +353,30 @@ def emit(state: StripeState, event_type: str, obj: dict[str, Any]) -> dict[str, 
                 state.held.clear()
         else:
             to_send = [event]
-    for item in to_send:
-        _dispatch(state, item)
+    if to_send:
+        _dispatch(state, to_send)
     return event
 
 
 def release_held(state: StripeState, reverse: bool = True) -> int:
     with state.lock:
         held, state.held = state.held, []
-    for event in (reversed(held) if reverse else held):
-        _dispatch(state, event)
+    _dispatch(state, list(reversed(held)) if reverse else held)
     return len(held)
 
 
-def _dispatch(state: StripeState, event: dict[str, Any]) -> None:
+def _dispatch(state: StripeState, events: list[dict[str, Any]]) -> None:
+    """Each endpoint gets the events in the order given, one after another (a batch released out of order
+    arrives out of order); with `duplicate`, each event is sent twice, concurrently."""
     copies = 2 if state.delivery.duplicate else 1
     for endpoint in list(state.endpoints):
         for _ in range(copies):
-            threading.Thread(target=_deliver, args=(state, endpoint, event), daemon=True).start()
+            threading.Thread(target=_deliver_all, args=(state, endpoint, events), daemon=True).start()
+
+
+def _deliver_all(state: StripeState, endpoint: Endpoint, events: list[dict[str, Any]]) -> None:
+    for event in events:
+        _deliver(state, endpoint, event)
 
 
 def _deliver(state: StripeState, endpoint: Endpoint, event: dict[str, Any]) -> None:

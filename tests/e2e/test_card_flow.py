@@ -79,3 +79,49 @@ def test_an_unsigned_webhook_is_refused_and_changes_nothing(stack):
                            headers={"stripe-signature": "t=1,v1=00"}, timeout=5)
     assert answer.status_code == 400
     assert answer.json()["error"]["code"] == "WEBHOOK_SIGNATURE_INVALID"
+
+
+def _deliveries(stack, session_id: str) -> list[dict]:
+    log = requests.get(f"{stack.stripe_url}/_double/events", timeout=5).json()
+    ids = {e["id"] for e in log["events"] if e["data"]["object"].get("id") == session_id}
+    return [d for d in log["deliveries"] if d["event_id"] in ids]
+
+
+def _delivery(stack, **options) -> None:
+    requests.post(f"{stack.stripe_url}/_double/delivery", json=options, timeout=5).raise_for_status()
+
+
+def test_every_event_delivered_twice_opens_the_pack_once(stack):
+    client = _signed_in(stack)
+    _delivery(stack, duplicate=True)
+    try:
+        started = _checkout(stack, client)
+        requests.post(f"{started['checkout_url']}/pay", allow_redirects=False, timeout=5)
+        opened = _wait_for(client, started["opening_id"], "opened")
+        deadline = time.monotonic() + 10
+        while len(_deliveries(stack, started["checkout_session_id"])) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        _delivery(stack, duplicate=False)
+    assert [d["status"] for d in _deliveries(stack, started["checkout_session_id"])] == [200, 200]
+    assert opened["status"] == "opened"
+    vault = client.request("GET", "/api/v1/me/vault")
+    assert vault["item_count"] == 3  # one set of items, not two
+
+
+def test_async_events_delivered_newest_first_still_open_the_pack(stack):
+    client = _signed_in(stack)
+    started = _checkout(stack, client)
+    _delivery(stack, reverse_batch=2)  # hold completed (unpaid), then send succeeded before it
+    try:
+        requests.post(f"{stack.stripe_url}/_double/sessions/{started['checkout_session_id']}/pay",
+                      json={"async": True}, timeout=5).raise_for_status()
+        assert client.request("GET", f"/api/v1/packs/openings/{started['opening_id']}")["status"] == "quoted"
+        requests.post(f"{stack.stripe_url}/_double/sessions/{started['checkout_session_id']}/async",
+                      json={"succeeded": True}, timeout=5).raise_for_status()
+        opened = _wait_for(client, started["opening_id"], "opened")
+    finally:
+        _delivery(stack, reverse_batch=0)
+    assert opened["status"] == "opened" and len(opened["items"]) == 3
+    delivered = [d["type"] for d in _deliveries(stack, started["checkout_session_id"]) if d["status"] == 200]
+    assert delivered == ["checkout.session.async_payment_succeeded", "checkout.session.completed"]

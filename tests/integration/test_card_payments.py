@@ -215,7 +215,7 @@ def test_async_payment_failure_releases_the_unit(settings, cards, double):
     assert deliver(settings, cards, failed) == "released"
     assert opening(answer).status == "EXPIRED" and supply() == (20, 0, 0)
     completed = event_for(double, answer["checkout_session_id"], "checkout.session.completed")
-    assert deliver(settings, cards, completed) == "awaiting payment"  # late, unpaid: still nothing to open
+    assert deliver(settings, cards, completed) == "already expired"  # late, unpaid: still nothing to open
     assert opening(answer).status == "EXPIRED" and supply() == (20, 0, 0)
 
 
@@ -419,3 +419,23 @@ def test_completed_refunded_and_sweep_release_converge_in_any_order(settings, ca
     for event in (completed, refunded):  # and every later delivery changes nothing
         deliver(settings, cards, event)
     assert opening(answer).status == final.status and supply() == (available, reserved, sold)
+
+
+@pytest.mark.parametrize(("price_cents", "outcome"), [(1199, "opened"), (999, "refund_due")])
+def test_a_stripe_price_id_is_used_and_its_amount_is_checked_against_the_catalog(settings, cards, double,
+                                                                                 price_cents, outcome):
+    from packvault.catalog_loader import parse_catalog
+
+    price = stripe_double.create_price(double.state, {"unit_amount": str(price_cents), "currency": "usd",
+                                                      "product_data": {"name": "Genesis Drop"}})
+    document = json.loads(DEMO_CATALOG.read_text())
+    for pack in document["packs"]:
+        if pack["pack_id"] == "genesis-drop":
+            pack["stripe_price_id"] = price["id"]
+    load_catalog(parse_catalog(document))
+    assert store.get_pack("genesis-drop").stripe_price_id == price["id"]
+    _, answer = start(settings, cards)
+    assert double.state.objects[answer["checkout_session_id"]]["amount_total"] == price_cents
+    pay(double, answer["checkout_session_id"])
+    assert deliver(settings, cards, event_for(double, answer["checkout_session_id"],
+                                              "checkout.session.completed")) == outcome

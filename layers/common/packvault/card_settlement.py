@@ -84,7 +84,8 @@ def _session_paid(ctx: Context, session: dict[str, Any]) -> str:
     if opening is None:
         return _note_unmatched(ctx, session.get("id"), "no opening of ours")
     if not is_paid(session):
-        return _note(ctx, opening, "awaiting payment", {"payment_status": session.get("payment_status")})
+        state = "awaiting payment" if opening.status == "QUOTED" else f"already {opening.status.lower()}"
+        return _note(ctx, opening, state, {"payment_status": session.get("payment_status")})
     return settle_session(ctx.settings, ctx.cards, opening, session, _marker_factory(ctx, opening))
 
 

@@ -55,7 +55,8 @@ def pack_view(pack: store.PackRecord, items: list[store.PackItemRecord]) -> dict
         "name": pack.name,
         "description": pack.description,
         "status": pack.status,
-        "prices": [_price_view(symbol, amount) for symbol, amount in sorted(pack.prices.as_dict().items())],
+        "prices": [_price_view(symbol, amount, pack.stripe_price_id)
+                   for symbol, amount in sorted(pack.prices.as_dict().items())],
         "cards_per_pack": int(pack.cards_per_pack),
         "supply": _supply_view(pack),
         "remaining_supply": available,
@@ -64,10 +65,13 @@ def pack_view(pack: store.PackRecord, items: list[store.PackItemRecord]) -> dict
     }
 
 
-def _price_view(symbol: str, amount: str) -> dict[str, str]:
+def _price_view(symbol: str, amount: str, stripe_price_id: str | None) -> dict[str, str]:
     unit = money.currency(symbol)
-    return {"currency": unit.symbol, "amount": amount, "rail": unit.rail,
+    view = {"currency": unit.symbol, "amount": amount, "rail": unit.rail,
             "amount_base_units": str(money.to_base_units(amount, unit.decimals))}
+    if unit.rail == "stripe" and stripe_price_id:
+        view["stripe_price_id"] = stripe_price_id
+    return view
 
 
 def _supply_view(pack: store.PackRecord) -> dict[str, Any]:
