@@ -17,7 +17,7 @@ def demo():
 
 
 def table_snapshot() -> list[dict]:
-    rows = list(store._Row.scan())
+    rows = list(store.Row.scan())
     return sorted((row.pk, row.sk) for row in rows)
 
 

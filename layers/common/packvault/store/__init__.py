@@ -1,0 +1,147 @@
+"""Data access: the only module that talks to DynamoDB.
+
+One table (single-table design) keyed by `pk`/`sk`; the key prefixes say what a row is:
+
+    PACK#<pack_id>      PACK              a pack: name, status, prices, layout, supply counters, odds version
+    PACK#<pack_id>      ITEM#<item_id>    an item of the pack: tier, weight, stock, fmv, nft_id, metadata
+    PACK#<pack_id>      ODDS#<000001>     an odds version: the canonical odds table (gzip JSON) and its hash
+    NONCE#<nonce>       NONCE             a sign-in nonce: wallet, exact message, expiry, consumed_at
+    OPENING#<id>        OPENING           an opening: quote, status, seeds, items once opened
+    PAYMENT#<rail>#<id> PAYMENT           a claimed payment (signature, PaymentIntent...) -> the opening it paid
+    WEBHOOK#<rail>#<id> WEBHOOK           an outside service's event, processed (written with its effect)
+    REFUNDED#<rail>#<id> REFUNDED         a payment refunded before it settled anything: it can open nothing
+    WALLET#<wallet>     VAULT#<time>#<id> a vault item the wallet owns
+    WALLET#<wallet>     VAULT_TOTAL       the wallet's item count and total fmv (micro-dollars)
+    IDEMPOTENCY#<wallet>#<operation>#<key>  IDEMPOTENCY  a remembered request and its answer
+    <entity pk>         EVENT#<time>#<id> an append-only event about that entity
+
+GSI1 (`gsi1pk`/`gsi1sk`) lists rows of one kind: all packs (`PACKS`/<pack_id>), a wallet's openings
+(`WALLET#<wallet>#OPENINGS`/<created_at>#<id>). ExpiryIndex (`expiry_shard`/`expires_at`, sparse: only
+QUOTED openings carry it) is where the expiry sweep finds quotes that are due.
+template.yaml is the source of truth for the table; these models must agree with it (a test checks).
+"""
+
+from __future__ import annotations
+
+from packvault.store.catalog import (  # noqa: F401
+    ITEM_PREFIX,
+    ODDS_PREFIX,
+    PACK_SORT_KEY,
+    PACKS_LIST_KEY,
+    CountedChange,
+    CounterConflict,
+    OddsVersionRecord,
+    PackItemRecord,
+    PackRecord,
+    get_pack,
+    get_pack_item,
+    latest_odds_version,
+    list_packs,
+    odds_table,
+    pack_items,
+    pack_pk,
+    put_odds_version,
+    put_pack,
+    put_pack_item,
+    retire_pack_item,
+)
+from packvault.store.expiry import (  # noqa: F401
+    QUOTED_SHARD,
+    WATCH_SHARD,
+    due_openings,
+    expire_opening,
+    expiry_shard_key,
+    postpone_expiry,
+    re_reserve,
+    reschedule_watch,
+)
+from packvault.store.nonces import (  # noqa: F401
+    NONCE_CLEANUP_SECONDS,
+    NONCE_SORT_KEY,
+    NonceRecord,
+    consume_nonce,
+    put_nonce,
+)
+from packvault.store.openings import (  # noqa: F401
+    OPENING_SORT_KEY,
+    OpenFailed,
+    OpeningRecord,
+    ReservationFailed,
+    attach_checkout,
+    claim_row,
+    get_opening,
+    new_vault_item,
+    open_opening,
+    opening_pk,
+    reference_fields,
+    release_reservation,
+    reserve_quote,
+    wallet_openings,
+    wallet_openings_key,
+)
+from packvault.store.payments import (  # noqa: F401
+    EARLY_REFUND_SORT_KEY,
+    PAYMENT_SORT_KEY,
+    PROCESSED_EVENT_TTL_SECONDS,
+    WEBHOOK_SORT_KEY,
+    EarlyRefundRecord,
+    PaymentClaimRecord,
+    ProcessedEventRecord,
+    early_refund,
+    early_refund_pk,
+    get_payment_claim,
+    get_processed_event,
+    mark_processed,
+    payment_pk,
+    processed_event,
+    record_early_refund,
+    record_processed,
+)
+from packvault.store.refunds import (  # noqa: F401
+    REFUNDS_PK,
+    RefundIndexRecord,
+    mark_refund_due,
+    mark_refunded,
+    refunds_due,
+    revoke_opening,
+)
+from packvault.store.table import (  # noqa: F401
+    CANCELLED,
+    EVENT_PREFIX,
+    BadCursor,
+    ByKindIndex,
+    EventRecord,
+    ExpiryIndex,
+    Page,
+    Row,
+    TableMeta,
+    bind,
+    connection,
+    decode_cursor,
+    encode_cursor,
+    events_of,
+    is_condition_failure,
+    new_event,
+    record_event,
+    utc_now_iso,
+)
+from packvault.store.wallets import (  # noqa: F401
+    IDEMPOTENCY_SORT_KEY,
+    IDEMPOTENCY_TTL_SECONDS,
+    QUOTES_SORT_KEY,
+    VAULT_PREFIX,
+    VAULT_TOTAL_SORT_KEY,
+    IdempotencyRecord,
+    VaultItemRecord,
+    VaultTotalRecord,
+    WalletPackCountRecord,
+    WalletQuotesRecord,
+    get_idempotency,
+    get_wallet_quotes,
+    idempotency_pk,
+    new_idempotency,
+    vault_total,
+    wallet_pack_count,
+    wallet_pk,
+    wallet_vault,
+)

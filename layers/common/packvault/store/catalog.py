@@ -1,0 +1,280 @@
+"""Packs, their items and their immutable odds versions; catalog loads move counters by delta."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.attributes import (
+    BinaryAttribute,
+    BooleanAttribute,
+    JSONAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from packvault.store.table import (
+    ByKindIndex,
+    EventRecord,
+    Row,
+    TableMeta,
+    connection,
+    new_event,
+    register,
+    utc_now_iso,
+)
+
+PACKS_LIST_KEY = "PACKS"
+
+
+PACK_SORT_KEY = "PACK"
+
+
+ITEM_PREFIX = "ITEM#"
+
+
+ODDS_PREFIX = "ODDS#"
+
+
+def pack_pk(pack_id: str) -> str:
+    return f"PACK#{pack_id}"
+
+
+class PackRecord(Row):
+    class Meta(TableMeta):
+        pass
+
+    by_kind = ByKindIndex()
+    gsi1pk = UnicodeAttribute(default=PACKS_LIST_KEY)
+    gsi1sk = UnicodeAttribute()
+    pack_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()
+    prices = MapAttribute()  # currency symbol -> canonical decimal string
+    cards_per_pack = NumberAttribute()
+    layout = JSONAttribute()  # {"tiers": [...], "slots": [...]}: see catalog.PackDefinition.layout()
+    supply_total = NumberAttribute(null=True)  # None: unlimited
+    supply_available = NumberAttribute(null=True)
+    supply_reserved = NumberAttribute(default=0)
+    supply_sold = NumberAttribute(default=0)
+    max_per_wallet = NumberAttribute(null=True)
+    stripe_price_id = UnicodeAttribute(null=True)  # the Stripe Price behind the USD price, if any
+    opened_count = NumberAttribute(default=0)
+    odds_version = NumberAttribute()
+    odds_hash = UnicodeAttribute()
+    definition_hash = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+
+class PackItemRecord(Row):
+    class Meta(TableMeta):
+        pass
+
+    pack_id = UnicodeAttribute()
+    item_id = UnicodeAttribute()
+    tier_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    nft_id = UnicodeAttribute()
+    rarity = UnicodeAttribute()
+    fmv = UnicodeAttribute()  # canonical decimal string
+    weight = NumberAttribute()
+    stock_total = NumberAttribute(null=True)  # None: unlimited
+    stock_available = NumberAttribute(null=True)
+    metadata = JSONAttribute(null=True)
+    retired = BooleanAttribute(default=False)  # removed from the catalog file; kept for history
+
+
+class OddsVersionRecord(Row):
+    class Meta(TableMeta):
+        pass
+
+    pack_id = UnicodeAttribute()
+    version = NumberAttribute()
+    odds_hash = UnicodeAttribute()
+    table_gz = BinaryAttribute(legacy_encoding=False)
+    created_at = UnicodeAttribute()
+
+
+def get_pack_item(pack_id: str, item_id: str) -> PackItemRecord | None:
+    try:
+        return PackItemRecord.get(pack_pk(pack_id), f"{ITEM_PREFIX}{item_id}", consistent_read=True)
+    except PackItemRecord.DoesNotExist:
+        return None
+
+
+def get_pack(pack_id: str) -> PackRecord | None:
+    try:
+        return PackRecord.get(pack_pk(pack_id), PACK_SORT_KEY, consistent_read=True)
+    except PackRecord.DoesNotExist:
+        return None
+
+
+def list_packs() -> Iterator[PackRecord]:
+    return PackRecord.by_kind.query(PACKS_LIST_KEY)
+
+
+def pack_items(pack_id: str, consistent: bool = False) -> list[PackItemRecord]:
+    return list(
+        PackItemRecord.query(
+            pack_pk(pack_id), PackItemRecord.sk.startswith(ITEM_PREFIX), consistent_read=consistent
+        )
+    )
+
+
+def odds_table(pack_id: str, version: int) -> dict[str, Any] | None:
+    try:
+        row = OddsVersionRecord.get(pack_pk(pack_id), f"{ODDS_PREFIX}{version:06d}", consistent_read=True)
+    except OddsVersionRecord.DoesNotExist:
+        return None
+    return json.loads(gzip.decompress(row.table_gz))
+
+
+@dataclass(frozen=True)
+class CountedChange:
+    """A finite counter's new total; the available count moves by the same delta, never below zero."""
+
+    old_total: int | None
+    new_total: int | None
+
+
+class CounterConflict(RuntimeError):
+    """A counter could not be changed as asked (it would go below zero, or changed underneath us)."""
+
+
+def put_pack_item(item: PackItemRecord, existing: PackItemRecord | None) -> None:
+    """Create or update an item row; finite stock moves by delta so units already drawn stay drawn."""
+    stock = CountedChange(existing.stock_total if existing else None, item.stock_total)
+    if existing is None:
+        item.stock_available = item.stock_total
+        try:
+            item.save(condition=PackItemRecord.pk.does_not_exist())
+        except PutError as exc:
+            raise CounterConflict(f"item {item.item_id} was created concurrently") from exc
+        return
+    actions = [
+        PackItemRecord.tier_id.set(item.tier_id),
+        PackItemRecord.name.set(item.name),
+        PackItemRecord.nft_id.set(item.nft_id),
+        PackItemRecord.rarity.set(item.rarity),
+        PackItemRecord.fmv.set(item.fmv),
+        PackItemRecord.weight.set(item.weight),
+        PackItemRecord.metadata.set(item.metadata) if item.metadata is not None else PackItemRecord.metadata.remove(),
+        PackItemRecord.retired.set(False),
+    ]
+    actions += _counter_actions(PackItemRecord.stock_total, PackItemRecord.stock_available, existing, stock)
+    condition = _counter_condition(PackItemRecord.stock_total, PackItemRecord.stock_available, stock)
+    try:
+        existing.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        raise CounterConflict(f"item {item.item_id}: stock cannot change from {stock.old_total} to "
+                              f"{stock.new_total} (units already drawn, or changed concurrently)") from exc
+
+
+def retire_pack_item(existing: PackItemRecord) -> None:
+    existing.update(actions=[PackItemRecord.retired.set(True)])
+
+
+def put_odds_version(pack_id: str, version: int, odds_hash: str, table: dict[str, Any]) -> None:
+    """Odds versions are immutable: writing the same version twice with another hash fails."""
+    row = OddsVersionRecord(
+        pk=pack_pk(pack_id),
+        sk=f"{ODDS_PREFIX}{version:06d}",
+        pack_id=pack_id,
+        version=version,
+        odds_hash=odds_hash,
+        table_gz=gzip.compress(json.dumps(table, sort_keys=True, separators=(",", ":")).encode()),
+        created_at=utc_now_iso(),
+    )
+    try:
+        row.save(condition=OddsVersionRecord.pk.does_not_exist() | (OddsVersionRecord.odds_hash == odds_hash))
+    except PutError as exc:
+        raise CounterConflict(f"pack {pack_id}: odds version {version} already exists with another hash") from exc
+
+
+def put_pack(pack: PackRecord, supply: CountedChange, expected_definition_hash: str | None) -> None:
+    """Create or update a pack row and append its event in one transaction.
+
+    The condition on the stored definition hash makes two concurrent loads of different files fail
+    instead of interleaving; supply moves by delta and never resets what is reserved or sold.
+    """
+    event = new_event(pack.pk, "PACK_LOADED", {"definition_hash": pack.definition_hash,
+                                               "odds_version": pack.odds_version,
+                                               "supply_total": supply.new_total})
+    try:
+        _write_pack(pack, event, supply, expected_definition_hash)
+    except TransactWriteError as exc:
+        raise CounterConflict(f"pack {pack.pack_id}: supply cannot go from {supply.old_total} to "
+                              f"{supply.new_total} (packs already reserved or sold), or the pack changed "
+                              "while loading") from exc
+
+
+def _write_pack(pack: PackRecord, event: EventRecord, supply: CountedChange, expected_hash: str | None) -> None:
+    with TransactWrite(connection=connection()) as transaction:
+        if expected_hash is None:
+            pack.supply_available = supply.new_total
+            transaction.save(pack, condition=PackRecord.pk.does_not_exist())
+        else:
+            actions = [
+                PackRecord.name.set(pack.name),
+                PackRecord.status.set(pack.status),
+                PackRecord.prices.set(pack.prices),
+                PackRecord.cards_per_pack.set(pack.cards_per_pack),
+                PackRecord.max_per_wallet.set(pack.max_per_wallet) if pack.max_per_wallet
+                else PackRecord.max_per_wallet.remove(),
+                PackRecord.stripe_price_id.set(pack.stripe_price_id) if pack.stripe_price_id
+                else PackRecord.stripe_price_id.remove(),
+                PackRecord.layout.set(pack.layout),
+                PackRecord.odds_version.set(pack.odds_version),
+                PackRecord.odds_hash.set(pack.odds_hash),
+                PackRecord.definition_hash.set(pack.definition_hash),
+                PackRecord.updated_at.set(pack.updated_at),
+                PackRecord.description.set(pack.description) if pack.description else PackRecord.description.remove(),
+            ]
+            actions += _counter_actions(PackRecord.supply_total, PackRecord.supply_available, None, supply)
+            condition = (PackRecord.definition_hash == expected_hash) & _counter_condition(
+                PackRecord.supply_total, PackRecord.supply_available, supply
+            )
+            transaction.update(pack, actions=actions, condition=condition)
+        transaction.save(event, condition=EventRecord.pk.does_not_exist())
+
+
+def _counter_actions(total_attr: Any, available_attr: Any, existing: Any, change: CountedChange) -> list[Any]:
+    if change.new_total is None:
+        return [total_attr.remove(), available_attr.remove()]
+    if change.old_total is None:
+        # Finite from now on: what was unlimited starts with its full count available.
+        return [total_attr.set(change.new_total), available_attr.set(change.new_total)]
+    delta = change.new_total - change.old_total
+    return [total_attr.set(change.new_total), available_attr.add(delta)]
+
+
+def _counter_condition(total_attr: Any, available_attr: Any, change: CountedChange) -> Any:
+    if change.old_total is None:
+        return total_attr.does_not_exist()
+    condition = total_attr == change.old_total
+    delta = (change.new_total or 0) - change.old_total
+    if change.new_total is not None and delta < 0:
+        condition &= available_attr >= -delta
+    return condition
+
+
+def latest_odds_version(pack_id: str) -> tuple[int, str] | None:
+    """(version, hash) of the newest odds version of a pack, or None."""
+    rows = OddsVersionRecord.query(
+        pack_pk(pack_id), OddsVersionRecord.sk.startswith(ODDS_PREFIX), scan_index_forward=False, limit=1,
+        consistent_read=True,
+    )
+    for row in rows:
+        return int(row.version), row.odds_hash
+    return None
+
+
+register(PackRecord, PackItemRecord, OddsVersionRecord)

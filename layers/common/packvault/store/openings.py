@@ -1,0 +1,276 @@
+"""Openings: the reservation transaction, the one open transaction, and the buyer's list of openings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from packvault.payments import Settlement
+from packvault.store.catalog import (
+    ITEM_PREFIX,
+    PACK_SORT_KEY,
+    PackItemRecord,
+    PackRecord,
+    pack_pk,
+)
+from packvault.store.payments import (
+    EARLY_REFUND_SORT_KEY,
+    PAYMENT_SORT_KEY,
+    EarlyRefundRecord,
+    PaymentClaimRecord,
+    ProcessedEventRecord,
+    early_refund_pk,
+    mark_processed,
+    payment_pk,
+)
+from packvault.store.table import (
+    CANCELLED,
+    ByKindIndex,
+    EventRecord,
+    ExpiryIndex,
+    Page,
+    Row,
+    TableMeta,
+    connection,
+    decode_cursor,
+    encode_cursor,
+    new_event,
+    register,
+    utc_now_iso,
+)
+from packvault.store.wallets import (
+    QUOTES_SORT_KEY,
+    VAULT_PREFIX,
+    VAULT_TOTAL_SORT_KEY,
+    IdempotencyRecord,
+    VaultItemRecord,
+    VaultTotalRecord,
+    WalletPackCountRecord,
+    WalletQuotesRecord,
+    wallet_pk,
+)
+
+
+class OpeningRecord(Row):
+    class Meta(TableMeta):
+        pass
+
+    by_kind = ByKindIndex()
+    by_expiry = ExpiryIndex()
+    gsi1pk = UnicodeAttribute()  # WALLET#<wallet>#OPENINGS
+    gsi1sk = UnicodeAttribute()  # <created_at>#<opening_id>
+    expiry_shard = UnicodeAttribute(null=True)  # set while QUOTED
+    expires_at = UnicodeAttribute(null=True)  # set while QUOTED (sweep index key)
+    opening_id = UnicodeAttribute()
+    wallet = UnicodeAttribute()
+    pack_id = UnicodeAttribute()
+    status = UnicodeAttribute()  # QUOTED | OPENED | EXPIRED | REFUND_DUE | REFUNDED
+    rail = UnicodeAttribute(default="solana")  # how it is paid: solana | stripe (payments.RAILS)
+    rail_refs = JSONAttribute(null=True)  # that rail's ids, e.g. the Checkout Session and PaymentIntent
+    pack_name = UnicodeAttribute()
+    cards_per_pack = NumberAttribute()
+    currency = UnicodeAttribute()
+    amount_base_units = UnicodeAttribute()  # integer as text: exact beyond 2**53
+    receiver_wallet = UnicodeAttribute(null=True)  # solana rail: the platform wallet and the quote's reference
+    reference = UnicodeAttribute(null=True)
+    quote_expires_at = UnicodeAttribute()
+    server_seed = UnicodeAttribute()  # secret until the pack opens
+    server_seed_hash = UnicodeAttribute()
+    client_seed = UnicodeAttribute(null=True)
+    odds_version = NumberAttribute()
+    odds_hash = UnicodeAttribute()
+    limited_supply = BooleanAttribute(default=False)
+    mint_limited = BooleanAttribute(default=False)  # counted against the pack's per-wallet limit
+    watch_until = UnicodeAttribute(null=True)  # EXPIRED: late payments are looked for until then
+    watch_interval_seconds = NumberAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    opened_at = UnicodeAttribute(null=True)
+    tx_signature = UnicodeAttribute(null=True)  # solana rail: the paying transaction
+    payment_id = UnicodeAttribute(null=True)  # the rail's id of the payment that settled it (claimed once)
+    payment = JSONAttribute(null=True)  # what the rail found: payer, amount, time
+    items = JSONAttribute(null=True)  # revealed items, in draw order
+    fairness = JSONAttribute(null=True)  # the proof, once opened
+
+
+OPENING_SORT_KEY = "OPENING"
+
+
+def opening_pk(opening_id: str) -> str:
+    return f"OPENING#{opening_id}"
+
+
+def wallet_openings_key(wallet: str) -> str:
+    return f"WALLET#{wallet}#OPENINGS"
+
+
+def get_opening(opening_id: str) -> OpeningRecord | None:
+    try:
+        return OpeningRecord.get(opening_pk(opening_id), OPENING_SORT_KEY, consistent_read=True)
+    except OpeningRecord.DoesNotExist:
+        return None
+
+
+def wallet_openings(wallet: str, limit: int, cursor: str | None) -> Page:
+    """A wallet's openings, newest first."""
+    partition = wallet_openings_key(wallet)
+    rows = OpeningRecord.by_kind.query(partition, scan_index_forward=False, limit=limit, page_size=limit,
+                                       last_evaluated_key=decode_cursor(cursor, "gsi1pk", partition))
+    found = list(rows)
+    return Page(found, encode_cursor(rows.last_evaluated_key) if len(found) == limit else None)
+
+
+class ReservationFailed(RuntimeError):
+    """The reservation transaction was cancelled: a condition no longer held (the caller re-reads and decides)."""
+
+
+def reserve_quote(opening: OpeningRecord, quotes: WalletQuotesRecord, open_quotes: dict[str, str],
+                  pack: PackRecord, max_per_wallet: int | None, idempotency: IdempotencyRecord | None,
+                  request_token: str) -> None:
+    """One transaction: take a unit of a limited pack's supply, record the opening and its event, add it to the
+    wallet's open quotes (under the version read), count it against the mint limit, remember the answer."""
+    event = new_event(opening.pk, "QUOTED", {"wallet": opening.wallet, "pack_id": opening.pack_id,
+                                             "amount_base_units": opening.amount_base_units,
+                                             "currency": opening.currency})
+    try:
+        with TransactWrite(connection=connection(), client_request_token=request_token) as transaction:
+            if pack.supply_total is not None:
+                transaction.update(pack, actions=[PackRecord.supply_available.add(-1),
+                                                  PackRecord.supply_reserved.add(1)],
+                                   condition=(PackRecord.supply_available > 0) & (PackRecord.status == "ACTIVE"))
+            transaction.save(opening, condition=OpeningRecord.pk.does_not_exist())
+            transaction.save(event, condition=EventRecord.pk.does_not_exist())
+            version = int(quotes.version or 0)
+            quotes_condition = (WalletQuotesRecord.version == version) if version else \
+                WalletQuotesRecord.pk.does_not_exist()
+            transaction.update(quotes, actions=[WalletQuotesRecord.open_quotes.set(open_quotes),
+                                                WalletQuotesRecord.version.set(version + 1)],
+                               condition=quotes_condition)
+            if max_per_wallet is not None:
+                counter = WalletPackCountRecord(pk=quotes.pk, sk=f"PACKCOUNT#{opening.pack_id}")
+                transaction.update(counter, actions=[WalletPackCountRecord.count.add(1)],
+                                   condition=WalletPackCountRecord.count.does_not_exist()
+                                   | (WalletPackCountRecord.count < max_per_wallet))
+            if idempotency is not None:
+                transaction.save(idempotency, condition=IdempotencyRecord.pk.does_not_exist())
+    except TransactWriteError as exc:
+        if exc.cause_response_code in {"TransactionCanceledException", "IdempotentParameterMismatchException",
+                                       "TransactionInProgressException"}:
+            raise ReservationFailed(exc.cause_response_code) from exc
+        raise
+
+
+def claim_row(opening: OpeningRecord, settlement: Settlement, now: str) -> PaymentClaimRecord:
+    return PaymentClaimRecord(pk=payment_pk(settlement.rail, settlement.payment_id), sk=PAYMENT_SORT_KEY,
+                              rail=settlement.rail, payment_id=settlement.payment_id, opening_id=opening.opening_id,
+                              wallet=opening.wallet, claimed_at=now)
+
+
+def new_vault_item(wallet: str, opening: OpeningRecord, vault_item_id: str, item: PackItemRecord,
+                   created_at: str) -> VaultItemRecord:
+    return VaultItemRecord(
+        pk=wallet_pk(wallet), sk=f"{VAULT_PREFIX}{created_at}#{vault_item_id}", vault_item_id=vault_item_id,
+        wallet=wallet, opening_id=opening.opening_id, pack_id=opening.pack_id, item_id=item.item_id,
+        tier_id=item.tier_id, name=item.name, nft_id=item.nft_id, rarity=item.rarity, fmv=item.fmv,
+        metadata=item.metadata, created_at=created_at,
+    )
+
+
+class OpenFailed(RuntimeError):
+    """The open transaction was cancelled: the caller re-reads to learn why (opened, payment used, stock)."""
+
+
+def open_opening(opening: OpeningRecord, changes: dict[str, Any], settlement: Settlement,
+                 vault_items: list[VaultItemRecord], stock_taken: dict[str, int], fmv_micros: int,
+                 request_token: str, marker: ProcessedEventRecord | None = None) -> None:
+    """One transaction, whatever rail paid: QUOTED -> OPENED with its items, the payment claimed, the vault
+    items created, stock and supply counters moved, the vault total updated, the quote released from the
+    wallet's open quotes, the event appended (and the outside event that caused it marked). All or nothing."""
+    event = new_event(opening.pk, "OPENED", {"rail": settlement.rail, "payment_id": settlement.payment_id,
+                                             "items": [v.item_id for v in vault_items]})
+    try:
+        with TransactWrite(connection=connection(), client_request_token=request_token) as transaction:
+            transaction.update(
+                opening,
+                actions=[getattr(OpeningRecord, name).set(value) for name, value in changes.items()]
+                + [OpeningRecord.expiry_shard.remove(), OpeningRecord.expires_at.remove()],
+                condition=(OpeningRecord.status == "QUOTED") & (OpeningRecord.wallet == opening.wallet),
+            )
+            transaction.save(claim_row(opening, settlement, changes["opened_at"]),
+                             condition=PaymentClaimRecord.pk.does_not_exist())
+            if settlement.rail != "solana":  # only a provider can refund a payment before it settles
+                transaction.condition_check(EarlyRefundRecord, early_refund_pk(settlement.rail, settlement.payment_id),
+                                            EARLY_REFUND_SORT_KEY, condition=EarlyRefundRecord.pk.does_not_exist())
+            for vault_item in vault_items:
+                transaction.save(vault_item, condition=VaultItemRecord.pk.does_not_exist())
+            for item_id, units in stock_taken.items():
+                row = PackItemRecord(pk=pack_pk(opening.pack_id), sk=f"{ITEM_PREFIX}{item_id}")
+                transaction.update(row, actions=[PackItemRecord.stock_available.add(-units)],
+                                   condition=PackItemRecord.stock_available >= units)
+            if opening.limited_supply:
+                pack = PackRecord(pk=pack_pk(opening.pack_id), sk=PACK_SORT_KEY)
+                transaction.update(pack, actions=[PackRecord.supply_reserved.add(-1), PackRecord.supply_sold.add(1),
+                                                  PackRecord.opened_count.add(1)],
+                                   condition=PackRecord.supply_reserved >= 1)
+            total = VaultTotalRecord(pk=wallet_pk(opening.wallet), sk=VAULT_TOTAL_SORT_KEY)
+            transaction.update(total, actions=[VaultTotalRecord.item_count.add(len(vault_items)),
+                                               VaultTotalRecord.fmv_micros.add(fmv_micros)])
+            quotes = WalletQuotesRecord(pk=wallet_pk(opening.wallet), sk=QUOTES_SORT_KEY)
+            transaction.update(quotes, actions=[WalletQuotesRecord.open_quotes[opening.opening_id].remove(),
+                                                WalletQuotesRecord.version.add(1)])
+            mark_processed(transaction, marker)
+            transaction.save(event, condition=EventRecord.pk.does_not_exist())
+    except TransactWriteError as exc:
+        if exc.cause_response_code in CANCELLED:
+            raise OpenFailed(exc.cause_response_code) from exc
+        raise
+
+
+def attach_checkout(opening: OpeningRecord, references: dict[str, Any], idempotency: IdempotencyRecord | None,
+                    answer: dict[str, Any]) -> None:
+    """Persist the Checkout Session created for an opening, and complete the remembered answer, together."""
+    now = utc_now_iso()
+    event = new_event(opening.pk, "CHECKOUT_CREATED", {"checkout_session_id": references["checkout_session_id"]})
+    with TransactWrite(connection=connection()) as transaction:
+        transaction.update(opening, actions=[OpeningRecord.rail_refs.set({**(opening.rail_refs or {}), **references}),
+                                             OpeningRecord.updated_at.set(now)],
+                           condition=OpeningRecord.rail == "stripe")
+        if idempotency is not None:
+            transaction.update(idempotency, actions=[IdempotencyRecord.status_code.set(201),
+                                                     IdempotencyRecord.response.set(answer)])
+        transaction.save(event, condition=EventRecord.pk.does_not_exist())
+    opening.rail_refs = {**(opening.rail_refs or {}), **references}
+
+
+def reference_fields(opening: OpeningRecord, settlement: Settlement) -> list[tuple[str, Any]]:
+    """Where a rail's references live on the opening: Solana's signature in tx_signature (the API has always
+    shown it), every other rail's ids in rail_refs."""
+    if settlement.rail == "solana":
+        return [("tx_signature", settlement.payment_id)]
+    return [("rail_refs", {**(opening.rail_refs or {}), **settlement.references})]
+
+
+def release_reservation(transaction: TransactWrite, opening: OpeningRecord) -> None:
+    """Gives a QUOTED opening's unit back: supply, the mint-limit count and the wallet's open quotes."""
+    if opening.limited_supply:
+        pack = PackRecord(pk=pack_pk(opening.pack_id), sk=PACK_SORT_KEY)
+        transaction.update(pack, actions=[PackRecord.supply_reserved.add(-1), PackRecord.supply_available.add(1)],
+                           condition=PackRecord.supply_reserved >= 1)
+    if opening.mint_limited:
+        counter = WalletPackCountRecord(pk=wallet_pk(opening.wallet), sk=f"PACKCOUNT#{opening.pack_id}")
+        transaction.update(counter, actions=[WalletPackCountRecord.count.add(-1)],
+                           condition=WalletPackCountRecord.count >= 1)
+    quotes = WalletQuotesRecord(pk=wallet_pk(opening.wallet), sk=QUOTES_SORT_KEY)
+    transaction.update(quotes, actions=[WalletQuotesRecord.open_quotes[opening.opening_id].remove(),
+                                        WalletQuotesRecord.version.add(1)])
+
+
+register(OpeningRecord)

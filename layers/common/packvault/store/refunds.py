@@ -1,0 +1,146 @@
+"""Payments that could not open their pack (REFUND_DUE), refunds recorded, and opened packs revoked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    UnicodeAttribute,
+)
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from packvault import money
+from packvault.payments import Settlement
+from packvault.store.openings import (
+    OpeningRecord,
+    claim_row,
+    get_opening,
+    reference_fields,
+    release_reservation,
+)
+from packvault.store.payments import (
+    PaymentClaimRecord,
+    ProcessedEventRecord,
+    mark_processed,
+)
+from packvault.store.table import (
+    EventRecord,
+    Row,
+    TableMeta,
+    connection,
+    new_event,
+    register,
+    utc_now_iso,
+)
+from packvault.store.wallets import (
+    VAULT_PREFIX,
+    VAULT_TOTAL_SORT_KEY,
+    VaultItemRecord,
+    VaultTotalRecord,
+    wallet_pk,
+)
+
+
+class RefundIndexRecord(Row):
+    """One row per opening awaiting a refund (pk REFUND_DUE), so operators list them without a scan."""
+
+    class Meta(TableMeta):
+        pass
+
+    opening_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
+REFUNDS_PK = "REFUND_DUE"
+
+
+def mark_refund_due(opening: OpeningRecord, settlement: Settlement, reason: str,
+                    marker: ProcessedEventRecord | None = None) -> bool:
+    """A valid payment that cannot open the pack: record it (status REFUND_DUE, payment claimed, a reserved
+    unit released) so that it is never lost. False if the opening changed status meanwhile."""
+    now = utc_now_iso()
+    event = new_event(opening.pk, "REFUND_DUE", {"rail": settlement.rail, "payment_id": settlement.payment_id,
+                                                 "reason": reason, "payment": settlement.details})
+    index_row = RefundIndexRecord(pk=REFUNDS_PK, sk=f"{now}#{opening.opening_id}", opening_id=opening.opening_id,
+                                  created_at=now)
+    was_quoted = opening.status == "QUOTED"
+    actions = [OpeningRecord.status.set("REFUND_DUE"), OpeningRecord.payment_id.set(settlement.payment_id),
+               OpeningRecord.payment.set({**settlement.details, "refund_reason": reason}),
+               OpeningRecord.updated_at.set(now), OpeningRecord.expiry_shard.remove(),
+               OpeningRecord.expires_at.remove()]
+    actions += [getattr(OpeningRecord, name).set(value) for name, value in reference_fields(opening, settlement)]
+    try:
+        with TransactWrite(connection=connection()) as transaction:
+            transaction.update(opening, actions=actions, condition=OpeningRecord.status == opening.status)
+            transaction.save(claim_row(opening, settlement, now), condition=PaymentClaimRecord.pk.does_not_exist())
+            transaction.save(index_row)
+            if was_quoted:
+                release_reservation(transaction, opening)
+            mark_processed(transaction, marker)
+            transaction.save(event, condition=EventRecord.pk.does_not_exist())
+    except TransactWriteError:
+        return False
+    return True
+
+
+def refunds_due(limit: int = 100) -> list[OpeningRecord]:
+    rows = RefundIndexRecord.query(REFUNDS_PK, limit=limit, consistent_read=True)
+    openings = [get_opening(row.opening_id) for row in rows]
+    return [o for o in openings if o is not None and o.status == "REFUND_DUE"]
+
+
+def mark_refunded(opening: OpeningRecord, refund: dict[str, Any], actor: str,
+                  marker: ProcessedEventRecord | None = None) -> bool:
+    """REFUND_DUE -> REFUNDED, with the refund's reference (a Solana signature, a Stripe refund id)."""
+    now = utc_now_iso()
+    index_rows = [row for row in RefundIndexRecord.query(REFUNDS_PK, consistent_read=True)
+                  if row.opening_id == opening.opening_id]
+    event = new_event(opening.pk, "REFUNDED", {**refund, "actor": actor})
+    try:
+        with TransactWrite(connection=connection()) as transaction:
+            transaction.update(opening, actions=[
+                OpeningRecord.status.set("REFUNDED"), OpeningRecord.updated_at.set(now),
+                OpeningRecord.payment.set({**(opening.payment or {}), **refund, "refunded_at": now}),
+            ], condition=OpeningRecord.status == "REFUND_DUE")
+            for row in index_rows:
+                transaction.delete(row)
+            mark_processed(transaction, marker)
+            transaction.save(event, condition=EventRecord.pk.does_not_exist())
+    except TransactWriteError:
+        return False
+    return True
+
+
+def revoke_opening(opening: OpeningRecord, refund: dict[str, Any], actor: str,
+                   marker: ProcessedEventRecord | None = None) -> bool:
+    """OPENED -> REFUNDED after its payment was refunded: its vault items are marked revoked (never deleted)
+    and leave the vault's totals, in one transaction. False if the opening is not OPENED any more."""
+    now = utc_now_iso()
+    items = opening.items or []
+    event = new_event(opening.pk, "REFUNDED", {**refund, "actor": actor,
+                                               "revoked": [item["vault_item_id"] for item in items]})
+    fmv_micros = sum(money.to_base_units(item["fmv"], money.FMV_DECIMALS) for item in items)
+    try:
+        with TransactWrite(connection=connection()) as transaction:
+            transaction.update(opening, actions=[
+                OpeningRecord.status.set("REFUNDED"), OpeningRecord.updated_at.set(now),
+                OpeningRecord.payment.set({**(opening.payment or {}), **refund, "refunded_at": now}),
+            ], condition=OpeningRecord.status == "OPENED")
+            for item in items:
+                row = VaultItemRecord(pk=wallet_pk(opening.wallet),
+                                      sk=f"{VAULT_PREFIX}{opening.opened_at}#{item['vault_item_id']}")
+                transaction.update(row, actions=[VaultItemRecord.revoked_at.set(now),
+                                                 VaultItemRecord.revoked_reason.set("payment refunded")],
+                                   condition=VaultItemRecord.pk.exists())
+            total = VaultTotalRecord(pk=wallet_pk(opening.wallet), sk=VAULT_TOTAL_SORT_KEY)
+            transaction.update(total, actions=[VaultTotalRecord.item_count.add(-len(items)),
+                                               VaultTotalRecord.fmv_micros.add(-fmv_micros)])
+            mark_processed(transaction, marker)
+            transaction.save(event, condition=EventRecord.pk.does_not_exist())
+    except TransactWriteError:
+        return False
+    return True
+
+
+register(RefundIndexRecord)

@@ -1,0 +1,157 @@
+"""What a wallet holds: vault items and totals, unpaid quotes, per-pack counts, remembered answers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pynamodb.attributes import (
+    JSONAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+
+from packvault.store.table import (
+    Page,
+    Row,
+    TableMeta,
+    decode_cursor,
+    encode_cursor,
+    register,
+    utc_now_iso,
+)
+
+
+class VaultItemRecord(Row):
+    class Meta(TableMeta):
+        pass
+
+    vault_item_id = UnicodeAttribute()
+    wallet = UnicodeAttribute()
+    opening_id = UnicodeAttribute()
+    pack_id = UnicodeAttribute()
+    item_id = UnicodeAttribute()
+    tier_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    nft_id = UnicodeAttribute()
+    rarity = UnicodeAttribute()
+    fmv = UnicodeAttribute()
+    metadata = JSONAttribute(null=True)
+    created_at = UnicodeAttribute()
+    revoked_at = UnicodeAttribute(null=True)  # the payment was refunded: kept, marked, never deleted
+    revoked_reason = UnicodeAttribute(null=True)
+
+
+class VaultTotalRecord(Row):
+    class Meta(TableMeta):
+        pass
+
+    item_count = NumberAttribute(default=0)
+    fmv_micros = NumberAttribute(default=0)  # integer micro-dollars
+
+
+class WalletQuotesRecord(Row):
+    """The wallet's unpaid quotes (opening_id -> expires_at), versioned so concurrent purchases serialise."""
+
+    class Meta(TableMeta):
+        pass
+
+    open_quotes = MapAttribute(default=dict)
+    version = NumberAttribute(default=0)
+
+
+class WalletPackCountRecord(Row):
+    """How many of one pack a wallet holds quotes for or has opened (the pack's mint limit)."""
+
+    class Meta(TableMeta):
+        pass
+
+    count = NumberAttribute(default=0)
+
+
+class IdempotencyRecord(Row):
+    class Meta(TableMeta):
+        pass
+
+    request_hash = UnicodeAttribute()
+    status_code = NumberAttribute()
+    response = JSONAttribute()
+    created_at = UnicodeAttribute()
+    ttl = NumberAttribute()
+
+
+VAULT_PREFIX = "VAULT#"
+
+
+VAULT_TOTAL_SORT_KEY = "VAULT_TOTAL"
+
+
+def wallet_pk(wallet: str) -> str:
+    return f"WALLET#{wallet}"
+
+
+def wallet_vault(wallet: str, limit: int, cursor: str | None) -> Page:
+    """A wallet's vault items, newest first."""
+    partition = wallet_pk(wallet)
+    rows = VaultItemRecord.query(partition, VaultItemRecord.sk.startswith(VAULT_PREFIX), scan_index_forward=False,
+                                 limit=limit, page_size=limit, consistent_read=True,
+                                 last_evaluated_key=decode_cursor(cursor, "pk", partition))
+    found = list(rows)
+    return Page(found, encode_cursor(rows.last_evaluated_key) if len(found) == limit else None)
+
+
+def vault_total(wallet: str) -> tuple[int, int]:
+    """(item count, total fmv in micro-dollars) of a wallet's vault."""
+    try:
+        row = VaultTotalRecord.get(wallet_pk(wallet), VAULT_TOTAL_SORT_KEY, consistent_read=True)
+    except VaultTotalRecord.DoesNotExist:
+        return 0, 0
+    return int(row.item_count), int(row.fmv_micros)
+
+
+QUOTES_SORT_KEY = "QUOTES"
+
+
+IDEMPOTENCY_SORT_KEY = "IDEMPOTENCY"
+
+
+IDEMPOTENCY_TTL_SECONDS = 86400
+
+
+def idempotency_pk(wallet: str, operation: str, key: str) -> str:
+    return f"IDEMPOTENCY#{wallet}#{operation}#{key}"
+
+
+def get_idempotency(wallet: str, operation: str, key: str) -> IdempotencyRecord | None:
+    try:
+        return IdempotencyRecord.get(idempotency_pk(wallet, operation, key), IDEMPOTENCY_SORT_KEY,
+                                     consistent_read=True)
+    except IdempotencyRecord.DoesNotExist:
+        return None
+
+
+def new_idempotency(wallet: str, operation: str, key: str, request_hash: str, status_code: int,
+                    response: dict[str, Any]) -> IdempotencyRecord:
+    now = datetime.now(UTC)
+    return IdempotencyRecord(pk=idempotency_pk(wallet, operation, key), sk=IDEMPOTENCY_SORT_KEY,
+                             request_hash=request_hash, status_code=status_code, response=response,
+                             created_at=utc_now_iso(), ttl=int(now.timestamp()) + IDEMPOTENCY_TTL_SECONDS)
+
+
+def get_wallet_quotes(wallet: str) -> WalletQuotesRecord:
+    try:
+        return WalletQuotesRecord.get(wallet_pk(wallet), QUOTES_SORT_KEY, consistent_read=True)
+    except WalletQuotesRecord.DoesNotExist:
+        return WalletQuotesRecord(pk=wallet_pk(wallet), sk=QUOTES_SORT_KEY, open_quotes={}, version=0)
+
+
+def wallet_pack_count(wallet: str, pack_id: str) -> int:
+    try:
+        row = WalletPackCountRecord.get(wallet_pk(wallet), f"PACKCOUNT#{pack_id}", consistent_read=True)
+    except WalletPackCountRecord.DoesNotExist:
+        return 0
+    return int(row.count)
+
+
+register(VaultItemRecord, VaultTotalRecord, WalletQuotesRecord, WalletPackCountRecord, IdempotencyRecord)
