@@ -439,3 +439,26 @@ def test_a_stripe_price_id_is_used_and_its_amount_is_checked_against_the_catalog
     pay(double, answer["checkout_session_id"])
     assert deliver(settings, cards, event_for(double, answer["checkout_session_id"],
                                               "checkout.session.completed")) == outcome
+
+
+def test_refusals_name_the_rail(settings, cards, double):
+    from packvault import confirm, purchase
+
+    with pytest.raises(PackvaultError) as no_usd:
+        checkout.create_checkout(settings, cards, Keypair.generate().public_key, "vault-chase", dict(URLS), None)
+    assert (no_usd.value.code, no_usd.value.message) == ("CURRENCY_NOT_ACCEPTED",
+                                                         "This pack is priced in SOL, not USD.")
+    with pytest.raises(PackvaultError) as usd_on_chain:
+        purchase.purchase(settings, Keypair.generate().public_key, "genesis-drop", {"currency": "USD"}, None)
+    assert usd_on_chain.value.code == "CURRENCY_NOT_ACCEPTED" and "/checkout" in usd_on_chain.value.message
+    wallet, answer = start(settings, cards)
+    from solders.keypair import Keypair as SoldersKeypair
+
+    signature = str(SoldersKeypair().sign_message(b"any transaction"))
+    with pytest.raises(PackvaultError) as wrong_rail:
+        confirm.confirm_payment(settings, None, wallet, answer["opening_id"], {"tx_signature": signature})
+    assert (wrong_rail.value.code, wrong_rail.value.status) == ("WRONG_RAIL", 409)
+    with pytest.raises(PackvaultError) as off:
+        checkout.create_checkout(settings, None, wallet, "genesis-drop", dict(URLS), None)
+    assert (off.value.code, off.value.status) == ("CARD_PAYMENTS_UNAVAILABLE", 503)
+    assert supply() == (19, 1, 0)  # only the one successful checkout reserved anything
