@@ -85,17 +85,14 @@ def http_api_event(
     """An API Gateway HTTP API (payload format 2.0) event, as API Gateway would send it."""
     now = datetime.now(UTC)
     lowered = {k.lower(): v for k, v in headers.items()}
-    cookies = [c.strip() for c in lowered.pop("cookie", "").split(";") if c.strip()]
+    cookies = [c.strip() for c in lowered.pop("cookie", "").replace(",", ";").split(";") if c.strip()]
     query: dict[str, str] = {}
     for key, value in parse_qsl(raw_query, keep_blank_values=True):
         query[key] = f"{query[key]},{value}" if key in query else value
     text_body: str | None = None
     is_base64 = False
     if body:
-        try:
-            text_body = body.decode("utf-8")
-        except UnicodeDecodeError:
-            text_body, is_base64 = base64.b64encode(body).decode(), True
+        text_body, is_base64 = encode_body(body, lowered.get("content-type", ""))
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route.route_key,
@@ -126,6 +123,22 @@ def http_api_event(
     if text_body is not None:
         event["body"] = text_body
     return event
+
+
+_TEXT_TYPES = ("application/json", "application/javascript", "application/xml", "application/x-www-form-urlencoded")
+
+
+def encode_body(body: bytes, content_type: str) -> tuple[str, bool]:
+    """(body, isBase64Encoded): text media types (and bodies without a Content-Type) travel as text when they
+    are UTF-8; anything else is base64-encoded, which a handler must be ready for in AWS too."""
+    mime = content_type.split(";", 1)[0].strip().lower()
+    textual = not mime or mime.startswith("text/") or mime in _TEXT_TYPES or mime.endswith(("+json", "+xml"))
+    if textual:
+        try:
+            return body.decode("utf-8"), False
+        except UnicodeDecodeError:
+            pass
+    return base64.b64encode(body).decode(), True
 
 
 def authorizer_event(request: dict[str, Any], identity: list[str]) -> dict[str, Any]:

@@ -82,14 +82,20 @@ class AuthorizerCache:
             self._answers[key] = (time.monotonic() + seconds, answer)
 
 
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway HTTP APIs refuse larger requests with 413
+
+
 class _RequestHandler(BaseHTTPRequestHandler):
+    """Answers what API Gateway (HTTP API) would: any method is routed (no route -> its 404), CORS preflights
+    from the template's CorsConfiguration, 413 past 10 MB, the Lambda authorizer run as API Gateway runs it."""
+
     server: LocalApi
     protocol_version = "HTTP/1.1"
 
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("do_"):  # every method, known or not, goes through the routes like API Gateway's
+            return self._dispatch
+        raise AttributeError(name)
 
     def do_OPTIONS(self) -> None:
         cors = self.server.cors
@@ -103,12 +109,21 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         url = urlsplit(self.path)
-        length = int(self.headers.get("content-length") or 0)
-        body = self.rfile.read(length) if length else b""
+        raw_length = (self.headers.get("content-length") or "0").strip()
+        if not raw_length.isdigit():
+            self.close_connection = True
+            self._send(400, {"content-type": "application/json"}, b'{"message":"Bad Request"}')
+            return
+        if int(raw_length) > MAX_PAYLOAD_BYTES:
+            self.close_connection = True
+            self._send(413, {"content-type": "application/json"}, b'{"message":"Request Entity Too Large"}')
+            return
+        body = self.rfile.read(int(raw_length)) if int(raw_length) else b""
+        headers = {name.lower(): ",".join(self.headers.get_all(name) or []) for name in set(self.headers.keys())}
         for route in self.server.routes:
             params = route.match(self.command, url.path)
             if params is not None:
-                event = http_api_event(route, self.command, url.path, url.query, dict(self.headers.items()), body,
+                event = http_api_event(route, self.command, url.path, url.query, headers, body,
                                        params, self.client_address[0])
                 if route.authorizer is not None and not self._authorize(route.authorizer, event):
                     return

@@ -53,3 +53,13 @@ def test_response_mapping_reads_status_headers_and_body():
     status, headers, body = http_response({"statusCode": 404, "headers": {"Content-Type": "application/json"},
                                            "body": '{"error": {}}', "isBase64Encoded": False})
     assert (status, headers["content-type"], body) == (404, "application/json", b'{"error": {}}')
+
+
+def test_bodies_are_base64_encoded_unless_they_are_utf8_text():
+    from local.lambdas import encode_body
+
+    assert encode_body(b'{"a": 1}', "application/json; charset=utf-8") == ('{"a": 1}', False)
+    assert encode_body(b"a=1", "application/x-www-form-urlencoded") == ("a=1", False)
+    assert encode_body(b"\x00\x01", "application/octet-stream") == ("AAE=", True)
+    assert encode_body(b'{"a": 1}', "image/png") == ("eyJhIjogMX0=", True)
+    assert encode_body(b"\xdd\xff{}", "application/json") == ("3f97fQ==", True)  # not UTF-8: bytes kept exactly

@@ -12,6 +12,8 @@ from typing import Any
 class ErrorCode(StrEnum):
     BAD_REQUEST = "BAD_REQUEST"
     INVALID_JSON = "INVALID_JSON"
+    INVALID_BODY_ENCODING = "INVALID_BODY_ENCODING"
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
     VALIDATION_FAILED = "VALIDATION_FAILED"
     ROUTE_NOT_FOUND = "ROUTE_NOT_FOUND"
     PACK_NOT_FOUND = "PACK_NOT_FOUND"
@@ -66,6 +68,8 @@ class ErrorCode(StrEnum):
 _CATALOGUE: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.BAD_REQUEST: (400, "The request is not valid."),
     ErrorCode.INVALID_JSON: (400, "The request body is not valid JSON."),
+    ErrorCode.INVALID_BODY_ENCODING: (400, "The request body must be UTF-8 encoded JSON."),
+    ErrorCode.PAYLOAD_TOO_LARGE: (413, "The request body is larger than this route accepts."),
     ErrorCode.VALIDATION_FAILED: (400, "A field of the request is not valid."),
     ErrorCode.ROUTE_NOT_FOUND: (404, "No such route."),
     ErrorCode.PACK_NOT_FOUND: (404, "No pack has this id."),

@@ -5,6 +5,8 @@ Every error a client sees has the shape {"error": {"code", "message", "details"?
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import time
 
@@ -47,24 +49,50 @@ def query_limit(app: APIGatewayHttpResolver, default: int = 20, maximum: int = 1
     return int(raw)
 
 
+MAX_JSON_BODY_BYTES = 64 * 1024  # every JSON request of this API is a few hundred bytes
+MAX_RAW_BODY_BYTES = 1024 * 1024  # outside services' callbacks (Stripe events are well under this)
+
+
+def raw_body(app: APIGatewayHttpResolver, limit: int = MAX_RAW_BODY_BYTES) -> bytes:
+    """The request body exactly as sent (API Gateway base64-encodes bodies it does not treat as text);
+    signatures are computed over these bytes, never over a re-serialised JSON. 413 past `limit`."""
+    event = app.current_event
+    body = event.get("body") or ""
+    if len(body) > 2 * limit:  # cheap early refusal before decoding anything large
+        raise PackvaultError(ErrorCode.PAYLOAD_TOO_LARGE, limit=limit)
+    if event.get("isBase64Encoded"):
+        try:
+            data = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise PackvaultError(ErrorCode.INVALID_BODY_ENCODING) from None
+    else:
+        data = body.encode("utf-8", errors="surrogatepass")
+    if len(data) > limit:
+        raise PackvaultError(ErrorCode.PAYLOAD_TOO_LARGE, limit=limit)
+    return data
+
+
 def json_body(app: APIGatewayHttpResolver) -> dict:
-    """The request body as a JSON object; 400 INVALID_JSON otherwise."""
-    body = app.current_event.json_body if app.current_event.body else {}
+    """The request body as a JSON object: 400 INVALID_BODY_ENCODING (not UTF-8), 400 INVALID_JSON (not
+    JSON, or not an object), 413 PAYLOAD_TOO_LARGE. The one place a handler's body is read."""
+    data = raw_body(app, MAX_JSON_BODY_BYTES)
+    if not data.strip():
+        return {}
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise PackvaultError(ErrorCode.INVALID_BODY_ENCODING) from None
+    try:
+        body = json.loads(text, parse_constant=_no_constants)
+    except (ValueError, RecursionError):
+        raise PackvaultError(ErrorCode.INVALID_JSON) from None
     if not isinstance(body, dict):
         raise PackvaultError(ErrorCode.INVALID_JSON, "The request body must be a JSON object.")
     return body
 
 
-def raw_body(app: APIGatewayHttpResolver) -> bytes:
-    """The request body exactly as sent (API Gateway base64-encodes bodies it does not treat as text);
-    signatures are computed over these bytes, never over a re-serialised JSON."""
-    event = app.current_event
-    body = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        import base64
-
-        return base64.b64decode(body)
-    return body.encode("utf-8")
+def _no_constants(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
 
 
 def create_app() -> APIGatewayHttpResolver:
