@@ -131,7 +131,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
                     status, headers, payload = http_response(self.server.pools[route.function_id].invoke(event))
                 except Exception:
                     log.exception("function %s failed", route.function_id)
-                    status, headers, payload = 502, {"content-type": "application/json"}, \
+                    status, headers, payload = 500, {"content-type": "application/json"}, \
                         b'{"message":"Internal Server Error"}'
                 self._send(status, headers, payload)
                 return
