@@ -1,5 +1,9 @@
 """The `packvault` command-line tool (also `python -m packvault`). It reads the same environment
-variables as the functions (TABLE_NAME, DYNAMODB_ENDPOINT, AWS_REGION, STAGE) and uses the same modules."""
+variables as the functions (TABLE_NAME, DYNAMODB_ENDPOINT, AWS_REGION, STAGE) and uses the same modules.
+
+Without TABLE_NAME it acts on the local stack that `make run` started (its .local-stack/state.json), so the
+README's operator commands work against it as written. Failures are one line on stderr, never a traceback.
+"""
 
 from __future__ import annotations
 
@@ -158,7 +162,10 @@ def _refunds_list(_: argparse.Namespace) -> int:
     from packvault.runtime import configure
 
     configure()
-    for opening in store.refunds_due():
+    due = store.refunds_due()
+    if not due:
+        print("packvault: no refunds are due", file=sys.stderr)
+    for opening in due:
         payment = opening.payment or {}
         print(json.dumps({"opening_id": opening.opening_id, "wallet": opening.wallet, "pack_id": opening.pack_id,
                           "rail": opening.rail, "payment_id": opening.payment_id,
@@ -235,13 +242,50 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def use_local_stack() -> dict | None:
+    """Without TABLE_NAME, the environment of the stack `make run` started (values already set win)."""
+    from packvault import devstack
+
+    if os.environ.get("TABLE_NAME"):
+        return None
+    state = devstack.read_state()
+    if state is not None:
+        for key, value in devstack.local_environment(state).items():
+            os.environ.setdefault(key, value)
+    return state
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    use_local_stack()
     try:
         return args.run(args)
     except ConfigurationError as exc:
-        print(f"packvault: {exc}", file=sys.stderr)
+        hint = "" if os.environ.get("TABLE_NAME") else (" (no TABLE_NAME is set and no local stack is running: start "
+                                                         "`make run`, or set STAGE and TABLE_NAME for AWS)")
+        print(f"packvault: {exc}{hint}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. piped into `head`
+        sys.stderr.close()
+        return 0
+    except Exception as exc:  # one line for an operator; the cause's name says where to look
+        print(f"packvault: {describe_failure(exc)}", file=sys.stderr)
+        return 1
+
+
+def describe_failure(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    name = exc.__class__.__name__
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None and "Credentials" not in name and "Connect" not in name:
+        name, text = cause.__class__.__name__, (str(cause).strip().splitlines() or [text])[0]
+        cause = cause.__cause__ or cause.__context__
+    if "Credentials" in name or "Unable to locate credentials" in text:
+        return ("no AWS credentials found: configure them for AWS (aws configure / AWS_PROFILE), or start the local "
+                "stack with `make run` and leave TABLE_NAME unset")
+    if "Connect" in name:
+        return f"cannot reach DynamoDB at {os.environ.get('DYNAMODB_ENDPOINT') or 'AWS'}: {text}"
+    return f"{name}: {text}"
 
 
 if __name__ == "__main__":
