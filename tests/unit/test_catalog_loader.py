@@ -31,33 +31,33 @@ def test_probabilities_that_do_not_sum_to_one_are_rejected_naming_the_field():
     doc = demo()
     doc["packs"][0]["tiers"][0]["probability"] = "0.7499"
     (problem,) = rejected(doc)
-    assert problem.startswith("packs[0].tiers[*].probability")
+    assert problem.startswith("packs[starter-unlimited].tiers[*].probability")
     assert "0.9999" in problem
 
 
 def test_negative_weight_names_the_field():
     doc = demo()
     doc["packs"][1]["tiers"][0]["items"][1]["weight"] = -1
-    assert any(p.startswith("packs[1].tiers[0].items[1].weight:") for p in rejected(doc))
+    assert any(p.startswith("packs[genesis-drop].tiers[common].items[genesis-shard].weight:") for p in rejected(doc))
 
 
 def test_unknown_currency_is_rejected():
     doc = demo()
     doc["packs"][0]["prices"] = {"DOGE": "1"}
-    assert any("packs[0].prices.DOGE" in p and "unknown currency" in p for p in rejected(doc))
+    assert any("packs[starter-unlimited].prices.DOGE" in p and "unknown currency" in p for p in rejected(doc))
 
 
 @pytest.mark.parametrize("price", ["0.0000000001", "0", "1e-3"])
 def test_prices_must_be_positive_and_fit_the_currency(price):
     doc = demo()
     doc["packs"][0]["prices"] = {"SOL": price}
-    assert any("packs[0].prices" in p for p in rejected(doc))
+    assert any("packs[starter-unlimited].prices" in p for p in rejected(doc))
 
 
 def test_json_numbers_are_not_money():
     doc = demo()
     doc["packs"][0]["prices"]["SOL"] = 0.05
-    assert any("packs[0].prices.SOL" in p for p in rejected(doc))
+    assert any("packs[starter-unlimited].prices.SOL" in p for p in rejected(doc))
 
 
 def test_duplicate_item_ids_in_a_pack_are_rejected():
@@ -123,7 +123,7 @@ def test_any_split_of_probability_is_accepted_exactly_when_it_sums_to_one(ppms):
 def test_pack_whose_items_can_run_out_must_limit_supply_to_what_stock_fills():
     doc = demo()
     doc["packs"][2]["supply"] = None  # vault-chase: only finite-stock items
-    assert any("packs[2].supply" in p and "at most 63" in p for p in rejected(doc))
+    assert any("packs[vault-chase].supply" in p and "at most 63" in p for p in rejected(doc))
     doc["packs"][2]["supply"] = {"total": 64}
     assert any("at most 63" in p for p in rejected(doc))
     doc["packs"][2]["supply"] = {"total": 63}
@@ -135,3 +135,17 @@ def test_an_unlimited_item_in_every_slot_lifts_the_supply_rule():
     doc["packs"][2]["supply"] = None
     doc["packs"][2]["tiers"][0]["items"][0]["stock"] = None
     assert parse_catalog(doc)[2].supply_total is None
+
+
+def test_every_problem_at_once_in_words_located_by_ids():
+    doc = demo()
+    doc["packs"][1]["prices"]["SOL"] = "-0.25"  # a schema problem in genesis-drop
+    doc["packs"][0]["tiers"][0]["probability"] = "0.7500001"  # a schema problem in starter-unlimited
+    doc["packs"][2]["tiers"][0]["probability"] = "0.5"  # a rule across fields in vault-chase
+    problems = rejected(doc)
+    assert ("packs[genesis-drop].prices.SOL: '-0.25' must be a plain non-negative decimal such as \"0.05\" "
+            "(no sign, no exponent)") in problems
+    assert any(p.startswith("packs[starter-unlimited].tiers[common].probability: '0.7500001' must be a "
+                            "probability between 0 and 1 with at most 6 decimal places") for p in problems)
+    assert any(p.startswith("packs[vault-chase].tiers[*].probability: probabilities sum to") for p in problems)
+    assert not any("^" in p or "does not match" in p for p in problems)  # no regular expressions

@@ -102,24 +102,63 @@ def read_catalog_file(path: str | Path) -> list[PackDefinition]:
 
 
 def parse_catalog(document: Any) -> list[PackDefinition]:
-    """Schema errors first (all of them, each naming its field); then the rules across fields."""
+    """Every problem at once, in words, located by pack, tier and item ids: the schema's findings, and the
+    rules across fields for every pack the schema found nothing wrong with."""
     from jsonschema import Draft202012Validator
 
     validator = Draft202012Validator(schema())
     errors = sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        raise CatalogError([f"{_field_path(e.absolute_path)}: {e.message}" for e in errors])
-    problems: list[str] = []
-    packs = [_parse_pack(raw, f"packs[{n}]", problems) for n, raw in enumerate(document["packs"])]
+    problems = [f"{_field_path(e.absolute_path, document)}: {_in_words(e)}" for e in errors]
+    if not isinstance(document, dict) or not isinstance(document.get("packs"), list):
+        raise CatalogError(problems or ["(document): must be an object with a 'packs' list"])
+    broken = {e.absolute_path[1] for e in errors if len(e.absolute_path) > 1 and e.absolute_path[0] == "packs"}
+    packs = [_parse_pack(raw, _pack_where(raw, n), problems) for n, raw in enumerate(document["packs"])
+             if n not in broken]
     problems += _duplicates((p.pack_id for p in packs), "packs", "pack_id")
     if problems:
         raise CatalogError(problems)
     return packs
 
 
-def _field_path(path: Iterable[Any]) -> str:
-    text = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path).lstrip(".")
-    return text or "(document)"
+_PATTERN_WORDS = {
+    "decimal": "must be a plain non-negative decimal such as \"0.05\" (no sign, no exponent)",
+    "probability": "must be a probability between 0 and 1 with at most 6 decimal places, such as \"0.125\"",
+    "id": "must be 1-64 letters, digits, '-' or '_'",
+}
+
+
+def _in_words(error: Any) -> str:
+    """A schema error as a person would say it (the regular expression itself helps nobody)."""
+    if error.validator == "pattern":
+        definitions = schema()["$defs"]
+        for name, words in _PATTERN_WORDS.items():
+            if definitions.get(name, {}).get("pattern") == error.schema.get("pattern"):
+                return f"{error.instance!r} {words}"
+        return f"{error.instance!r} does not have the expected form"
+    if error.validator == "additionalProperties":
+        return error.message.replace("Additional properties are not allowed", "unknown field(s)")
+    return error.message
+
+
+def _pack_where(raw: Any, index: int) -> str:
+    pack_id = raw.get("pack_id") if isinstance(raw, dict) else None
+    return f"packs[{pack_id}]" if isinstance(pack_id, str) and pack_id else f"packs[{index}]"
+
+
+def _field_path(path: Iterable[Any], document: Any = None) -> str:
+    """packs[genesis-drop].tiers[rare].items[ember].fmv rather than packs[1].tiers[2].items[0].fmv."""
+    parts, node = [], document
+    for part in path:
+        if isinstance(part, int):
+            child = node[part] if isinstance(node, list) and part < len(node) else None
+            name = next((child[key] for key in ("pack_id", "tier_id", "item_id")
+                         if isinstance(child, dict) and isinstance(child.get(key), str) and child.get(key)), None)
+            parts.append(f"[{name if name is not None else part}]")
+            node = child
+        else:
+            parts.append(f".{part}")
+            node = node.get(part) if isinstance(node, dict) else None
+    return "".join(parts).lstrip(".") or "(document)"
 
 
 def _duplicates(values: Iterable[str], where: str, name: str) -> list[str]:
