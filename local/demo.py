@@ -21,7 +21,6 @@ import sys
 import time
 import uuid
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import requests
@@ -31,7 +30,7 @@ from packvault import devstack
 from packvault.client import ApiError, Keypair, PackvaultClient
 from packvault.proof import check_proof
 
-LOCAL = Path(__file__).resolve().parent.parent / ".local-stack"
+LOCAL = devstack.state_path().parent  # .local-stack/ beside the state file
 KEYPAIR = LOCAL / "demo-buyer.json"
 PROOF = LOCAL / "last-proof.json"
 

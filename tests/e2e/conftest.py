@@ -25,6 +25,7 @@ class Stack:
     base_url: str
     solana_url: str
     stripe_url: str
+    state_file: str  # what `make run` writes for the tools (.local-stack/state.json), here in a temp folder
     settings: Settings  # the table and endpoint the stack uses, for tests that set up records directly
 
 
@@ -41,10 +42,11 @@ def stack_store(stack: Stack) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def stack(dynamodb_local) -> Iterator[Stack]:
+def stack(dynamodb_local, tmp_path_factory) -> Iterator[Stack]:
     port, solana_port, stripe_port = free_port(), free_port(), free_port()
     table_name = f"e2e-{uuid.uuid4().hex[:10]}"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    state_file = str(tmp_path_factory.mktemp("local-stack") / "state.json")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PACKVAULT_STATE": state_file}
     env.pop("TABLE_NAME", None)
     for name in ("SOLANA_RPC_URLS", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE",
                  "CHECKOUT_RETURN_ORIGINS"):
@@ -71,6 +73,6 @@ def stack(dynamodb_local) -> Iterator[Stack]:
         time.sleep(0.2)
     settings = Settings.from_env({"STAGE": "dev", "TABLE_NAME": table_name,
                                   "DYNAMODB_ENDPOINT": dynamodb_local.endpoint})
-    yield Stack(base, f"http://127.0.0.1:{solana_port}", f"http://127.0.0.1:{stripe_port}", settings)
+    yield Stack(base, f"http://127.0.0.1:{solana_port}", f"http://127.0.0.1:{stripe_port}", state_file, settings)
     process.terminate()
     process.wait(timeout=15)

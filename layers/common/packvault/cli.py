@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from packvault import devstack
 from packvault.settings import ConfigurationError
 
 
@@ -107,7 +108,7 @@ def _login(args: argparse.Namespace) -> int:
     from packvault.client import ApiError, Keypair, PackvaultClient
 
     try:
-        session = PackvaultClient(args.api).sign_in(Keypair.load(args.keypair))
+        session = PackvaultClient(args.api or devstack.api_url()).sign_in(Keypair.load(args.keypair))
     except ApiError as exc:
         print(f"packvault: sign-in refused: {json.dumps(exc.body)}", file=sys.stderr)
         return 1
@@ -193,50 +194,52 @@ def _refunds_mark(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="packvault", description="Packvault operator and support tools.")
+    parser = argparse.ArgumentParser(prog="packvault", description="Packvault operator and support tools. Without "
+                                     "TABLE_NAME they act on the local stack `make run` started.",
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    catalog = commands.add_parser("catalog", help="the pack catalog").add_subparsers(dest="action", required=True)
-    load = catalog.add_parser("load", help="validate a catalog file and load it idempotently")
-    load.add_argument("file")
+    catalog = _command(commands, "catalog", "the pack catalog").add_subparsers(dest="action", required=True)
+    load = _command(catalog, "load", "validate a catalog file and load it idempotently")
+    load.add_argument("file", help="a catalog JSON file (see `packvault catalog schema`)")
     load.set_defaults(run=_catalog_load)
-    validate = catalog.add_parser("validate", help="validate a catalog file without loading it")
-    validate.add_argument("file")
+    validate = _command(catalog, "validate", "validate a catalog file without loading it")
+    validate.add_argument("file", help="a catalog JSON file")
     validate.set_defaults(run=_catalog_validate)
-    catalog.add_parser("schema", help="print the catalog JSON Schema").set_defaults(run=_catalog_schema)
-    verify = commands.add_parser("verify-opening", help="recompute an opening's items from its fairness proof")
+    _command(catalog, "schema", "print the catalog JSON Schema").set_defaults(run=_catalog_schema)
+    verify = _command(commands, "verify-opening", "recompute an opening's items from its fairness proof")
     verify.add_argument("proof", help="a proof JSON file (or an opening with a 'fairness' object), - for stdin; "
                         "with --api, an opening id")
     verify.add_argument("--api", help="read the opening and its odds version from this API instead of a file")
     verify.add_argument("--keypair", help="with --api: the buyer's keypair file, to sign in")
     verify.set_defaults(run=_verify_opening)
-    payment = commands.add_parser("verify-payment", help="check a Solana payment with the Lambda's own verifier; "
+    payment = _command(commands, "verify-payment", "check a Solana payment with the Lambda's own verifier; "
                                   "exit 0 valid, 1 invalid, 2 pending")
-    payment.add_argument("signature")
+    payment.add_argument("signature", help="the transaction signature (base58)")
     payment.add_argument("--rpc-url", action="append", required=True, help="repeat to fail over across URLs")
-    payment.add_argument("--recipient", required=True)
+    payment.add_argument("--recipient", required=True, help="the wallet that should have been paid (base58)")
     payment.add_argument("--amount", required=True, help="decimal string, e.g. 0.05")
     payment.add_argument("--currency", default="SOL", help="SOL, USDC or USDT")
     payment.add_argument("--mint", help="the token's mint on this cluster (default: the mainnet mint)")
-    payment.add_argument("--reference")
-    payment.add_argument("--sender")
+    payment.add_argument("--reference", help="the quote's Solana Pay reference, required among the account keys")
+    payment.add_argument("--sender", help="the buyer's wallet, required to sign and be debited")
     payment.add_argument("--commitment", choices=["confirmed", "finalized"], default="confirmed")
     payment.add_argument("--max-version", type=int, choices=[0, 1], default=0)
     payment.set_defaults(run=_verify_payment)
-    commands.add_parser("sweep", help="run the expiry sweep once (admin cleanup)").set_defaults(run=_sweep)
-    refunds = commands.add_parser("refunds", help="payments that could not open a pack").add_subparsers(
+    _command(commands, "sweep", "run the expiry sweep once (admin cleanup)").set_defaults(run=_sweep)
+    refunds = _command(commands, "refunds", "payments that could not open a pack").add_subparsers(
         dest="action", required=True)
-    refunds.add_parser("list", help="openings awaiting a refund").set_defaults(run=_refunds_list)
-    mark = refunds.add_parser("mark-refunded", help="record the refund's transaction")
-    mark.add_argument("opening_id")
+    _command(refunds, "list", "openings awaiting a refund").set_defaults(run=_refunds_list)
+    mark = _command(refunds, "mark-refunded", "record the refund's transaction")
+    mark.add_argument("opening_id", help="the opening awaiting a refund (from `refunds list`)")
     mark.add_argument("--tx", required=True, help="the refund transaction's signature")
-    mark.add_argument("--operator", default=os.environ.get("USER", "operator"))
+    mark.add_argument("--operator", default=os.environ.get("USER", "operator"), help="who made the refund")
     mark.set_defaults(run=_refunds_mark)
-    keygen = commands.add_parser("keygen", help="write a new buyer keypair file (Solana CLI format)")
-    keygen.add_argument("file")
+    keygen = _command(commands, "keygen", "write a new buyer keypair file (Solana CLI format)")
+    keygen.add_argument("file", help="where to write the keypair (refuses to overwrite)")
     keygen.set_defaults(run=_keygen)
-    login = commands.add_parser("login", help="sign in with a keypair file; prints an access token")
+    login = _command(commands, "login", "sign in with a keypair file; prints an access token")
     login.add_argument("--keypair", required=True)
-    login.add_argument("--api", default="http://127.0.0.1:3000")
+    login.add_argument("--api", default=None, help="the API (default: the running local stack, else port 3000)")
     login.add_argument("--json", action="store_true", help="print the whole session, not only the token")
     login.set_defaults(run=_login)
     return parser
@@ -244,8 +247,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def use_local_stack() -> dict | None:
     """Without TABLE_NAME, the environment of the stack `make run` started (values already set win)."""
-    from packvault import devstack
-
     if os.environ.get("TABLE_NAME"):
         return None
     state = devstack.read_state()
@@ -253,6 +254,12 @@ def use_local_stack() -> dict | None:
         for key, value in devstack.local_environment(state).items():
             os.environ.setdefault(key, value)
     return state
+
+
+def _command(parent: argparse._SubParsersAction, name: str, summary: str) -> argparse.ArgumentParser:
+    """A subcommand whose --help describes it and shows its defaults."""
+    return parent.add_parser(name, help=summary, description=summary,
+                             formatter_class=argparse.ArgumentDefaultsHelpFormatter)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
