@@ -2,13 +2,14 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 TOOLS  := .venv-tools
-PIP    := --quiet --disable-pip-version-check
+PIP    := --progress-bar off --disable-pip-version-check
 PORT   ?= $(or $(PACKVAULT_PORT),3000)
 export SAM_CLI_TELEMETRY := 0
 
 .PHONY: run test lint lint-template bench build clean demo
 
 $(VENV)/.installed: requirements/dev.txt layers/common/requirements.txt pyproject.toml
+	@echo "installing the pinned dependencies into $(VENV) (the first time takes a minute or two)"
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install $(PIP) -r requirements/dev.txt
 	$(VENV)/bin/pip install $(PIP) --no-deps -e .
