@@ -9,7 +9,8 @@ signs in with a fresh local keypair (saved to .local-stack/demo-buyer.json, so `
   checkout page, presses Pay on it (or, with BROWSER_PAY=1, waits while you press it yourself) and waits for
   the signed webhook to open the pack.
 Either way it prints the revealed items, checks the fairness proof the way docs/FAIRNESS.md says (and saves
-it to .local-stack/last-proof.json for `packvault verify-opening`), and shows the vault.
+it to .local-stack/last-proof.json for `packvault verify-opening`), shows the vault, then sells the most
+valuable item back for credits and prints the balance and the ledger.
 """
 
 from __future__ import annotations
@@ -152,6 +153,15 @@ def show_opening(client: PackvaultClient, pack: str, opened: dict[str, Any]) -> 
     step("7. vault", {"item_count": vault["item_count"], "total_fmv": usd(vault["total_fmv"]),
                       "items": [f"{mine[i['vault_item_id']]['name']} ({usd(mine[i['vault_item_id']]['fmv'])})"
                                 for i in items if i["vault_item_id"] in mine]})
+    best = max(items, key=lambda i: Decimal(i["fmv"]))
+    path = f"/api/v1/me/openings/{opened['opening_id']}/items/{best['vault_item_id']}/buyback"
+    offer = client.request("GET", path)
+    step("8. instant buyback offer for the most valuable item", {
+        key: offer[key] for key in ("name", "fmv", "rate", "credits", "value_usd", "available_until", "status")})
+    sale = client.request("POST", path)
+    ledger = client.request("GET", "/api/v1/me/credits")
+    step("9. sold it back: credits and ledger", {"credits": sale["credits"], "balance": ledger["balance"],
+                                                "entries": ledger["entries"]})
 
 
 def _wait_until_settled(client: PackvaultClient, opening_id: str, seconds: float) -> dict:

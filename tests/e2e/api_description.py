@@ -10,6 +10,8 @@ PACK_ID = {"name": "pack_id", "in": "path", "required": True,
            "schema": {"type": "string", "maxLength": 80, "example": "starter-unlimited"}}
 OPENING_ID = {"name": "opening_id", "in": "path", "required": True,
               "schema": {"type": "string", "example": "3f1c9a52-3a8e-4d55-9d0e-8f0b7c1e2a11"}}
+VAULT_ITEM_ID = {"name": "vault_item_id", "in": "path", "required": True,
+                 "schema": {"type": "string", "example": "6f1c6a52-3a8e-4d55-9d0e-8f0b7c1e2a11"}}
 PAGING = [{"name": "limit", "in": "query", "schema": {"type": "string"}},
           {"name": "cursor", "in": "query", "schema": {"type": "string"}}]
 IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 200}}
@@ -56,5 +58,9 @@ DESCRIPTION: dict[str, Any] = {
         "/api/v1/packs/openings/{opening_id}": {"get": _op({"parameters": [OPENING_ID]}, True)},
         "/api/v1/me/openings": {"get": _op({"parameters": PAGING}, True)},
         "/api/v1/me/vault": {"get": _op({"parameters": PAGING}, True)},
+        "/api/v1/me/credits": {"get": _op({"parameters": PAGING}, True)},
+        "/api/v1/me/openings/{opening_id}/items/{vault_item_id}/buyback": {
+            "get": _op({"parameters": [OPENING_ID, VAULT_ITEM_ID]}, True),
+            "post": _op({"parameters": [OPENING_ID, VAULT_ITEM_ID]}, True)},
     },
 }

@@ -462,3 +462,22 @@ def test_refusals_name_the_rail(settings, cards, double):
         checkout.create_checkout(settings, None, wallet, "genesis-drop", dict(URLS), None)
     assert (off.value.code, off.value.status) == ("CARD_PAYMENTS_UNAVAILABLE", 503)
     assert supply() == (19, 1, 0)  # only the one successful checkout reserved anything
+
+
+def test_a_refund_after_a_buyback_revokes_the_rest_and_names_the_sold_item(settings, cards, double):
+    from packvault import credits
+
+    wallet, answer = start(settings, cards)
+    pay(double, answer["checkout_session_id"])
+    deliver(settings, cards, event_for(double, answer["checkout_session_id"], "checkout.session.completed"))
+    record = opening(answer)
+    sold_id = record.items[0]["vault_item_id"]
+    sale = credits.sell_back(wallet, record.opening_id, sold_id)
+    cards.refund(record.payment_id, record.opening_id, "requested by customer")
+    assert deliver(settings, cards, charge_event(double, record.payment_id)) == "refunded"
+    rows = {row.vault_item_id: row for row in store.wallet_vault(wallet, 10, None).rows}
+    assert rows[sold_id].sold_at and not rows[sold_id].revoked_at
+    assert all(row.revoked_at for key, row in rows.items() if key != sold_id)
+    assert store.vault_total(wallet) == (0, 0) and store.credit_balance(wallet) == sale["credits"]
+    refunded = [e for e in store.events_of(store.opening_pk(record.opening_id)) if e.event_type == "REFUNDED"]
+    assert refunded[-1].payload["sold_back_before_refund"] == [sold_id]

@@ -58,6 +58,7 @@ class PackDefinition:
     slots: tuple[SlotSpec, ...]  # (count, ((tier_id, ppm), ...))
     items: tuple[ItemDefinition, ...] = field(repr=False)
     stripe_price_id: str | None = None  # the Stripe Price of the USD price, when Stripe holds one
+    buyback: tuple[int, int] | None = None  # (rate in basis points, window hours); None: the deployment default
 
     def layout(self) -> dict[str, Any]:
         return {
@@ -78,7 +79,8 @@ class PackDefinition:
     def definition_hash(self) -> str:
         return canonical_hash({
             "pack": [self.pack_id, self.name, self.description, self.status, self.prices, self.cards_per_pack,
-                     self.supply_total, self.max_per_wallet, *([self.stripe_price_id] if self.stripe_price_id else [])],
+                     self.supply_total, self.max_per_wallet, *([self.stripe_price_id] if self.stripe_price_id else []),
+                     *([list(self.buyback)] if self.buyback else [])],
             "odds": self.odds_table(),
             "items": [[i.name, i.nft_id, i.rarity, i.fmv, i.stock, i.metadata] for i in self.items],
         })
@@ -201,6 +203,8 @@ def _parse_pack(raw: dict[str, Any], where: str, problems: list[str]) -> PackDef
         pack_id=raw["pack_id"], name=raw["name"], description=raw.get("description"), status=raw["status"],
         prices=prices, cards_per_pack=cards, supply_total=supply["total"] if supply else None,
         max_per_wallet=raw.get("max_per_wallet"), stripe_price_id=raw.get("stripe_price_id"),
+        buyback=(money.basis_points(raw["buyback"]["rate"]), raw["buyback"].get("window_hours", 72))
+        if raw.get("buyback") else None,
         tiers=tiers, slots=slots, items=items,
     )
 
@@ -313,6 +317,7 @@ def load_pack(pack: PackDefinition) -> LoadResult:
         name=pack.name, description=pack.description, status=pack.status, prices=pack.prices,
         cards_per_pack=pack.cards_per_pack, layout=pack.layout(), supply_total=pack.supply_total,
         max_per_wallet=pack.max_per_wallet, stripe_price_id=pack.stripe_price_id,
+        buyback_bp=pack.buyback[0] if pack.buyback else None, buyback_hours=pack.buyback[1] if pack.buyback else None,
         odds_version=odds_version, odds_hash=odds_hash, definition_hash=definition_hash,
         created_at=existing.created_at if existing else now, updated_at=now,
     )

@@ -35,6 +35,7 @@ USDC = Currency("USDC", 6, "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", SPL_T
 USDT = Currency("USDT", 6, "Es9vMFrzaCERmJfrF4H2FYD4KCoNkY11McCe8BenwNYB", SPL_TOKEN_PROGRAM)
 USD = Currency("USD", 2, rail="stripe")  # cards through Stripe Checkout; cents inside
 FMV_DECIMALS = 6  # fair market values are US dollars to the micro-dollar; totals are kept in micro-dollars
+CREDIT_MICROS = 10_000  # one platform credit is worth exactly US$0.01 (10,000 micro-dollars of fmv)
 
 CURRENCIES: dict[str, Currency] = {c.symbol: c for c in (SOL, USDC, USDT, USD)}
 
@@ -86,3 +87,16 @@ def canonical_decimal(amount: str, decimals: int) -> str:
 def decimal_places(amount: str) -> int:
     """How many digits follow the point in a plain decimal string."""
     return max(0, -Decimal(amount).as_tuple().exponent)
+
+
+def basis_points(rate: str) -> int:
+    """'0.85' -> 8500; a rate is a decimal string from 0 to 1 with at most 4 places."""
+    if not re.fullmatch(r"(0(\.[0-9]{1,4})?|1(\.0{1,4})?)", rate or ""):
+        raise MoneyFormatError(f"{rate!r} is not a rate from 0 to 1 with at most 4 decimal places")
+    return to_base_units(rate, 4)
+
+
+def buyback_credits(fmv: str, rate_bp: int) -> int:
+    """Credits paid for an item of fair value `fmv` (US dollars) at `rate_bp` basis points, rounded down to a
+    whole credit: fmv micro-dollars x rate / 10,000 / 10,000 micro-dollars per credit."""
+    return to_base_units(fmv, FMV_DECIMALS) * rate_bp // (10_000 * CREDIT_MICROS)

@@ -169,6 +169,8 @@ def _new_opening(settings: Settings, wallet: str, pack: store.PackRecord, spec: 
         reference=new_reference() if solana else None, quote_expires_at=expires_at,
         server_seed=server_seed, server_seed_hash=fairness.commitment(server_seed), client_seed=spec.client_seed,
         odds_version=int(pack.odds_version), odds_hash=pack.odds_hash, limited_supply=pack.supply_total is not None,
+        buyback_bp=int(pack.buyback_bp) if pack.buyback_bp is not None else settings.buyback_bp,
+        buyback_hours=int(pack.buyback_hours) if pack.buyback_hours is not None else settings.buyback_window_hours,
         mint_limited=pack.max_per_wallet is not None,
         created_at=created_at, updated_at=created_at,
     )

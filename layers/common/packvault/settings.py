@@ -55,6 +55,8 @@ class Settings(BaseModel):
     stripe_webhook_secret_parameter: str | None = Field(alias="STRIPE_WEBHOOK_SECRET_PARAMETER", default=None)
     stripe_api_base: str | None = Field(alias="STRIPE_API_BASE", default=None)
     checkout_return_origins: tuple[str, ...] = Field(alias="CHECKOUT_RETURN_ORIGINS", default=())
+    buyback_rate: str = Field(alias="BUYBACK_RATE", default="0.85", pattern=r"^(0(\.[0-9]{1,4})?|1(\.0{1,4})?)$")
+    buyback_window_hours: int = Field(alias="BUYBACK_WINDOW_HOURS", default=72, ge=0, le=87600)
     checkout_session_ttl_seconds: int = Field(alias="CHECKOUT_SESSION_TTL_SECONDS", default=1800, ge=1800, le=86400)
 
     @field_validator("dynamodb_endpoint", "platform_wallet", "jwt_signing_key", "jwt_signing_key_parameter",
@@ -165,6 +167,13 @@ class Settings(BaseModel):
         if key.startswith(("sk_live_", "rk_live_")) and self.stage != "prod":
             raise ValueError(f"STRIPE_SECRET_KEY is a live key but STAGE is {self.stage}: live keys belong to prod")
         return self
+
+    @property
+    def buyback_bp(self) -> int:
+        """BUYBACK_RATE in basis points (0.85 -> 8500): exact, no float."""
+        from packvault.money import basis_points
+
+        return basis_points(self.buyback_rate)
 
     @property
     def stripe_livemode(self) -> bool:

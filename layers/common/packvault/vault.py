@@ -1,6 +1,7 @@
 """The buyer's vault: the items their openings revealed, newest first, with their total fair value.
 
-An item whose payment was refunded stays listed, marked `revoked` (and no longer counted in the totals)."""
+An item whose payment was refunded stays listed, marked `revoked`; one sold back for credits stays listed,
+marked `sold_back`; neither is counted in the totals any more."""
 
 from __future__ import annotations
 
@@ -39,4 +40,7 @@ def vault_item_view(row: store.VaultItemRecord) -> dict[str, Any]:
         "created_at": row.created_at,
         "revoked": row.revoked_at is not None,
         "revoked_at": row.revoked_at,
+        "sold_back": row.sold_at is not None,
+        "sold_at": row.sold_at,
+        "sold_credits": int(row.sold_credits) if row.sold_credits is not None else None,
     }

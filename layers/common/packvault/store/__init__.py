@@ -55,6 +55,20 @@ from packvault.store.expiry import (  # noqa: F401
     re_reserve,
     reschedule_watch,
 )
+from packvault.store.ledger import (  # noqa: F401
+    CreditBalanceRecord,
+    Entry,
+    LedgerEntryRecord,
+    PostingRecord,
+    UnbalancedPosting,
+    account_entries,
+    all_entries,
+    credit_balance,
+    get_posting,
+    platform_account,
+    post,
+    wallet_account,
+)
 from packvault.store.nonces import (  # noqa: F401
     NONCE_CLEANUP_SECONDS,
     NONCE_SORT_KEY,
@@ -137,9 +151,11 @@ from packvault.store.wallets import (  # noqa: F401
     WalletPackCountRecord,
     WalletQuotesRecord,
     get_idempotency,
+    get_vault_item,
     get_wallet_quotes,
     idempotency_pk,
     new_idempotency,
+    sell_back,
     vault_total,
     wallet_pack_count,
     wallet_pk,

@@ -66,6 +66,8 @@ class PackRecord(Row):
     supply_sold = NumberAttribute(default=0)
     max_per_wallet = NumberAttribute(null=True)
     stripe_price_id = UnicodeAttribute(null=True)  # the Stripe Price behind the USD price, if any
+    buyback_bp = NumberAttribute(null=True)  # instant buyback rate for this pack (None: the deployment default)
+    buyback_hours = NumberAttribute(null=True)
     opened_count = NumberAttribute(default=0)
     odds_version = NumberAttribute()
     odds_hash = UnicodeAttribute()
@@ -231,6 +233,10 @@ def _write_pack(pack: PackRecord, event: EventRecord, supply: CountedChange, exp
                 else PackRecord.max_per_wallet.remove(),
                 PackRecord.stripe_price_id.set(pack.stripe_price_id) if pack.stripe_price_id
                 else PackRecord.stripe_price_id.remove(),
+                PackRecord.buyback_bp.set(pack.buyback_bp) if pack.buyback_bp is not None
+                else PackRecord.buyback_bp.remove(),
+                PackRecord.buyback_hours.set(pack.buyback_hours) if pack.buyback_hours is not None
+                else PackRecord.buyback_hours.remove(),
                 PackRecord.layout.set(pack.layout),
                 PackRecord.odds_version.set(pack.odds_version),
                 PackRecord.odds_hash.set(pack.odds_hash),

@@ -75,6 +75,8 @@ class OpeningRecord(Row):
     status = UnicodeAttribute()  # QUOTED | OPENED | EXPIRED | REFUND_DUE | REFUNDED
     rail = UnicodeAttribute(default="solana")  # how it is paid: solana | stripe (payments.RAILS)
     rail_refs = JSONAttribute(null=True)  # that rail's ids, e.g. the Checkout Session and PaymentIntent
+    buyback_bp = NumberAttribute(null=True)  # instant buyback, frozen at quote time: basis points of fmv
+    buyback_hours = NumberAttribute(null=True)  # ... offered this long after the opening (0: no limit)
     pack_name = UnicodeAttribute()
     cards_per_pack = NumberAttribute()
     currency = UnicodeAttribute()

@@ -38,6 +38,7 @@ from packvault.store.wallets import (
     VAULT_TOTAL_SORT_KEY,
     VaultItemRecord,
     VaultTotalRecord,
+    get_vault_item,
     wallet_pk,
 )
 
@@ -115,10 +116,15 @@ def mark_refunded(opening: OpeningRecord, refund: dict[str, Any], actor: str,
 def revoke_opening(opening: OpeningRecord, refund: dict[str, Any], actor: str,
                    marker: ProcessedEventRecord | None = None) -> bool:
     """OPENED -> REFUNDED after its payment was refunded: its vault items are marked revoked (never deleted)
-    and leave the vault's totals, in one transaction. False if the opening is not OPENED any more."""
+    and leave the vault's totals, in one transaction. Items already sold back for credits are left as sold
+    (named in the event for operators: the credits were paid). False if the opening is not OPENED any more,
+    or an item was sold back meanwhile (the caller re-reads and tries again)."""
     now = utc_now_iso()
-    items = opening.items or []
-    event = new_event(opening.pk, "REFUNDED", {**refund, "actor": actor,
+    rows = {item["vault_item_id"]: get_vault_item(opening.wallet, opening.opened_at, item["vault_item_id"])
+            for item in opening.items or []}
+    sold = [key for key, row in rows.items() if row is not None and row.sold_at is not None]
+    items = [item for item in opening.items or [] if item["vault_item_id"] not in sold]
+    event = new_event(opening.pk, "REFUNDED", {**refund, "actor": actor, "sold_back_before_refund": sold,
                                                "revoked": [item["vault_item_id"] for item in items]})
     fmv_micros = sum(money.to_base_units(item["fmv"], money.FMV_DECIMALS) for item in items)
     try:
@@ -132,7 +138,7 @@ def revoke_opening(opening: OpeningRecord, refund: dict[str, Any], actor: str,
                                       sk=f"{VAULT_PREFIX}{opening.opened_at}#{item['vault_item_id']}")
                 transaction.update(row, actions=[VaultItemRecord.revoked_at.set(now),
                                                  VaultItemRecord.revoked_reason.set("payment refunded")],
-                                   condition=VaultItemRecord.pk.exists())
+                                   condition=VaultItemRecord.pk.exists() & VaultItemRecord.sold_at.does_not_exist())
             total = VaultTotalRecord(pk=wallet_pk(opening.wallet), sk=VAULT_TOTAL_SORT_KEY)
             transaction.update(total, actions=[VaultTotalRecord.item_count.add(-len(items)),
                                                VaultTotalRecord.fmv_micros.add(-fmv_micros)])

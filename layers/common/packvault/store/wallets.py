@@ -11,13 +11,20 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
 
+from packvault.store.ledger import Entry, platform_account, post, wallet_account
 from packvault.store.table import (
+    CANCELLED,
+    EventRecord,
     Page,
     Row,
     TableMeta,
+    connection,
     decode_cursor,
     encode_cursor,
+    new_event,
     register,
     utc_now_iso,
 )
@@ -41,6 +48,8 @@ class VaultItemRecord(Row):
     created_at = UnicodeAttribute()
     revoked_at = UnicodeAttribute(null=True)  # the payment was refunded: kept, marked, never deleted
     revoked_reason = UnicodeAttribute(null=True)
+    sold_at = UnicodeAttribute(null=True)  # sold back for credits (instant buyback): kept, marked, never deleted
+    sold_credits = NumberAttribute(null=True)
 
 
 class VaultTotalRecord(Row):
@@ -155,3 +164,39 @@ def wallet_pack_count(wallet: str, pack_id: str) -> int:
 
 
 register(VaultItemRecord, VaultTotalRecord, WalletQuotesRecord, WalletPackCountRecord, IdempotencyRecord)
+
+
+def get_vault_item(wallet: str, opened_at: str, vault_item_id: str) -> VaultItemRecord | None:
+    try:
+        return VaultItemRecord.get(wallet_pk(wallet), f"{VAULT_PREFIX}{opened_at}#{vault_item_id}",
+                                   consistent_read=True)
+    except VaultItemRecord.DoesNotExist:
+        return None
+
+
+def sell_back(item: VaultItemRecord, credits: int, fmv_micros: int, details: dict[str, Any]) -> bool:
+    """One transaction: the item marked sold (still owned, unsold, not revoked), the credits posted (wallet +,
+    platform buyback -) under the posting id `buyback:<vault item>`, the vault totals reduced, the event
+    appended. False if the item was sold or revoked meanwhile (or the posting exists: the same sale)."""
+    now = utc_now_iso()
+    posting_id = f"buyback:{item.vault_item_id}"
+    event = new_event(item.pk, "ITEM_SOLD_BACK", {**details, "vault_item_id": item.vault_item_id, "credits": credits,
+                                                  "posting_id": posting_id})
+    try:
+        with TransactWrite(connection=connection()) as transaction:
+            transaction.update(item, actions=[VaultItemRecord.sold_at.set(now),
+                                              VaultItemRecord.sold_credits.set(credits)],
+                               condition=VaultItemRecord.pk.exists() & (VaultItemRecord.wallet == item.wallet)
+                               & VaultItemRecord.sold_at.does_not_exist() & VaultItemRecord.revoked_at.does_not_exist())
+            post(transaction, posting_id, "buyback", [Entry(wallet_account(item.wallet), credits),
+                                                      Entry(platform_account("buyback"), -credits)],
+                 actor=item.wallet, now=now, details={**details, "vault_item_id": item.vault_item_id})
+            total = VaultTotalRecord(pk=wallet_pk(item.wallet), sk=VAULT_TOTAL_SORT_KEY)
+            transaction.update(total, actions=[VaultTotalRecord.item_count.add(-1),
+                                               VaultTotalRecord.fmv_micros.add(-fmv_micros)])
+            transaction.save(event, condition=EventRecord.pk.does_not_exist())
+    except TransactWriteError as exc:
+        if exc.cause_response_code in CANCELLED:
+            return False
+        raise
+    return True

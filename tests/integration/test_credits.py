@@ -1,0 +1,172 @@
+"""Credits and instant buyback on DynamoDB Local: exact offers, one sale per item under concurrency, the ledger's
+invariants under random interleavings of openings, sales and replays (hypothesis, stateful)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from packvault import credits, money, purchase, store
+from packvault.catalog_loader import load_catalog, read_catalog_file
+from packvault.client import Keypair
+from packvault.errors import PackvaultError
+from packvault.payments import Settlement
+from packvault.settings import Settings
+from packvault.settle import open_paid
+from tests.conftest import DEMO_CATALOG
+
+
+@pytest.fixture
+def env(local_table):
+    load_catalog(read_catalog_file(DEMO_CATALOG))
+    return Settings.from_env({"STAGE": "dev", "TABLE_NAME": local_table.table_name, "MAX_OPEN_QUOTES": "100",
+                              "DYNAMODB_ENDPOINT": local_table.dynamodb_endpoint, "BUYBACK_RATE": "0.85",
+                              "BUYBACK_WINDOW_HOURS": "72", "PLATFORM_WALLET": Keypair.generate().public_key})
+
+
+def opened_pack(env, wallet, pack_id="genesis-drop"):
+    """A paid and opened pack (the payment is a stand-in settlement: what is tested here starts after it)."""
+    _, quote = purchase.purchase(env, wallet, pack_id, {}, None)
+    opening = store.get_opening(quote["opening_id"])
+    receipt = open_paid(opening, Settlement("solana", secrets.token_hex(32), {"received": quote["amount"]}))
+    return store.get_opening(receipt["opening_id"])
+
+
+def sell(wallet, opening, index=0, now=None):
+    return credits.sell_back(wallet, opening.opening_id, opening.items[index]["vault_item_id"], now)
+
+
+def test_the_offer_is_the_frozen_rate_of_the_fmv_in_whole_credits(env):
+    wallet = Keypair.generate().public_key
+    opening = opened_pack(env, wallet)
+    assert (int(opening.buyback_bp), int(opening.buyback_hours)) == (8500, 72)
+    item = opening.items[0]
+    offer = credits.buyback_offer(wallet, opening.opening_id, item["vault_item_id"])
+    expected = int(money.to_base_units(item["fmv"], 6) * 8500 // 100_000_000)
+    assert offer["credits"] == expected and offer["status"] == "available" and offer["rate"] == "0.85"
+    assert offer["value_usd"] == money.from_base_units(expected * 10_000, 6)
+    assert offer["available_until"] == (datetime.fromisoformat(opening.opened_at.replace("Z", "+00:00"))
+                                        + timedelta(hours=72)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_selling_back_credits_the_wallet_once_and_marks_the_item_sold(env):
+    wallet = Keypair.generate().public_key
+    opening = opened_pack(env, wallet)
+    count, fmv = store.vault_total(wallet)
+    sale = sell(wallet, opening)
+    item = opening.items[0]
+    assert sale["status"] == "sold" and sale["credits"] > 0 and sale["balance"] == sale["credits"]
+    assert sale["already_sold"] is False
+    assert store.vault_total(wallet) == (count - 1, fmv - money.to_base_units(item["fmv"], 6))
+    again = sell(wallet, opening)
+    assert again["already_sold"] is True and again["balance"] == sale["credits"]
+    view = credits.credits_view(wallet, 10, None)
+    assert view["balance"] == sale["credits"] and [e["amount"] for e in view["entries"]] == [sale["credits"]]
+    posting = store.get_posting(f"buyback:{item['vault_item_id']}")
+    assert sum(e["amount"] for e in posting.entries) == 0
+    offer = credits.buyback_offer(wallet, opening.opening_id, item["vault_item_id"])
+    assert offer["status"] == "sold"
+
+
+def test_twenty_concurrent_sales_of_one_item_pay_once(env):
+    wallet = Keypair.generate().public_key
+    opening = opened_pack(env, wallet)
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        sales = list(pool.map(lambda _: sell(wallet, opening), range(20)))
+    assert [s["already_sold"] for s in sales].count(False) == 1
+    assert store.credit_balance(wallet) == sales[0]["credits"]
+    assert len(store.all_entries(store.wallet_account(wallet))) == 1
+
+
+def test_no_sale_after_the_window_or_of_someone_elses_item(env):
+    wallet = Keypair.generate().public_key
+    opening = opened_pack(env, wallet)
+    later = datetime.now(UTC) + timedelta(hours=73)
+    with pytest.raises(PackvaultError) as expired:
+        sell(wallet, opening, now=later)
+    assert (expired.value.code, expired.value.details) == ("BUYBACK_UNAVAILABLE", {"status": "expired"})
+    with pytest.raises(PackvaultError) as foreign:
+        sell(Keypair.generate().public_key, opening)
+    assert foreign.value.code == "VAULT_ITEM_NOT_FOUND" and foreign.value.status == 404
+    assert store.credit_balance(wallet) == 0
+
+
+def test_a_zero_rate_pack_has_no_offer(env):
+    from packvault.catalog_loader import parse_catalog
+
+    document = json.loads(DEMO_CATALOG.read_text())
+    for pack in document["packs"]:
+        if pack["pack_id"] == "starter-unlimited":
+            pack["buyback"] = {"rate": "0"}
+    load_catalog(parse_catalog(document))
+    wallet = Keypair.generate().public_key
+    opening = opened_pack(env, wallet, "starter-unlimited")
+    with pytest.raises(PackvaultError) as refused:
+        sell(wallet, opening)
+    assert refused.value.details == {"status": "unavailable"}
+
+
+class LedgerMachine(RuleBasedStateMachine):
+    """Random interleavings of openings, sales and replays; the ledger must balance after every step."""
+
+    env: Settings
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.wallets = [Keypair.generate().public_key for _ in range(2)]
+        self.openings: list[tuple[str, store.OpeningRecord]] = []
+        self.sold: dict[str, int] = {}
+        # the table outlives one example: the platform account's earlier entries are the baseline
+        self.platform_before = sum(int(e.amount) for e in store.all_entries(store.platform_account("buyback")))
+
+    @rule(who=st.integers(0, 1))
+    def open_a_pack(self, who: int) -> None:
+        wallet = self.wallets[who]
+        self.openings.append((wallet, opened_pack(self.env, wallet, "starter-unlimited")))
+
+    @rule(pick=st.integers(0, 1000), index=st.integers(0, 2))
+    def sell_an_item(self, pick: int, index: int) -> None:
+        if not self.openings:
+            return
+        wallet, opening = self.openings[pick % len(self.openings)]
+        sale = sell(wallet, opening, index)
+        key = opening.items[index]["vault_item_id"]
+        assert sale["already_sold"] == (key in self.sold)
+        self.sold.setdefault(key, sale["credits"])
+
+    @rule(pick=st.integers(0, 1000), index=st.integers(0, 2))
+    def someone_else_tries_to_sell(self, pick: int, index: int) -> None:
+        if not self.openings:
+            return
+        wallet, opening = self.openings[pick % len(self.openings)]
+        other = next(w for w in self.wallets if w != wallet)
+        with pytest.raises(PackvaultError):
+            sell(other, opening, index)
+
+    @invariant()
+    def every_balance_is_the_sum_of_its_entries_and_nothing_is_negative(self) -> None:
+        total = 0
+        for wallet in self.wallets:
+            entries = store.all_entries(store.wallet_account(wallet))
+            balance = store.credit_balance(wallet)
+            assert balance == sum(int(e.amount) for e in entries) >= 0
+            total += balance
+        platform = store.all_entries(store.platform_account("buyback"))
+        assert sum(int(e.amount) for e in platform) - self.platform_before == -total  # postings sum to zero
+        assert total == sum(self.sold.values())
+
+
+def test_the_ledger_balances_under_random_interleavings(env):
+    LedgerMachine.env = env
+    runner = LedgerMachine.TestCase
+    runner.settings = settings(max_examples=6, stateful_step_count=8, deadline=None, derandomize=True,
+                               database=None,
+                               suppress_health_check=list(HealthCheck))
+    runner().runTest()
