@@ -1,12 +1,13 @@
-"""The buyer's credits: GET /api/v1/me/credits (balance and ledger), and instant buyback of a vault item
-(GET shows the offer, POST sells it back once): /api/v1/me/openings/{opening_id}/items/{vault_item_id}/buyback."""
+"""The buyer's credits: GET /api/v1/me/credits (balance and ledger); instant buyback of a vault item (GET shows
+the offer, POST sells it back once): /api/v1/me/openings/{opening_id}/items/{vault_item_id}/buyback; and the
+seed pair that balance openings draw with: GET /api/v1/me/seeds, POST /api/v1/me/seeds/rotate."""
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from packvault import credits
-from packvault.http import create_app, current_wallet, logger, query_limit, to_json
+from packvault import balance_open, credits
+from packvault.http import create_app, current_wallet, json_body, logger, query_limit, to_json
 from packvault.runtime import configure
 
 configure()
@@ -32,6 +33,16 @@ def offer(opening_id: str, vault_item_id: str) -> Response:
 @app.post(BUYBACK)
 def sell(opening_id: str, vault_item_id: str) -> Response:
     return _json(credits.sell_back(current_wallet(app), opening_id, vault_item_id))
+
+
+@app.get("/api/v1/me/seeds")
+def seeds() -> Response:
+    return _json(balance_open.seeds_view(current_wallet(app)))
+
+
+@app.post("/api/v1/me/seeds/rotate")
+def rotate_seeds() -> Response:
+    return _json(balance_open.rotate(current_wallet(app), json_body(app)))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -47,7 +47,8 @@ DESCRIPTION: dict[str, Any] = {
             "requestBody": _json({"id": {"type": "string"}, "object": {"type": "string"},
                                   "type": {"type": "string"}, "data": {"type": "object"}})}, False)},
         "/api/v1/packs/{pack_id}/purchase": {"post": _op({"parameters": [PACK_ID, IDEMPOTENCY], "requestBody": _json({
-            "currency": {"type": "string"}, "client_seed": {"type": "string"}})}, True)},
+            "currency": {"type": "string"}, "client_seed": {"type": "string"},
+            "payment": {"type": "string"}})}, True)},
         "/api/v1/packs/{pack_id}/checkout": {"post": _op({"parameters": [PACK_ID, IDEMPOTENCY], "requestBody": _json({
             "success_url": {"type": "string"}, "cancel_url": {"type": "string"},
             "client_seed": {"type": "string"}}, ["success_url", "cancel_url"])}, True)},
@@ -59,6 +60,8 @@ DESCRIPTION: dict[str, Any] = {
         "/api/v1/me/openings": {"get": _op({"parameters": PAGING}, True)},
         "/api/v1/me/vault": {"get": _op({"parameters": PAGING}, True)},
         "/api/v1/me/credits": {"get": _op({"parameters": PAGING}, True)},
+        "/api/v1/me/seeds": {"get": _op({}, True)},
+        "/api/v1/me/seeds/rotate": {"post": _op({"requestBody": _json({"client_seed": {"type": "string"}})}, True)},
         "/api/v1/me/openings/{opening_id}/items/{vault_item_id}/buyback": {
             "get": _op({"parameters": [OPENING_ID, VAULT_ITEM_ID]}, True),
             "post": _op({"parameters": [OPENING_ID, VAULT_ITEM_ID]}, True)},

@@ -170,3 +170,72 @@ def test_the_ledger_balances_under_random_interleavings(env):
                                database=None,
                                suppress_health_check=list(HealthCheck))
     runner().runTest()
+
+
+def grant(wallet: str, amount: int) -> None:
+    """An operator's adjustment (platform adjustments -> wallet), as `packvault credits grant` records it."""
+    assert store.grant_credits(wallet, amount, f"grant:{secrets.token_hex(8)}", "test", "test balance")
+
+
+def test_a_pack_opened_from_the_balance_is_paid_and_opened_in_one_step(env):
+    wallet = Keypair.generate().public_key
+    grant(wallet, 600)
+    status, opened = purchase.purchase(env, wallet, "starter-unlimited", {"currency": "CREDIT"}, "key-1")
+    assert status == 201 and opened["status"] == "opened" and len(opened["items"]) == 3
+    assert opened["balance"] == 350 and store.credit_balance(wallet) == 350
+    assert opened["rail"] == "credits" and opened["fairness"]["scheme"] == "seed-pair"
+    assert opened["fairness"]["server_seed"] is None and opened["fairness"]["draw_id"] == "nonce:0"
+    assert purchase.purchase(env, wallet, "starter-unlimited", {"currency": "CREDIT"}, "key-1")[1]["opening_id"] \
+        == opened["opening_id"]  # the same key: the same opening, charged once
+    assert store.credit_balance(wallet) == 350
+    entries = store.all_entries(store.wallet_account(wallet))
+    assert sorted(int(e.amount) for e in entries) == [-250, 600]
+
+
+def test_not_enough_credits_is_402_with_the_balance_and_price_and_nothing_written(env):
+    wallet = Keypair.generate().public_key
+    grant(wallet, 100)
+    with pytest.raises(PackvaultError) as refused:
+        purchase.purchase(env, wallet, "starter-unlimited", {"payment": "credits"}, None)
+    assert (refused.value.status, refused.value.details) == (402, {"balance": 100, "price": 250})
+    assert store.credit_balance(wallet) == 100 and store.vault_total(wallet) == (0, 0)
+
+
+def test_fifty_concurrent_openings_from_a_balance_that_covers_twenty(env):
+    from packvault import balance_open
+
+    wallet = Keypair.generate().public_key
+    grant(wallet, 20 * 250)
+
+    def attempt(_):
+        try:
+            return balance_open.open_with_credits(env, wallet, "starter-unlimited", {}, None)[1]
+        except PackvaultError as refused:
+            return refused
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(attempt, range(50)))
+    opened = [r for r in results if isinstance(r, dict)]
+    refused = [r for r in results if isinstance(r, PackvaultError)]
+    assert len(opened) == 20 and {r.code for r in refused} <= {"INSUFFICIENT_CREDITS", "BUSY_RETRY"}
+    assert store.credit_balance(wallet) == 0 and store.vault_total(wallet)[0] == 60
+    nonces = sorted(o["fairness"]["nonce"] for o in opened)
+    assert nonces == list(range(20))  # one nonce per opening, none shared, none skipped
+
+
+def test_rotation_reveals_the_seed_and_the_balance_openings_verify(env):
+    from packvault import balance_open, openings
+    from packvault.proof import check_proof
+
+    wallet = Keypair.generate().public_key
+    grant(wallet, 500)
+    before = balance_open.seeds_view(wallet)
+    first = balance_open.open_with_credits(env, wallet, "starter-unlimited", {}, None)[1]
+    assert first["fairness"]["server_seed_hash"] == before["server_seed_hash"]
+    rotated = balance_open.rotate(wallet, {"client_seed": "my lucky seed"})
+    assert rotated["revealed"]["server_seed_hash"] == before["server_seed_hash"]
+    assert rotated["client_seed"] == "my lucky seed" and rotated["next_nonce"] == 0
+    view = openings.get_own_opening(wallet, first["opening_id"])
+    assert view["fairness"]["server_seed"] == rotated["revealed"]["server_seed"]
+    table = store.odds_table("starter-unlimited", view["fairness"]["odds_version"])
+    assert check_proof({**view["fairness"], "odds_table": table}).match

@@ -47,6 +47,7 @@ def test_list_shows_only_active_packs_with_prices_as_decimal_strings(catalog_han
     packs = {p["pack_id"]: p for p in body["packs"]}
     assert set(packs) == {"starter-unlimited", "genesis-drop", "vault-chase", "booster-classic"}
     assert packs["starter-unlimited"]["prices"] == [
+        {"currency": "CREDIT", "amount": "250", "rail": "credits", "amount_base_units": "250"},
         {"currency": "SOL", "amount": "0.05", "rail": "solana", "amount_base_units": "50000000"},
         {"currency": "USD", "amount": "2.49", "rail": "stripe", "amount_base_units": "249"},
         {"currency": "USDC", "amount": "2.5", "rail": "solana", "amount_base_units": "2500000"},

@@ -40,7 +40,7 @@ def test_canonical_decimal_has_one_spelling():
 
 
 def test_unknown_currency_names_the_accepted_ones():
-    with pytest.raises(money.MoneyFormatError, match="accepted: SOL"):
+    with pytest.raises(money.MoneyFormatError, match="accepted: CREDIT, SOL, USD, USDC, USDT"):
         money.currency("DOGE")
     assert money.currency(" sol ") is money.SOL
 
@@ -48,3 +48,16 @@ def test_unknown_currency_names_the_accepted_ones():
 @given(st.integers(min_value=0, max_value=10**30), st.integers(min_value=0, max_value=18))
 def test_base_units_round_trip(units, decimals):
     assert money.to_base_units(money.from_base_units(units, decimals), decimals) == units
+
+
+@pytest.mark.parametrize(("fmv", "rate", "credits"), [("12", "0.85", 1020), ("1.20", "0.85", 102),
+                                                      ("0.01", "0.85", 0), ("0.35", "0.9", 31), ("250", "1", 25000),
+                                                      ("0.123456", "0.5", 6)])
+def test_buyback_credits_are_exact_and_round_down(fmv, rate, credits):
+    assert money.buyback_credits(fmv, money.basis_points(rate)) == credits
+
+
+@pytest.mark.parametrize("rate", ["1.1", "-0.5", "0.12345", "85%", "", "1e-1"])
+def test_a_buyback_rate_is_a_plain_decimal_from_0_to_1(rate):
+    with pytest.raises(money.MoneyFormatError):
+        money.basis_points(rate)

@@ -20,7 +20,7 @@ from packvault.errors import ErrorCode, PackvaultError
 from packvault.log import logger
 from packvault.payments import STRIPE
 from packvault.payments.stripe_checkout import CheckoutRequest, ProviderUnavailable, StripeCheckout
-from packvault.purchase import Reservation, check_pack_id, recall, reserve
+from packvault.reservation import Reservation, check_pack_id, recall, reserve
 from packvault.settings import Settings
 from packvault.times import parse_iso
 

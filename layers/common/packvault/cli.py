@@ -193,6 +193,27 @@ def _refunds_mark(args: argparse.Namespace) -> int:
     return 0
 
 
+def _credits_grant(args: argparse.Namespace) -> int:
+    import uuid
+
+    from packvault import store
+    from packvault.keys import is_public_key
+    from packvault.runtime import configure
+
+    if not is_public_key(args.wallet) or args.amount == 0:
+        print("packvault: give a base58 wallet and a non-zero whole number of credits", file=sys.stderr)
+        return 2
+    configure()
+    posting_id = f"grant:{args.key or uuid.uuid4()}"
+    if not store.grant_credits(args.wallet, args.amount, posting_id, args.operator, args.reason):
+        print(f"packvault: not applied: {posting_id} was used before, or the balance cannot go below zero",
+              file=sys.stderr)
+        return 1
+    print(json.dumps({"wallet": args.wallet, "posting_id": posting_id, "amount": args.amount,
+                      "balance": store.credit_balance(args.wallet)}))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="packvault", description="Packvault operator and support tools. Without "
                                      "TABLE_NAME they act on the local stack `make run` started.",
@@ -234,6 +255,14 @@ def build_parser() -> argparse.ArgumentParser:
     mark.add_argument("--tx", required=True, help="the refund transaction's signature")
     mark.add_argument("--operator", default=os.environ.get("USER", "operator"), help="who made the refund")
     mark.set_defaults(run=_refunds_mark)
+    credits = _command(commands, "credits", "platform credits").add_subparsers(dest="action", required=True)
+    grant = _command(credits, "grant", "adjust a wallet's credits (an operator's posting; negative takes back)")
+    grant.add_argument("wallet", help="the wallet (base58)")
+    grant.add_argument("amount", type=int, help="whole credits, e.g. 500 or -200")
+    grant.add_argument("--reason", required=True, help="why, recorded with the posting")
+    grant.add_argument("--key", help="an idempotency key: the same key never posts twice (default: a new one)")
+    grant.add_argument("--operator", default=os.environ.get("USER", "operator"), help="who made the adjustment")
+    grant.set_defaults(run=_credits_grant)
     keygen = _command(commands, "keygen", "write a new buyer keypair file (Solana CLI format)")
     keygen.add_argument("file", help="where to write the keypair (refuses to overwrite)")
     keygen.set_defaults(run=_keygen)

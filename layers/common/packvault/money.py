@@ -34,10 +34,11 @@ SOL = Currency("SOL", 9)
 USDC = Currency("USDC", 6, "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", SPL_TOKEN_PROGRAM)
 USDT = Currency("USDT", 6, "Es9vMFrzaCERmJfrF4H2FYD4KCoNkY11McCe8BenwNYB", SPL_TOKEN_PROGRAM)
 USD = Currency("USD", 2, rail="stripe")  # cards through Stripe Checkout; cents inside
+CREDIT = Currency("CREDIT", 0, rail="credits")  # platform credits: whole units, paid from the balance
 FMV_DECIMALS = 6  # fair market values are US dollars to the micro-dollar; totals are kept in micro-dollars
 CREDIT_MICROS = 10_000  # one platform credit is worth exactly US$0.01 (10,000 micro-dollars of fmv)
 
-CURRENCIES: dict[str, Currency] = {c.symbol: c for c in (SOL, USDC, USDT, USD)}
+CURRENCIES: dict[str, Currency] = {c.symbol: c for c in (SOL, USDC, USDT, USD, CREDIT)}
 
 
 def configure_mints(mints: dict[str, str]) -> None:

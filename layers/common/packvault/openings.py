@@ -22,7 +22,13 @@ def get_own_opening(wallet: str, opening_id: str) -> dict[str, Any]:
     record = store.get_opening(opening_id)
     if record is None or record.wallet != wallet:
         raise PackvaultError(ErrorCode.OPENING_NOT_FOUND, f"No opening {opening_id} belongs to this wallet.")
-    return opening_view(record)
+    view = opening_view(record)
+    proof = view.get("fairness")
+    if proof and proof.get("scheme") == "seed-pair" and proof.get("server_seed") is None:
+        revealed = store.revealed_pair(wallet, int(proof["pair"]))  # published once the pair is rotated
+        if revealed is not None:
+            view["fairness"] = {**proof, "server_seed": revealed.server_seed}
+    return view
 
 
 def list_own_openings(wallet: str, limit: int, cursor: str | None) -> dict[str, Any]:

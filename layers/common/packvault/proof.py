@@ -35,7 +35,9 @@ def check_proof(proof: dict[str, Any]) -> ProofCheck:
         problems.append("the odds table does not hash to odds_hash")
     if problems:
         return ProofCheck(False, problems)
-    inputs = DrawInputs(proof["server_seed"], proof["client_seed"], proof["opening_id"], int(proof["round"]))
+    # A balance opening draws under its seed pair's nonce ("draw_id"), fixed before the buyer chose to open.
+    inputs = DrawInputs(proof["server_seed"], proof["client_seed"], proof.get("draw_id", proof["opening_id"]),
+                        int(proof["round"]))
     try:
         drawn = draw_opening(OddsTable.from_document(proof["odds_table"]), inputs, proof["stock"])
     except NothingToDraw as exc:

@@ -36,7 +36,7 @@ def open_paid(opening: store.OpeningRecord, settlement: Settlement, client_seed:
     """Draw and open a QUOTED opening paid by `settlement`; the receipt. Concurrent or repeated calls for
     one opening all get the same items. `marker` records the outside event that caused it, with it."""
     seed = opening.client_seed or client_seed or settlement.payment_id
-    table = _odds_table(opening.pack_id, int(opening.odds_version))
+    table = odds_table(opening.pack_id, int(opening.odds_version))
     for round_number in range(MAX_ROUNDS):
         items = {row.item_id: row for row in store.pack_items(opening.pack_id, consistent=True)}
         stock = {item_id: int(row.stock_available) for item_id, row in items.items()
@@ -45,8 +45,8 @@ def open_paid(opening: store.OpeningRecord, settlement: Settlement, client_seed:
             drawn = draw_opening(table, DrawInputs(opening.server_seed, seed, opening.opening_id, round_number), stock)
         except NothingToDraw:
             return _nothing_to_draw(opening, settlement, marker)
-        changes, vault_items, taken, fmv_micros = _opening_changes(opening, settlement, seed, round_number, stock,
-                                                                   drawn, items)
+        changes, vault_items, taken, fmv_micros = opening_changes(opening, settlement, seed, round_number, stock,
+                                                                  drawn, items)
         try:
             store.open_opening(opening, changes, settlement, vault_items, taken, fmv_micros,
                                _request_token(opening.opening_id, settlement, round_number), marker)
@@ -78,9 +78,11 @@ def settle_expired(opening: store.OpeningRecord, settlement: Settlement, in_time
     return None
 
 
-def _opening_changes(opening: store.OpeningRecord, settlement: Settlement, seed: str, round_number: int,
-                     stock: dict[str, int], drawn: list, items: dict[str, store.PackItemRecord],
-                     ) -> tuple[dict[str, Any], list[store.VaultItemRecord], dict[str, int], int]:
+def opening_changes(opening: store.OpeningRecord, settlement: Settlement, seed: str, round_number: int,
+                    stock: dict[str, int], drawn: list, items: dict[str, store.PackItemRecord],
+                    ) -> tuple[dict[str, Any], list[store.VaultItemRecord], dict[str, int], int]:
+    """What opening writes: the opening's new fields (items revealed, the proof), its vault items, the stock
+    each drawn finite item loses, and the fair value added to the vault."""
     opened_at = store.utc_now_iso()
     vault_items, taken, fmv_micros = [], {}, 0
     revealed = []
@@ -115,7 +117,7 @@ def _nothing_to_draw(opening: store.OpeningRecord, settlement: Settlement,
     raise PackvaultError(ErrorCode.OPENING_NOT_CONFIRMABLE)
 
 
-def _odds_table(pack_id: str, version: int) -> OddsTable:
+def odds_table(pack_id: str, version: int) -> OddsTable:
     """Odds versions are immutable, so a container reads each one once."""
     key = (pack_id, version)
     if key not in _ODDS_TABLES:

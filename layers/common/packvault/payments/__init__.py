@@ -14,7 +14,8 @@ from typing import Any
 
 SOLANA = "solana"
 STRIPE = "stripe"
-RAILS = (SOLANA, STRIPE)
+CREDITS = "credits"  # the platform balance: debited inside the open transaction itself (packvault.balance_open)
+RAILS = (SOLANA, STRIPE, CREDITS)
 
 
 @dataclass(frozen=True)

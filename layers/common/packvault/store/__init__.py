@@ -23,6 +23,7 @@ template.yaml is the source of truth for the table; these models must agree with
 
 from __future__ import annotations
 
+from packvault.store.balance_openings import BalanceOpenFailed, open_from_balance  # noqa: F401
 from packvault.store.catalog import (  # noqa: F401
     ITEM_PREFIX,
     ODDS_PREFIX,
@@ -65,6 +66,7 @@ from packvault.store.ledger import (  # noqa: F401
     all_entries,
     credit_balance,
     get_posting,
+    grant_credits,
     platform_account,
     post,
     wallet_account,
@@ -118,6 +120,14 @@ from packvault.store.refunds import (  # noqa: F401
     mark_refunded,
     refunds_due,
     revoke_opening,
+)
+from packvault.store.seeds import (  # noqa: F401
+    SeedPairRecord,
+    create_pair,
+    current_pair,
+    revealed_pair,
+    rotate_pair,
+    use_nonce,
 )
 from packvault.store.table import (  # noqa: F401
     CANCELLED,

@@ -18,9 +18,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from packvault.store.table import Page, Row, TableMeta, decode_cursor, encode_cursor, register
+from packvault.store.table import (
+    EventRecord,
+    Page,
+    Row,
+    TableMeta,
+    connection,
+    decode_cursor,
+    encode_cursor,
+    new_event,
+    register,
+    utc_now_iso,
+)
 
 POSTING_SORT_KEY = "POSTING"
 BALANCE_SORT_KEY = "BALANCE"
@@ -146,3 +158,20 @@ def all_entries(account: str) -> list[LedgerEntryRecord]:
 
 
 register(PostingRecord, LedgerEntryRecord, CreditBalanceRecord)
+
+
+def grant_credits(wallet: str, amount: int, posting_id: str, actor: str, reason: str) -> bool:
+    """An operator's adjustment: `amount` credits from the platform's adjustments account to the wallet (a
+    negative amount takes them back, never below zero). False if this posting id was used already."""
+    now = utc_now_iso()
+    event = new_event(balance_pk(wallet), "CREDITS_ADJUSTED", {"amount": amount, "posting_id": posting_id,
+                                                               "actor": actor, "reason": reason})
+    try:
+        with TransactWrite(connection=connection()) as transaction:
+            post(transaction, posting_id, "adjustment", [Entry(wallet_account(wallet), amount),
+                                                         Entry(platform_account("adjustments"), -amount)],
+                 actor=actor, now=now, details={"reason": reason})
+            transaction.save(event, condition=EventRecord.pk.does_not_exist())
+    except TransactWriteError:
+        return False
+    return True

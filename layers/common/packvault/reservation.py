@@ -1,0 +1,150 @@
+"""The reservation every rail starts from: a new QUOTED opening with its unit of supply taken, the wallet's
+open-quote limit and the pack's per-wallet limit enforced, the fairness commitment made and the answer to an
+Idempotency-Key remembered, in one DynamoDB transaction. A limited pack's unit is taken in that transaction;
+unlimited packs write no contended counter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from packvault import catalog, fairness, money, store
+from packvault.errors import ErrorCode, PackvaultError
+from packvault.keys import new_reference
+from packvault.openings import quote_view
+from packvault.payments import SOLANA
+from packvault.settings import Settings, require_platform_wallet
+from packvault.times import iso_seconds
+
+ATTEMPTS = 6
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """What a rail asks the reservation for: a currency, how long the quote holds, and under which operation
+    an Idempotency-Key is remembered (scoped to wallet + operation)."""
+
+    rail: str
+    operation: str
+    currency: str
+    client_seed: str | None
+    ttl_seconds: int
+
+
+def check_pack_id(pack_id: str) -> None:
+    if not catalog.PACK_ID.match(pack_id):
+        raise PackvaultError(ErrorCode.INVALID_PACK_ID)
+
+
+def recall(wallet: str, operation: str, idempotency_key: str | None,
+           request_hash: str) -> store.IdempotencyRecord | None:
+    """The remembered answer to this Idempotency-Key (422 if it was used for another request)."""
+    if idempotency_key is None:
+        return None
+    if not _IDEMPOTENCY_KEY.match(idempotency_key):
+        raise PackvaultError(ErrorCode.INVALID_IDEMPOTENCY_KEY)
+    row = store.get_idempotency(wallet, operation, idempotency_key)
+    if row is not None and row.request_hash != request_hash:
+        raise PackvaultError(ErrorCode.IDEMPOTENCY_KEY_REUSED)
+    return row
+
+
+def reserve(settings: Settings, wallet: str, pack_id: str, spec: Reservation, idempotency_key: str | None,
+            request_hash: str) -> store.OpeningRecord | store.IdempotencyRecord:
+    """A new QUOTED opening with its unit reserved, or, when a concurrent request with the same key won, the
+    answer it remembered."""
+    for attempt in range(ATTEMPTS):
+        try:
+            return _try_reserve(settings, wallet, pack_id, spec, idempotency_key, request_hash)
+        except store.ReservationFailed:
+            if (remembered := recall(wallet, spec.operation, idempotency_key, request_hash)) is not None:
+                return remembered
+            # Someone else changed the pack or this wallet's quotes first: re-read and decide again.
+            time.sleep(random.uniform(0, 0.01 * 2**attempt))
+    raise PackvaultError(ErrorCode.BUSY_RETRY)
+
+
+def _try_reserve(settings: Settings, wallet: str, pack_id: str, spec: Reservation, idempotency_key: str | None,
+                 request_hash: str) -> store.OpeningRecord:
+    pack = purchasable_pack(pack_id, spec.currency)
+    now = datetime.now(UTC)
+    quotes = store.get_wallet_quotes(wallet)
+    open_quotes = {oid: exp for oid, exp in (quotes.open_quotes.as_dict() if quotes.open_quotes else {}).items()
+                   if exp > iso_seconds(now)}
+    if len(open_quotes) >= settings.max_open_quotes:
+        raise PackvaultError(ErrorCode.TOO_MANY_OPEN_QUOTES, f"You hold {len(open_quotes)} unpaid quotes, the most "
+                             f"allowed; pay one or wait until one expires.", limit=settings.max_open_quotes)
+    cap = int(pack.max_per_wallet) if pack.max_per_wallet is not None else None
+    if cap is not None and store.wallet_pack_count(wallet, pack_id) >= cap:
+        raise PackvaultError(ErrorCode.MINT_LIMIT_REACHED, f"One wallet may hold at most {cap} of this pack.",
+                             limit=cap)
+    opening = _new_opening(settings, wallet, pack, spec, now)
+    open_quotes[opening.opening_id] = opening.quote_expires_at
+    remembered = None
+    if idempotency_key is not None:  # a card checkout is answered once its session exists: pending until then
+        status, answer = ((201, quote_view(opening)) if spec.rail == SOLANA
+                          else (202, {"opening_id": opening.opening_id}))
+        remembered = store.new_idempotency(wallet, spec.operation, idempotency_key, request_hash, status, answer)
+    store.reserve_quote(opening, quotes, open_quotes, pack, cap, remembered,
+                        _request_token(wallet, spec.operation, idempotency_key))
+    return opening
+
+
+def purchasable_pack(pack_id: str, currency: str) -> store.PackRecord:
+    pack = store.get_pack(pack_id)
+    if pack is None:
+        raise PackvaultError(ErrorCode.PACK_NOT_FOUND, f"No pack has the id {pack_id!r}.")
+    if pack.status != "ACTIVE":
+        raise PackvaultError(ErrorCode.PACK_INACTIVE)
+    prices = pack.prices.as_dict()
+    if currency not in prices:
+        raise PackvaultError(ErrorCode.CURRENCY_NOT_ACCEPTED, f"This pack is priced in {', '.join(sorted(prices))}, "
+                             f"not {currency}.")
+    if pack.supply_total is not None and int(pack.supply_available) <= 0:
+        raise PackvaultError(ErrorCode.SOLD_OUT)
+    return pack
+
+
+def _new_opening(settings: Settings, wallet: str, pack: store.PackRecord, spec: Reservation,
+                 now: datetime) -> store.OpeningRecord:
+    opening_id = str(uuid.uuid4())
+    unit = money.currency(spec.currency)
+    expires_at = iso_seconds(now + timedelta(seconds=spec.ttl_seconds))
+    server_seed = fairness.new_server_seed()
+    created_at = store.utc_now_iso()
+    solana = spec.rail == SOLANA
+    return store.OpeningRecord(
+        pk=store.opening_pk(opening_id), sk=store.OPENING_SORT_KEY, gsi1pk=store.wallet_openings_key(wallet),
+        gsi1sk=f"{created_at}#{opening_id}", expiry_shard=_expiry_shard(opening_id, settings.expiry_shards),
+        expires_at=expires_at, opening_id=opening_id, wallet=wallet, pack_id=pack.pack_id, pack_name=pack.name,
+        cards_per_pack=int(pack.cards_per_pack), status="QUOTED", rail=spec.rail, currency=unit.symbol,
+        amount_base_units=str(money.to_base_units(pack.prices.as_dict()[spec.currency], unit.decimals)),
+        receiver_wallet=require_platform_wallet(settings) if solana else None,
+        reference=new_reference() if solana else None, quote_expires_at=expires_at,
+        server_seed=server_seed, server_seed_hash=fairness.commitment(server_seed), client_seed=spec.client_seed,
+        odds_version=int(pack.odds_version), odds_hash=pack.odds_hash, limited_supply=pack.supply_total is not None,
+        buyback_bp=int(pack.buyback_bp) if pack.buyback_bp is not None else settings.buyback_bp,
+        buyback_hours=int(pack.buyback_hours) if pack.buyback_hours is not None else settings.buyback_window_hours,
+        mint_limited=pack.max_per_wallet is not None,
+        created_at=created_at, updated_at=created_at,
+    )
+
+
+def _expiry_shard(opening_id: str, shards: int) -> str:
+    """Spreads the expiry index over `shards` partitions so the sweep has no hot key ("Q": quoted)."""
+    return store.expiry_shard_key(store.QUOTED_SHARD, int(hashlib.sha256(opening_id.encode()).hexdigest(), 16) % shards)
+
+
+def _request_token(wallet: str, operation: str, idempotency_key: str | None) -> str:
+    """DynamoDB's ClientRequestToken (36 characters at most): a Lambda or SDK retry of the same request
+    replays the transaction instead of applying it twice."""
+    seed = f"{wallet}|{operation}|{idempotency_key}" if idempotency_key else uuid.uuid4().hex
+    return hashlib.sha256(seed.encode()).hexdigest()[:36]
+

@@ -1,0 +1,71 @@
+"""A pack opened from the credit balance: paying and opening are one transaction, nothing to roll back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from packvault.store.catalog import ITEM_PREFIX, PACK_SORT_KEY, PackItemRecord, PackRecord, pack_pk
+from packvault.store.ledger import Entry, platform_account, post, wallet_account
+from packvault.store.openings import OpeningRecord
+from packvault.store.seeds import SeedPairRecord, use_nonce
+from packvault.store.table import CANCELLED, EventRecord, connection, new_event
+from packvault.store.wallets import (
+    VAULT_TOTAL_SORT_KEY,
+    IdempotencyRecord,
+    VaultItemRecord,
+    VaultTotalRecord,
+    WalletPackCountRecord,
+    wallet_pk,
+)
+
+
+class BalanceOpenFailed(RuntimeError):
+    """The transaction was cancelled: the caller re-reads to learn why (balance, nonce, stock, supply, key)."""
+
+
+def open_from_balance(opening: OpeningRecord, vault_items: list[VaultItemRecord], stock_taken: dict[str, int],
+                      fmv_micros: int, pair: SeedPairRecord, max_per_wallet: int | None,
+                      idempotency: IdempotencyRecord | None, request_token: str) -> None:
+    """One transaction: the opening written OPENED with its items and proof, the seed pair's nonce spent, the
+    price posted (wallet -, platform sales +) only while the balance covers it, the vault items created, stock
+    and supply taken, the mint-limit count and vault total moved, the answer remembered, the event appended."""
+    price = int(opening.amount_base_units)
+    event = new_event(opening.pk, "OPENED", {"rail": "credits", "payment_id": opening.payment_id,
+                                             "items": [v.item_id for v in vault_items], "nonce": int(pair.nonce)})
+    details: dict[str, Any] = {"opening_id": opening.opening_id, "pack_id": opening.pack_id}
+    try:
+        with TransactWrite(connection=connection(), client_request_token=request_token) as transaction:
+            transaction.save(opening, condition=OpeningRecord.pk.does_not_exist())
+            use_nonce(transaction, pair)
+            post(transaction, opening.payment_id, "pack_opening", [Entry(wallet_account(opening.wallet), -price),
+                                                                   Entry(platform_account("sales"), price)],
+                 actor=opening.wallet, now=opening.opened_at, details=details)
+            for vault_item in vault_items:
+                transaction.save(vault_item, condition=VaultItemRecord.pk.does_not_exist())
+            for item_id, units in stock_taken.items():
+                row = PackItemRecord(pk=pack_pk(opening.pack_id), sk=f"{ITEM_PREFIX}{item_id}")
+                transaction.update(row, actions=[PackItemRecord.stock_available.add(-units)],
+                                   condition=PackItemRecord.stock_available >= units)
+            if opening.limited_supply:
+                pack = PackRecord(pk=pack_pk(opening.pack_id), sk=PACK_SORT_KEY)
+                transaction.update(pack, actions=[PackRecord.supply_available.add(-1), PackRecord.supply_sold.add(1),
+                                                  PackRecord.opened_count.add(1)],
+                                   condition=(PackRecord.supply_available > 0) & (PackRecord.status == "ACTIVE"))
+            if max_per_wallet is not None:
+                counter = WalletPackCountRecord(pk=wallet_pk(opening.wallet), sk=f"PACKCOUNT#{opening.pack_id}")
+                transaction.update(counter, actions=[WalletPackCountRecord.count.add(1)],
+                                   condition=WalletPackCountRecord.count.does_not_exist()
+                                   | (WalletPackCountRecord.count < max_per_wallet))
+            total = VaultTotalRecord(pk=wallet_pk(opening.wallet), sk=VAULT_TOTAL_SORT_KEY)
+            transaction.update(total, actions=[VaultTotalRecord.item_count.add(len(vault_items)),
+                                               VaultTotalRecord.fmv_micros.add(fmv_micros)])
+            if idempotency is not None:
+                transaction.save(idempotency, condition=IdempotencyRecord.pk.does_not_exist())
+            transaction.save(event, condition=EventRecord.pk.does_not_exist())
+    except TransactWriteError as exc:
+        if exc.cause_response_code in CANCELLED:
+            raise BalanceOpenFailed(exc.cause_response_code) from exc
+        raise
