@@ -47,14 +47,13 @@ def sell_back(wallet: str, opening_id: str, vault_item_id: str, now: datetime | 
     details = {"opening_id": opening.opening_id, "pack_id": opening.pack_id, "item_id": item.item_id,
                "fmv": item.fmv, "rate_bp": int(opening.buyback_bp)}
     fmv_micros = money.to_base_units(item.fmv, money.FMV_DECIMALS)
-    if not store.sell_back(item, offer["credits"], fmv_micros, details):
+    if store.sell_back(item, offer["credits"], fmv_micros, details) is None:
         current = store.get_vault_item(wallet, opening.opened_at, vault_item_id)
         if current is not None and current.sold_at is not None:
             return _sale(wallet, current, already=True)  # a concurrent request sold it: the same sale
         raise PackvaultError(ErrorCode.BUYBACK_UNAVAILABLE, "This item can no longer be sold back.",
                              status="revoked" if current is not None and current.revoked_at else "unavailable")
-    sold = store.get_vault_item(wallet, opening.opened_at, vault_item_id)
-    return _sale(wallet, sold or item, already=False)
+    return _sale(wallet, item, already=False)  # the item as just written: no re-read
 
 
 def _owned_item(wallet: str, opening_id: str,

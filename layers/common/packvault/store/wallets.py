@@ -174,10 +174,11 @@ def get_vault_item(wallet: str, opened_at: str, vault_item_id: str) -> VaultItem
         return None
 
 
-def sell_back(item: VaultItemRecord, credits: int, fmv_micros: int, details: dict[str, Any]) -> bool:
+def sell_back(item: VaultItemRecord, credits: int, fmv_micros: int, details: dict[str, Any]) -> str | None:
     """One transaction: the item marked sold (still owned, unsold, not revoked), the credits posted (wallet +,
     platform buyback -) under the posting id `buyback:<vault item>`, the vault totals reduced, the event
-    appended. False if the item was sold or revoked meanwhile (or the posting exists: the same sale)."""
+    appended. The time of the sale, or None if the item was sold or revoked meanwhile (or the posting exists:
+    the same sale)."""
     now = utc_now_iso()
     posting_id = f"buyback:{item.vault_item_id}"
     event = new_event(item.pk, "ITEM_SOLD_BACK", {**details, "vault_item_id": item.vault_item_id, "credits": credits,
@@ -197,6 +198,7 @@ def sell_back(item: VaultItemRecord, credits: int, fmv_micros: int, details: dic
             transaction.save(event, condition=EventRecord.pk.does_not_exist())
     except TransactWriteError as exc:
         if exc.cause_response_code in CANCELLED:
-            return False
+            return None
         raise
-    return True
+    item.sold_at, item.sold_credits = now, credits
+    return now
