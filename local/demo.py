@@ -54,8 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
                         or state.get("solana_rpc", "http://127.0.0.1:8899"), help="the Solana JSON-RPC to pay on")
     parser.add_argument("--pack", default=os.environ.get("PACKVAULT_DEMO_PACK", "genesis-drop"), help="the pack")
     parser.add_argument("--pay", choices=["solana", "card", "credits"], default=os.environ.get("PAY") or "solana",
-                        help="solana, card (Stripe Checkout through the local double), or credits (earn credits "
-                        "by selling items back, then open a pack from the balance)")
+                        help="solana, card (Stripe Checkout through the local double), or credits (top up with "
+                        "SOL, open a pack from the balance, sell an item back)")
     parser.add_argument("--browser", action="store_true", default=bool(os.environ.get("BROWSER_PAY")),
                         help="card: print the checkout URL and wait while you pay in a browser")
     return parser
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         step("1. signed in with a fresh local keypair", {"wallet": session["wallet"], "keypair": str(KEYPAIR),
                                                          "expires_at": session["expires_at"]})
         if args.pay == "credits":
-            return credits_flow(client, RpcWallet(args.solana_rpc), keypair, args.pack)
+            return credits_flow(client, RpcWallet(args.solana_rpc), keypair)
         if args.pay == "card":
             opened = card_flow(client, args.api, args.pack, args.browser)
         else:
@@ -167,31 +167,41 @@ def show_opening(client: PackvaultClient, pack: str, opened: dict[str, Any]) -> 
                                                 "entries": ledger["entries"]})
 
 
-def credits_flow(client: PackvaultClient, wallet: RpcWallet, keypair: Keypair, pack: str) -> int:
-    """Open a pack on Solana, sell its items back for credits, then open a pack from the balance and check
-    its draw once the seed pair is rotated."""
-    opened = solana_flow(client, wallet, keypair, pack)
-    step("5. opened on Solana", {"items": [f"{i['name']} ({usd(i['fmv'])})" for i in opened["items"]]})
-    sales = [client.request("POST", f"/api/v1/me/openings/{opened['opening_id']}/items/{i['vault_item_id']}/buyback")
-             for i in opened["items"]]
-    step("6. sold every item back: credits (1 credit = $0.01)", {"credits": [s["credits"] for s in sales],
-                                                                  "balance": sales[-1]["balance"]})
+def credits_flow(client: PackvaultClient, wallet: RpcWallet, keypair: Keypair) -> int:
+    """Top up with SOL, open a pack from the balance, sell one item back, check the draw once the seed pair is
+    rotated, and print the balance and the ledger."""
+    wallet.airdrop(keypair.public_key, 2 * 10**9)
+    bundles = client.request("GET", "/api/v1/credits/bundles")["bundles"]
+    step("2. credit bundles on sale (1 credit = $0.01)", [f"{b['bundle_id']}: {b['credits']} credits for "
+                                                          + ", ".join(f"{p['amount']} {p['currency']}"
+                                                                      for p in b["prices"]) for b in bundles])
+    quote = client.request("POST", "/api/v1/credits/bundles/credits-500/purchase", {"currency": "SOL"})
+    signature = wallet.pay(solders_keypair(keypair), quote["receiver_wallet"], int(quote["amount_base_units"]),
+                           reference=quote["reference"], memo=f"packvault:{quote['opening_id']}")
+    topped = client.request("POST", f"/api/v1/packs/openings/{quote['opening_id']}/confirm-payment",
+                            {"tx_signature": signature, "chain": "sol"})
+    step("3. topped up with SOL: paid, confirmed, credited", {"paid": f"{quote['amount']} SOL",
+                                                              "credits": topped["credits"], "tx_signature": signature})
     seeds = client.request("GET", "/api/v1/me/seeds")
-    step("7. the seed pair committed before opening", seeds)
+    step("4. the seed pair committed before opening", seeds)
     paid = client.request("POST", "/api/v1/packs/starter-unlimited/purchase", {"currency": "CREDIT"},
                           headers={"idempotency-key": f"demo-{uuid.uuid4()}"})
-    step("8. opened a pack from the balance: paid and opened in one step", {
+    step("5. opened a pack from the balance: paid and opened in one step", {
         "items": [f"{i['name']} ({usd(i['fmv'])})" for i in paid["items"]], "balance": paid["balance"],
         "draw_id": paid["fairness"]["draw_id"], "server_seed": paid["fairness"]["server_seed"]})
+    best = max(paid["items"], key=lambda i: Decimal(i["fmv"]))
+    sale = client.request("POST", f"/api/v1/me/openings/{paid['opening_id']}/items/{best['vault_item_id']}/buyback")
+    step("6. sold the most valuable item back", {"item": best["name"], "credits": sale["credits"],
+                                                 "balance": sale["balance"]})
     rotated = client.request("POST", "/api/v1/me/seeds/rotate", {})
     view = client.request("GET", f"/api/v1/packs/openings/{paid['opening_id']}")
     odds = client.request("GET", f"/api/v1/packs/starter-unlimited/odds/{view['fairness']['odds_version']}")
     result = check_proof({**view["fairness"], "odds_table": odds["odds_table"]})
-    step("9. rotated the seed pair: its server seed is revealed and the opening checks", {
+    step("7. rotated the seed pair: its server seed is revealed and the opening checks", {
         "revealed_server_seed": rotated["revealed"]["server_seed"], "verdict": "match" if result.match else "mismatch",
         "problems": result.problems})
     ledger = client.request("GET", "/api/v1/me/credits?limit=10")
-    step("10. balance and ledger", {"balance": ledger["balance"], "entries": [
+    step("8. balance and ledger", {"balance": ledger["balance"], "entries": [
         f"{e['kind']} {e['amount']:+d} ({e['posting_id']})" for e in ledger["entries"]]})
     return 0 if result.match else 1
 

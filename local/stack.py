@@ -206,12 +206,15 @@ def prepare_database(tpl: dict[str, Any], endpoint: str, table_name: str) -> Non
 
 
 def load_catalog(path: Path) -> None:
-    from packvault.catalog_loader import load_catalog, read_catalog_file
+    from packvault.catalog_loader import load_catalog_file
     from packvault.runtime import configure
 
     configure()
-    for result in load_catalog(read_catalog_file(path)):
+    packs, bundles = load_catalog_file(path)
+    for result in packs:
         log.info("catalog: %s %s (odds v%s)", result.pack_id, result.action, result.odds_version)
+    for result in bundles:
+        log.info("catalog: credit bundle %s %s", result.pack_id, result.action)
 
 
 def start_stripe_double(port: int, api_port: int) -> Any:

@@ -1,4 +1,4 @@
-"""Public catalog reads: the packs, one pack, and a pack's immutable odds versions."""
+"""Public catalog reads: the packs, one pack, a pack's immutable odds versions, and the credit bundles."""
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -24,6 +24,11 @@ def get_pack(pack_id: str) -> dict:
 @app.get("/api/v1/packs/<pack_id>/odds/<version>")
 def get_odds_version(pack_id: str, version: str) -> dict:
     return catalog.get_odds_version(pack_id, version)
+
+
+@app.get("/api/v1/credits/bundles")
+def list_bundles() -> dict:
+    return {"bundles": catalog.list_active_bundles(), "credit_value_usd": "0.01"}
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

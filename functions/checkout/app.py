@@ -1,4 +1,5 @@
-"""POST /api/v1/packs/{pack_id}/checkout: reserve a unit and open a Stripe Checkout Session for it."""
+"""POST /api/v1/packs/{pack_id}/checkout: reserve a unit and open a Stripe Checkout Session for it; POST
+/api/v1/credits/bundles/{bundle_id}/checkout: the same for a bundle of credits (a top-up)."""
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
@@ -18,6 +19,13 @@ app = create_app()
 def start_checkout(pack_id: str) -> Response:
     status, answer = checkout.create_checkout(settings, cards, current_wallet(app), pack_id, json_body(app),
                                               app.current_event.get_header_value("idempotency-key"))
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=to_json(answer))
+
+
+@app.post("/api/v1/credits/bundles/<bundle_id>/checkout")
+def checkout_credits(bundle_id: str) -> Response:
+    status, answer = checkout.create_checkout(settings, cards, current_wallet(app), bundle_id, json_body(app),
+                                              app.current_event.get_header_value("idempotency-key"), "credits")
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=to_json(answer))
 
 

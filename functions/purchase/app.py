@@ -1,4 +1,5 @@
-"""POST /api/v1/packs/{pack_id}/purchase: reserve supply and return a payment quote."""
+"""POST /api/v1/packs/{pack_id}/purchase: reserve supply and return a payment quote (or, priced in credits,
+open the pack from the balance); POST /api/v1/credits/bundles/{bundle_id}/purchase: a quote for credits."""
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
@@ -19,6 +20,13 @@ def buy(pack_id: str) -> Response:
     wallet = current_wallet(app)
     status, quote = purchase.purchase(settings, wallet, pack_id, json_body(app),
                                       app.current_event.get_header_value("idempotency-key"))
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=to_json(quote))
+
+
+@app.post("/api/v1/credits/bundles/<bundle_id>/purchase")
+def buy_credits(bundle_id: str) -> Response:
+    status, quote = purchase.purchase_bundle(settings, current_wallet(app), bundle_id, json_body(app),
+                                             app.current_event.get_header_value("idempotency-key"))
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=to_json(quote))
 
 

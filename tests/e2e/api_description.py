@@ -12,6 +12,8 @@ OPENING_ID = {"name": "opening_id", "in": "path", "required": True,
               "schema": {"type": "string", "example": "3f1c9a52-3a8e-4d55-9d0e-8f0b7c1e2a11"}}
 VAULT_ITEM_ID = {"name": "vault_item_id", "in": "path", "required": True,
                  "schema": {"type": "string", "example": "6f1c6a52-3a8e-4d55-9d0e-8f0b7c1e2a11"}}
+BUNDLE_ID = {"name": "bundle_id", "in": "path", "required": True,
+             "schema": {"type": "string", "maxLength": 80, "example": "credits-500"}}
 PAGING = [{"name": "limit", "in": "query", "schema": {"type": "string"}},
           {"name": "cursor", "in": "query", "schema": {"type": "string"}}]
 IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 200}}
@@ -61,6 +63,9 @@ DESCRIPTION: dict[str, Any] = {
         "/api/v1/me/vault": {"get": _op({"parameters": PAGING}, True)},
         "/api/v1/me/credits": {"get": _op({"parameters": PAGING}, True)},
         "/api/v1/me/seeds": {"get": _op({}, True)},
+        "/api/v1/credits/bundles": {"get": _op({}, False)},
+        "/api/v1/credits/bundles/{bundle_id}/purchase": {"post": _op({
+            "parameters": [BUNDLE_ID, IDEMPOTENCY], "requestBody": _json({"currency": {"type": "string"}})}, True)},
         "/api/v1/me/seeds/rotate": {"post": _op({"requestBody": _json({"client_seed": {"type": "string"}})}, True)},
         "/api/v1/me/openings/{opening_id}/items/{vault_item_id}/buyback": {
             "get": _op({"parameters": [OPENING_ID, VAULT_ITEM_ID]}, True),

@@ -119,3 +119,10 @@ def _item_odds_view(row: store.PackItemRecord, probability: Any, stock_left: int
 
 def _optional_int(value: Any) -> int | None:
     return None if value is None else int(value)
+
+
+def list_active_bundles() -> list[dict[str, Any]]:
+    """Credit bundles on sale: so many credits (1 credit = US$0.01), priced per currency like packs."""
+    return [{"bundle_id": b.bundle_id, "name": b.name, "credits": int(b.credits),
+             "prices": [_price_view(symbol, amount, None) for symbol, amount in sorted(b.prices.as_dict().items())]}
+            for b in store.list_bundles() if b.status == "ACTIVE"]

@@ -93,14 +93,64 @@ def schema() -> dict[str, Any]:
     return json.loads(resources.files("packvault").joinpath("schemas/catalog.schema.json").read_text())
 
 
-def read_catalog_file(path: str | Path) -> list[PackDefinition]:
+def read_catalog_document(path: str | Path) -> Any:
     try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
+        return json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise CatalogError([f"{path}: no such file"]) from None
     except json.JSONDecodeError as exc:
         raise CatalogError([f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})"]) from None
-    return parse_catalog(document)
+
+
+def read_catalog_file(path: str | Path) -> list[PackDefinition]:
+    return parse_catalog(read_catalog_document(path))
+
+
+@dataclass(frozen=True)
+class BundleDefinition:
+    bundle_id: str
+    name: str
+    credits: int
+    status: str
+    prices: dict[str, str]
+
+
+def parse_bundles(document: Any) -> list[BundleDefinition]:
+    """The catalog's credit bundles (validated with the rest of the document by parse_catalog)."""
+    problems: list[str] = []
+    bundles = [BundleDefinition(raw["bundle_id"], raw["name"], raw["credits"], raw["status"],
+                                _parse_prices(raw["prices"], f"bundles[{raw['bundle_id']}].prices", problems))
+               for raw in (document.get("bundles") or [])]
+    problems += _duplicates((b.bundle_id for b in bundles), "bundles", "bundle_id")
+    if problems:
+        raise CatalogError(problems)
+    return bundles
+
+
+def load_catalog_file(path: str | Path) -> tuple[list[LoadResult], list[LoadResult]]:
+    """Validate a whole catalog file (nothing is written if any part is wrong), then load its packs and its
+    credit bundles: (packs' results, bundles' results)."""
+    document = read_catalog_document(path)
+    packs = parse_catalog(document)
+    bundles = parse_bundles(document)
+    return load_catalog(packs), load_bundles(bundles)
+
+
+def load_bundles(bundles: list[BundleDefinition]) -> list[LoadResult]:
+    results = []
+    for bundle in bundles:
+        existing = store.get_bundle(bundle.bundle_id)
+        unchanged = existing is not None and (existing.name, int(existing.credits), existing.status,
+                                              existing.prices.as_dict()) == (bundle.name, bundle.credits,
+                                                                             bundle.status, bundle.prices)
+        if not unchanged:
+            store.put_bundle(store.BundleRecord(pk=store.bundle_pk(bundle.bundle_id), sk=store.BUNDLE_SORT_KEY,
+                                                gsi1sk=bundle.bundle_id, bundle_id=bundle.bundle_id, name=bundle.name,
+                                                credits=bundle.credits, status=bundle.status, prices=bundle.prices,
+                                                updated_at=store.utc_now_iso()))
+        results.append(LoadResult(bundle.bundle_id, "unchanged" if unchanged else
+                                  ("updated" if existing else "created"), 0))
+    return results
 
 
 def parse_catalog(document: Any) -> list[PackDefinition]:

@@ -25,13 +25,16 @@ from packvault.settings import Settings
 from packvault.times import parse_iso
 
 OPERATION = "checkout"
+TOPUP_OPERATION = "topup-checkout"
 _CLIENT_SEED = re.compile(r"^[\x20-\x7e]{1,128}$")
 MAX_URL_LENGTH = 2048
 
 
 def create_checkout(settings: Settings, cards: StripeCheckout | None, wallet: str, pack_id: str,
-                    body: dict[str, Any], idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
-    """(201, {opening_id, checkout_url, checkout_session_id, expires_at})."""
+                    body: dict[str, Any], idempotency_key: str | None,
+                    product: str = "pack") -> tuple[int, dict[str, Any]]:
+    """(201, {opening_id, checkout_url, checkout_session_id, expires_at}). `product="credits"`: `pack_id` names
+    a bundle of credits (a top-up), which is posted to the balance when the session is paid."""
     if cards is None:
         raise PackvaultError(ErrorCode.CARD_PAYMENTS_UNAVAILABLE)
     check_pack_id(pack_id)
@@ -41,10 +44,12 @@ def create_checkout(settings: Settings, cards: StripeCheckout | None, wallet: st
     if client_seed is not None and not (isinstance(client_seed, str) and _CLIENT_SEED.match(client_seed)):
         raise PackvaultError(ErrorCode.INVALID_CLIENT_SEED)
     request_hash = fairness.canonical_hash({"pack_id": pack_id, "success_url": success_url, "cancel_url": cancel_url,
-                                            "client_seed": client_seed, "rail": STRIPE})
-    remembered = recall(wallet, OPERATION, idempotency_key, request_hash)
+                                            "client_seed": client_seed, "rail": STRIPE, "product": product})
+    operation = OPERATION if product == "pack" else TOPUP_OPERATION
+    remembered = recall(wallet, operation, idempotency_key, request_hash)
     if remembered is None:
-        spec = Reservation(STRIPE, OPERATION, money.USD.symbol, client_seed, settings.checkout_session_ttl_seconds)
+        spec = Reservation(STRIPE, operation, money.USD.symbol, client_seed, settings.checkout_session_ttl_seconds,
+                           product=product)
         reserved = reserve(settings, wallet, pack_id, spec, idempotency_key, request_hash)
         if isinstance(reserved, store.OpeningRecord):
             return 201, _open_session(cards, reserved, success_url, cancel_url, idempotency_key)
@@ -79,7 +84,7 @@ def return_url(settings: Settings, body: dict[str, Any], field: str) -> str:
 
 def _open_session(cards: StripeCheckout, opening: store.OpeningRecord, success_url: str, cancel_url: str,
                   idempotency_key: str | None) -> dict[str, Any]:
-    pack = store.get_pack(opening.pack_id)
+    pack = store.get_pack(opening.pack_id) if opening.product == "pack" else None
     request = CheckoutRequest(
         opening_id=opening.opening_id, wallet=opening.wallet, pack_id=opening.pack_id, pack_name=opening.pack_name,
         amount_cents=int(opening.amount_base_units), stripe_price_id=pack.stripe_price_id if pack else None,
@@ -96,8 +101,11 @@ def _open_session(cards: StripeCheckout, opening: store.OpeningRecord, success_u
               "checkout_session_id": session["id"], "expires_at": opening.quote_expires_at,
               "amount": money.from_base_units(int(opening.amount_base_units), money.USD.decimals), "currency": "USD",
               "server_seed_hash": opening.server_seed_hash}
+    if opening.product == "credits":
+        answer |= {"product": "credits", "credits": int(opening.credits)}
     references = {"checkout_session_id": session["id"], "checkout_url": session["url"]}
-    remembered = (store.IdempotencyRecord(pk=store.idempotency_pk(opening.wallet, OPERATION, idempotency_key),
+    operation = OPERATION if opening.product == "pack" else TOPUP_OPERATION
+    remembered = (store.IdempotencyRecord(pk=store.idempotency_pk(opening.wallet, operation, idempotency_key),
                                           sk=store.IDEMPOTENCY_SORT_KEY) if idempotency_key is not None else None)
     store.attach_checkout(opening, references, remembered, answer)
     return answer

@@ -18,30 +18,32 @@ from packvault.settings import ConfigurationError
 
 
 def _catalog_load(args: argparse.Namespace) -> int:
-    from packvault.catalog_loader import CatalogError, load_catalog, read_catalog_file
+    from packvault.catalog_loader import CatalogError, load_catalog_file
     from packvault.runtime import configure
 
     try:
-        packs = read_catalog_file(args.file)
         configure()
-        results = load_catalog(packs)
+        packs, bundles = load_catalog_file(args.file)  # the whole file is checked before anything is written
     except CatalogError as exc:
         print(str(exc), file=sys.stderr)
         return 1
-    for result in results:
+    for result in packs:
         print(json.dumps({"pack_id": result.pack_id, "action": result.action, "odds_version": result.odds_version}))
+    for result in bundles:
+        print(json.dumps({"bundle_id": result.pack_id, "action": result.action}))
     return 0
 
 
 def _catalog_validate(args: argparse.Namespace) -> int:
-    from packvault.catalog_loader import CatalogError, read_catalog_file
+    from packvault.catalog_loader import CatalogError, parse_bundles, read_catalog_document, read_catalog_file
 
     try:
         packs = read_catalog_file(args.file)
+        bundles = parse_bundles(read_catalog_document(args.file))
     except CatalogError as exc:
         print(str(exc), file=sys.stderr)
         return 1
-    print(json.dumps({"valid": True, "packs": [p.pack_id for p in packs]}))
+    print(json.dumps({"valid": True, "packs": [p.pack_id for p in packs], "bundles": [b.bundle_id for b in bundles]}))
     return 0
 
 

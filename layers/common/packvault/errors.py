@@ -60,6 +60,7 @@ class ErrorCode(StrEnum):
     WRONG_RAIL = "WRONG_RAIL"
     VAULT_ITEM_NOT_FOUND = "VAULT_ITEM_NOT_FOUND"
     INSUFFICIENT_CREDITS = "INSUFFICIENT_CREDITS"
+    BUNDLE_NOT_FOUND = "BUNDLE_NOT_FOUND"
     BUYBACK_UNAVAILABLE = "BUYBACK_UNAVAILABLE"
     CARD_PAYMENTS_UNAVAILABLE = "CARD_PAYMENTS_UNAVAILABLE"
     PAYMENT_PROVIDER_UNAVAILABLE = "PAYMENT_PROVIDER_UNAVAILABLE"
@@ -116,6 +117,7 @@ _CATALOGUE: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.RPC_UNAVAILABLE: (503, "The Solana network could not be reached; retry shortly."),
     ErrorCode.PACK_EXHAUSTED: (409, "Nothing is left to draw in this pack; your payment is recorded for a refund."),
     ErrorCode.OPENING_NOT_CONFIRMABLE: (409, "This opening can no longer be confirmed."),
+    ErrorCode.BUNDLE_NOT_FOUND: (404, "No credit bundle has this id."),
     ErrorCode.INSUFFICIENT_CREDITS: (402, "Your credit balance does not cover this pack; nothing was charged."),
     ErrorCode.VAULT_ITEM_NOT_FOUND: (404, "No item of that opening is in this wallet's vault."),
     ErrorCode.BUYBACK_UNAVAILABLE: (409, "This item cannot be sold back."),

@@ -60,6 +60,8 @@ def quote_view(record: store.OpeningRecord) -> dict[str, Any]:
         "cards_per_pack": int(record.cards_per_pack),
         "created_at": record.created_at,
     }
+    if record.product == "credits":
+        quote |= {"product": "credits", "credits": int(record.credits), "bundle_id": record.pack_id}
     if unit.symbol == "SOL":
         quote["amount_sol"] = amount
     elif unit.mint is not None:
@@ -72,9 +74,15 @@ def _solana_request(record: store.OpeningRecord, amount: str, mint: str | None) 
         "receiver_wallet": record.receiver_wallet,
         "reference": record.reference,
         "solana_pay_url": transfer_request_url(record.receiver_wallet, amount, record.reference, label="Packvault",
-                                               message=f"{record.pack_name} ({int(record.cards_per_pack)} items)",
+                                               message=_payment_message(record),
                                                memo=f"packvault:{record.opening_id}", spl_token=mint),
     }
+
+
+def _payment_message(record: store.OpeningRecord) -> str:
+    if record.product == "credits":
+        return f"{record.pack_name} ({int(record.credits)} credits)"
+    return f"{record.pack_name} ({int(record.cards_per_pack)} items)"
 
 
 def opening_view(record: store.OpeningRecord) -> dict[str, Any]:

@@ -36,6 +36,24 @@ def purchase(settings: Settings, wallet: str, pack_id: str, body: dict[str, Any]
     return 201, quote_view(opening)
 
 
+TOPUP_OPERATION = "topup"
+
+
+def purchase_bundle(settings: Settings, wallet: str, bundle_id: str, body: dict[str, Any],
+                    idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
+    """A Solana quote for a bundle of credits (a top-up): paid and confirmed like a pack's, it posts credits."""
+    check_pack_id(bundle_id)
+    currency, _ = _read_body({**body, "client_seed": None})
+    request_hash = fairness.canonical_hash({"bundle_id": bundle_id, "currency": currency})
+    spec = Reservation(SOLANA, TOPUP_OPERATION, currency, None, settings.quote_ttl_seconds, product="credits")
+    if (remembered := recall(wallet, spec.operation, idempotency_key, request_hash)) is not None:
+        return int(remembered.status_code), remembered.response
+    opening = reserve(settings, wallet, bundle_id, spec, idempotency_key, request_hash)
+    if not isinstance(opening, store.OpeningRecord):
+        return int(opening.status_code), opening.response
+    return 201, quote_view(opening)
+
+
 def _read_body(body: dict[str, Any]) -> tuple[str, str | None]:
     raw_currency = body.get("currency", "SOL")
     try:

@@ -13,6 +13,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from packvault import catalog, fairness, money, store
 from packvault.errors import ErrorCode, PackvaultError
@@ -36,6 +37,7 @@ class Reservation:
     currency: str
     client_seed: str | None
     ttl_seconds: int
+    product: str = "pack"  # pack | credits (a bundle of credits: a top-up)
 
 
 def check_pack_id(pack_id: str) -> None:
@@ -73,7 +75,8 @@ def reserve(settings: Settings, wallet: str, pack_id: str, spec: Reservation, id
 
 def _try_reserve(settings: Settings, wallet: str, pack_id: str, spec: Reservation, idempotency_key: str | None,
                  request_hash: str) -> store.OpeningRecord:
-    pack = purchasable_pack(pack_id, spec.currency)
+    pack = purchasable_pack(pack_id, spec.currency) if spec.product == "pack" else None
+    bundle = purchasable_bundle(pack_id, spec.currency) if pack is None else None
     now = datetime.now(UTC)
     quotes = store.get_wallet_quotes(wallet)
     open_quotes = {oid: exp for oid, exp in (quotes.open_quotes.as_dict() if quotes.open_quotes else {}).items()
@@ -81,11 +84,12 @@ def _try_reserve(settings: Settings, wallet: str, pack_id: str, spec: Reservatio
     if len(open_quotes) >= settings.max_open_quotes:
         raise PackvaultError(ErrorCode.TOO_MANY_OPEN_QUOTES, f"You hold {len(open_quotes)} unpaid quotes, the most "
                              f"allowed; pay one or wait until one expires.", limit=settings.max_open_quotes)
-    cap = int(pack.max_per_wallet) if pack.max_per_wallet is not None else None
+    cap = int(pack.max_per_wallet) if pack is not None and pack.max_per_wallet is not None else None
     if cap is not None and store.wallet_pack_count(wallet, pack_id) >= cap:
         raise PackvaultError(ErrorCode.MINT_LIMIT_REACHED, f"One wallet may hold at most {cap} of this pack.",
                              limit=cap)
-    opening = _new_opening(settings, wallet, pack, spec, now)
+    opening = _new_opening(settings, wallet, spec, now, _pack_fields(settings, pack) if pack is not None
+                           else _bundle_fields(bundle))
     open_quotes[opening.opening_id] = opening.quote_expires_at
     remembered = None
     if idempotency_key is not None:  # a card checkout is answered once its session exists: pending until then
@@ -112,28 +116,54 @@ def purchasable_pack(pack_id: str, currency: str) -> store.PackRecord:
     return pack
 
 
-def _new_opening(settings: Settings, wallet: str, pack: store.PackRecord, spec: Reservation,
-                 now: datetime) -> store.OpeningRecord:
+def purchasable_bundle(bundle_id: str, currency: str) -> store.BundleRecord:
+    bundle = store.get_bundle(bundle_id)
+    if bundle is None:
+        raise PackvaultError(ErrorCode.BUNDLE_NOT_FOUND, f"No credit bundle has the id {bundle_id!r}.")
+    if bundle.status != "ACTIVE":
+        raise PackvaultError(ErrorCode.PACK_INACTIVE, "This credit bundle is not on sale.")
+    prices = bundle.prices.as_dict()
+    if currency not in prices:
+        raise PackvaultError(ErrorCode.CURRENCY_NOT_ACCEPTED, f"This bundle is priced in {', '.join(sorted(prices))}, "
+                             f"not {currency}.")
+    return bundle
+
+
+def _pack_fields(settings: Settings, pack: store.PackRecord) -> dict[str, Any]:
+    server_seed = fairness.new_server_seed()
+    return {"pack_id": pack.pack_id, "pack_name": pack.name, "prices": pack.prices.as_dict(),
+            "cards_per_pack": int(pack.cards_per_pack), "odds_version": int(pack.odds_version),
+            "odds_hash": pack.odds_hash, "server_seed": server_seed,
+            "server_seed_hash": fairness.commitment(server_seed),
+            "limited_supply": pack.supply_total is not None, "mint_limited": pack.max_per_wallet is not None,
+            "buyback_bp": int(pack.buyback_bp) if pack.buyback_bp is not None else settings.buyback_bp,
+            "buyback_hours": int(pack.buyback_hours) if pack.buyback_hours is not None
+            else settings.buyback_window_hours}
+
+
+def _bundle_fields(bundle: store.BundleRecord) -> dict[str, Any]:
+    """A top-up draws nothing: no odds, no seed; it carries the credits it will post."""
+    return {"pack_id": bundle.bundle_id, "pack_name": bundle.name, "prices": bundle.prices.as_dict(),
+            "cards_per_pack": 0, "odds_version": 0, "odds_hash": "", "product": "credits",
+            "credits": int(bundle.credits)}
+
+
+def _new_opening(settings: Settings, wallet: str, spec: Reservation, now: datetime,
+                 product: dict[str, Any]) -> store.OpeningRecord:
     opening_id = str(uuid.uuid4())
     unit = money.currency(spec.currency)
     expires_at = iso_seconds(now + timedelta(seconds=spec.ttl_seconds))
-    server_seed = fairness.new_server_seed()
     created_at = store.utc_now_iso()
     solana = spec.rail == SOLANA
+    prices = product.pop("prices")
     return store.OpeningRecord(
         pk=store.opening_pk(opening_id), sk=store.OPENING_SORT_KEY, gsi1pk=store.wallet_openings_key(wallet),
         gsi1sk=f"{created_at}#{opening_id}", expiry_shard=_expiry_shard(opening_id, settings.expiry_shards),
-        expires_at=expires_at, opening_id=opening_id, wallet=wallet, pack_id=pack.pack_id, pack_name=pack.name,
-        cards_per_pack=int(pack.cards_per_pack), status="QUOTED", rail=spec.rail, currency=unit.symbol,
-        amount_base_units=str(money.to_base_units(pack.prices.as_dict()[spec.currency], unit.decimals)),
+        expires_at=expires_at, opening_id=opening_id, wallet=wallet, status="QUOTED", rail=spec.rail,
+        currency=unit.symbol, amount_base_units=str(money.to_base_units(prices[spec.currency], unit.decimals)),
         receiver_wallet=require_platform_wallet(settings) if solana else None,
-        reference=new_reference() if solana else None, quote_expires_at=expires_at,
-        server_seed=server_seed, server_seed_hash=fairness.commitment(server_seed), client_seed=spec.client_seed,
-        odds_version=int(pack.odds_version), odds_hash=pack.odds_hash, limited_supply=pack.supply_total is not None,
-        buyback_bp=int(pack.buyback_bp) if pack.buyback_bp is not None else settings.buyback_bp,
-        buyback_hours=int(pack.buyback_hours) if pack.buyback_hours is not None else settings.buyback_window_hours,
-        mint_limited=pack.max_per_wallet is not None,
-        created_at=created_at, updated_at=created_at,
+        reference=new_reference() if solana else None, quote_expires_at=expires_at, client_seed=spec.client_seed,
+        created_at=created_at, updated_at=created_at, **product,
     )
 
 

@@ -27,14 +27,20 @@ _ODDS_TABLES: dict[tuple[str, int], OddsTable] = {}
 
 def receipt(opening: store.OpeningRecord) -> dict[str, Any]:
     view = opening_view(opening)
-    return {key: view[key] for key in ("opening_id", "pack_id", "status", "rail", "tx_signature", "opened_at",
-                                       "items", "fairness")} | {"payment": opening.payment}
+    answer = {key: view[key] for key in ("opening_id", "pack_id", "status", "rail", "tx_signature", "opened_at",
+                                         "items", "fairness")} | {"payment": opening.payment}
+    if opening.product == "credits":
+        answer |= {"product": "credits", "credits": int(opening.credits)}
+    return answer
 
 
 def open_paid(opening: store.OpeningRecord, settlement: Settlement, client_seed: str | None = None,
               marker: store.ProcessedEventRecord | None = None) -> dict[str, Any]:
     """Draw and open a QUOTED opening paid by `settlement`; the receipt. Concurrent or repeated calls for
-    one opening all get the same items. `marker` records the outside event that caused it, with it."""
+    one opening all get the same items. `marker` records the outside event that caused it, with it. A paid
+    top-up (a bundle of credits) posts its credits instead of drawing."""
+    if opening.product == "credits":
+        return _credit_topup(opening, settlement, marker)
     seed = opening.client_seed or client_seed or settlement.payment_id
     table = odds_table(opening.pack_id, int(opening.odds_version))
     for round_number in range(MAX_ROUNDS):
@@ -65,6 +71,26 @@ def open_paid(opening: store.OpeningRecord, settlement: Settlement, client_seed:
             time.sleep(random.uniform(0, 0.02 * 2**round_number))
             # Stock moved under us (another opening took the last unit): redraw with the next round.
     raise PackvaultError(ErrorCode.BUSY_RETRY)
+
+
+def _credit_topup(opening: store.OpeningRecord, settlement: Settlement,
+                  marker: store.ProcessedEventRecord | None) -> dict[str, Any]:
+    now = store.utc_now_iso()
+    changes = {"status": "OPENED", "opened_at": now, "updated_at": now, "payment_id": settlement.payment_id,
+               "payment": settlement.details, "items": [], **dict(store.reference_fields(opening, settlement))}
+    try:
+        store.fulfil_topup(opening, changes, settlement, _request_token(opening.opening_id, settlement, 0), marker)
+    except store.OpenFailed:
+        current = store.get_opening(opening.opening_id)
+        if current is not None and current.status == "OPENED":
+            return receipt(current)  # credited already (a concurrent or repeated settlement)
+        claim = store.get_payment_claim(settlement.rail, settlement.payment_id)
+        if claim is not None and claim.opening_id != opening.opening_id:
+            raise PackvaultError(ErrorCode.SIGNATURE_ALREADY_USED) from None
+        raise PackvaultError(ErrorCode.OPENING_NOT_CONFIRMABLE) from None
+    for name, value in changes.items():
+        setattr(opening, name, value)
+    return receipt(opening)
 
 
 def settle_expired(opening: store.OpeningRecord, settlement: Settlement, in_time: bool, honour: bool,

@@ -284,3 +284,51 @@ def latest_odds_version(pack_id: str) -> tuple[int, str] | None:
 
 
 register(PackRecord, PackItemRecord, OddsVersionRecord)
+
+
+BUNDLES_LIST_KEY = "BUNDLES"
+BUNDLE_SORT_KEY = "BUNDLE"
+
+
+class BundleRecord(Row):
+    """A credit bundle (a top-up): so many credits, priced per currency like a pack, bought through any rail."""
+
+    class Meta(TableMeta):
+        pass
+
+    by_kind = ByKindIndex()
+    gsi1pk = UnicodeAttribute(default=BUNDLES_LIST_KEY)
+    gsi1sk = UnicodeAttribute()
+    bundle_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    status = UnicodeAttribute()
+    credits = NumberAttribute()
+    prices = MapAttribute()
+    updated_at = UnicodeAttribute()
+
+
+def bundle_pk(bundle_id: str) -> str:
+    return f"BUNDLE#{bundle_id}"
+
+
+def get_bundle(bundle_id: str) -> BundleRecord | None:
+    try:
+        return BundleRecord.get(bundle_pk(bundle_id), BUNDLE_SORT_KEY, consistent_read=True)
+    except BundleRecord.DoesNotExist:
+        return None
+
+
+def list_bundles() -> list[BundleRecord]:
+    return list(BundleRecord.by_kind.query(BUNDLES_LIST_KEY))
+
+
+def put_bundle(bundle: BundleRecord) -> None:
+    """Create or replace a bundle's terms (openings already quoted keep the credits and price they were quoted)."""
+    event = new_event(bundle.pk, "BUNDLE_LOADED", {"credits": int(bundle.credits), "prices": bundle.prices.as_dict(),
+                                                   "status": bundle.status})
+    with TransactWrite(connection=connection()) as transaction:
+        transaction.save(bundle)
+        transaction.save(event, condition=EventRecord.pk.does_not_exist())
+
+
+register(BundleRecord)

@@ -21,6 +21,7 @@ from packvault.store.catalog import (
     PackRecord,
     pack_pk,
 )
+from packvault.store.ledger import Entry, platform_account, post, wallet_account
 from packvault.store.payments import (
     EARLY_REFUND_SORT_KEY,
     PAYMENT_SORT_KEY,
@@ -75,6 +76,8 @@ class OpeningRecord(Row):
     status = UnicodeAttribute()  # QUOTED | OPENED | EXPIRED | REFUND_DUE | REFUNDED
     rail = UnicodeAttribute(default="solana")  # how it is paid: solana | stripe (payments.RAILS)
     rail_refs = JSONAttribute(null=True)  # that rail's ids, e.g. the Checkout Session and PaymentIntent
+    product = UnicodeAttribute(default="pack")  # pack | credits (a top-up: pack_id holds the bundle id)
+    credits = NumberAttribute(null=True)  # a top-up's credits, posted when it is paid
     buyback_bp = NumberAttribute(null=True)  # instant buyback, frozen at quote time: basis points of fmv
     buyback_hours = NumberAttribute(null=True)  # ... offered this long after the opening (0: no limit)
     pack_name = UnicodeAttribute()
@@ -84,8 +87,8 @@ class OpeningRecord(Row):
     receiver_wallet = UnicodeAttribute(null=True)  # solana rail: the platform wallet and the quote's reference
     reference = UnicodeAttribute(null=True)
     quote_expires_at = UnicodeAttribute()
-    server_seed = UnicodeAttribute()  # secret until the pack opens
-    server_seed_hash = UnicodeAttribute()
+    server_seed = UnicodeAttribute(null=True)  # secret until the pack opens (None: a credit top-up, nothing drawn)
+    server_seed_hash = UnicodeAttribute(null=True)
     client_seed = UnicodeAttribute(null=True)
     odds_version = NumberAttribute()
     odds_hash = UnicodeAttribute()
@@ -135,7 +138,7 @@ class ReservationFailed(RuntimeError):
 
 
 def reserve_quote(opening: OpeningRecord, quotes: WalletQuotesRecord, open_quotes: dict[str, str],
-                  pack: PackRecord, max_per_wallet: int | None, idempotency: IdempotencyRecord | None,
+                  pack: PackRecord | None, max_per_wallet: int | None, idempotency: IdempotencyRecord | None,
                   request_token: str) -> None:
     """One transaction: take a unit of a limited pack's supply, record the opening and its event, add it to the
     wallet's open quotes (under the version read), count it against the mint limit, remember the answer."""
@@ -144,7 +147,7 @@ def reserve_quote(opening: OpeningRecord, quotes: WalletQuotesRecord, open_quote
                                              "currency": opening.currency})
     try:
         with TransactWrite(connection=connection(), client_request_token=request_token) as transaction:
-            if pack.supply_total is not None:
+            if pack is not None and pack.supply_total is not None:
                 transaction.update(pack, actions=[PackRecord.supply_available.add(-1),
                                                   PackRecord.supply_reserved.add(1)],
                                    condition=(PackRecord.supply_available > 0) & (PackRecord.status == "ACTIVE"))
@@ -276,3 +279,37 @@ def release_reservation(transaction: TransactWrite, opening: OpeningRecord) -> N
 
 
 register(OpeningRecord)
+
+
+def fulfil_topup(opening: OpeningRecord, changes: dict[str, Any], settlement: Settlement, request_token: str,
+                 marker: ProcessedEventRecord | None = None) -> None:
+    """A paid credit top-up, in one transaction: QUOTED -> OPENED (fulfilled), the payment claimed, the credits
+    posted (wallet +, platform top-ups -) under `topup:<opening>`, the quote released, the event appended."""
+    credits = int(opening.credits)
+    event = new_event(opening.pk, "CREDITED", {"rail": settlement.rail, "payment_id": settlement.payment_id,
+                                               "credits": credits})
+    try:
+        with TransactWrite(connection=connection(), client_request_token=request_token) as transaction:
+            transaction.update(
+                opening, actions=[getattr(OpeningRecord, name).set(value) for name, value in changes.items()]
+                + [OpeningRecord.expiry_shard.remove(), OpeningRecord.expires_at.remove()],
+                condition=(OpeningRecord.status == "QUOTED") & (OpeningRecord.wallet == opening.wallet))
+            transaction.save(claim_row(opening, settlement, changes["opened_at"]),
+                             condition=PaymentClaimRecord.pk.does_not_exist())
+            if settlement.rail != "solana":
+                transaction.condition_check(EarlyRefundRecord, early_refund_pk(settlement.rail, settlement.payment_id),
+                                            EARLY_REFUND_SORT_KEY, condition=EarlyRefundRecord.pk.does_not_exist())
+            post(transaction, f"topup:{opening.opening_id}", "topup",
+                 [Entry(wallet_account(opening.wallet), credits), Entry(platform_account("topups"), -credits)],
+                 actor=opening.wallet, now=changes["opened_at"],
+                 details={"opening_id": opening.opening_id, "bundle_id": opening.pack_id, "rail": settlement.rail,
+                          "payment_id": settlement.payment_id})
+            quotes = WalletQuotesRecord(pk=wallet_pk(opening.wallet), sk=QUOTES_SORT_KEY)
+            transaction.update(quotes, actions=[WalletQuotesRecord.open_quotes[opening.opening_id].remove(),
+                                                WalletQuotesRecord.version.add(1)])
+            mark_processed(transaction, marker)
+            transaction.save(event, condition=EventRecord.pk.does_not_exist())
+    except TransactWriteError as exc:
+        if exc.cause_response_code in CANCELLED:
+            raise OpenFailed(exc.cause_response_code) from exc
+        raise
