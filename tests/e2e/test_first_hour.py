@@ -63,3 +63,10 @@ def test_without_a_stack_or_a_table_the_tools_say_what_to_do(stack, tmp_path):
     result = _run([*PACKVAULT, "refunds", "list"], _env(stack, PACKVAULT_STATE=str(tmp_path / "none.json")))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "no local stack is running: start `make run`" in result.stderr
+
+
+def test_the_card_and_credits_demos_work_against_the_stack(stack):
+    for pay in ("card", "credits"):
+        demo = _run([sys.executable, "-m", "local.demo", "--pay", pay], _env(stack))
+        assert demo.returncode == 0, f"{pay}: {demo.stderr}"
+    assert '"verdict": "match"' in demo.stdout and "topup +500" in demo.stdout
