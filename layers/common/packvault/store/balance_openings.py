@@ -7,9 +7,9 @@ from typing import Any
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from packvault.store.catalog import ITEM_PREFIX, PACK_SORT_KEY, PackItemRecord, PackRecord, pack_pk
+from packvault.store.catalog import PACK_SORT_KEY, PackRecord, pack_pk
 from packvault.store.ledger import Entry, platform_account, post, wallet_account
-from packvault.store.openings import OpeningRecord
+from packvault.store.openings import OpeningRecord, take_items
 from packvault.store.seeds import SeedPairRecord, use_nonce
 from packvault.store.table import CANCELLED, EventRecord, connection, new_event
 from packvault.store.wallets import (
@@ -43,12 +43,7 @@ def open_from_balance(opening: OpeningRecord, vault_items: list[VaultItemRecord]
             post(transaction, opening.payment_id, "pack_opening", [Entry(wallet_account(opening.wallet), -price),
                                                                    Entry(platform_account("sales"), price)],
                  actor=opening.wallet, now=opening.opened_at, details=details)
-            for vault_item in vault_items:
-                transaction.save(vault_item, condition=VaultItemRecord.pk.does_not_exist())
-            for item_id, units in stock_taken.items():
-                row = PackItemRecord(pk=pack_pk(opening.pack_id), sk=f"{ITEM_PREFIX}{item_id}")
-                transaction.update(row, actions=[PackItemRecord.stock_available.add(-units)],
-                                   condition=PackItemRecord.stock_available >= units)
+            take_items(transaction, opening, vault_items, stock_taken)
             if opening.limited_supply:
                 pack = PackRecord(pk=pack_pk(opening.pack_id), sk=PACK_SORT_KEY)
                 transaction.update(pack, actions=[PackRecord.supply_available.add(-1), PackRecord.supply_sold.add(1),

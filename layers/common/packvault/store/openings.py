@@ -179,6 +179,26 @@ def claim_row(opening: OpeningRecord, settlement: Settlement, now: str) -> Payme
                               wallet=opening.wallet, claimed_at=now)
 
 
+def claim_payment(transaction: TransactWrite, opening: OpeningRecord, settlement: Settlement, now: str) -> None:
+    """The payment made usable once (its claim row), and, for a provider that can refund before settling, the
+    condition that it was not refunded first."""
+    transaction.save(claim_row(opening, settlement, now), condition=PaymentClaimRecord.pk.does_not_exist())
+    if settlement.rail != "solana":
+        transaction.condition_check(EarlyRefundRecord, early_refund_pk(settlement.rail, settlement.payment_id),
+                                    EARLY_REFUND_SORT_KEY, condition=EarlyRefundRecord.pk.does_not_exist())
+
+
+def take_items(transaction: TransactWrite, opening: OpeningRecord, vault_items: list[VaultItemRecord],
+               stock_taken: dict[str, int]) -> None:
+    """The drawn items into the buyer's vault, and the finite stock they use, only while it lasts."""
+    for vault_item in vault_items:
+        transaction.save(vault_item, condition=VaultItemRecord.pk.does_not_exist())
+    for item_id, units in stock_taken.items():
+        row = PackItemRecord(pk=pack_pk(opening.pack_id), sk=f"{ITEM_PREFIX}{item_id}")
+        transaction.update(row, actions=[PackItemRecord.stock_available.add(-units)],
+                           condition=PackItemRecord.stock_available >= units)
+
+
 def new_vault_item(wallet: str, opening: OpeningRecord, vault_item_id: str, item: PackItemRecord,
                    created_at: str) -> VaultItemRecord:
     return VaultItemRecord(
@@ -209,17 +229,8 @@ def open_opening(opening: OpeningRecord, changes: dict[str, Any], settlement: Se
                 + [OpeningRecord.expiry_shard.remove(), OpeningRecord.expires_at.remove()],
                 condition=(OpeningRecord.status == "QUOTED") & (OpeningRecord.wallet == opening.wallet),
             )
-            transaction.save(claim_row(opening, settlement, changes["opened_at"]),
-                             condition=PaymentClaimRecord.pk.does_not_exist())
-            if settlement.rail != "solana":  # only a provider can refund a payment before it settles
-                transaction.condition_check(EarlyRefundRecord, early_refund_pk(settlement.rail, settlement.payment_id),
-                                            EARLY_REFUND_SORT_KEY, condition=EarlyRefundRecord.pk.does_not_exist())
-            for vault_item in vault_items:
-                transaction.save(vault_item, condition=VaultItemRecord.pk.does_not_exist())
-            for item_id, units in stock_taken.items():
-                row = PackItemRecord(pk=pack_pk(opening.pack_id), sk=f"{ITEM_PREFIX}{item_id}")
-                transaction.update(row, actions=[PackItemRecord.stock_available.add(-units)],
-                                   condition=PackItemRecord.stock_available >= units)
+            claim_payment(transaction, opening, settlement, changes["opened_at"])
+            take_items(transaction, opening, vault_items, stock_taken)
             if opening.limited_supply:
                 pack = PackRecord(pk=pack_pk(opening.pack_id), sk=PACK_SORT_KEY)
                 transaction.update(pack, actions=[PackRecord.supply_reserved.add(-1), PackRecord.supply_sold.add(1),
@@ -294,11 +305,7 @@ def fulfil_topup(opening: OpeningRecord, changes: dict[str, Any], settlement: Se
                 opening, actions=[getattr(OpeningRecord, name).set(value) for name, value in changes.items()]
                 + [OpeningRecord.expiry_shard.remove(), OpeningRecord.expires_at.remove()],
                 condition=(OpeningRecord.status == "QUOTED") & (OpeningRecord.wallet == opening.wallet))
-            transaction.save(claim_row(opening, settlement, changes["opened_at"]),
-                             condition=PaymentClaimRecord.pk.does_not_exist())
-            if settlement.rail != "solana":
-                transaction.condition_check(EarlyRefundRecord, early_refund_pk(settlement.rail, settlement.payment_id),
-                                            EARLY_REFUND_SORT_KEY, condition=EarlyRefundRecord.pk.does_not_exist())
+            claim_payment(transaction, opening, settlement, changes["opened_at"])
             post(transaction, f"topup:{opening.opening_id}", "topup",
                  [Entry(wallet_account(opening.wallet), credits), Entry(platform_account("topups"), -credits)],
                  actor=opening.wallet, now=changes["opened_at"],
