@@ -28,8 +28,8 @@ from bench.dynamo_meter import DynamoMeter  # noqa: E402
 from local import dynamodb, stripe_double  # noqa: E402
 from packvault import card_settlement, checkout  # noqa: E402
 from packvault.catalog_loader import load_catalog, parse_catalog  # noqa: E402
-from packvault.client import Keypair  # noqa: E402
 from packvault.payments import stripe_checkout  # noqa: E402
+from packvault_tools.client import Keypair  # noqa: E402
 
 SECRET_KEY, WEBHOOK_SECRET, SHOP = "sk_test_bench", "whsec_bench", "https://shop.example"
 URLS = {"success_url": f"{SHOP}/ok", "cancel_url": f"{SHOP}/cancel"}

@@ -6,8 +6,8 @@ import uuid
 
 from local import dynamodb, template
 from packvault import store
-from packvault.client import Keypair
 from packvault.settings import Settings
+from packvault_tools.client import Keypair
 
 
 def fresh_settings(database: dynamodb.DynamoDBLocal, **environment: str) -> Settings:

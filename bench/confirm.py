@@ -32,8 +32,8 @@ from local.solana_rpc import LocalSolanaServer  # noqa: E402
 from local.wallet import RpcWallet, solders_keypair  # noqa: E402
 from packvault import confirm, purchase  # noqa: E402
 from packvault.catalog_loader import load_catalog, read_catalog_file  # noqa: E402
-from packvault.client import Keypair, PackvaultClient  # noqa: E402
 from packvault.payments.solana_rpc import SolanaRpc  # noqa: E402
+from packvault_tools.client import Keypair, PackvaultClient  # noqa: E402
 
 DEMO = ROOT / "catalog" / "demo.json"
 

@@ -24,7 +24,7 @@ from bench.dynamo_meter import DynamoMeter  # noqa: E402
 from local import dynamodb  # noqa: E402
 from packvault import balance_open, credits, store  # noqa: E402
 from packvault.catalog_loader import load_catalog, parse_catalog  # noqa: E402
-from packvault.client import Keypair  # noqa: E402
+from packvault_tools.client import Keypair  # noqa: E402
 
 ITEM = {"item_id": "bench-card", "name": "Bench Card", "nft_id": "nft-bench", "rarity": "common", "fmv": "1",
         "weight": 1}

@@ -26,8 +26,8 @@ from local import dynamodb  # noqa: E402
 from local.solana_rpc import LocalSolanaServer  # noqa: E402
 from packvault import expiry, purchase  # noqa: E402
 from packvault.catalog_loader import load_catalog, parse_catalog  # noqa: E402
-from packvault.client import Keypair  # noqa: E402
 from packvault.payments.solana_rpc import SolanaRpc  # noqa: E402
+from packvault_tools.client import Keypair  # noqa: E402
 
 
 def run(database: dynamodb.DynamoDBLocal, count: int, rpc: SolanaRpc | None, label: str) -> None:

@@ -33,7 +33,7 @@ from bench.dynamo_meter import DynamoMeter  # noqa: E402
 from local import dynamodb  # noqa: E402
 from packvault import purchase  # noqa: E402
 from packvault.catalog_loader import load_catalog, parse_catalog  # noqa: E402
-from packvault.client import Keypair, PackvaultClient  # noqa: E402
+from packvault_tools.client import Keypair, PackvaultClient  # noqa: E402
 
 ITEM = {"item_id": "bench-card", "name": "Bench Card", "nft_id": "nft-bench", "rarity": "common", "fmv": "1",
         "weight": 1}

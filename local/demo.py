@@ -27,9 +27,9 @@ from typing import Any
 import requests
 
 from local.wallet import RpcWallet, solders_keypair
-from packvault import devstack
-from packvault.client import ApiError, Keypair, PackvaultClient
 from packvault.proof import check_proof
+from packvault_tools import devstack
+from packvault_tools.client import ApiError, Keypair, PackvaultClient
 
 LOCAL = devstack.state_path().parent  # .local-stack/ beside the state file
 KEYPAIR = LOCAL / "demo-buyer.json"

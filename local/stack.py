@@ -33,7 +33,7 @@ from local.lambdas import (
     http_response,
     load_handler,
 )
-from packvault import devstack
+from packvault_tools import devstack
 
 log = logging.getLogger("local")
 

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from packvault import store
-from packvault.client import ApiError, Keypair, PackvaultClient
+from packvault_tools.client import ApiError, Keypair, PackvaultClient
 
 
 def post(api, path, body, token=None):
@@ -44,7 +44,7 @@ def test_a_fresh_keypair_signs_in_and_reads_its_empty_vault(api, buyer):
 
 
 def test_the_cli_prints_a_token_for_a_keypair_file(api, tmp_path):
-    from packvault.cli import main
+    from packvault_tools.cli import main
 
     keyfile = tmp_path / "buyer.json"
     assert main(["keygen", str(keyfile)]) == 0

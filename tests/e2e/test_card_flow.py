@@ -10,7 +10,7 @@ import time
 
 import requests
 
-from packvault.client import ApiError, Keypair, PackvaultClient
+from packvault_tools.client import ApiError, Keypair, PackvaultClient
 
 
 def _wait_for(client: PackvaultClient, opening_id: str, status: str, seconds: float = 20) -> dict:

@@ -4,7 +4,7 @@ once, find the credits and the ledger entry; nobody else can sell it."""
 from __future__ import annotations
 
 from local.wallet import RpcWallet, solders_keypair
-from packvault.client import ApiError, Keypair, PackvaultClient
+from packvault_tools.client import ApiError, Keypair, PackvaultClient
 
 
 def _opened(stack) -> tuple[PackvaultClient, dict]:

@@ -12,7 +12,7 @@ import time
 
 from tests.conftest import ROOT
 
-PACKVAULT = [sys.executable, "-m", "packvault"]
+PACKVAULT = [sys.executable, "-m", "packvault_tools"]
 
 
 def _env(stack, **extra: str) -> dict[str, str]:

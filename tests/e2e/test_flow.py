@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from local.wallet import RpcWallet, solders_keypair
-from packvault.client import ApiError, Keypair, PackvaultClient
+from packvault_tools.client import ApiError, Keypair, PackvaultClient
 
 
 def test_sign_in_purchase_pay_confirm_and_see_the_items(stack):
@@ -70,7 +70,7 @@ def test_a_payment_not_landed_yet_answers_202_with_retry_after(stack):
 def test_verify_opening_recomputes_an_opening_from_the_api(stack, tmp_path, capsys):
     import json
 
-    from packvault.cli import main
+    from packvault_tools.cli import main
 
     keyfile = tmp_path / "buyer.json"
     keypair = Keypair.generate()

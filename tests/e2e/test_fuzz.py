@@ -10,7 +10,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
-from packvault.client import Keypair, PackvaultClient
+from packvault_tools.client import Keypair, PackvaultClient
 from tests.e2e.api_description import DESCRIPTION
 
 GATEWAY_ANSWERS = {401: "Unauthorized", 404: "Not Found", 413: "Request Entity Too Large"}

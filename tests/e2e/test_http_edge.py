@@ -8,7 +8,7 @@ import socket
 import pytest
 import requests
 
-from packvault.client import Keypair, PackvaultClient
+from packvault_tools.client import Keypair, PackvaultClient
 
 BODY_ROUTES = ["/api/v1/auth/nonce", "/api/v1/auth/verify", "/api/v1/packs/genesis-drop/purchase",
                "/api/v1/packs/genesis-drop/checkout",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from packvault.client import Keypair, PackvaultClient
+from packvault_tools.client import Keypair, PackvaultClient
 
 
 def signed_in(api) -> PackvaultClient:

@@ -16,10 +16,10 @@ import pytest
 from local import stripe_double
 from packvault import card_settlement, checkout, store
 from packvault.catalog_loader import load_catalog, read_catalog_file
-from packvault.client import Keypair
 from packvault.errors import PackvaultError
 from packvault.payments import stripe_checkout
 from packvault.settings import Settings
+from packvault_tools.client import Keypair
 from tests.conftest import DEMO_CATALOG
 
 SECRET_KEY = "sk_test_integration_0123456789"

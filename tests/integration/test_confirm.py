@@ -11,11 +11,11 @@ from solders.keypair import Keypair as SoldersKeypair
 from local.wallet import RpcWallet, solders_keypair
 from packvault import confirm, purchase, store
 from packvault.catalog_loader import load_catalog, read_catalog_file
-from packvault.client import Keypair
 from packvault.errors import PackvaultError
 from packvault.payments.solana_rpc import SolanaRpc
 from packvault.proof import check_proof
 from packvault.settings import Settings
+from packvault_tools.client import Keypair
 from tests.conftest import DEMO_CATALOG
 
 PLATFORM = Keypair.generate().public_key

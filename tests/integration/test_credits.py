@@ -15,11 +15,11 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from packvault import credits, money, purchase, store
 from packvault.catalog_loader import load_catalog, read_catalog_file
-from packvault.client import Keypair
 from packvault.errors import PackvaultError
 from packvault.payments import Settlement
 from packvault.settings import Settings
 from packvault.settle import open_paid
+from packvault_tools.client import Keypair
 from tests.conftest import DEMO_CATALOG
 
 

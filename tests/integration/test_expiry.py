@@ -11,10 +11,10 @@ import pytest
 from local.wallet import RpcWallet, solders_keypair
 from packvault import confirm, expiry, purchase, store
 from packvault.catalog_loader import load_catalog, read_catalog_file
-from packvault.client import Keypair
 from packvault.errors import PackvaultError
 from packvault.payments.solana_rpc import SolanaRpc
 from packvault.settings import Settings
+from packvault_tools.client import Keypair
 from tests.conftest import DEMO_CATALOG
 
 PLATFORM = Keypair.generate().public_key

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from packvault import auth, store
-from packvault.client import Keypair
 from packvault.errors import PackvaultError
 from packvault.settings import Settings
 from packvault.times import iso_seconds
+from packvault_tools.client import Keypair
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ import pytest
 
 from packvault import purchase, store
 from packvault.catalog_loader import load_catalog, read_catalog_file
-from packvault.client import Keypair
 from packvault.errors import PackvaultError
 from packvault.settings import Settings
+from packvault_tools.client import Keypair
 from tests.conftest import DEMO_CATALOG
 
 PLATFORM = Keypair.generate().public_key

@@ -8,10 +8,10 @@ import threading
 from local.wallet import RpcWallet, solders_keypair
 from packvault import confirm, purchase, store
 from packvault.catalog_loader import load_catalog, parse_catalog
-from packvault.client import Keypair
 from packvault.payments.solana_rpc import SolanaRpc
 from packvault.proof import check_proof
 from packvault.settings import Settings
+from packvault_tools.client import Keypair
 
 LAST_UNIT = {"schema_version": 1, "packs": [{
     "pack_id": "last-unit", "name": "Last Unit", "status": "ACTIVE", "prices": {"SOL": "0.01"}, "cards_per_pack": 1,

@@ -11,10 +11,10 @@ from solders.keypair import Keypair as SoldersKeypair
 from local.wallet import RpcWallet, associated_token_address
 from packvault import confirm, expiry, money, purchase, store
 from packvault.catalog_loader import load_catalog, read_catalog_file
-from packvault.cli import main
 from packvault.errors import PackvaultError
 from packvault.payments.solana_rpc import SolanaRpc
 from packvault.settings import Settings
+from packvault_tools.cli import main
 from tests.conftest import DEMO_CATALOG
 
 

@@ -14,11 +14,11 @@ from local import stripe_double
 from local.wallet import RpcWallet, solders_keypair
 from packvault import card_settlement, checkout, confirm, purchase, store
 from packvault.catalog_loader import load_catalog_file
-from packvault.client import Keypair
 from packvault.errors import PackvaultError
 from packvault.payments import stripe_checkout
 from packvault.payments.solana_rpc import SolanaRpc
 from packvault.settings import Settings
+from packvault_tools.client import Keypair
 from tests.conftest import DEMO_CATALOG
 
 SECRET_KEY, WEBHOOK_SECRET, SHOP = "sk_test_topups_0123", "whsec_topups_0123456789", "https://shop.example"

@@ -7,8 +7,8 @@ import json
 from solders.keypair import Keypair
 
 from local.wallet import RpcWallet
-from packvault.cli import main
 from packvault.keys import new_reference
+from packvault_tools.cli import main
 
 
 def run(capsys, *args):

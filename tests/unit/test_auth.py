@@ -9,9 +9,9 @@ import jwt
 import pytest
 
 from packvault import auth
-from packvault.client import Keypair
 from packvault.errors import ErrorCode, PackvaultError
 from packvault.settings import ConfigurationError, Settings
+from packvault_tools.client import Keypair
 
 SETTINGS = Settings.from_env({"STAGE": "dev", "TABLE_NAME": "t-auth", "AUTH_DOMAIN": "shop.example",
                               "SOLANA_CLUSTER": "mainnet", "JWT_SIGNING_KEY": "k" * 40})

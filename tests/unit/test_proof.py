@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from packvault.cli import main
 from packvault.proof import check_proof
+from packvault_tools.cli import main
 from tests.unit.test_fairness_vectors import VECTORS
 
 

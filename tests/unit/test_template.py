@@ -122,3 +122,14 @@ def test_rate_schedules_run_locally(expression, seconds):
 def test_cron_schedules_are_refused_locally_with_a_reason():
     with pytest.raises(ValueError, match="only rate"):
         template.rate_seconds("cron(0 12 * * ? *)")
+
+
+def test_no_lambda_code_imports_the_tooling():
+    """The layer ships only what functions run: the CLI, the API client and the local-stack state file live in
+    packvault_tools, outside it, and nothing in the layer or in a function imports them."""
+    from tests.conftest import ROOT
+
+    sources = [*(ROOT / "layers" / "common" / "packvault").rglob("*.py"), *(ROOT / "functions").rglob("*.py")]
+    assert sources
+    offenders = [str(path) for path in sources if "packvault_tools" in path.read_text()]
+    assert offenders == []

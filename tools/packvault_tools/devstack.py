@@ -21,7 +21,7 @@ def state_path() -> Path:
     for folder in (Path.cwd(), *Path.cwd().parents):
         if (folder / STATE_NAME).exists() or (folder / "template.yaml").exists():
             return folder / STATE_NAME
-    return Path(__file__).resolve().parents[3] / STATE_NAME
+    return Path(__file__).resolve().parents[2] / STATE_NAME
 
 
 def write_state(state: dict[str, Any]) -> Path:

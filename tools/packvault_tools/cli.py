@@ -1,4 +1,4 @@
-"""The `packvault` command-line tool (also `python -m packvault`). It reads the same environment
+"""The `packvault` command-line tool (also `python -m packvault_tools`). It reads the same environment
 variables as the functions (TABLE_NAME, DYNAMODB_ENDPOINT, AWS_REGION, STAGE) and uses the same modules.
 
 Without TABLE_NAME it acts on the local stack that `make run` started (its .local-stack/state.json), so the
@@ -13,8 +13,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from packvault import devstack
 from packvault.settings import ConfigurationError
+from packvault_tools import devstack
 
 
 def _catalog_load(args: argparse.Namespace) -> int:
@@ -77,7 +77,7 @@ def _proof_from_file(path: str) -> dict:
 
 def _proof_from_api(args: argparse.Namespace) -> dict:
     """The opening's public record from the API (its fairness proof) plus the odds version it names."""
-    from packvault.client import ApiError, Keypair, PackvaultClient
+    from packvault_tools.client import ApiError, Keypair, PackvaultClient
 
     if not args.keypair:
         raise ValueError("--api needs --keypair: openings are visible to their buyer only")
@@ -94,7 +94,7 @@ def _proof_from_api(args: argparse.Namespace) -> dict:
 
 
 def _keygen(args: argparse.Namespace) -> int:
-    from packvault.client import Keypair
+    from packvault_tools.client import Keypair
 
     keypair = Keypair.generate()
     try:
@@ -107,7 +107,7 @@ def _keygen(args: argparse.Namespace) -> int:
 
 
 def _login(args: argparse.Namespace) -> int:
-    from packvault.client import ApiError, Keypair, PackvaultClient
+    from packvault_tools.client import ApiError, Keypair, PackvaultClient
 
     try:
         session = PackvaultClient(args.api or devstack.api_url()).sign_in(Keypair.load(args.keypair))

@@ -1,5 +1,0 @@
-import sys
-
-from packvault.cli import main
-
-sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from packvault_tools.cli import main
+
+sys.exit(main())
