@@ -129,7 +129,7 @@ def _attempt(settings: Settings, wallet: str, pack_id: str, idempotency_key: str
         changes["fairness"] = _seed_pair_proof(changes["fairness"], pair, draw_id)
         for name, value in changes.items():
             setattr(opening, name, value)
-        answer = {**receipt(opening), "balance": None}
+        answer = receipt(opening)  # remembered for the Idempotency-Key; the fresh answer adds the new balance
         remembered = (store.new_idempotency(wallet, OPERATION, idempotency_key, request_hash, 201, answer)
                       if idempotency_key is not None else None)
         try:
