@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -107,13 +108,14 @@ def test_without_a_key_a_retry_is_a_new_quote(settings):
     assert buy(settings, wallet)[1]["opening_id"] != buy(settings, wallet)[1]["opening_id"]
 
 
-def test_a_fourth_unpaid_quote_is_refused_until_one_expires(settings):
+def test_a_fourth_unpaid_quote_is_refused_until_one_is_released(settings):
     wallet = Keypair.generate().public_key
     quotes = [buy(settings, wallet, "starter-unlimited")[1] for _ in range(3)]
     refused = attempt(lambda: buy(settings, wallet, "starter-unlimited"))
     assert (str(refused.code), refused.status) == ("TOO_MANY_OPEN_QUOTES", 429)
-    row = store.get_wallet_quotes(wallet)  # let the first quote's expiry pass
-    row.update(actions=[store.WalletQuotesRecord.open_quotes[quotes[0]["opening_id"]].set("2020-01-01T00:00:00Z")])
+    assert store.open_quote_count(wallet) == 3
+    assert store.expire_opening(store.get_opening(quotes[0]["opening_id"]), None, "test: the sweep released it")
+    assert store.open_quote_count(wallet) == 2
     assert buy(settings, wallet, "starter-unlimited")[0] == 201
 
 
@@ -123,7 +125,7 @@ def test_concurrent_purchases_by_one_wallet_respect_the_quote_limit(settings):
         results = list(pool.map(lambda _: attempt(lambda: buy(settings, wallet, "starter-unlimited")), range(10)))
     assert sum(isinstance(r, tuple) for r in results) == 3
     assert {str(r.code) for r in results if isinstance(r, PackvaultError)} == {"TOO_MANY_OPEN_QUOTES"}
-    assert len(store.get_wallet_quotes(wallet).open_quotes.as_dict()) == 3
+    assert store.open_quote_count(wallet) == 3
 
 
 def test_mint_limit_per_wallet(settings):
@@ -157,3 +159,36 @@ def test_bad_requests_are_refused_without_writing(settings, pack_id, body, code,
 def test_bad_idempotency_key_is_400(settings):
     refused = attempt(lambda: buy(settings, Keypair.generate().public_key, key="has space"))
     assert str(refused.code) == "INVALID_IDEMPOTENCY_KEY"
+
+
+def test_the_unpaid_quote_count_follows_every_way_a_quote_ends(settings):
+    import secrets as _secrets
+
+    from packvault.payments import Settlement
+    from packvault.settle import open_paid
+
+    wallet = Keypair.generate().public_key
+    a, b, c = (buy(settings, wallet, "starter-unlimited")[1] for _ in range(3))
+    assert store.open_quote_count(wallet) == 3
+    open_paid(store.get_opening(a["opening_id"]), Settlement("solana", _secrets.token_hex(32), {}))
+    assert store.open_quote_count(wallet) == 2
+    assert store.expire_opening(store.get_opening(b["opening_id"]), None, "test")
+    assert store.open_quote_count(wallet) == 1
+    late = store.get_opening(c["opening_id"])
+    assert store.expire_opening(late, None, "test") and store.open_quote_count(wallet) == 0
+    late = store.get_opening(c["opening_id"])
+    assert store.re_reserve(late) and store.open_quote_count(wallet) == 1  # a payment made in time, found late
+    open_paid(late, Settlement("solana", _secrets.token_hex(32), {}))
+    assert store.open_quote_count(wallet) == 0
+
+
+def test_a_catalog_change_is_seen_by_the_next_purchase_though_the_pack_is_cached(settings):
+    from packvault.catalog_loader import parse_catalog
+
+    wallet = Keypair.generate().public_key
+    assert buy(roomy := settings.model_copy(update={"max_open_quotes": 50}), wallet, "starter-unlimited")[1][
+        "amount"] == "0.05"  # the pack is now in this process's cache
+    document = json.loads(DEMO_CATALOG.read_text())
+    document["packs"][0]["prices"]["SOL"] = "0.07"
+    load_catalog(parse_catalog(document))
+    assert buy(roomy, wallet, "starter-unlimited")[1]["amount"] == "0.07"  # never sold under the old price

@@ -22,7 +22,7 @@ from packvault import fairness, money, store
 from packvault.draw import DrawInputs, NothingToDraw, draw_opening
 from packvault.errors import ErrorCode, PackvaultError
 from packvault.payments import CREDITS, Settlement
-from packvault.reservation import check_pack_id, purchasable_pack, recall
+from packvault.reservation import check_pack_id, forget_pack, purchasable_pack, recall
 from packvault.settings import Settings
 from packvault.settle import odds_table, opening_changes, receipt
 from packvault.times import iso_seconds
@@ -134,11 +134,15 @@ def _attempt(settings: Settings, wallet: str, pack_id: str, idempotency_key: str
                       if idempotency_key is not None else None)
         try:
             store.open_from_balance(opening, vault_items, taken, fmv_micros, pair, cap, remembered,
-                                    _request_token(wallet, opening.opening_id))
+                                    _request_token(wallet, opening.opening_id), pack.definition_hash)
             return 201, {**answer, "balance": store.credit_balance(wallet)}
         except store.BalanceOpenFailed:
             if (again := recall(wallet, OPERATION, idempotency_key, request_hash)) is not None:
                 return int(again.status_code), again.response
+            forget_pack(pack_id)
+            current_pack = store.get_pack(pack_id)
+            if current_pack is None or current_pack.definition_hash != pack.definition_hash:
+                return None  # the pack changed (price, odds, status): start again from what it is now
             _require_balance(wallet, price)
             current = store.current_pair(wallet)
             if current is None or int(current.nonce) != int(pair.nonce) or current.pair_number != pair.pair_number:

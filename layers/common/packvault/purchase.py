@@ -11,7 +11,7 @@ from packvault import balance_open, fairness, money, store
 from packvault.errors import ErrorCode, PackvaultError
 from packvault.openings import quote_view
 from packvault.payments import CREDITS, SOLANA
-from packvault.reservation import Reservation, check_pack_id, recall, reserve
+from packvault.reservation import Reservation, check_idempotency_key, check_pack_id, recall, reserve
 from packvault.settings import Settings
 
 OPERATION = "purchase"
@@ -28,8 +28,8 @@ def purchase(settings: Settings, wallet: str, pack_id: str, body: dict[str, Any]
     currency, client_seed = _read_body(body)
     request_hash = fairness.canonical_hash({"pack_id": pack_id, "currency": currency, "client_seed": client_seed})
     spec = Reservation(SOLANA, OPERATION, currency, client_seed, settings.quote_ttl_seconds)
-    if (remembered := recall(wallet, spec.operation, idempotency_key, request_hash)) is not None:
-        return int(remembered.status_code), remembered.response
+    check_idempotency_key(idempotency_key)
+    # No read first: a key used before makes the reservation's transaction fail, and then its answer is read.
     opening = reserve(settings, wallet, pack_id, spec, idempotency_key, request_hash)
     if not isinstance(opening, store.OpeningRecord):
         return int(opening.status_code), opening.response

@@ -45,13 +45,22 @@ def check_pack_id(pack_id: str) -> None:
         raise PackvaultError(ErrorCode.INVALID_PACK_ID)
 
 
+def check_idempotency_key(idempotency_key: str | None) -> None:
+    if idempotency_key is not None and not _IDEMPOTENCY_KEY.match(idempotency_key):
+        raise PackvaultError(ErrorCode.INVALID_IDEMPOTENCY_KEY)
+
+
+def forget_pack(pack_id: str) -> None:
+    """Drop a pack from this container's cache (a transaction found it changed)."""
+    _PACKS.pop(pack_id, None)
+
+
 def recall(wallet: str, operation: str, idempotency_key: str | None,
            request_hash: str) -> store.IdempotencyRecord | None:
     """The remembered answer to this Idempotency-Key (422 if it was used for another request)."""
     if idempotency_key is None:
         return None
-    if not _IDEMPOTENCY_KEY.match(idempotency_key):
-        raise PackvaultError(ErrorCode.INVALID_IDEMPOTENCY_KEY)
+    check_idempotency_key(idempotency_key)
     row = store.get_idempotency(wallet, operation, idempotency_key)
     if row is not None and row.request_hash != request_hash:
         raise PackvaultError(ErrorCode.IDEMPOTENCY_KEY_REUSED)
@@ -60,16 +69,17 @@ def recall(wallet: str, operation: str, idempotency_key: str | None,
 
 def reserve(settings: Settings, wallet: str, pack_id: str, spec: Reservation, idempotency_key: str | None,
             request_hash: str) -> store.OpeningRecord | store.IdempotencyRecord:
-    """A new QUOTED opening with its unit reserved, or, when a concurrent request with the same key won, the
-    answer it remembered."""
+    """A new QUOTED opening with its unit reserved, or, when this Idempotency-Key was used before (or by a
+    concurrent request), the answer it remembered. One DynamoDB round trip when nothing is in the way: the
+    pack comes from this container's cache and the transaction checks it is still the one read."""
     for attempt in range(ATTEMPTS):
         try:
             return _try_reserve(settings, wallet, pack_id, spec, idempotency_key, request_hash)
         except store.ReservationFailed:
             if (remembered := recall(wallet, spec.operation, idempotency_key, request_hash)) is not None:
                 return remembered
-            # Someone else changed the pack or this wallet's quotes first: re-read and decide again.
-            time.sleep(random.uniform(0, 0.01 * 2**attempt))
+            _explain_refusal(settings, wallet, pack_id, spec)
+            time.sleep(random.uniform(0, 0.01 * 2**attempt))  # contention: read again and decide again
     raise PackvaultError(ErrorCode.BUSY_RETRY)
 
 
@@ -78,40 +88,53 @@ def _try_reserve(settings: Settings, wallet: str, pack_id: str, spec: Reservatio
     pack = purchasable_pack(pack_id, spec.currency) if spec.product == "pack" else None
     bundle = purchasable_bundle(pack_id, spec.currency) if pack is None else None
     now = datetime.now(UTC)
-    quotes = store.get_wallet_quotes(wallet)
-    open_quotes = {oid: exp for oid, exp in (quotes.open_quotes.as_dict() if quotes.open_quotes else {}).items()
-                   if exp > iso_seconds(now)}
-    if len(open_quotes) >= settings.max_open_quotes:
-        raise PackvaultError(ErrorCode.TOO_MANY_OPEN_QUOTES, f"You hold {len(open_quotes)} unpaid quotes, the most "
-                             f"allowed; pay one or wait until one expires.", limit=settings.max_open_quotes)
     cap = int(pack.max_per_wallet) if pack is not None and pack.max_per_wallet is not None else None
-    if cap is not None and store.wallet_pack_count(wallet, pack_id) >= cap:
-        raise PackvaultError(ErrorCode.MINT_LIMIT_REACHED, f"One wallet may hold at most {cap} of this pack.",
-                             limit=cap)
     opening = _new_opening(settings, wallet, spec, now, _pack_fields(settings, pack) if pack is not None
                            else _bundle_fields(bundle))
-    open_quotes[opening.opening_id] = opening.quote_expires_at
     remembered = None
     if idempotency_key is not None:  # a card checkout is answered once its session exists: pending until then
         status, answer = ((201, quote_view(opening)) if spec.rail == SOLANA
                           else (202, {"opening_id": opening.opening_id}))
         remembered = store.new_idempotency(wallet, spec.operation, idempotency_key, request_hash, status, answer)
-    store.reserve_quote(opening, quotes, open_quotes, pack, cap, remembered,
+    store.reserve_quote(opening, pack, settings.max_open_quotes, cap, remembered,
                         _request_token(wallet, spec.operation, idempotency_key))
     return opening
 
 
+def _explain_refusal(settings: Settings, wallet: str, pack_id: str, spec: Reservation) -> None:
+    """After a cancelled reservation, the reason a buyer should hear (or nothing: try again)."""
+    if spec.product == "pack":
+        forget_pack(pack_id)  # it may have changed: the next attempt reads it afresh
+        pack = purchasable_pack(pack_id, spec.currency)  # raises PACK_INACTIVE, SOLD_OUT, ...
+        cap = int(pack.max_per_wallet) if pack.max_per_wallet is not None else None
+        if cap is not None and store.wallet_pack_count(wallet, pack_id) >= cap:
+            raise PackvaultError(ErrorCode.MINT_LIMIT_REACHED, f"One wallet may hold at most {cap} of this pack.",
+                                 limit=cap)
+    held = store.open_quote_count(wallet)
+    if held >= settings.max_open_quotes:
+        raise PackvaultError(ErrorCode.TOO_MANY_OPEN_QUOTES, f"You hold {held} unpaid quotes, the most allowed; "
+                             "pay one or wait until one expires.", limit=settings.max_open_quotes)
+
+
+_PACKS: dict[str, store.PackRecord] = {}
+
+
 def purchasable_pack(pack_id: str, currency: str) -> store.PackRecord:
-    pack = store.get_pack(pack_id)
+    """The pack as this container last read it (reservations check in their transaction that it is unchanged;
+    a failed check drops it from the cache), refused when it cannot be bought in `currency`."""
+    pack = _PACKS.get(pack_id) or store.get_pack(pack_id)
     if pack is None:
         raise PackvaultError(ErrorCode.PACK_NOT_FOUND, f"No pack has the id {pack_id!r}.")
+    _PACKS[pack_id] = pack
     if pack.status != "ACTIVE":
+        _PACKS.pop(pack_id, None)
         raise PackvaultError(ErrorCode.PACK_INACTIVE)
     prices = pack.prices.as_dict()
     if currency not in prices:
         raise PackvaultError(ErrorCode.CURRENCY_NOT_ACCEPTED, f"This pack is priced in {', '.join(sorted(prices))}, "
                              f"not {currency}.")
     if pack.supply_total is not None and int(pack.supply_available) <= 0:
+        _PACKS.pop(pack_id, None)
         raise PackvaultError(ErrorCode.SOLD_OUT)
     return pack
 

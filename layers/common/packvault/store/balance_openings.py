@@ -28,7 +28,7 @@ class BalanceOpenFailed(RuntimeError):
 
 def open_from_balance(opening: OpeningRecord, vault_items: list[VaultItemRecord], stock_taken: dict[str, int],
                       fmv_micros: int, pair: SeedPairRecord, max_per_wallet: int | None,
-                      idempotency: IdempotencyRecord | None, request_token: str) -> None:
+                      idempotency: IdempotencyRecord | None, request_token: str, definition_hash: str) -> None:
     """One transaction: the opening written OPENED with its items and proof, the seed pair's nonce spent, the
     price posted (wallet -, platform sales +) only while the balance covers it, the vault items created, stock
     and supply taken, the mint-limit count and vault total moved, the answer remembered, the event appended."""
@@ -44,11 +44,14 @@ def open_from_balance(opening: OpeningRecord, vault_items: list[VaultItemRecord]
                                                                    Entry(platform_account("sales"), price)],
                  actor=opening.wallet, now=opening.opened_at, details=details)
             take_items(transaction, opening, vault_items, stock_taken)
+            pack = PackRecord(pk=pack_pk(opening.pack_id), sk=PACK_SORT_KEY)
+            unchanged = (PackRecord.definition_hash == definition_hash) & (PackRecord.status == "ACTIVE")
             if opening.limited_supply:
-                pack = PackRecord(pk=pack_pk(opening.pack_id), sk=PACK_SORT_KEY)
                 transaction.update(pack, actions=[PackRecord.supply_available.add(-1), PackRecord.supply_sold.add(1),
                                                   PackRecord.opened_count.add(1)],
-                                   condition=(PackRecord.supply_available > 0) & (PackRecord.status == "ACTIVE"))
+                                   condition=(PackRecord.supply_available > 0) & unchanged)
+            else:  # the price and odds drawn with are the pack's current ones
+                transaction.condition_check(PackRecord, pack.pk, pack.sk, condition=unchanged)
             if max_per_wallet is not None:
                 counter = WalletPackCountRecord(pk=wallet_pk(opening.wallet), sk=f"PACKCOUNT#{opening.pack_id}")
                 transaction.update(counter, actions=[WalletPackCountRecord.count.add(1)],

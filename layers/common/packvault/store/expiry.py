@@ -27,6 +27,7 @@ from packvault.store.table import (
 )
 from packvault.store.wallets import (
     WalletPackCountRecord,
+    count_quote,
     wallet_pk,
 )
 
@@ -112,6 +113,7 @@ def re_reserve(opening: OpeningRecord) -> bool:
             if opening.mint_limited:
                 counter = WalletPackCountRecord(pk=wallet_pk(opening.wallet), sk=f"PACKCOUNT#{opening.pack_id}")
                 transaction.update(counter, actions=[WalletPackCountRecord.count.add(1)])
+            count_quote(transaction, opening.wallet, 1)  # QUOTED again: counted until it opens (no limit here)
             transaction.save(event, condition=EventRecord.pk.does_not_exist())
     except TransactWriteError:
         return False

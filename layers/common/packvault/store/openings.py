@@ -48,14 +48,13 @@ from packvault.store.table import (
     utc_now_iso,
 )
 from packvault.store.wallets import (
-    QUOTES_SORT_KEY,
     VAULT_PREFIX,
     VAULT_TOTAL_SORT_KEY,
     IdempotencyRecord,
     VaultItemRecord,
     VaultTotalRecord,
     WalletPackCountRecord,
-    WalletQuotesRecord,
+    count_quote,
     wallet_pk,
 )
 
@@ -137,30 +136,30 @@ class ReservationFailed(RuntimeError):
     """The reservation transaction was cancelled: a condition no longer held (the caller re-reads and decides)."""
 
 
-def reserve_quote(opening: OpeningRecord, quotes: WalletQuotesRecord, open_quotes: dict[str, str],
-                  pack: PackRecord | None, max_per_wallet: int | None, idempotency: IdempotencyRecord | None,
-                  request_token: str) -> None:
-    """One transaction: take a unit of a limited pack's supply, record the opening and its event, add it to the
-    wallet's open quotes (under the version read), count it against the mint limit, remember the answer."""
+def reserve_quote(opening: OpeningRecord, pack: PackRecord | None, max_open_quotes: int, max_per_wallet: int | None,
+                  idempotency: IdempotencyRecord | None, request_token: str) -> None:
+    """One transaction, the reservation's only round trip: the pack still as it was read (its definition hash,
+    ACTIVE; a limited pack's unit taken), the opening and its event recorded, the wallet's unpaid-quote count
+    and mint-limit count raised under their limits, the answer remembered. Any condition that fails cancels
+    all of it; the caller then reads to learn which."""
     event = new_event(opening.pk, "QUOTED", {"wallet": opening.wallet, "pack_id": opening.pack_id,
                                              "amount_base_units": opening.amount_base_units,
                                              "currency": opening.currency})
     try:
         with TransactWrite(connection=connection(), client_request_token=request_token) as transaction:
-            if pack is not None and pack.supply_total is not None:
-                transaction.update(pack, actions=[PackRecord.supply_available.add(-1),
-                                                  PackRecord.supply_reserved.add(1)],
-                                   condition=(PackRecord.supply_available > 0) & (PackRecord.status == "ACTIVE"))
+            if pack is not None:
+                unchanged = (PackRecord.definition_hash == pack.definition_hash) & (PackRecord.status == "ACTIVE")
+                if pack.supply_total is not None:
+                    transaction.update(pack, actions=[PackRecord.supply_available.add(-1),
+                                                      PackRecord.supply_reserved.add(1)],
+                                       condition=(PackRecord.supply_available > 0) & unchanged)
+                else:
+                    transaction.condition_check(PackRecord, pack.pk, pack.sk, condition=unchanged)
             transaction.save(opening, condition=OpeningRecord.pk.does_not_exist())
             transaction.save(event, condition=EventRecord.pk.does_not_exist())
-            version = int(quotes.version or 0)
-            quotes_condition = (WalletQuotesRecord.version == version) if version else \
-                WalletQuotesRecord.pk.does_not_exist()
-            transaction.update(quotes, actions=[WalletQuotesRecord.open_quotes.set(open_quotes),
-                                                WalletQuotesRecord.version.set(version + 1)],
-                               condition=quotes_condition)
+            count_quote(transaction, opening.wallet, 1, max_open_quotes)
             if max_per_wallet is not None:
-                counter = WalletPackCountRecord(pk=quotes.pk, sk=f"PACKCOUNT#{opening.pack_id}")
+                counter = WalletPackCountRecord(pk=wallet_pk(opening.wallet), sk=f"PACKCOUNT#{opening.pack_id}")
                 transaction.update(counter, actions=[WalletPackCountRecord.count.add(1)],
                                    condition=WalletPackCountRecord.count.does_not_exist()
                                    | (WalletPackCountRecord.count < max_per_wallet))
@@ -239,9 +238,7 @@ def open_opening(opening: OpeningRecord, changes: dict[str, Any], settlement: Se
             total = VaultTotalRecord(pk=wallet_pk(opening.wallet), sk=VAULT_TOTAL_SORT_KEY)
             transaction.update(total, actions=[VaultTotalRecord.item_count.add(len(vault_items)),
                                                VaultTotalRecord.fmv_micros.add(fmv_micros)])
-            quotes = WalletQuotesRecord(pk=wallet_pk(opening.wallet), sk=QUOTES_SORT_KEY)
-            transaction.update(quotes, actions=[WalletQuotesRecord.open_quotes[opening.opening_id].remove(),
-                                                WalletQuotesRecord.version.add(1)])
+            count_quote(transaction, opening.wallet, -1)
             mark_processed(transaction, marker)
             transaction.save(event, condition=EventRecord.pk.does_not_exist())
     except TransactWriteError as exc:
@@ -284,9 +281,7 @@ def release_reservation(transaction: TransactWrite, opening: OpeningRecord) -> N
         counter = WalletPackCountRecord(pk=wallet_pk(opening.wallet), sk=f"PACKCOUNT#{opening.pack_id}")
         transaction.update(counter, actions=[WalletPackCountRecord.count.add(-1)],
                            condition=WalletPackCountRecord.count >= 1)
-    quotes = WalletQuotesRecord(pk=wallet_pk(opening.wallet), sk=QUOTES_SORT_KEY)
-    transaction.update(quotes, actions=[WalletQuotesRecord.open_quotes[opening.opening_id].remove(),
-                                        WalletQuotesRecord.version.add(1)])
+    count_quote(transaction, opening.wallet, -1)
 
 
 register(OpeningRecord)
@@ -311,9 +306,7 @@ def fulfil_topup(opening: OpeningRecord, changes: dict[str, Any], settlement: Se
                  actor=opening.wallet, now=changes["opened_at"],
                  details={"opening_id": opening.opening_id, "bundle_id": opening.pack_id, "rail": settlement.rail,
                           "payment_id": settlement.payment_id})
-            quotes = WalletQuotesRecord(pk=wallet_pk(opening.wallet), sk=QUOTES_SORT_KEY)
-            transaction.update(quotes, actions=[WalletQuotesRecord.open_quotes[opening.opening_id].remove(),
-                                                WalletQuotesRecord.version.add(1)])
+            count_quote(transaction, opening.wallet, -1)
             mark_processed(transaction, marker)
             transaction.save(event, condition=EventRecord.pk.does_not_exist())
     except TransactWriteError as exc:

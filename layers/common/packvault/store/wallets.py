@@ -7,7 +7,6 @@ from typing import Any
 
 from pynamodb.attributes import (
     JSONAttribute,
-    MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
 )
@@ -61,13 +60,13 @@ class VaultTotalRecord(Row):
 
 
 class WalletQuotesRecord(Row):
-    """The wallet's unpaid quotes (opening_id -> expires_at), versioned so concurrent purchases serialise."""
+    """How many unpaid quotes the wallet holds: +1 under `open_count < MAX_OPEN_QUOTES` in the reservation's own
+    transaction, -1 when a quote is paid, expired or turned into a refund (in that transaction too)."""
 
     class Meta(TableMeta):
         pass
 
-    open_quotes = MapAttribute(default=dict)
-    version = NumberAttribute(default=0)
+    open_count = NumberAttribute(default=0)
 
 
 class WalletPackCountRecord(Row):
@@ -148,11 +147,19 @@ def new_idempotency(wallet: str, operation: str, key: str, request_hash: str, st
                              created_at=utc_now_iso(), ttl=int(now.timestamp()) + IDEMPOTENCY_TTL_SECONDS)
 
 
-def get_wallet_quotes(wallet: str) -> WalletQuotesRecord:
+def open_quote_count(wallet: str) -> int:
     try:
-        return WalletQuotesRecord.get(wallet_pk(wallet), QUOTES_SORT_KEY, consistent_read=True)
+        return int(WalletQuotesRecord.get(wallet_pk(wallet), QUOTES_SORT_KEY, consistent_read=True).open_count or 0)
     except WalletQuotesRecord.DoesNotExist:
-        return WalletQuotesRecord(pk=wallet_pk(wallet), sk=QUOTES_SORT_KEY, open_quotes={}, version=0)
+        return 0
+
+
+def count_quote(transaction: TransactWrite, wallet: str, delta: int, limit: int | None = None) -> None:
+    """In a transaction: the wallet's unpaid-quote count moves by `delta` (an increase only below `limit`)."""
+    row = WalletQuotesRecord(pk=wallet_pk(wallet), sk=QUOTES_SORT_KEY)
+    condition = (WalletQuotesRecord.open_count.does_not_exist() | (WalletQuotesRecord.open_count < limit)
+                 if limit is not None else None)
+    transaction.update(row, actions=[WalletQuotesRecord.open_count.add(delta)], condition=condition)
 
 
 def wallet_pack_count(wallet: str, pack_id: str) -> int:
