@@ -61,6 +61,7 @@ def function_environment(tpl: dict[str, Any], table_name: str) -> dict[str, str]
 
 class LocalApi(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 512  # the listen backlog: bursts of hundreds of connections wait instead of being reset
 
     def __init__(self, port: int, routes: list[template.Route], pools: dict[str, FunctionPool], cors: dict) -> None:
         super().__init__(("127.0.0.1", port), _RequestHandler)

@@ -69,3 +69,15 @@ def test_a_bad_content_length_is_400(stack):
         conn.sendall(b"POST /api/v1/auth/nonce HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n")
         reply = conn.recv(4096)
     assert reply.startswith(b"HTTP/1.1 400")
+
+
+def test_256_concurrent_connections_are_served_without_a_reset(stack):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def fetch(_):
+        with requests.Session() as session:
+            return session.get(f"{stack.base_url}/api/v1/packs/starter-unlimited", timeout=60).status_code
+
+    with ThreadPoolExecutor(max_workers=256) as pool:
+        statuses = list(pool.map(fetch, range(256)))
+    assert statuses == [200] * 256
