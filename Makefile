@@ -6,7 +6,7 @@ PIP    := --progress-bar off --disable-pip-version-check
 PORT   ?= $(or $(PACKVAULT_PORT),3000)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint lint-template bench build clean demo
+.PHONY: run test lint lint-template bench load build clean demo
 
 $(VENV)/.installed: requirements/dev.txt layers/common/requirements.txt pyproject.toml
 	@echo "installing the pinned dependencies into $(VENV) (the first time takes a minute or two)"
@@ -43,6 +43,10 @@ lint-template: $(TOOLS)/.installed
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python bench/cold_start.py
+
+# A bounded mixed load run on its own local stack, then the invariant audit (SECONDS=60 USERS=16 by default).
+load: $(VENV)/.installed
+	$(VENV)/bin/python bench/load.py --seconds $(or $(SECONDS),60) --users $(or $(USERS),16)
 
 build: $(TOOLS)/.installed
 	PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" sam build

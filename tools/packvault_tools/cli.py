@@ -195,6 +195,20 @@ def _refunds_mark(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit(_: argparse.Namespace) -> int:
+    from packvault.runtime import configure
+    from packvault_tools.audit import audit
+
+    configure()
+    try:
+        checked = audit()
+    except AssertionError as failure:
+        print(json.dumps({"verdict": "violated", "problem": str(failure)}))
+        return 1
+    print(json.dumps({"verdict": "ok", **checked}))
+    return 0
+
+
 def _credits_grant(args: argparse.Namespace) -> int:
     import uuid
 
@@ -257,6 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
     mark.add_argument("--tx", required=True, help="the refund transaction's signature")
     mark.add_argument("--operator", default=os.environ.get("USER", "operator"), help="who made the refund")
     mark.set_defaults(run=_refunds_mark)
+    _command(commands, "audit", "check every invariant over the whole table (a full scan: run it off-peak)"
+             ).set_defaults(run=_audit)
     credits = _command(commands, "credits", "platform credits").add_subparsers(dest="action", required=True)
     grant = _command(credits, "grant", "adjust a wallet's credits (an operator's posting; negative takes back)")
     grant.add_argument("wallet", help="the wallet (base58)")

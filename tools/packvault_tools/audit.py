@@ -1,0 +1,51 @@
+"""The invariant audit: reads every row of the table and checks what must always hold. Used by the fault and
+load runs, and by operators (`packvault audit`; it scans the whole table, so run it off-peak)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from packvault import store
+
+
+def audit() -> dict[str, int]:
+    """Reads every row and checks the invariants; returns the counts it checked. Raises AssertionError naming
+    what is wrong: a payment claimed by nothing opened or owed, an opening with items twice or missing,
+    supply counters that disagree with the openings, vault totals, quote counters, or an unbalanced ledger."""
+    rows = list(store.Row.scan())
+    openings = {o.opening_id: o for o in (store.get_opening(r.pk.removeprefix("OPENING#")) for r in rows
+                                          if r.sk == "OPENING")}
+    claims = [store.get_payment_claim(*r.pk.split("#", 2)[1:]) for r in rows if r.sk == "PAYMENT"]
+    vault = [store.VaultItemRecord.get(r.pk, r.sk) for r in rows if r.sk.startswith("VAULT#")]
+    for claim in claims:
+        opening = openings.get(claim.opening_id)
+        assert opening is not None and opening.status in {"OPENED", "REFUND_DUE", "REFUNDED"}, \
+            f"payment {claim.payment_id} claimed by {claim.opening_id} in state {opening and opening.status}"
+        assert opening.payment_id == claim.payment_id or opening.tx_signature == claim.payment_id
+    items_of = Counter(v.opening_id for v in vault)
+    for opening in openings.values():
+        expected = int(opening.cards_per_pack) if opening.status in {"OPENED", "REFUNDED"} and \
+            opening.product == "pack" else 0
+        assert items_of[opening.opening_id] == expected, \
+            f"opening {opening.opening_id} ({opening.status}) has {items_of[opening.opening_id]} vault items"
+    for pack in store.list_packs():
+        if pack.supply_total is None:
+            continue
+        mine = [o for o in openings.values() if o.pack_id == pack.pack_id and o.limited_supply]
+        reserved = sum(o.status == "QUOTED" for o in mine)
+        sold = sum(o.status in {"OPENED", "REFUNDED"} for o in mine)
+        assert (int(pack.supply_reserved), int(pack.supply_sold)) == (reserved, sold), \
+            f"{pack.pack_id}: reserved/sold {pack.supply_reserved}/{pack.supply_sold}, openings say {reserved}/{sold}"
+        assert int(pack.supply_available) + reserved + sold == int(pack.supply_total) and int(
+            pack.supply_available) >= 0, f"{pack.pack_id}: oversold or units lost"
+    wallets = {o.wallet for o in openings.values()}
+    for wallet in wallets:
+        quoted = sum(o.status == "QUOTED" and o.wallet == wallet and o.rail != "credits" for o in openings.values())
+        assert store.open_quote_count(wallet) == quoted, f"{wallet}: quote counter disagrees"
+        held = [v for v in vault if v.wallet == wallet and not v.revoked_at and not v.sold_at]
+        assert store.vault_total(wallet)[0] == len(held), f"{wallet}: vault total disagrees"
+        entries = store.all_entries(store.wallet_account(wallet))
+        assert store.credit_balance(wallet) == sum(int(e.amount) for e in entries) >= 0
+    postings = [store.get_posting(r.pk.removeprefix("POSTING#")) for r in rows if r.sk == "POSTING"]
+    assert all(sum(int(e["amount"]) for e in p.entries) == 0 for p in postings), "an unbalanced posting"
+    return {"openings": len(openings), "payments": len(claims), "vault_items": len(vault), "postings": len(postings)}
