@@ -192,3 +192,24 @@ def test_a_catalog_change_is_seen_by_the_next_purchase_though_the_pack_is_cached
     document["packs"][0]["prices"]["SOL"] = "0.07"
     load_catalog(parse_catalog(document))
     assert buy(roomy, wallet, "starter-unlimited")[1]["amount"] == "0.07"  # never sold under the old price
+
+
+def test_an_open_never_uses_item_definitions_the_catalog_has_changed(settings):
+    import secrets as _secrets
+
+    from packvault.catalog_loader import parse_catalog
+    from packvault.payments import Settlement
+    from packvault.settle import open_paid
+
+    roomy = settings.model_copy(update={"max_open_quotes": 50})
+    wallet = Keypair.generate().public_key
+    first, second = (buy(roomy, wallet, "starter-unlimited")[1] for _ in range(2))
+    open_paid(store.get_opening(first["opening_id"]), Settlement("solana", _secrets.token_hex(32), {}))  # cached
+    document = json.loads(DEMO_CATALOG.read_text())
+    for tier in document["packs"][0]["tiers"]:
+        for item in tier["items"]:
+            item["fmv"] = "9.99"  # every item's value changes; the odds do not
+    load_catalog(parse_catalog(document))
+    receipt = open_paid(store.get_opening(second["opening_id"]), Settlement("solana", _secrets.token_hex(32), {}))
+    assert {item["fmv"] for item in receipt["items"]} == {"9.99"}
+    assert receipt["fairness"]["round"] == 0  # a refreshed definition is not a redraw

@@ -43,10 +43,9 @@ def open_paid(opening: store.OpeningRecord, settlement: Settlement, client_seed:
         return _credit_topup(opening, settlement, marker)
     seed = opening.client_seed or client_seed or settlement.payment_id
     table = odds_table(opening.pack_id, int(opening.odds_version))
-    for round_number in range(MAX_ROUNDS):
-        items = {row.item_id: row for row in store.pack_items(opening.pack_id, consistent=True)}
-        stock = {item_id: int(row.stock_available) for item_id, row in items.items()
-                 if row.stock_available is not None}
+    round_number, refreshed = 0, False
+    while round_number < MAX_ROUNDS:
+        items, stock, cached_hash = _items_for_draw(opening.pack_id)
         try:
             drawn = draw_opening(table, DrawInputs(opening.server_seed, seed, opening.opening_id, round_number), stock)
         except NothingToDraw:
@@ -55,7 +54,7 @@ def open_paid(opening: store.OpeningRecord, settlement: Settlement, client_seed:
                                                                   drawn, items)
         try:
             store.open_opening(opening, changes, settlement, vault_items, taken, fmv_micros,
-                               _request_token(opening.opening_id, settlement, round_number), marker)
+                               _request_token(opening.opening_id, settlement, round_number), marker, cached_hash)
             for name, value in changes.items():  # the receipt is what was just written; no re-read
                 setattr(opening, name, value)
             return receipt(opening)
@@ -68,8 +67,12 @@ def open_paid(opening: store.OpeningRecord, settlement: Settlement, client_seed:
                 raise PackvaultError(ErrorCode.SIGNATURE_ALREADY_USED) from None
             if current is None or current.status != "QUOTED":
                 raise PackvaultError(ErrorCode.OPENING_NOT_CONFIRMABLE) from None
+            if cached_hash is not None and not refreshed:
+                _ITEMS.pop(opening.pack_id, None)  # the cached items may be stale: the same draw, fresh items
+                refreshed = True
+                continue
             time.sleep(random.uniform(0, 0.02 * 2**round_number))
-            # Stock moved under us (another opening took the last unit): redraw with the next round.
+            round_number += 1  # stock moved under us (another opening took the last unit): redraw, next round
     raise PackvaultError(ErrorCode.BUSY_RETRY)
 
 
@@ -141,6 +144,29 @@ def _nothing_to_draw(opening: store.OpeningRecord, settlement: Settlement,
     if current is not None and current.status == "OPENED":
         return receipt(current)
     raise PackvaultError(ErrorCode.OPENING_NOT_CONFIRMABLE)
+
+
+_ITEMS: dict[str, tuple[dict[str, store.PackItemRecord], str]] = {}
+
+
+def _items_for_draw(pack_id: str) -> tuple[dict[str, store.PackItemRecord], dict[str, int], str | None]:
+    """(items by id, finite stock, the definition hash the open transaction must find unchanged). A pack with
+    no finite stock has its items cached per container: its open costs no read of its items (whatever their
+    number), and the transaction checks the pack's definition is still the cached one. Finite stock is read
+    fresh, always."""
+    cached = _ITEMS.get(pack_id)
+    if cached is not None:
+        return cached[0], {}, cached[1]
+    items = {row.item_id: row for row in store.pack_items(pack_id, consistent=True)}
+    stock = {item_id: int(row.stock_available) for item_id, row in items.items() if row.stock_available is not None}
+    if stock:
+        return items, stock, None
+    pack = store.get_pack(pack_id)  # read before the items that are cached: a later catalog change fails the check
+    if pack is None:
+        return items, stock, None
+    items = {row.item_id: row for row in store.pack_items(pack_id, consistent=True)}
+    _ITEMS[pack_id] = (items, pack.definition_hash)
+    return items, {}, pack.definition_hash
 
 
 def odds_table(pack_id: str, version: int) -> OddsTable:

@@ -214,7 +214,8 @@ class OpenFailed(RuntimeError):
 
 def open_opening(opening: OpeningRecord, changes: dict[str, Any], settlement: Settlement,
                  vault_items: list[VaultItemRecord], stock_taken: dict[str, int], fmv_micros: int,
-                 request_token: str, marker: ProcessedEventRecord | None = None) -> None:
+                 request_token: str, marker: ProcessedEventRecord | None = None,
+                 pack_definition_hash: str | None = None) -> None:
     """One transaction, whatever rail paid: QUOTED -> OPENED with its items, the payment claimed, the vault
     items created, stock and supply counters moved, the vault total updated, the quote released from the
     wallet's open quotes, the event appended (and the outside event that caused it marked). All or nothing."""
@@ -230,11 +231,16 @@ def open_opening(opening: OpeningRecord, changes: dict[str, Any], settlement: Se
             )
             claim_payment(transaction, opening, settlement, changes["opened_at"])
             take_items(transaction, opening, vault_items, stock_taken)
+            # Items drawn from a cached definition: the pack must still have it (one item, one operation).
+            current = (PackRecord.definition_hash == pack_definition_hash) if pack_definition_hash else None
+            if current is not None and not opening.limited_supply:
+                transaction.condition_check(PackRecord, pack_pk(opening.pack_id), PACK_SORT_KEY, condition=current)
             if opening.limited_supply:
                 pack = PackRecord(pk=pack_pk(opening.pack_id), sk=PACK_SORT_KEY)
+                reserved = PackRecord.supply_reserved >= 1
                 transaction.update(pack, actions=[PackRecord.supply_reserved.add(-1), PackRecord.supply_sold.add(1),
                                                   PackRecord.opened_count.add(1)],
-                                   condition=PackRecord.supply_reserved >= 1)
+                                   condition=reserved & current if current is not None else reserved)
             total = VaultTotalRecord(pk=wallet_pk(opening.wallet), sk=VAULT_TOTAL_SORT_KEY)
             transaction.update(total, actions=[VaultTotalRecord.item_count.add(len(vault_items)),
                                                VaultTotalRecord.fmv_micros.add(fmv_micros)])
