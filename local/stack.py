@@ -333,7 +333,7 @@ def run(args: argparse.Namespace, explicit: set[str]) -> int:
             solana = LocalSolanaServer(args.solana_port).start()
             stack.callback(solana.shutdown)
             os.environ["SOLANA_RPC_URLS"] = solana.url
-            log.info("Solana JSON-RPC (LiteSVM)   %s   payments are signed and verified for real", solana.url)
+            log.info("Solana JSON-RPC (LiteSVM)  %s   payments are signed and verified for real", solana.url)
         try:
             prepare_database(tpl, args.dynamodb_endpoint, args.table_name)
         except Exception as exc:
