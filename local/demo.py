@@ -148,7 +148,7 @@ def show_opening(client: PackvaultClient, pack: str, opened: dict[str, Any]) -> 
     PROOF.write_text(json.dumps(proof, indent=2))
     result = check_proof(proof)
     step("6. fairness proof, checked as docs/FAIRNESS.md section 6 says", {
-        "verdict": "match" if result.match else "mismatch", "problems": result.problems,
+        "verdict": result.verdict, "problems": result.problems,
         "server_seed_hash": fairness["server_seed_hash"], "client_seed": fairness["client_seed"],
         "saved_to": str(PROOF), "check it yourself": f".venv/bin/packvault verify-opening {PROOF}"})
     vault = client.request("GET", "/api/v1/me/vault?limit=50")
@@ -198,7 +198,7 @@ def credits_flow(client: PackvaultClient, wallet: RpcWallet, keypair: Keypair) -
     odds = client.request("GET", f"/api/v1/packs/starter-unlimited/odds/{view['fairness']['odds_version']}")
     result = check_proof({**view["fairness"], "odds_table": odds["odds_table"]})
     step("7. rotated the seed pair: its server seed is revealed and the opening checks", {
-        "revealed_server_seed": rotated["revealed"]["server_seed"], "verdict": "match" if result.match else "mismatch",
+        "revealed_server_seed": rotated["revealed"]["server_seed"], "verdict": result.verdict,
         "problems": result.problems})
     ledger = client.request("GET", "/api/v1/me/credits?limit=10")
     step("8. balance and ledger", {"balance": ledger["balance"], "entries": [

@@ -1,9 +1,10 @@
-"""Public catalog reads: the packs, one pack, a pack's immutable odds versions, and the credit bundles."""
+"""Public reads: the packs, one pack, a pack's immutable odds versions, the credit bundles, and any opening's
+fairness proof (GET /api/v1/proofs/{opening_id})."""
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from packvault import catalog
+from packvault import catalog, proofs
 from packvault.http import create_app, logger
 from packvault.runtime import configure
 
@@ -24,6 +25,11 @@ def get_pack(pack_id: str) -> dict:
 @app.get("/api/v1/packs/<pack_id>/odds/<version>")
 def get_odds_version(pack_id: str, version: str) -> dict:
     return catalog.get_odds_version(pack_id, version)
+
+
+@app.get("/api/v1/proofs/<opening_id>")
+def get_proof(opening_id: str) -> dict:
+    return proofs.public_proof(opening_id)
 
 
 @app.get("/api/v1/credits/bundles")

@@ -9,7 +9,8 @@ from typing import Any
 PACK_ID = {"name": "pack_id", "in": "path", "required": True,
            "schema": {"type": "string", "maxLength": 80, "example": "starter-unlimited"}}
 OPENING_ID = {"name": "opening_id", "in": "path", "required": True,
-              "schema": {"type": "string", "example": "3f1c9a52-3a8e-4d55-9d0e-8f0b7c1e2a11"}}
+              "schema": {"type": "string", "pattern": "^[0-9a-f-]{36}$",
+                         "example": "3f1c9a52-3a8e-4d55-9d0e-8f0b7c1e2a11"}}
 VAULT_ITEM_ID = {"name": "vault_item_id", "in": "path", "required": True,
                  "schema": {"type": "string", "example": "6f1c6a52-3a8e-4d55-9d0e-8f0b7c1e2a11"}}
 BUNDLE_ID = {"name": "bundle_id", "in": "path", "required": True,
@@ -64,6 +65,7 @@ DESCRIPTION: dict[str, Any] = {
         "/api/v1/me/credits": {"get": _op({"parameters": PAGING}, True)},
         "/api/v1/me/seeds": {"get": _op({}, True)},
         "/api/v1/credits/bundles": {"get": _op({}, False)},
+        "/api/v1/proofs/{opening_id}": {"get": _op({"parameters": [OPENING_ID]}, False)},
         "/api/v1/credits/bundles/{bundle_id}/purchase": {"post": _op({
             "parameters": [BUNDLE_ID, IDEMPOTENCY], "requestBody": _json({"currency": {"type": "string"}})}, True)},
         "/api/v1/me/seeds/rotate": {"post": _op({"requestBody": _json({"client_seed": {"type": "string"}})}, True)},

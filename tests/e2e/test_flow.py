@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+import requests
+
 from local.wallet import RpcWallet, solders_keypair
 from packvault_tools.client import ApiError, Keypair, PackvaultClient
 
@@ -85,6 +87,24 @@ def test_verify_opening_recomputes_an_opening_from_the_api(stack, tmp_path, caps
     client.request("POST", f"/api/v1/packs/openings/{quote['opening_id']}/confirm-payment",
                    {"tx_signature": signature, "chain": "sol"})
     capsys.readouterr()
-    assert main(["verify-opening", quote["opening_id"], "--api", stack.base_url, "--keypair", str(keyfile)]) == 0
+    assert main(["verify-opening", quote["opening_id"], "--api", stack.base_url]) == 0  # the public proof
     verdict = json.loads(capsys.readouterr().out)
     assert verdict["verdict"] == "match" and len(verdict["recomputed_items"]) == 3
+
+
+def test_proofs_are_public_and_an_expired_quote_reveals_its_seed(stack, stack_store):
+    import hashlib
+
+    from packvault import store
+
+    client = PackvaultClient(stack.base_url)
+    client.sign_in(Keypair.generate())
+    quote = client.request("POST", "/api/v1/packs/starter-unlimited/purchase", {})
+    public = requests.get(f"{stack.base_url}/api/v1/proofs/{quote['opening_id']}", timeout=10).json()
+    assert public["status"] == "quoted" and "server_seed" not in public and "proof" not in public
+    assert store.expire_opening(store.get_opening(quote["opening_id"]), None, "test: expired")
+    public = requests.get(f"{stack.base_url}/api/v1/proofs/{quote['opening_id']}", timeout=10).json()
+    assert public["status"] == "expired"
+    assert hashlib.sha256(bytes.fromhex(public["server_seed"])).hexdigest() == quote["server_seed_hash"]
+    missing = requests.get(f"{stack.base_url}/api/v1/proofs/3f1c9a52-3a8e-4d55-9d0e-8f0b7c1e2a11", timeout=10)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "OPENING_NOT_FOUND"

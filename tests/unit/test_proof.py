@@ -60,3 +60,12 @@ def test_cli_exit_codes(tmp_path, capsys):
     bad.write_text(json.dumps(bad_proof))
     assert main(["verify-opening", str(bad)]) == 1
     assert "published 2 items, recomputed 3" in capsys.readouterr().out
+
+
+def test_a_proof_missing_an_input_is_incomplete_not_a_mismatch(tmp_path):
+    result = check_proof({"opening_id": "x", "scheme": "seed-pair", "server_seed": None})
+    assert result.verdict == "incomplete" and not result.match
+    assert "revealed when the pair is rotated" in result.problems[0]
+    partial = tmp_path / "partial.json"
+    partial.write_text('{"opening_id": "x"}')
+    assert main(["verify-opening", str(partial)]) == 2

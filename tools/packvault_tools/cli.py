@@ -63,9 +63,9 @@ def _verify_opening(args: argparse.Namespace) -> int:
         print(f"packvault: {exc}", file=sys.stderr)
         return 2
     result = check_proof(proof)
-    print(json.dumps({"verdict": "match" if result.match else "mismatch", "opening_id": proof.get("opening_id"),
+    print(json.dumps({"verdict": result.verdict, "opening_id": proof.get("opening_id"),
                       "problems": result.problems, "recomputed_items": result.expected_items}, indent=2))
-    return 0 if result.match else 1
+    return {"match": 0, "mismatch": 1}.get(result.verdict, 2)
 
 
 def _proof_from_file(path: str) -> dict:
@@ -76,21 +76,17 @@ def _proof_from_file(path: str) -> dict:
 
 
 def _proof_from_api(args: argparse.Namespace) -> dict:
-    """The opening's public record from the API (its fairness proof) plus the odds version it names."""
-    from packvault_tools.client import ApiError, Keypair, PackvaultClient
+    """The opening's public proof (GET /api/v1/proofs/{id}: no sign-in; it embeds the odds table)."""
+    from packvault_tools.client import ApiError, PackvaultClient
 
-    if not args.keypair:
-        raise ValueError("--api needs --keypair: openings are visible to their buyer only")
-    client = PackvaultClient(args.api)
     try:
-        client.sign_in(Keypair.load(args.keypair))
-        opening = client.request("GET", f"/api/v1/packs/openings/{args.proof}")
-        if not opening.get("fairness"):
-            raise RuntimeError(f"opening {args.proof} is {opening.get('status')}: its proof is published when opened")
-        odds = client.request("GET", f"/api/v1/packs/{opening['pack_id']}/odds/{opening['fairness']['odds_version']}")
+        record = PackvaultClient(args.api).request("GET", f"/api/v1/proofs/{args.proof}")
     except ApiError as exc:
         raise RuntimeError(f"the API refused: {json.dumps(exc.body)}") from None
-    return {**opening["fairness"], "odds_table": odds["odds_table"]}
+    if "proof" not in record:
+        raise RuntimeError(f"opening {args.proof} is {record.get('status')}: it was never opened; its server seed is "
+                           f"{'revealed' if record.get('server_seed') else 'still secret'}")
+    return record["proof"]
 
 
 def _keygen(args: argparse.Namespace) -> int:
@@ -246,8 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify = _command(commands, "verify-opening", "recompute an opening's items from its fairness proof")
     verify.add_argument("proof", help="a proof JSON file (or an opening with a 'fairness' object), - for stdin; "
                         "with --api, an opening id")
-    verify.add_argument("--api", help="read the opening and its odds version from this API instead of a file")
-    verify.add_argument("--keypair", help="with --api: the buyer's keypair file, to sign in")
+    verify.add_argument("--api", help="read the opening's public proof from this API instead of a file "
+                        "(exit 0 match, 1 mismatch, 2 incomplete)")
     verify.set_defaults(run=_verify_opening)
     payment = _command(commands, "verify-payment", "check a Solana payment with the Lambda's own verifier; "
                                   "exit 0 valid, 1 invalid, 2 pending")

@@ -17,13 +17,21 @@ class ProofCheck:
     match: bool
     problems: list[str] = field(default_factory=list)
     expected_items: list[dict[str, str]] = field(default_factory=list)
+    incomplete: bool = False  # an input is missing (or not yet revealed): nothing could be checked
+
+    @property
+    def verdict(self) -> str:
+        return "incomplete" if self.incomplete else "match" if self.match else "mismatch"
 
 
 def check_proof(proof: dict[str, Any]) -> ProofCheck:
     """Recompute an opening from its proof alone (docs/FAIRNESS.md section 6)."""
-    missing = [name for name in PROOF_FIELDS if name not in proof]
+    missing = [name for name in PROOF_FIELDS if proof.get(name) is None]
     if missing:
-        return ProofCheck(False, [f"the proof lacks {', '.join(missing)}"])
+        return ProofCheck(False, [f"the proof lacks {', '.join(missing)}"
+                                  + (" (a seed pair's server seed is revealed when the pair is rotated)"
+                                     if "server_seed" in missing and proof.get("scheme") == "seed-pair" else "")],
+                          incomplete=True)
     problems = []
     try:
         seed_ok = commitment(proof["server_seed"]) == proof["server_seed_hash"]
