@@ -91,3 +91,30 @@ def test_a_bundle_needs_a_known_id_and_a_solana_currency(env):
     with pytest.raises(PackvaultError) as card_only:
         purchase.purchase_bundle(settings, buyer, "credits-500", {"currency": "USD"}, None)
     assert card_only.value.code == "CURRENCY_NOT_ACCEPTED"
+
+
+@pytest.mark.parametrize(("spent", "taken_back"), [(0, 2500), (250, 2250)])
+def test_a_refunded_card_top_up_takes_its_credits_back_as_far_as_they_remain(env, double, spent, taken_back):
+    settings = env[0]
+    cards = stripe_checkout.from_settings(settings)
+    buyer = Keypair.generate().public_key
+    _, started = checkout.create_checkout(settings, cards, buyer, "credits-2500",
+                                          {"success_url": f"{SHOP}/ok", "cancel_url": f"{SHOP}/no"}, None, "credits")
+    stripe_double.pay_session(double.state, started["checkout_session_id"])
+
+    def deliver(event_type: str, match) -> str:
+        event = [e for e in double.state.events if e["type"] == event_type and match(e["data"]["object"])][-1]
+        payload = json.dumps(event).encode()
+        return card_settlement.handle_webhook(settings, cards, payload,
+                                              stripe_double.sign(payload, WEBHOOK_SECRET, int(time.time())))["outcome"]
+
+    assert deliver("checkout.session.completed", lambda o: o["id"] == started["checkout_session_id"]) == "opened"
+    if spent:
+        assert purchase.purchase(settings, buyer, "starter-unlimited", {"currency": "CREDIT"}, None)[0] == 201
+    opening = store.get_opening(started["opening_id"])
+    cards.refund(opening.payment_id, opening.opening_id, "requested by customer")
+    assert deliver("charge.refunded", lambda o: o["payment_intent"] == opening.payment_id) == "refunded"
+    refunded = store.get_opening(started["opening_id"])
+    assert refunded.status == "REFUNDED" and refunded.payment["credits_taken_back"] == taken_back
+    assert refunded.payment["credits_short"] == spent  # spent credits cannot be taken back: recorded
+    assert store.credit_balance(buyer) == 0

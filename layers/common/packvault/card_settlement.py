@@ -196,7 +196,8 @@ def _charge_refunded(ctx: Context, charge: dict[str, Any]) -> str:
         return _note_unmatched(ctx, payment_intent, "claim without an opening")
     if not full:
         return _note(ctx, opening, "partial refund", refund)
-    if opening.status == "OPENED" and store.revoke_opening(opening, refund, "stripe", marker):
+    revoke = store.reverse_topup if opening.product == "credits" else store.revoke_opening
+    if opening.status == "OPENED" and revoke(opening, refund, "stripe", marker):
         return "refunded"
     if opening.status == "REFUND_DUE" and store.mark_refunded(opening, refund, "stripe", marker):
         return "refunded"

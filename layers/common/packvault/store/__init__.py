@@ -126,6 +126,7 @@ from packvault.store.refunds import (  # noqa: F401
     mark_refund_due,
     mark_refunded,
     refunds_due,
+    reverse_topup,
     revoke_opening,
 )
 from packvault.store.seeds import (  # noqa: F401

@@ -12,6 +12,7 @@ from pynamodb.transactions import TransactWrite
 
 from packvault import money
 from packvault.payments import Settlement
+from packvault.store.ledger import Entry, credit_balance, platform_account, post, wallet_account
 from packvault.store.openings import (
     OpeningRecord,
     claim_row,
@@ -150,3 +151,32 @@ def revoke_opening(opening: OpeningRecord, refund: dict[str, Any], actor: str,
 
 
 register(RefundIndexRecord)
+
+
+def reverse_topup(opening: OpeningRecord, refund: dict[str, Any], actor: str,
+                  marker: ProcessedEventRecord | None = None) -> bool:
+    """A paid top-up whose payment was refunded: OPENED -> REFUNDED and its credits taken back, in one
+    transaction (posting `topup-reversal:<opening>`, wallet -, platform top-ups +). Credits already spent cannot
+    be taken: what the balance holds is taken and the shortfall is recorded on the event for operators. False
+    if the opening or the balance changed meanwhile (the caller retries)."""
+    now = utc_now_iso()
+    credits = int(opening.credits or 0)
+    taken = min(credits, credit_balance(opening.wallet))
+    event = new_event(opening.pk, "REFUNDED", {**refund, "actor": actor, "credits_taken_back": taken,
+                                               "credits_short": credits - taken})
+    try:
+        with TransactWrite(connection=connection()) as transaction:
+            transaction.update(opening, actions=[
+                OpeningRecord.status.set("REFUNDED"), OpeningRecord.updated_at.set(now),
+                OpeningRecord.payment.set({**(opening.payment or {}), **refund, "refunded_at": now,
+                                           "credits_taken_back": taken, "credits_short": credits - taken}),
+            ], condition=OpeningRecord.status == "OPENED")
+            if taken:
+                post(transaction, f"topup-reversal:{opening.opening_id}", "topup_reversal",
+                     [Entry(wallet_account(opening.wallet), -taken), Entry(platform_account("topups"), taken)],
+                     actor=actor, now=now, details={"opening_id": opening.opening_id, "short": credits - taken})
+            mark_processed(transaction, marker)
+            transaction.save(event, condition=EventRecord.pk.does_not_exist())
+    except TransactWriteError:
+        return False
+    return True
