@@ -24,6 +24,7 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
 
 from bench.common import fresh_settings  # noqa: E402
+from bench.common import measure as measure_with  # noqa: E402
 from bench.dynamo_meter import DynamoMeter  # noqa: E402
 from local import dynamodb, stripe_double  # noqa: E402
 from packvault import card_settlement, checkout  # noqa: E402
@@ -58,14 +59,8 @@ class StripeCalls:
 
 
 def measure(label: str, count: int, meter: DynamoMeter, calls: StripeCalls, operation) -> list:
-    meter.reset()
     calls.count = 0
-    results, started = [], time.perf_counter()
-    for n in range(count):
-        results.append(operation(n))
-    elapsed = (time.perf_counter() - started) * 1000 / count
-    print(f"  {label:<44} {meter.per(count)}; {calls.count / count:g} Stripe calls; {elapsed:.1f} ms")
-    return results
+    return measure_with(label, count, meter, operation, lambda: f"{calls.count / count:g} Stripe calls", width=44)
 
 
 def deliver(settings, cards, event: dict) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from local import dynamodb, template
 from packvault import store
@@ -19,3 +22,14 @@ def fresh_settings(database: dynamodb.DynamoDBLocal, **environment: str) -> Sett
                                   "PLATFORM_WALLET": Keypair.generate().public_key, **environment})
     store.bind(settings)
     return settings
+
+
+def measure(label: str, count: int, meter: Any, operation: Callable[[int], Any], extra: Callable[[], str] | None = None,
+            width: int = 46) -> list[Any]:
+    """Run `operation(n)` for n in range(count) and print the mean round trips, capacity and time."""
+    meter.reset()
+    started = time.perf_counter()
+    results = [operation(n) for n in range(count)]
+    elapsed = (time.perf_counter() - started) * 1000 / count
+    print(f"  {label:<{width}} {meter.per(count)}; {extra() + '; ' if extra else ''}{elapsed:.1f} ms")
+    return results

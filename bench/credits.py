@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
 
-from bench.common import fresh_settings  # noqa: E402
+from bench.common import fresh_settings, measure  # noqa: E402
 from bench.dynamo_meter import DynamoMeter  # noqa: E402
 from local import dynamodb  # noqa: E402
 from packvault import balance_open, credits, store  # noqa: E402
@@ -33,14 +32,6 @@ CATALOG = {"schema_version": 1, "packs": [
      "cards_per_pack": 5, "supply": {"total": 1000000},
      "tiers": [{"tier_id": "t", "name": "T", "probability": "1", "items": [ITEM]}]},
 ]}
-
-
-def measure(label: str, count: int, meter: DynamoMeter, operation) -> list:
-    meter.reset()
-    started = time.perf_counter()
-    results = [operation(n) for n in range(count)]
-    print(f"  {label:<46} {meter.per(count)}; {(time.perf_counter() - started) * 1000 / count:.1f} ms")
-    return results
 
 
 def main() -> None:

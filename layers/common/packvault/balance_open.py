@@ -22,7 +22,7 @@ from packvault import fairness, money, store
 from packvault.draw import DrawInputs, NothingToDraw, draw_opening
 from packvault.errors import ErrorCode, PackvaultError
 from packvault.payments import CREDITS, Settlement
-from packvault.reservation import check_pack_id, forget_pack, purchasable_pack, recall
+from packvault.reservation import buyback_terms, check_pack_id, forget_pack, purchasable_pack, recall
 from packvault.settings import Settings
 from packvault.settle import odds_table, opening_changes, receipt
 from packvault.times import iso_seconds
@@ -173,9 +173,7 @@ def _new_opening(settings: Settings, wallet: str, pack: store.PackRecord, price:
         server_seed=pair.server_seed, server_seed_hash=pair.server_seed_hash, client_seed=pair.client_seed,
         odds_version=int(pack.odds_version), odds_hash=pack.odds_hash, limited_supply=pack.supply_total is not None,
         mint_limited=pack.max_per_wallet is not None, payment_id=f"spend:{opening_id}",
-        buyback_bp=int(pack.buyback_bp) if pack.buyback_bp is not None else settings.buyback_bp,
-        buyback_hours=int(pack.buyback_hours) if pack.buyback_hours is not None else settings.buyback_window_hours,
-        created_at=now, updated_at=now,
+        created_at=now, updated_at=now, **buyback_terms(settings, pack),
     )
 
 

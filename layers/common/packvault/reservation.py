@@ -159,7 +159,12 @@ def _pack_fields(settings: Settings, pack: store.PackRecord) -> dict[str, Any]:
             "odds_hash": pack.odds_hash, "server_seed": server_seed,
             "server_seed_hash": fairness.commitment(server_seed),
             "limited_supply": pack.supply_total is not None, "mint_limited": pack.max_per_wallet is not None,
-            "buyback_bp": int(pack.buyback_bp) if pack.buyback_bp is not None else settings.buyback_bp,
+            **buyback_terms(settings, pack)}
+
+
+def buyback_terms(settings: Settings, pack: store.PackRecord) -> dict[str, int]:
+    """The instant-buyback terms frozen on an opening: the pack's own, else the deployment's."""
+    return {"buyback_bp": int(pack.buyback_bp) if pack.buyback_bp is not None else settings.buyback_bp,
             "buyback_hours": int(pack.buyback_hours) if pack.buyback_hours is not None
             else settings.buyback_window_hours}
 

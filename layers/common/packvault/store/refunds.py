@@ -39,7 +39,6 @@ from packvault.store.wallets import (
     VAULT_TOTAL_SORT_KEY,
     VaultItemRecord,
     VaultTotalRecord,
-    get_vault_item,
     wallet_pk,
 )
 
@@ -121,9 +120,10 @@ def revoke_opening(opening: OpeningRecord, refund: dict[str, Any], actor: str,
     (named in the event for operators: the credits were paid). False if the opening is not OPENED any more,
     or an item was sold back meanwhile (the caller re-reads and tries again)."""
     now = utc_now_iso()
-    rows = {item["vault_item_id"]: get_vault_item(opening.wallet, opening.opened_at, item["vault_item_id"])
-            for item in opening.items or []}
-    sold = [key for key, row in rows.items() if row is not None and row.sold_at is not None]
+    keys = [(wallet_pk(opening.wallet), f"{VAULT_PREFIX}{opening.opened_at}#{item['vault_item_id']}")
+            for item in opening.items or []]
+    rows = VaultItemRecord.batch_get(keys, consistent_read=True) if keys else []  # one round trip
+    sold = [row.vault_item_id for row in rows if row.sold_at is not None]
     items = [item for item in opening.items or [] if item["vault_item_id"] not in sold]
     event = new_event(opening.pk, "REFUNDED", {**refund, "actor": actor, "sold_back_before_refund": sold,
                                                "revoked": [item["vault_item_id"] for item in items]})
