@@ -8,11 +8,14 @@ README's operator commands work against it as written. Failures are one line on 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import sys
+import uuid
 from collections.abc import Sequence
 
+from packvault import context
 from packvault.settings import ConfigurationError
 from packvault_tools import devstack
 
@@ -308,6 +311,7 @@ def _command(parent: argparse._SubParsersAction, name: str, summary: str) -> arg
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     use_local_stack()
+    context.begin(f"operator:{getpass.getuser()}", f"cli-{uuid.uuid4().hex[:12]}")
     try:
         return args.run(args)
     except ConfigurationError as exc:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from packvault import store
+from packvault import context, store
 from packvault.errors import ErrorCode, PackvaultError
 from packvault.log import logger
 from packvault.openings import OPENING_ID
@@ -68,6 +68,7 @@ def handle_webhook(settings: Settings, cards: StripeCheckout | None, payload: by
         raise PackvaultError(ErrorCode.WEBHOOK_PAYLOAD_INVALID)
     if store.get_processed_event(STRIPE, event_id) is not None:
         return {"received": True, "event_id": event_id, "outcome": "duplicate"}
+    context.act_as(f"stripe:{event_id}")
     handler = _HANDLERS.get(event_type)
     if handler is None:
         return {"received": True, "event_id": event_id, "outcome": "ignored"}

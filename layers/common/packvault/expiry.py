@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from packvault import confirm, store
+from packvault import confirm, context, store
 from packvault.errors import PackvaultError
 from packvault.log import logger
 from packvault.payments import STRIPE
@@ -52,6 +52,7 @@ def sweep(settings: Settings, rpc: SolanaRpc | None, millis_left: Callable[[], i
           now: datetime | None = None, cards: StripeCheckout | None = None) -> SweepReport:
     """One run over every shard. Stops cleanly (complete=False) when the Lambda is about to time out."""
     now = now or datetime.now(UTC)
+    context.begin("system:sweep", context.request_id() or f"sweep-{iso_seconds(now)}")
     report = SweepReport()
     quoted_cutoff = iso_seconds(now - timedelta(seconds=settings.expiry_grace_seconds))
     for shard in range(settings.expiry_shards):

@@ -11,7 +11,9 @@ import json
 import time
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
+from packvault import context
 from packvault.errors import ErrorCode, PackvaultError
 from packvault.log import logger
 
@@ -32,6 +34,7 @@ def current_wallet(app: APIGatewayHttpResolver) -> str:
     context = app.current_event.request_context.authorizer.get_lambda or {}
     wallet, expires = context.get("wallet"), context.get("exp")
     if wallet and expires and int(expires) > time.time():
+        context.act_as(str(wallet))
         return str(wallet)
     if wallet:
         raise PackvaultError(ErrorCode.TOKEN_EXPIRED)
@@ -95,8 +98,15 @@ def _no_constants(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
+def _request_context(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+    """Events written by this request carry its id; the actor is anonymous until a wallet is established."""
+    context.begin("anonymous", app.current_event.request_context.request_id)
+    return next_middleware(app)
+
+
 def create_app() -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver()
+    app.use(middlewares=[_request_context])
 
     def error_response(error: PackvaultError) -> Response:
         request_id = app.current_event.request_context.request_id

@@ -18,6 +18,7 @@ from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
+from packvault import context
 from packvault.settings import Settings
 from packvault.times import iso_millis
 
@@ -71,6 +72,8 @@ class EventRecord(Row):
     event_type = UnicodeAttribute()
     payload = JSONAttribute()
     created_at = UnicodeAttribute()
+    actor = UnicodeAttribute(null=True)  # a wallet, "stripe", "system:<job>", "operator:<name>"
+    request_id = UnicodeAttribute(null=True)  # the API request (or run) that caused it
 
 
 _shared_connection: Connection | None = None
@@ -118,6 +121,8 @@ def new_event(entity_pk: str, event_type: str, payload: dict[str, Any]) -> Event
         event_type=event_type,
         payload=payload,
         created_at=now,
+        actor=context.actor(),
+        request_id=context.request_id(),
     )
 
 
