@@ -52,6 +52,9 @@ def function_environment(tpl: dict[str, Any], table_name: str) -> dict[str, str]
     tables = template.resources(tpl, "AWS::DynamoDB::Table")
     resolved = {}
     for name, value in template.global_environment(tpl).items():
+        if isinstance(value, dict) and "Fn::Join" in value:  # a joined list parameter, e.g. the CORS origins
+            separator, listed = value["Fn::Join"]
+            value = separator.join(str(parameters[listed["Ref"]]).split(","))
         if isinstance(value, dict) and "Ref" in value:
             ref = value["Ref"]
             value = table_name if ref in tables else parameters[ref]

@@ -23,4 +23,5 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     except PackvaultError as refused:
         logger.info("token refused", extra={"error_code": str(refused.code)})
         return {"isAuthorized": True, "context": {"auth_error": str(refused.code)}}
-    return {"isAuthorized": True, "context": {"wallet": claims["sub"], "exp": claims["exp"]}}
+    granted = {"wallet": claims["sub"], "exp": claims["exp"]}
+    return {"isAuthorized": True, "context": {**granted, "role": claims["role"]} if "role" in claims else granted}

@@ -20,7 +20,7 @@ from packvault import store
 from packvault.errors import ErrorCode, PackvaultError
 from packvault.keys import is_public_key, is_signature
 from packvault.secrets_store import secret
-from packvault.settings import ConfigurationError, Settings
+from packvault.settings import OPERATOR_ROLE_NAMES, ConfigurationError, Settings, parse_operator_roles
 from packvault.times import iso_seconds
 
 TOKEN_ISSUER = "packvault"
@@ -85,10 +85,27 @@ def issue_token(settings: Settings, wallet: str) -> dict[str, Any]:
     expires = now + settings.auth_token_ttl_seconds
     claims = {"sub": wallet, "iss": TOKEN_ISSUER, "aud": TOKEN_AUDIENCE, "iat": now, "nbf": now, "exp": expires,
               "jti": secrets.token_hex(8)}
+    role = operator_role(settings, wallet)
+    if role is not None:
+        claims["role"] = role
     token = jwt.encode(claims, signing_key(settings), algorithm=TOKEN_ALGORITHM)
-    return {"token": token, "token_type": "Bearer", "wallet": wallet,
-            "expires_at": iso_seconds(datetime.fromtimestamp(expires, UTC)),
-            "expires_in": settings.auth_token_ttl_seconds}
+    answer = {"token": token, "token_type": "Bearer", "wallet": wallet,
+              "expires_at": iso_seconds(datetime.fromtimestamp(expires, UTC)),
+              "expires_in": settings.auth_token_ttl_seconds}
+    return {**answer, "role": role} if role is not None else answer
+
+
+def operator_role(settings: Settings, wallet: str) -> str | None:
+    """The operator role configured for this wallet (OPERATOR_ROLES, or the SSM parameter
+    OPERATOR_ROLES_PARAMETER names), or None for a buyer."""
+    text = settings.operator_roles
+    if text is None and settings.operator_roles_parameter:
+        text = secret(None, settings.operator_roles_parameter)
+        try:
+            parse_operator_roles(text or "")
+        except ValueError as exc:
+            raise ConfigurationError(f"OPERATOR_ROLES_PARAMETER: {exc}") from None
+    return parse_operator_roles(text or "").get(wallet)
 
 
 def read_token(settings: Settings, token: str) -> dict[str, Any]:
@@ -100,7 +117,7 @@ def read_token(settings: Settings, token: str) -> dict[str, Any]:
         raise PackvaultError(ErrorCode.TOKEN_EXPIRED) from None
     except jwt.PyJWTError:
         raise PackvaultError(ErrorCode.TOKEN_INVALID) from None
-    if not is_public_key(claims["sub"]):
+    if not is_public_key(claims["sub"]) or claims.get("role", "admin") not in OPERATOR_ROLE_NAMES:
         raise PackvaultError(ErrorCode.TOKEN_INVALID)
     return claims
 

@@ -166,8 +166,8 @@ def _new_opening(settings: Settings, wallet: str, pack: store.PackRecord, price:
     opening_id = str(uuid.uuid4())
     now = store.utc_now_iso()
     return store.OpeningRecord(
-        pk=store.opening_pk(opening_id), sk=store.OPENING_SORT_KEY, gsi1pk=store.wallet_openings_key(wallet),
-        gsi1sk=f"{now}#{opening_id}", opening_id=opening_id, wallet=wallet, pack_id=pack.pack_id,
+        **store.opening_keys(opening_id, wallet, pack.pack_id, now), opening_id=opening_id, wallet=wallet,
+        pack_id=pack.pack_id,
         pack_name=pack.name, cards_per_pack=int(pack.cards_per_pack), status="QUOTED", rail=CREDITS,
         currency=money.CREDIT.symbol, amount_base_units=str(price), quote_expires_at=iso_seconds(datetime.now(UTC)),
         server_seed=pair.server_seed, server_seed_hash=pair.server_seed_hash, client_seed=pair.client_seed,

@@ -1,7 +1,8 @@
 """Catalog files: validate against the published JSON Schema and the rules a schema cannot say, then load
 them idempotently. Loading the same file twice changes nothing; reloading never resets what is sold.
 
-Only the command-line tool imports this module (jsonschema stays off the Lambda hot path).
+The command-line tool and the operators' API import this module; no buyer route does (jsonschema stays off
+the hot path).
 """
 
 from __future__ import annotations
@@ -339,6 +340,49 @@ def _check_stock_covers_supply(slots: Any, items: tuple[ItemDefinition, ...], su
                         f"card(s) per pack), so supply.total must be set to at most {most}")
 
 
+def pack_document(pack_id: str) -> tuple[dict[str, Any], str] | None:
+    """A stored pack as a catalog-file pack (what `parse_catalog` reads back to the same definition hash), and
+    that hash; None if there is no such pack. Retired items are history, not part of the definition."""
+    pack = store.get_pack(pack_id)
+    if pack is None:
+        return None
+    order = {entry["item_id"]: n for n, entry in
+             enumerate((store.odds_table(pack_id, int(pack.odds_version)) or {}).get("items", []))}
+    items = sorted((row for row in store.pack_items(pack_id, consistent=True) if not row.retired),
+                   key=lambda row: order.get(row.item_id, len(order)))  # the order the odds were hashed in
+    layout = pack.layout
+    document: dict[str, Any] = {"pack_id": pack.pack_id, "name": pack.name, "status": pack.status,
+                                "prices": pack.prices.as_dict()}
+    if pack.description:
+        document["description"] = pack.description
+    if pack.supply_total is not None:
+        document["supply"] = {"total": int(pack.supply_total)}
+    if pack.max_per_wallet is not None:
+        document["max_per_wallet"] = int(pack.max_per_wallet)
+    if pack.stripe_price_id:
+        document["stripe_price_id"] = pack.stripe_price_id
+    if pack.buyback_bp is not None:
+        document["buyback"] = {"rate": money.from_base_units(int(pack.buyback_bp), 4),
+                               "window_hours": int(pack.buyback_hours or 0)}
+    document["tiers"] = [{"tier_id": tier["tier_id"], "name": tier["name"],
+                          "items": [_item_document(row) for row in items if row.tier_id == tier["tier_id"]]}
+                         for tier in layout["tiers"]]
+    document["slots"] = [{"count": slot["count"], "tiers": {tier_id: money.from_base_units(ppm, 6)
+                                                             for tier_id, ppm in slot["tiers"]}}
+                         for slot in layout["slots"]]
+    return document, pack.definition_hash
+
+
+def _item_document(row: store.PackItemRecord) -> dict[str, Any]:
+    item: dict[str, Any] = {"item_id": row.item_id, "name": row.name, "nft_id": row.nft_id, "rarity": row.rarity,
+                            "fmv": row.fmv, "weight": int(row.weight)}
+    if row.stock_total is not None:
+        item["stock"] = int(row.stock_total)
+    if row.metadata is not None:
+        item["metadata"] = row.metadata
+    return item
+
+
 # --- loading -----------------------------------------------------------------------------------------
 
 
@@ -353,11 +397,15 @@ def load_catalog(packs: list[PackDefinition]) -> list[LoadResult]:
     return [load_pack(pack) for pack in packs]
 
 
-def load_pack(pack: PackDefinition) -> LoadResult:
+def load_pack(pack: PackDefinition, based_on: str | None = None) -> LoadResult:
+    """Create or update one pack. `based_on`: the definition hash the caller's edit started from; if the pack
+    changed since, nothing is written (CatalogError) rather than overwriting someone else's change."""
     definition_hash = pack.definition_hash()
     existing = store.get_pack(pack.pack_id)
     if existing is not None and existing.definition_hash == definition_hash:
         return LoadResult(pack.pack_id, "unchanged", int(existing.odds_version))
+    if based_on is not None and (existing is None or existing.definition_hash != based_on):
+        raise CatalogError([f"pack {pack.pack_id} changed while this edit was made; nothing was changed"])
     odds_hash = pack.odds_hash()
     odds_version = _odds_version_for(pack, existing, odds_hash)
     _load_items(pack, existing is not None)

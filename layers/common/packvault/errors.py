@@ -66,6 +66,16 @@ class ErrorCode(StrEnum):
     PAYMENT_PROVIDER_UNAVAILABLE = "PAYMENT_PROVIDER_UNAVAILABLE"
     WEBHOOK_SIGNATURE_INVALID = "WEBHOOK_SIGNATURE_INVALID"
     WEBHOOK_PAYLOAD_INVALID = "WEBHOOK_PAYLOAD_INVALID"
+    FORBIDDEN = "FORBIDDEN"
+    ORIGIN_NOT_ALLOWED = "ORIGIN_NOT_ALLOWED"
+    RATE_LIMITED = "RATE_LIMITED"
+    IDEMPOTENCY_KEY_REQUIRED = "IDEMPOTENCY_KEY_REQUIRED"
+    PACK_EXISTS = "PACK_EXISTS"
+    CATALOG_INVALID = "CATALOG_INVALID"
+    CATALOG_CONFLICT = "CATALOG_CONFLICT"
+    REFUND_NOT_DUE = "REFUND_NOT_DUE"
+    INVALID_STATUS = "INVALID_STATUS"
+    INVALID_ENTITY = "INVALID_ENTITY"
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -127,6 +137,17 @@ _CATALOGUE: dict[ErrorCode, tuple[int, str]] = {
                                              "same Idempotency-Key."),
     ErrorCode.WEBHOOK_SIGNATURE_INVALID: (400, "The webhook signature is missing or does not verify."),
     ErrorCode.WEBHOOK_PAYLOAD_INVALID: (400, "The webhook body is not an event this endpoint understands."),
+    ErrorCode.FORBIDDEN: (403, "Your wallet does not have the role this route needs."),
+    ErrorCode.ORIGIN_NOT_ALLOWED: (403, "Requests from this Origin are not allowed."),
+    ErrorCode.RATE_LIMITED: (429, "Too many requests; retry after the time in Retry-After."),
+    ErrorCode.IDEMPOTENCY_KEY_REQUIRED: (400, "This route changes state: send an Idempotency-Key header."),
+    ErrorCode.PACK_EXISTS: (409, "A pack with this id already exists; change it with PATCH."),
+    ErrorCode.CATALOG_INVALID: (400, "The pack definition breaks the catalog rules; see details.problems."),
+    ErrorCode.CATALOG_CONFLICT: (409, "The change would take back units already reserved or sold, or the pack "
+                                      "changed meanwhile; nothing was changed."),
+    ErrorCode.REFUND_NOT_DUE: (409, "This opening is not awaiting a refund."),
+    ErrorCode.INVALID_STATUS: (400, "status must be one of QUOTED, OPENED, EXPIRED, REFUND_DUE, REFUNDED."),
+    ErrorCode.INVALID_ENTITY: (400, "entity must be pack:<pack_id>, opening:<opening_id> or wallet:<wallet>."),
     ErrorCode.INTERNAL_ERROR: (500, "Something went wrong on our side; it has been logged."),
 }
 

@@ -16,8 +16,10 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from packvault import context
 from packvault.errors import ErrorCode, PackvaultError
 from packvault.log import logger
+from packvault.settings import get_settings
 
-__all__ = ["create_app", "current_wallet", "json_body", "logger", "query_limit", "raw_body", "to_json"]
+__all__ = ["create_app", "current_role", "current_wallet", "idempotency_key", "json_body", "logger", "query_limit",
+           "raw_body", "to_json"]
 
 
 def to_json(body: object) -> str:
@@ -40,6 +42,17 @@ def current_wallet(app: APIGatewayHttpResolver) -> str:
         raise PackvaultError(ErrorCode.TOKEN_EXPIRED)
     code = context.get("auth_error")
     raise PackvaultError(ErrorCode(code) if code in _AUTH_ERRORS else ErrorCode.AUTH_REQUIRED)
+
+
+def current_role(app: APIGatewayHttpResolver) -> str | None:
+    """The operator role the signed-in wallet's token carries (None for a buyer)."""
+    context = app.current_event.request_context.authorizer.get_lambda or {}
+    role = context.get("role")
+    return str(role) if role else None
+
+
+def idempotency_key(app: APIGatewayHttpResolver) -> str | None:
+    return app.current_event.headers.get("idempotency-key")
 
 
 _AUTH_ERRORS = {ErrorCode.AUTH_REQUIRED, ErrorCode.TOKEN_INVALID, ErrorCode.TOKEN_EXPIRED}
@@ -104,9 +117,24 @@ def _request_context(app: APIGatewayHttpResolver, next_middleware: NextMiddlewar
     return next_middleware(app)
 
 
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def _origin_guard(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+    """A browser names the page's origin on every state-changing request; refuse pages not on the allow-list
+    (403 ORIGIN_NOT_ALLOWED). Requests without an Origin header (servers, the CLI, webhooks) are unaffected,
+    and bearer tokens are never sent by a browser on its own (docs/ARCHITECTURE.md, "Browsers and CSRF")."""
+    origin = app.current_event.headers.get("origin")
+    if origin and app.current_event.request_context.http.method.upper() not in _SAFE_METHODS:
+        allowed = get_settings().allowed_origins
+        if allowed and allowed != ("*",) and origin.rstrip("/") not in allowed:
+            raise PackvaultError(ErrorCode.ORIGIN_NOT_ALLOWED, origin=origin[:200])
+    return next_middleware(app)
+
+
 def create_app() -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver()
-    app.use(middlewares=[_request_context])
+    app.use(middlewares=[_request_context, _origin_guard])
 
     def error_response(error: PackvaultError) -> Response:
         request_id = app.current_event.request_context.request_id

@@ -185,8 +185,8 @@ def _new_opening(settings: Settings, wallet: str, spec: Reservation, now: dateti
     solana = spec.rail == SOLANA
     prices = product.pop("prices")
     return store.OpeningRecord(
-        pk=store.opening_pk(opening_id), sk=store.OPENING_SORT_KEY, gsi1pk=store.wallet_openings_key(wallet),
-        gsi1sk=f"{created_at}#{opening_id}", expiry_shard=_expiry_shard(opening_id, settings.expiry_shards),
+        **store.opening_keys(opening_id, wallet, product["pack_id"], created_at),
+        expiry_shard=_expiry_shard(opening_id, settings.expiry_shards),
         expires_at=expires_at, opening_id=opening_id, wallet=wallet, status="QUOTED", rail=spec.rail,
         currency=unit.symbol, amount_base_units=str(money.to_base_units(prices[spec.currency], unit.decimals)),
         receiver_wallet=require_platform_wallet(settings) if solana else None,

@@ -58,10 +58,15 @@ class Settings(BaseModel):
     buyback_rate: str = Field(alias="BUYBACK_RATE", default="0.85", pattern=r"^(0(\.[0-9]{1,4})?|1(\.0{1,4})?)$")
     buyback_window_hours: int = Field(alias="BUYBACK_WINDOW_HOURS", default=72, ge=0, le=87600)
     checkout_session_ttl_seconds: int = Field(alias="CHECKOUT_SESSION_TTL_SECONDS", default=1800, ge=1800, le=86400)
+    operator_roles: str | None = Field(alias="OPERATOR_ROLES", default=None)
+    operator_roles_parameter: str | None = Field(alias="OPERATOR_ROLES_PARAMETER", default=None)
+    allowed_origins: tuple[str, ...] = Field(alias="ALLOWED_ORIGINS", default=())
+    rate_limits: bool = Field(alias="RATE_LIMITS", default=True)
 
     @field_validator("dynamodb_endpoint", "platform_wallet", "jwt_signing_key", "jwt_signing_key_parameter",
                      "stripe_secret_key", "stripe_secret_key_parameter", "stripe_webhook_secret",
-                     "stripe_webhook_secret_parameter", "stripe_api_base", mode="before")
+                     "stripe_webhook_secret_parameter", "stripe_api_base", "operator_roles",
+                     "operator_roles_parameter", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -107,23 +112,29 @@ class Settings(BaseModel):
                 raise ValueError(f"{symbol}: {mint!r} is not a base58 mint address")
         return value
 
-    @field_validator("checkout_return_origins", mode="before")
+    @field_validator("operator_roles")
+    @classmethod
+    def _roles_parse(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_operator_roles(value)
+        return value
+
+    @field_validator("checkout_return_origins", "allowed_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(origin.strip().rstrip("/") for origin in value.split(",") if origin.strip())
         return value
 
+    @field_validator("allowed_origins")
+    @classmethod
+    def _allowed_are_origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return value if value == ("*",) else _check_origins(value)
+
     @field_validator("checkout_return_origins")
     @classmethod
     def _origins_are_origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        from urllib.parse import urlsplit
-
-        for origin in value:
-            parts = urlsplit(origin)
-            if parts.scheme not in {"http", "https"} or not parts.netloc or parts.path or parts.query:
-                raise ValueError(f"{origin!r} is not an origin like https://shop.example.com")
-        return value
+        return _check_origins(value)
 
     @field_validator("stripe_secret_key")
     @classmethod
@@ -194,6 +205,34 @@ def _describe(exc: ValidationError) -> str:
         name = ".".join(str(part) for part in error["loc"]) or "configuration"
         problems.append(f"{name}: {error['msg']}")
     return "invalid configuration: " + "; ".join(problems)
+
+
+def _check_origins(value: tuple[str, ...]) -> tuple[str, ...]:
+    from urllib.parse import urlsplit
+
+    for origin in value:
+        parts = urlsplit(origin)
+        if parts.scheme not in {"http", "https"} or not parts.netloc or parts.path or parts.query:
+            raise ValueError(f"{origin!r} is not an origin like https://shop.example.com")
+    return value
+
+
+OPERATOR_ROLE_NAMES = ("admin", "support")
+
+
+def parse_operator_roles(text: str) -> dict[str, str]:
+    """'<wallet>=admin,<wallet>=support' -> {wallet: role}. ValueError names what is wrong."""
+    roles: dict[str, str] = {}
+    for entry in (part.strip() for part in text.split(",")):
+        if not entry:
+            continue
+        wallet, separator, role = (piece.strip() for piece in entry.partition("="))
+        if not separator or role not in OPERATOR_ROLE_NAMES:
+            raise ValueError(f"{entry!r}: each entry is <wallet>=admin or <wallet>=support")
+        if not is_public_key(wallet):
+            raise ValueError(f"{wallet!r} is not a base58 Solana public key")
+        roles[wallet] = role
+    return roles
 
 
 def require_platform_wallet(settings: Settings) -> str:

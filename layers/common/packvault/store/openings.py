@@ -11,6 +11,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
 )
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.transactions import TransactWrite
 
 from packvault.payments import Settlement
@@ -59,12 +60,27 @@ from packvault.store.wallets import (
 )
 
 
+class ByPackIndex(GlobalSecondaryIndex):
+    """Openings of one pack (or bundle), newest first, with a summary projected: the operators' list."""
+
+    class Meta:
+        index_name = "GSI2"
+        projection = IncludeProjection(["opening_id", "wallet", "pack_id", "status", "rail", "product", "currency",
+                                        "amount_base_units", "created_at", "updated_at", "opened_at", "payment_id"])
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
+
+
 class OpeningRecord(Row):
     class Meta(TableMeta):
         pass
 
     by_kind = ByKindIndex()
     by_expiry = ExpiryIndex()
+    by_pack = ByPackIndex()
+    gsi2pk = UnicodeAttribute(null=True)  # PACK#<pack_id>#OPENINGS
+    gsi2sk = UnicodeAttribute(null=True)  # <created_at>#<opening_id>
     gsi1pk = UnicodeAttribute()  # WALLET#<wallet>#OPENINGS
     gsi1sk = UnicodeAttribute()  # <created_at>#<opening_id>
     expiry_shard = UnicodeAttribute(null=True)  # set while QUOTED
@@ -114,6 +130,27 @@ def opening_pk(opening_id: str) -> str:
 
 def wallet_openings_key(wallet: str) -> str:
     return f"WALLET#{wallet}#OPENINGS"
+
+
+def pack_openings_key(pack_id: str) -> str:
+    return f"PACK#{pack_id}#OPENINGS"
+
+
+def opening_keys(opening_id: str, wallet: str, pack_id: str, created_at: str) -> dict[str, str]:
+    """A new opening's key and index attributes: its own row, the wallet's list, the pack's list."""
+    listed = f"{created_at}#{opening_id}"
+    return {"pk": opening_pk(opening_id), "sk": OPENING_SORT_KEY, "gsi1pk": wallet_openings_key(wallet),
+            "gsi1sk": listed, "gsi2pk": pack_openings_key(pack_id), "gsi2sk": listed}
+
+
+def pack_openings(pack_id: str, status: str | None, limit: int, cursor: str | None) -> Page:
+    """A pack's openings, newest first, optionally only those in one status (summaries: see ByPackIndex)."""
+    partition = pack_openings_key(pack_id)
+    rows = OpeningRecord.by_pack.query(partition, scan_index_forward=False, limit=limit, page_size=max(limit, 100),
+                                       filter_condition=(OpeningRecord.status == status) if status else None,
+                                       last_evaluated_key=decode_cursor(cursor, "gsi2pk", partition))
+    found = list(rows)
+    return Page(found, encode_cursor(rows.last_evaluated_key) if len(found) == limit else None)
 
 
 def get_opening(opening_id: str) -> OpeningRecord | None:

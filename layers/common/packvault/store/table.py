@@ -130,6 +130,16 @@ def events_of(entity_pk: str) -> list[EventRecord]:
     return list(EventRecord.query(entity_pk, EventRecord.sk.startswith(EVENT_PREFIX), consistent_read=True))
 
 
+def events_after(partitions: list[str], after_sk: str | None, limit: int) -> list[EventRecord]:
+    """The events of one entity (kept in one or more partitions), in the order they happened, from just after
+    `after_sk` (an event's sort key: its time then a random id, so merging partitions keeps time order)."""
+    found: list[EventRecord] = []
+    events_range = EventRecord.sk.between(f"{after_sk}\x00" if after_sk else EVENT_PREFIX, f"{EVENT_PREFIX}~")
+    for partition in partitions:
+        found += list(EventRecord.query(partition, events_range, consistent_read=True, limit=limit, page_size=limit))
+    return sorted(found, key=lambda event: event.sk)[:limit]
+
+
 def is_condition_failure(exc: TransactWriteError | UpdateError | PutError) -> bool:
     return exc.cause_response_code in {"ConditionalCheckFailedException", "TransactionCanceledException"}
 

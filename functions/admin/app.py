@@ -1,0 +1,102 @@
+"""The operators' API under /api/v1/admin: packs (list, read, create, patch, activate, deactivate), openings,
+refunds (list, mark refunded) and any entity's events. Every route needs an operator role (admin for
+changes, support or admin for reads); every change needs an Idempotency-Key."""
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from packvault import admin
+from packvault.http import (
+    create_app,
+    current_role,
+    current_wallet,
+    idempotency_key,
+    json_body,
+    logger,
+    query_limit,
+    to_json,
+)
+from packvault.runtime import configure
+
+settings = configure()
+app = create_app()
+
+
+def _operator(needs: str) -> str:
+    wallet = current_wallet(app)
+    admin.authorize(settings, wallet, current_role(app), needs)
+    return wallet
+
+
+def _json(body: dict, status: int = 200) -> Response:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=to_json(body))
+
+
+def _query(name: str) -> str | None:
+    return app.current_event.get_query_string_value(name)
+
+
+@app.get("/api/v1/admin/packs")
+def list_packs() -> Response:
+    _operator(admin.SUPPORT)
+    return _json(admin.list_packs())
+
+
+@app.post("/api/v1/admin/packs")
+def create_pack() -> Response:
+    status, answer = admin.create_pack(_operator(admin.ADMIN), json_body(app), idempotency_key(app))
+    return _json(answer, status)
+
+
+@app.get("/api/v1/admin/packs/<pack_id>")
+def get_pack(pack_id: str) -> Response:
+    _operator(admin.SUPPORT)
+    return _json(admin.get_pack(pack_id))
+
+
+@app.patch("/api/v1/admin/packs/<pack_id>")
+def patch_pack(pack_id: str) -> Response:
+    status, answer = admin.patch_pack(_operator(admin.ADMIN), pack_id, json_body(app), idempotency_key(app))
+    return _json(answer, status)
+
+
+@app.post("/api/v1/admin/packs/<pack_id>/activate")
+def activate(pack_id: str) -> Response:
+    status, answer = admin.set_pack_status(_operator(admin.ADMIN), pack_id, "ACTIVE", idempotency_key(app))
+    return _json(answer, status)
+
+
+@app.post("/api/v1/admin/packs/<pack_id>/deactivate")
+def deactivate(pack_id: str) -> Response:
+    status, answer = admin.set_pack_status(_operator(admin.ADMIN), pack_id, "INACTIVE", idempotency_key(app))
+    return _json(answer, status)
+
+
+@app.get("/api/v1/admin/openings")
+def list_openings() -> Response:
+    _operator(admin.SUPPORT)
+    return _json(admin.list_openings(_query("pack_id"), _query("status"), query_limit(app), _query("cursor")))
+
+
+@app.get("/api/v1/admin/refunds")
+def list_refunds() -> Response:
+    _operator(admin.SUPPORT)
+    return _json(admin.list_refunds())
+
+
+@app.post("/api/v1/admin/refunds/<opening_id>/mark-refunded")
+def mark_refunded(opening_id: str) -> Response:
+    status, answer = admin.mark_refunded(_operator(admin.ADMIN), opening_id, json_body(app), idempotency_key(app))
+    return _json(answer, status)
+
+
+@app.get("/api/v1/admin/events")
+def list_events() -> Response:
+    _operator(admin.SUPPORT)
+    return _json(admin.events(_query("entity"), query_limit(app, default=50), _query("cursor")))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)
