@@ -62,6 +62,23 @@ def function_environment(tpl: dict[str, Any], table_name: str) -> dict[str, str]
     return resolved
 
 
+def ensure_local_operator() -> str | None:
+    """Without OPERATOR_ROLES, a fresh admin wallet per run whose keypair sits beside the state file, so that
+    `make demo-admin` (and a person with curl) can sign in as the operator. Returns its path."""
+    if os.environ.get("OPERATOR_ROLES") or os.environ.get("OPERATOR_ROLES_PARAMETER"):
+        return None
+    from packvault_tools.client import Keypair
+
+    keypair = Keypair.generate()
+    path = devstack.state_path().with_name("admin-keypair.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)  # the previous run's operator stops being one
+    keypair.save(path)
+    os.environ["OPERATOR_ROLES"] = f"{keypair.public_key}=admin"
+    log.info("operator (admin) wallet    %s   keypair in %s", keypair.public_key, path)
+    return str(path)
+
+
 class LocalApi(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 512  # the listen backlog: bursts of hundreds of connections wait instead of being reset
@@ -326,6 +343,7 @@ def run(args: argparse.Namespace, explicit: set[str]) -> int:
             os.environ.pop("SOLANA_RPC_URLS")  # the local node below, not the template's devnet default
         os.environ["TABLE_NAME"] = args.table_name
         os.environ.setdefault("JWT_SIGNING_KEY", secrets.token_urlsafe(48))
+        admin_keypair = ensure_local_operator()
         if not os.environ.get("PLATFORM_WALLET"):
             from packvault.keys import new_reference
 
@@ -372,6 +390,7 @@ def run(args: argparse.Namespace, explicit: set[str]) -> int:
             "region": os.environ["AWS_REGION"], "stripe_api_base": os.environ.get("STRIPE_API_BASE", ""),
             "stripe_secret_key": stripe and os.environ["STRIPE_SECRET_KEY"],
             "stripe_webhook_secret": stripe and os.environ["STRIPE_WEBHOOK_SECRET"],
+            "admin_keypair": admin_keypair,
         })
         stack.callback(devstack.remove_state)
         log.info("platform wallet            %s", os.environ["PLATFORM_WALLET"])

@@ -367,9 +367,16 @@ def pack_document(pack_id: str) -> tuple[dict[str, Any], str] | None:
     document["tiers"] = [{"tier_id": tier["tier_id"], "name": tier["name"],
                           "items": [_item_document(row) for row in items if row.tier_id == tier["tier_id"]]}
                          for tier in layout["tiers"]]
-    document["slots"] = [{"count": slot["count"], "tiers": {tier_id: money.from_base_units(ppm, 6)
-                                                             for tier_id, ppm in slot["tiers"]}}
-                         for slot in layout["slots"]]
+    slots, tier_ids = layout["slots"], [tier["tier_id"] for tier in layout["tiers"]]
+    if len(slots) == 1 and [tier_id for tier_id, _ in slots[0]["tiers"]] == tier_ids:
+        # The simple form a file without slots has: one probability per tier, cards_per_pack identical draws.
+        document["cards_per_pack"] = slots[0]["count"]
+        for tier, (_, ppm) in zip(document["tiers"], slots[0]["tiers"], strict=True):
+            tier["probability"] = money.from_base_units(ppm, 6)
+    else:
+        document["slots"] = [{"count": slot["count"], "tiers": {tier_id: money.from_base_units(ppm, 6)
+                                                                 for tier_id, ppm in slot["tiers"]}}
+                             for slot in slots]
     return document, pack.definition_hash
 
 

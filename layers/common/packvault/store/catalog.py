@@ -207,7 +207,7 @@ def put_pack(pack: PackRecord, supply: CountedChange, expected_definition_hash: 
     The condition on the stored definition hash makes two concurrent loads of different files fail
     instead of interleaving; supply moves by delta and never resets what is reserved or sold.
     """
-    event = new_event(pack.pk, "PACK_LOADED", {"definition_hash": pack.definition_hash,
+    event = new_event(pack.pk, "PACK_LOADED", {"definition_hash": pack.definition_hash, "status": pack.status,
                                                "odds_version": pack.odds_version,
                                                "supply_total": supply.new_total})
     try:
