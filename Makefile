@@ -6,7 +6,7 @@ PIP    := --progress-bar off --disable-pip-version-check
 PORT   ?= $(or $(PACKVAULT_PORT),3000)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint lint-template bench load build clean demo
+.PHONY: run test lint lint-template bench load build clean demo demo-admin openapi
 
 $(VENV)/.installed: requirements/dev.txt layers/common/requirements.txt layers/stripe/requirements.txt pyproject.toml
 	@echo "installing the pinned dependencies into $(VENV) (the first time takes a minute or two)"
@@ -28,6 +28,10 @@ run: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(VENV)/bin/python -m local.demo $(if $(PAY),--pay $(PAY)) $(if $(BROWSER_PAY),--browser) \
 		$(if $(filter command line environment,$(origin PORT)),--api http://127.0.0.1:$(PORT))
+
+# The operator's side: sign in as the admin `make run` created, manage a pack, read its audit trail.
+demo-admin: $(VENV)/.installed
+	$(VENV)/bin/python -m local.demo_admin $(if $(filter command line environment,$(origin PORT)),--api http://127.0.0.1:$(PORT))
 
 test: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

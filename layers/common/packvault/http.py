@@ -33,21 +33,21 @@ def current_wallet(app: APIGatewayHttpResolver) -> str:
     so every refusal reaches the client as a 401 in the one error shape. The expiry is checked again here
     because API Gateway caches authorizer answers.
     """
-    context = app.current_event.request_context.authorizer.get_lambda or {}
-    wallet, expires = context.get("wallet"), context.get("exp")
+    granted = app.current_event.request_context.authorizer.get_lambda or {}
+    wallet, expires = granted.get("wallet"), granted.get("exp")
     if wallet and expires and int(expires) > time.time():
         context.act_as(str(wallet))
         return str(wallet)
     if wallet:
         raise PackvaultError(ErrorCode.TOKEN_EXPIRED)
-    code = context.get("auth_error")
+    code = granted.get("auth_error")
     raise PackvaultError(ErrorCode(code) if code in _AUTH_ERRORS else ErrorCode.AUTH_REQUIRED)
 
 
 def current_role(app: APIGatewayHttpResolver) -> str | None:
     """The operator role the signed-in wallet's token carries (None for a buyer)."""
-    context = app.current_event.request_context.authorizer.get_lambda or {}
-    role = context.get("role")
+    granted = app.current_event.request_context.authorizer.get_lambda or {}
+    role = granted.get("role")
     return str(role) if role else None
 
 
