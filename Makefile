@@ -45,6 +45,11 @@ lint-template: $(TOOLS)/.installed
 	$(TOOLS)/bin/sam validate --lint --region us-east-1
 	$(TOOLS)/bin/cfn-lint template.yaml
 
+# Regenerate docs/openapi.json (and the copy the API serves) from template.yaml and the models in
+# tools/packvault_tools/openapi.py; the suite fails while they differ.
+openapi: $(VENV)/.installed
+	$(VENV)/bin/python -m packvault_tools.openapi
+
 bench: $(VENV)/.installed
 	$(VENV)/bin/python bench/cold_start.py
 

@@ -1,6 +1,7 @@
-"""Public reads: the packs, one pack, a pack's immutable odds versions, the credit bundles, and any opening's
-fairness proof (GET /api/v1/proofs/{opening_id})."""
+"""Public reads: the packs, one pack, a pack's immutable odds versions, the credit bundles, any opening's
+fairness proof (GET /api/v1/proofs/{opening_id}) and the API's OpenAPI document (GET /api/v1/openapi.json)."""
 
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -35,6 +36,12 @@ def get_proof(opening_id: str) -> dict:
 @app.get("/api/v1/credits/bundles")
 def list_bundles() -> dict:
     return {"bundles": catalog.list_active_bundles(), "credit_value_usd": "0.01"}
+
+
+@app.get("/api/v1/openapi.json")
+def openapi_document() -> Response:
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=catalog.openapi_document(),
+                    headers={"Cache-Control": "public, max-age=300"})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

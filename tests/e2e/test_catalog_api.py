@@ -1,5 +1,6 @@
 """The catalog over HTTP on the local stack: the demo packs, exact odds, and the error shape."""
 
+import json
 from fractions import Fraction
 
 import requests
@@ -70,3 +71,11 @@ def test_odds_versions_are_public_and_hash_to_what_the_pack_names(api):
     assert odds["odds_table"]["slots"][1]["tiers"] == [["rare", 875000], ["mythic", 125000]]
     assert get(api, "/api/v1/packs/booster-classic/odds/99")[0] == 404
     assert get(api, "/api/v1/packs/booster-classic/odds/x")[1]["error"]["code"] == "ODDS_VERSION_NOT_FOUND"
+
+
+def test_the_api_serves_its_published_openapi_document(api):
+    from packvault_tools.openapi import DOCUMENT
+
+    response = requests.get(f"{api}/api/v1/openapi.json", timeout=10)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/json")
+    assert response.json() == json.loads(DOCUMENT.read_text())

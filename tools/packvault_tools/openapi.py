@@ -1,0 +1,626 @@
+"""The API's OpenAPI 3.1 document, generated from the code: routes and their authorizers from template.yaml
+(the one source of truth for routes), bodies from the pydantic models below, error codes from
+packvault.errors. `make openapi` writes docs/openapi.json and the copy the catalog function serves at
+GET /api/v1/openapi.json; a test fails when either differs from what this module generates, or when a route
+of the template has no description here.
+
+The models state what a client can rely on: every field listed is present (nullable where it says so) and
+objects may gain fields. Tooling only: no Lambda imports this module (pydantic's schema generation stays off
+the cold start).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from packvault.errors import ErrorCode, catalogue
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCUMENT = ROOT / "docs" / "openapi.json"
+SERVED = ROOT / "layers" / "common" / "packvault" / "schemas" / "openapi.json"
+VERSION = "1.0.0"
+
+Decimal = Field(pattern=r"^(0|[1-9][0-9]*)(\.[0-9]+)?$", description="A decimal string; never a JSON number.")
+Uuid = Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+class Open(BaseModel):
+    """Objects may gain fields over time; clients ignore what they do not know."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+# --- shared shapes ----------------------------------------------------------------------------------
+
+
+class ErrorDetail(Open):
+    code: ErrorCode
+    message: str
+    details: dict[str, Any] | None = None
+    request_id: str | None = None
+
+
+class ErrorBody(Open):
+    """The one error shape of this API."""
+
+    error: ErrorDetail
+
+
+class GatewayMessage(Open):
+    """API Gateway's own answers, before any function runs (no Authorization header, no such route, a body
+    over 10 MB, the stage's throttle)."""
+
+    message: str
+
+
+class Price(Open):
+    currency: str
+    amount: str = Decimal
+    rail: Literal["solana", "stripe", "credits"]
+    amount_base_units: str = Field(pattern=r"^[0-9]+$")
+
+
+class Item(Open):
+    vault_item_id: str
+    item_id: str
+    nft_id: str
+    name: str
+    rarity: str
+    tier_id: str
+    fmv: str = Decimal
+    metadata: dict[str, Any] | None
+
+
+# --- public reads -----------------------------------------------------------------------------------
+
+
+class PackSummary(Open):
+    pack_id: str
+    name: str
+    status: Literal["ACTIVE", "INACTIVE"]
+    prices: list[Price]
+    cards_per_pack: int
+    supply: dict[str, Any]
+    remaining_supply: int | None
+    sold_out: bool
+    odds: dict[str, Any] = Field(description="The odds disclosure: version, hash, policy, slots, tiers and items "
+                                             "with exact probabilities (docs/FAIRNESS.md).")
+
+
+class PackList(Open):
+    packs: list[PackSummary]
+
+
+class OddsVersion(Open):
+    pack_id: str
+    odds_version: int
+    odds_hash: str
+    odds_table: dict[str, Any]
+
+
+class Bundle(Open):
+    bundle_id: str
+    name: str
+    credits: int
+    prices: list[Price]
+
+
+class BundleList(Open):
+    bundles: list[Bundle]
+    credit_value_usd: str = Decimal
+
+
+class PublicProof(Open):
+    opening_id: str
+    pack_id: str
+    wallet: str
+    status: str
+    rail: str
+    server_seed_hash: str | None
+    odds_version: int
+    odds_hash: str
+    proof: dict[str, Any] | None = Field(description="Present once opened: everything docs/FAIRNESS.md needs to "
+                                                     "recompute the draw.")
+
+
+# --- sign-in ----------------------------------------------------------------------------------------
+
+
+class NonceRequest(BaseModel):
+    wallet: str = Field(description="The buyer's Solana public key (base58).")
+
+
+class Nonce(Open):
+    wallet: str
+    nonce: str
+    message: str = Field(description="The Sign-In With Solana text to sign, exactly as given.")
+    issued_at: str
+    expires_at: str
+
+
+class VerifyRequest(BaseModel):
+    wallet: str
+    message: str
+    signature: str = Field(description="The wallet's ed25519 signature of `message`, base58.")
+
+
+class Session(Open):
+    token: str
+    token_type: Literal["Bearer"]
+    wallet: str
+    expires_at: str
+    expires_in: int
+    role: Literal["admin", "support"] | None = Field(None, description="Only for operators.")
+
+
+# --- buying -----------------------------------------------------------------------------------------
+
+
+class PurchaseRequest(BaseModel):
+    currency: str | None = Field(None, description="SOL, USDC, USDT (a Solana quote) or CREDIT (opens at once "
+                                                   "from the credit balance). Default: SOL.")
+    client_seed: str | None = Field(None, max_length=128)
+
+
+class Quote(Open):
+    opening_id: str = Uuid
+    pack_id: str
+    status: str
+    rail: str
+    currency: str
+    amount: str = Decimal
+    amount_base_units: str
+    quote_expires_at: str
+    receiver_wallet: str | None = None
+    reference: str | None = None
+    solana_pay_url: str | None = None
+
+
+class ConfirmRequest(BaseModel):
+    tx_signature: str | None = Field(None, description="The paying transaction's signature (base58).")
+    tx_hash: str | None = Field(None, description="Seed 000's name for tx_signature.")
+    chain: str | None = Field(None, description="sol or solana.")
+    client_seed: str | None = Field(None, max_length=128)
+
+
+class Opened(Open):
+    opening_id: str = Uuid
+    pack_id: str
+    status: str
+    rail: str
+    items: list[Item]
+    fairness: dict[str, Any] | None
+    payment: dict[str, Any] | None = None
+
+
+class Pending(Open):
+    """The payment is not final yet: ask again after Retry-After seconds."""
+
+    status: Literal["pending"]
+    code: Literal["PAYMENT_PENDING"]
+    message: str
+    retry_after_seconds: int
+
+
+class CheckoutRequest(BaseModel):
+    success_url: str
+    cancel_url: str
+    client_seed: str | None = Field(None, max_length=128)
+
+
+class Checkout(Open):
+    opening_id: str = Uuid
+    checkout_url: str
+    checkout_session_id: str
+    expires_at: str
+    amount: str = Decimal
+    currency: Literal["USD"]
+
+
+class OpeningView(Open):
+    opening_id: str = Uuid
+    pack_id: str
+    status: str
+    rail: str
+    quote: dict[str, Any]
+    created_at: str
+    items: list[Item]
+
+
+class OpeningList(Open):
+    openings: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class Vault(Open):
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class StripeEventAnswer(Open):
+    received: bool
+    event_id: str
+    outcome: str
+
+
+# --- credits ----------------------------------------------------------------------------------------
+
+
+class Credits(Open):
+    wallet: str
+    balance: int
+    unit: Literal["credit"]
+    credit_value_usd: str = Decimal
+    entries: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class BuybackOffer(Open):
+    vault_item_id: str
+    opening_id: str
+    item_id: str
+    fmv: str = Decimal
+    rate: str = Decimal
+    credits: int
+    status: str
+
+
+class BuybackSale(Open):
+    vault_item_id: str
+    status: Literal["sold"]
+    credits: int
+    balance: int
+    already_sold: bool
+
+
+class BundlePurchaseRequest(BaseModel):
+    currency: str | None = None
+
+
+class SeedPair(Open):
+    server_seed_hash: str
+    client_seed: str
+    next_nonce: int
+    pair: int
+
+
+class RotateRequest(BaseModel):
+    client_seed: str | None = Field(None, max_length=128)
+
+
+# --- operators --------------------------------------------------------------------------------------
+
+
+class Supply(Open):
+    total: int
+    available: int
+    reserved: int
+    sold: int
+
+
+class AdminPack(Open):
+    pack_id: str
+    name: str
+    status: Literal["ACTIVE", "INACTIVE"]
+    prices: dict[str, str]
+    cards_per_pack: int
+    supply: Supply | None
+    opened_count: int
+    max_per_wallet: int | None
+    odds_version: int
+    odds_hash: str
+    definition_hash: str
+    created_at: str
+    updated_at: str
+
+
+class AdminPackList(Open):
+    packs: list[AdminPack]
+
+
+class AdminPackDetail(Open):
+    pack: AdminPack
+    definition: dict[str, Any] = Field(description="The pack as a catalog file has it (catalog.schema.json).")
+
+
+class CatalogChange(Open):
+    action: Literal["created", "updated", "unchanged"]
+    pack: AdminPack
+
+
+class AdminOpening(Open):
+    opening_id: str
+    pack_id: str
+    wallet: str
+    status: str
+    rail: str
+    product: str
+    currency: str
+    amount: str = Decimal
+    payment_id: str | None
+    created_at: str
+    updated_at: str
+    opened_at: str | None
+
+
+class AdminOpeningList(Open):
+    openings: list[AdminOpening]
+    cursor: str | None
+
+
+class Refund(Open):
+    opening_id: str
+    wallet: str
+    pack_id: str
+    rail: str
+    payment_id: str | None
+    amount: str | None
+    currency: str | None
+
+
+class RefundList(Open):
+    refunds: list[Refund]
+
+
+class MarkRefundedRequest(BaseModel):
+    refund_reference: str = Field(description="The refund transaction's signature (Solana rail) or the provider's "
+                                              "refund id.")
+
+
+class MarkedRefunded(Open):
+    opening_id: str
+    status: Literal["REFUNDED"]
+    refund: dict[str, str]
+
+
+class Event(Open):
+    event_type: str
+    at: str
+    actor: str | None
+    request_id: str | None
+    payload: dict[str, Any]
+
+
+class EventList(Open):
+    entity: str | None
+    events: list[Event]
+    cursor: str | None
+
+
+# --- the routes -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Operation:
+    operation_id: str
+    summary: str
+    tag: str
+    responses: dict[int, type[BaseModel] | tuple[type[BaseModel], ...] | None]
+    request: type[BaseModel] | dict[str, Any] | None = None
+    query: tuple[str, ...] = ()
+    headers: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+PAGING = ("limit", "cursor")
+IDEMPOTENT = ("Idempotency-Key",)
+CATALOG_PACK = {"$ref": "#/components/schemas/CatalogPack"}
+
+OPERATIONS: dict[tuple[str, str], Operation] = {
+    ("GET", "/api/v1/packs"): Operation("listPacks", "Packs on sale, with prices, supply and odds", "catalog",
+                                        {200: PackList}),
+    ("GET", "/api/v1/packs/{pack_id}"): Operation("getPack", "One pack (also an inactive one)", "catalog",
+                                                  {200: PackSummary}),
+    ("GET", "/api/v1/packs/{pack_id}/odds/{version}"): Operation(
+        "getOddsVersion", "An immutable odds version: the table the draw used", "catalog", {200: OddsVersion}),
+    ("GET", "/api/v1/proofs/{opening_id}"): Operation("getProof", "Any opening's public fairness proof", "catalog",
+                                                      {200: PublicProof}),
+    ("GET", "/api/v1/credits/bundles"): Operation("listBundles", "Credit bundles on sale", "credits",
+                                                  {200: BundleList}),
+    ("GET", "/api/v1/openapi.json"): Operation("getOpenApi", "This document", "catalog", {200: None}),
+    ("POST", "/api/v1/auth/nonce"): Operation("createNonce", "A sign-in message for a wallet to sign", "auth",
+                                              {200: Nonce}, NonceRequest),
+    ("POST", "/api/v1/auth/verify"): Operation("verifySignIn", "Exchange the signed message for an access token",
+                                               "auth", {200: Session}, VerifyRequest),
+    ("POST", "/api/v1/packs/{pack_id}/purchase"): Operation(
+        "purchasePack", "Reserve a pack and get a payment quote (or open it from credits)", "buying",
+        {201: (Quote, Opened)}, PurchaseRequest, headers=IDEMPOTENT),
+    ("POST", "/api/v1/packs/{pack_id}/checkout"): Operation(
+        "checkoutPack", "Reserve a pack and start a Stripe Checkout Session", "buying", {201: Checkout},
+        CheckoutRequest, headers=IDEMPOTENT),
+    ("POST", "/api/v1/credits/bundles/{bundle_id}/checkout"): Operation(
+        "checkoutBundle", "Start a Stripe Checkout Session for a credit bundle", "credits", {201: Checkout},
+        CheckoutRequest, headers=IDEMPOTENT),
+    ("POST", "/api/v1/packs/openings/{opening_id}/confirm-payment"): Operation(
+        "confirmPayment", "Verify the Solana payment and open the pack (idempotent)", "buying",
+        {200: Opened, 202: Pending}, ConfirmRequest),
+    ("GET", "/api/v1/packs/openings/{opening_id}"): Operation("getOpening", "One of your openings", "buying",
+                                                              {200: OpeningView}),
+    ("GET", "/api/v1/me/openings"): Operation("listMyOpenings", "Your openings, newest first", "buying",
+                                              {200: OpeningList}, query=PAGING),
+    ("GET", "/api/v1/me/vault"): Operation("getVault", "Your vault, newest first", "buying", {200: Vault},
+                                           query=PAGING),
+    ("POST", "/api/v1/webhooks/stripe"): Operation(
+        "stripeWebhook", "Stripe's signed events (verified on the raw body; applied once)", "webhooks",
+        {200: StripeEventAnswer}, {"type": "object"}, headers=("Stripe-Signature",)),
+    ("POST", "/api/v1/credits/bundles/{bundle_id}/purchase"): Operation(
+        "purchaseBundle", "A Solana quote for a credit bundle", "credits", {201: Quote}, BundlePurchaseRequest,
+        headers=IDEMPOTENT),
+    ("GET", "/api/v1/me/credits"): Operation("getCredits", "Your credit balance and ledger", "credits",
+                                             {200: Credits}, query=PAGING),
+    ("GET", "/api/v1/me/openings/{opening_id}/items/{vault_item_id}/buyback"): Operation(
+        "getBuybackOffer", "The instant buyback offer for one of your items", "credits", {200: BuybackOffer}),
+    ("POST", "/api/v1/me/openings/{opening_id}/items/{vault_item_id}/buyback"): Operation(
+        "sellBack", "Sell an item back for credits (once)", "credits", {200: BuybackSale}),
+    ("GET", "/api/v1/me/seeds"): Operation("getSeeds", "Your current seed pair for balance openings", "credits",
+                                           {200: SeedPair}),
+    ("POST", "/api/v1/me/seeds/rotate"): Operation("rotateSeeds", "Reveal the current seed pair and start another",
+                                                   "credits", {200: SeedPair}, RotateRequest),
+    ("GET", "/api/v1/admin/packs"): Operation("adminListPacks", "Every pack, inactive ones too", "operators",
+                                              {200: AdminPackList}),
+    ("POST", "/api/v1/admin/packs"): Operation("adminCreatePack", "Create a pack from a catalog-file definition",
+                                               "operators", {201: CatalogChange}, CATALOG_PACK, headers=IDEMPOTENT),
+    ("GET", "/api/v1/admin/packs/{pack_id}"): Operation("adminGetPack", "A pack, its counters and its definition",
+                                                        "operators", {200: AdminPackDetail}),
+    ("PATCH", "/api/v1/admin/packs/{pack_id}"): Operation(
+        "adminPatchPack", "Change a pack: a JSON Merge Patch of its definition (RFC 7396)", "operators",
+        {200: CatalogChange}, {"type": "object"}, headers=IDEMPOTENT),
+    ("POST", "/api/v1/admin/packs/{pack_id}/activate"): Operation("adminActivatePack", "Put a pack on sale",
+                                                                  "operators", {200: CatalogChange},
+                                                                  headers=IDEMPOTENT),
+    ("POST", "/api/v1/admin/packs/{pack_id}/deactivate"): Operation("adminDeactivatePack", "Take a pack off sale",
+                                                                    "operators", {200: CatalogChange},
+                                                                    headers=IDEMPOTENT),
+    ("GET", "/api/v1/admin/openings"): Operation("adminListOpenings", "Openings by pack and status", "operators",
+                                                 {200: AdminOpeningList}, query=("pack_id", "status", *PAGING)),
+    ("GET", "/api/v1/admin/refunds"): Operation("adminListRefunds", "Payments awaiting a refund", "operators",
+                                                {200: RefundList}),
+    ("POST", "/api/v1/admin/refunds/{opening_id}/mark-refunded"): Operation(
+        "adminMarkRefunded", "Record a refund made outside Packvault", "operators", {200: MarkedRefunded},
+        MarkRefundedRequest, headers=IDEMPOTENT),
+    ("GET", "/api/v1/admin/events"): Operation("adminListEvents", "The audit trail of a pack, opening or wallet",
+                                               "operators", {200: EventList}, query=("entity", *PAGING)),
+}
+
+_QUERY = {
+    "limit": {"type": "string", "pattern": "^[0-9]{1,3}$", "description": "1-100"},
+    "cursor": {"type": "string", "maxLength": 2000, "description": "From the previous page's answer."},
+    "pack_id": {"type": "string", "maxLength": 64},
+    "status": {"type": "string", "enum": ["QUOTED", "OPENED", "EXPIRED", "REFUND_DUE", "REFUNDED"]},
+    "entity": {"type": "string", "maxLength": 120, "description": "pack:<pack_id>, opening:<id> or wallet:<wallet>"},
+}
+_PATH = {
+    "opening_id": {"type": "string", "format": "uuid"},
+    "vault_item_id": {"type": "string", "format": "uuid"},
+    "version": {"type": "string", "pattern": "^[0-9]{1,6}$"},
+}
+_HEADERS = {
+    "Idempotency-Key": {"type": "string", "pattern": "^[!-~]{1,128}$"},
+    "Stripe-Signature": {"type": "string"},
+}
+
+
+def generate(template: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The document for every route of the template; ValueError names a route without a description here, or a
+    description without a route."""
+    from local import template as templates
+
+    tpl = template or templates.load()
+    routes = {(route.method, route.path): route for route in templates.routes(tpl)}
+    missing = sorted(set(routes) - set(OPERATIONS))
+    stale = sorted(set(OPERATIONS) - set(routes))
+    if missing or stale:
+        raise ValueError(f"routes without an OpenAPI description: {missing}; descriptions without a route: {stale}")
+    schemas: dict[str, Any] = {}
+    paths: dict[str, dict[str, Any]] = {}
+    for (method, path), operation in sorted(OPERATIONS.items(), key=lambda entry: (entry[0][1], entry[0][0])):
+        secured = routes[(method, path)].authorizer is not None
+        paths.setdefault(path, {})[method.lower()] = _operation(path, operation, secured, schemas)
+    for model in (ErrorBody, GatewayMessage):
+        _ref(model, schemas)
+    schemas.update(_catalog_schemas())
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Packvault API", "version": VERSION,
+                 "description": "Randomized packs of collectibles and digital goods, paid on Solana, by card "
+                                "(Stripe) or from a credit balance. Money is a decimal string with its currency "
+                                "beside it; every error is {\"error\": {\"code\", \"message\", \"details\"?, "
+                                "\"request_id\"}} with a stable code."},
+        "servers": [{"url": "/"}],
+        "tags": [{"name": name} for name in ("catalog", "auth", "buying", "credits", "webhooks", "operators")],
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+                       "responses": {"ClientError": _error_response("4"), "ServerError": _error_response("5")},
+                       "schemas": dict(sorted(schemas.items()))},
+        "paths": paths,
+    }
+
+
+def _operation(path: str, operation: Operation, secured: bool, schemas: dict[str, Any]) -> dict[str, Any]:
+    parameters = [{"name": name, "in": "path", "required": True,
+                   "schema": _PATH.get(name, {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"})}
+                  for name in _path_names(path)]
+    parameters += [{"name": name, "in": "query", "required": False, "schema": _QUERY[name]}
+                   for name in operation.query]
+    parameters += [{"name": name, "in": "header", "required": name == "Idempotency-Key"
+                    and operation.tag == "operators", "schema": _HEADERS[name]} for name in operation.headers]
+    document: dict[str, Any] = {"operationId": operation.operation_id, "summary": operation.summary,
+                                "tags": [operation.tag], "security": [{"bearer": []}] if secured else []}
+    if parameters:
+        document["parameters"] = parameters
+    if operation.request is not None:
+        schema = operation.request if isinstance(operation.request, dict) else _ref(operation.request, schemas)
+        document["requestBody"] = {"required": operation.request is not PurchaseRequest,
+                                   "content": {"application/json": {"schema": schema}}}
+    responses: dict[str, Any] = {}
+    for status, model in operation.responses.items():
+        if isinstance(model, tuple):
+            schema = {"oneOf": [_ref(each, schemas) for each in model]}
+        else:
+            schema = _ref(model, schemas) if model else {"type": "object"}
+        content = {"application/json": {"schema": schema}}
+        responses[str(status)] = {"description": "OK" if status < 300 else "Accepted", "content": content}
+    responses["4XX"] = {"$ref": "#/components/responses/ClientError"}
+    responses["5XX"] = {"$ref": "#/components/responses/ServerError"}
+    document["responses"] = responses
+    return document
+
+
+def _catalog_schemas() -> dict[str, Any]:
+    """The catalog file's JSON Schema definitions as components (CatalogPack, CatalogTier, ...): a pack sent to
+    the operators' API is checked by exactly the schema a catalog file is."""
+    from packvault.catalog_loader import schema
+
+    definitions = schema()["$defs"]
+    name = {key: f"Catalog{key[0].upper()}{key[1:]}" for key in definitions}
+    text = json.dumps(definitions)
+    for key, component in name.items():
+        text = text.replace(f'"#/$defs/{key}"', f'"#/components/schemas/{component}"')
+    return {name[key]: value for key, value in json.loads(text).items()}
+
+
+def _error_response(first_digit: str) -> dict[str, Any]:
+    codes = sorted(f"{code} ({status})" for code, (status, _) in catalogue().items() if str(status)[0] == first_digit)
+    errors = {"oneOf": [{"$ref": "#/components/schemas/ErrorBody"}, {"$ref": "#/components/schemas/GatewayMessage"}]}
+    return {"description": "An error in the one error shape (or API Gateway's own). Codes: " + ", ".join(codes),
+            "content": {"application/json": {"schema": errors}}}
+
+
+def _path_names(path: str) -> list[str]:
+    return [part[1:-1] for part in path.split("/") if part.startswith("{")]
+
+
+def _ref(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, str]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, definition in schema.pop("$defs", {}).items():
+        schemas[name] = definition
+    schemas[model.__name__] = schema
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def render(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=1, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m packvault_tools.openapi [--check]: write (or check) docs/openapi.json and the served copy."""
+    text = render(generate())
+    if argv and "--check" in argv:
+        stale = [str(path) for path in (DOCUMENT, SERVED) if not path.exists() or path.read_text() != text]
+        if stale:
+            print(f"openapi: out of date: {', '.join(stale)} (run `make openapi`)", file=sys.stderr)
+            return 1
+        return 0
+    for path in (DOCUMENT, SERVED):
+        path.write_text(text)
+    print(f"openapi: wrote {DOCUMENT.relative_to(ROOT)} and {SERVED.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
