@@ -67,7 +67,8 @@ def per_confirm_costs(database: dynamodb.DynamoDBLocal, count: int) -> None:
 
 def http_throughput(database: dynamodb.DynamoDBLocal, count: int) -> None:
     port, solana_port = dynamodb.free_port(), dynamodb.free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "MAX_OPEN_QUOTES": "100", "POWERTOOLS_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MAX_OPEN_QUOTES": "100", "POWERTOOLS_LOG_LEVEL": "WARNING",
+           "RATE_LIMITS": "false"}  # many wallets sign in from 127.0.0.1
     env.pop("SOLANA_RPC_URLS", None)
     stack = subprocess.Popen([sys.executable, "-m", "local", "--port", str(port), "--dynamodb-endpoint",
                               database.endpoint, "--table-name", f"bench-http-{uuid.uuid4().hex[:6]}",

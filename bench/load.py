@@ -126,7 +126,8 @@ def main() -> None:
         table = f"load-{uuid.uuid4().hex[:8]}"
         state = Path(tempfile.mkdtemp(prefix="packvault-load-")) / "state.json"
         env = {**os.environ, "PYTHONPATH": str(ROOT), "PACKVAULT_STATE": str(state),
-               "QUOTE_TTL_SECONDS": "60", "MAX_OPEN_QUOTES": "10", "POWERTOOLS_LOG_LEVEL": "ERROR"}
+               "QUOTE_TTL_SECONDS": "60", "MAX_OPEN_QUOTES": "10", "POWERTOOLS_LOG_LEVEL": "ERROR",
+               "RATE_LIMITS": "false"}  # every simulated user signs in from 127.0.0.1
         for name in ("SOLANA_RPC_URLS", "STRIPE_SECRET_KEY", "TABLE_NAME"):
             env.pop(name, None)
         stack = subprocess.Popen([sys.executable, "-m", "local", "--port", str(port), "--dynamodb-endpoint",

@@ -15,12 +15,14 @@ from packvault.http import (
     json_body,
     logger,
     query_limit,
+    rate_limited,
     to_json,
 )
 from packvault.runtime import configure
 
 settings = configure()
 app = create_app()
+CHANGE_LIMIT = rate_limited("admin-change")
 
 
 def _operator(needs: str) -> str:
@@ -43,7 +45,7 @@ def list_packs() -> Response:
     return _json(admin.list_packs())
 
 
-@app.post("/api/v1/admin/packs")
+@app.post("/api/v1/admin/packs", middlewares=[CHANGE_LIMIT])
 def create_pack() -> Response:
     status, answer = admin.create_pack(_operator(admin.ADMIN), json_body(app), idempotency_key(app))
     return _json(answer, status)
@@ -55,19 +57,19 @@ def get_pack(pack_id: str) -> Response:
     return _json(admin.get_pack(pack_id))
 
 
-@app.patch("/api/v1/admin/packs/<pack_id>")
+@app.patch("/api/v1/admin/packs/<pack_id>", middlewares=[CHANGE_LIMIT])
 def patch_pack(pack_id: str) -> Response:
     status, answer = admin.patch_pack(_operator(admin.ADMIN), pack_id, json_body(app), idempotency_key(app))
     return _json(answer, status)
 
 
-@app.post("/api/v1/admin/packs/<pack_id>/activate")
+@app.post("/api/v1/admin/packs/<pack_id>/activate", middlewares=[CHANGE_LIMIT])
 def activate(pack_id: str) -> Response:
     status, answer = admin.set_pack_status(_operator(admin.ADMIN), pack_id, "ACTIVE", idempotency_key(app))
     return _json(answer, status)
 
 
-@app.post("/api/v1/admin/packs/<pack_id>/deactivate")
+@app.post("/api/v1/admin/packs/<pack_id>/deactivate", middlewares=[CHANGE_LIMIT])
 def deactivate(pack_id: str) -> Response:
     status, answer = admin.set_pack_status(_operator(admin.ADMIN), pack_id, "INACTIVE", idempotency_key(app))
     return _json(answer, status)
@@ -85,7 +87,7 @@ def list_refunds() -> Response:
     return _json(admin.list_refunds())
 
 
-@app.post("/api/v1/admin/refunds/<opening_id>/mark-refunded")
+@app.post("/api/v1/admin/refunds/<opening_id>/mark-refunded", middlewares=[CHANGE_LIMIT])
 def mark_refunded(opening_id: str) -> Response:
     status, answer = admin.mark_refunded(_operator(admin.ADMIN), opening_id, json_body(app), idempotency_key(app))
     return _json(answer, status)

@@ -9,6 +9,7 @@ import base64
 import binascii
 import json
 import time
+from collections.abc import Callable
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
@@ -18,8 +19,18 @@ from packvault.errors import ErrorCode, PackvaultError
 from packvault.log import logger
 from packvault.settings import get_settings
 
-__all__ = ["create_app", "current_role", "current_wallet", "idempotency_key", "json_body", "logger", "query_limit",
-           "raw_body", "to_json"]
+__all__ = [
+    "create_app",
+    "current_role",
+    "current_wallet",
+    "idempotency_key",
+    "json_body",
+    "logger",
+    "query_limit",
+    "rate_limited",
+    "raw_body",
+    "to_json",
+]
 
 
 def to_json(body: object) -> str:
@@ -132,16 +143,34 @@ def _origin_guard(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) 
     return next_middleware(app)
 
 
+def rate_limited(scope: str) -> Callable[[APIGatewayHttpResolver, NextMiddleware], Response]:
+    """A route middleware counting the request against its caller's limit (packvault.ratelimit): the client
+    IP, or the wallet the authorizer established."""
+    from packvault import ratelimit
+
+    def limit(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+        if ratelimit.LIMITS[scope].identity == "ip":
+            identity = app.current_event.request_context.http.source_ip
+        else:
+            identity = current_wallet(app)
+        ratelimit.enforce(get_settings(), scope, identity)
+        return next_middleware(app)
+
+    return limit
+
+
 def create_app() -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver()
     app.use(middlewares=[_request_context, _origin_guard])
 
     def error_response(error: PackvaultError) -> Response:
         request_id = app.current_event.request_context.request_id
+        retry_after = error.details.get("retry_after_seconds")
         return Response(
             status_code=error.status,
             content_type=content_types.APPLICATION_JSON,
             body=to_json(error.to_body(request_id)),
+            headers={"Retry-After": str(retry_after)} if retry_after else None,
         )
 
     @app.exception_handler(PackvaultError)

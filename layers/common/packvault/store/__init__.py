@@ -13,11 +13,13 @@ One table (single-table design) keyed by `pk`/`sk`; the key prefixes say what a 
     WALLET#<wallet>     VAULT#<time>#<id> a vault item the wallet owns
     WALLET#<wallet>     VAULT_TOTAL       the wallet's item count and total fmv (micro-dollars)
     IDEMPOTENCY#<wallet>#<operation>#<key>  IDEMPOTENCY  a remembered request and its answer
+    RATE#<scope>#<identity>#<minute>  RATE  requests counted for a per-identity rate limit (TTL)
     <entity pk>         EVENT#<time>#<id> an append-only event about that entity
 
 GSI1 (`gsi1pk`/`gsi1sk`) lists rows of one kind: all packs (`PACKS`/<pack_id>), a wallet's openings
 (`WALLET#<wallet>#OPENINGS`/<created_at>#<id>). ExpiryIndex (`expiry_shard`/`expires_at`, sparse: only
-QUOTED openings carry it) is where the expiry sweep finds quotes that are due.
+QUOTED openings carry it) is where the expiry sweep finds quotes that are due. GSI2 (`gsi2pk`/`gsi2sk`) lists
+a pack's openings for operators (`PACK#<pack_id>#OPENINGS`/<created_at>#<id>, a summary projected).
 template.yaml is the source of truth for the table; these models must agree with it (a test checks).
 """
 
@@ -124,6 +126,8 @@ from packvault.store.payments import (  # noqa: F401
     record_early_refund,
     record_processed,
 )
+from packvault.store.ratelimits import RateCounterRecord  # noqa: F401
+from packvault.store.ratelimits import take as take_request  # noqa: F401
 from packvault.store.refunds import (  # noqa: F401
     REFUNDS_PK,
     RefundIndexRecord,
