@@ -89,7 +89,7 @@ def test_iam_statements_name_actions_and_resources_exactly():
 
 PUBLIC_ROUTES = {"GET /api/v1/packs", "GET /api/v1/packs/{pack_id}", "GET /api/v1/packs/{pack_id}/odds/{version}",
                  "POST /api/v1/auth/nonce", "POST /api/v1/auth/verify", "POST /api/v1/webhooks/stripe",
-                 "GET /api/v1/credits/bundles", "GET /api/v1/proofs/{opening_id}"}
+                 "GET /api/v1/credits/bundles", "GET /api/v1/proofs/{opening_id}", "GET /api/v1/openapi.json"}
 
 
 def test_every_route_but_the_public_ones_is_behind_the_wallet_authorizer():
@@ -133,3 +133,23 @@ def test_no_lambda_code_imports_the_tooling():
     assert sources
     offenders = [str(path) for path in sources if "packvault_tools" in path.read_text()]
     assert offenders == []
+
+
+def test_the_operator_signals_have_alarms_that_notify_the_alarm_topic():
+    alarms = {name: r["Properties"] for name, r in TPL["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    assert set(alarms) == {"ApiServerErrorsAlarm", "FunctionErrorsAlarm", "RefundsDueAlarm",
+                           "WebhookSignatureFailuresAlarm"}
+    for name, alarm in alarms.items():
+        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
+    watched = {m["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"]
+               for m in alarms["FunctionErrorsAlarm"]["Metrics"] if "MetricStat" in m}
+    assert watched == set(template.functions(TPL))  # every function, including ones added later
+
+
+def test_operator_routes_are_throttled_more_strictly_than_buyer_routes():
+    api = TPL["Resources"]["HttpApi"]["Properties"]
+    admin = {route.route_key for route in template.routes(TPL) if route.path.startswith("/api/v1/admin/")}
+    assert admin and set(api["RouteSettings"]) == admin
+    assert all(s["ThrottlingRateLimit"] == {"Ref": "AdminThrottlingRateLimit"} for s in api["RouteSettings"].values())
+    parameters = TPL["Parameters"]
+    assert parameters["AdminThrottlingRateLimit"]["Default"] < parameters["ThrottlingRateLimit"]["Default"]
