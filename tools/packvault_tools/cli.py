@@ -160,20 +160,15 @@ def _sweep(_: argparse.Namespace) -> int:
 
 
 def _refunds_list(_: argparse.Namespace) -> int:
-    from packvault import store
+    from packvault import admin
     from packvault.runtime import configure
 
     configure()
-    due = store.refunds_due()
+    due = admin.list_refunds()["refunds"]
     if not due:
         print("packvault: no refunds are due", file=sys.stderr)
-    for opening in due:
-        payment = opening.payment or {}
-        print(json.dumps({"opening_id": opening.opening_id, "wallet": opening.wallet, "pack_id": opening.pack_id,
-                          "rail": opening.rail, "payment_id": opening.payment_id,
-                          "tx_signature": opening.tx_signature, "amount": payment.get("received"),
-                          "currency": payment.get("currency"), "payer": payment.get("payer"),
-                          "reason": payment.get("refund_reason")}))
+    for refund in due:
+        print(json.dumps(refund))
     return 0
 
 
