@@ -42,3 +42,9 @@ def test_secured_routes_say_so_and_public_ones_do_not():
     assert {"name": "Idempotency-Key", "in": "header", "required": True,
             "schema": {"type": "string", "pattern": "^[!-~]{1,128}$"}} in admin_create["parameters"]
     json.dumps(document)  # plain JSON all the way down
+
+
+def test_the_document_is_valid_openapi_3_1():
+    from openapi_spec_validator import validate
+
+    validate(json.loads(openapi.DOCUMENT.read_text()))
