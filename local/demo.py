@@ -11,6 +11,9 @@ signs in with a fresh local keypair (saved to .local-stack/demo-buyer.json, so `
 Either way it prints the revealed items, checks the fairness proof the way docs/FAIRNESS.md says (and saves
 it to .local-stack/last-proof.json for `packvault verify-opening`), shows the vault, then sells the most
 valuable item back for credits and prints the balance and the ledger.
+`make demo PAY=credits` tops up with SOL and opens a pack from the balance; `make demo PAY=topup` buys game
+credits over GraphQL as seed 001's frontend does (sign in, pay the platform wallet first, purchaseGameCredit,
+poll the order until the vendor has delivered it).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import requests
 from local.wallet import RpcWallet, solders_keypair
 from packvault.proof import check_proof
 from packvault_tools import devstack
-from packvault_tools.client import ApiError, Keypair, PackvaultClient
+from packvault_tools.client import ApiError, GraphqlClient, Keypair, PackvaultClient
 
 LOCAL = devstack.state_path().parent  # .local-stack/ beside the state file
 KEYPAIR = LOCAL / "demo-buyer.json"
@@ -53,9 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--solana-rpc", default=os.environ.get("PACKVAULT_SOLANA_RPC")
                         or state.get("solana_rpc", "http://127.0.0.1:8899"), help="the Solana JSON-RPC to pay on")
     parser.add_argument("--pack", default=os.environ.get("PACKVAULT_DEMO_PACK", "genesis-drop"), help="the pack")
-    parser.add_argument("--pay", choices=["solana", "card", "credits"], default=os.environ.get("PAY") or "solana",
-                        help="solana, card (Stripe Checkout through the local double), or credits (top up with "
-                        "SOL, open a pack from the balance, sell an item back)")
+    parser.add_argument("--pay", choices=["solana", "card", "credits", "topup"],
+                        default=os.environ.get("PAY") or "solana",
+                        help="solana, card (Stripe Checkout through the local double), credits (top up with "
+                        "SOL, open a pack from the balance, sell an item back), or topup (game credits over "
+                        "GraphQL, delivered by the vendor)")
     parser.add_argument("--browser", action="store_true", default=bool(os.environ.get("BROWSER_PAY")),
                         help="card: print the checkout URL and wait while you pay in a browser")
     return parser
@@ -69,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     keypair.save(KEYPAIR)
     client = PackvaultClient(args.api)
     try:
+        if args.pay == "topup":
+            return topup_flow(GraphqlClient(args.api), RpcWallet(args.solana_rpc), keypair)
         session = client.sign_in(keypair)
         step("1. signed in with a fresh local keypair", {"wallet": session["wallet"], "keypair": str(KEYPAIR),
                                                          "expires_at": session["expires_at"]})
@@ -165,6 +172,49 @@ def show_opening(client: PackvaultClient, pack: str, opened: dict[str, Any]) -> 
     ledger = client.request("GET", "/api/v1/me/credits")
     step("9. sold it back: credits and ledger", {"credits": sale["credits"], "balance": ledger["balance"],
                                                 "entries": ledger["entries"]})
+
+
+ORDER_FIELDS = ("id orderNumber amount currency status userData createdAt "
+                "cryptoTransaction { transactionSignature state confirmations blockTimestamp }")
+
+
+def topup_flow(graphql: GraphqlClient, wallet: RpcWallet, keypair: Keypair) -> int:
+    """Seed 001's frontend, step by step over POST /graphql: sign in (with a signature: seed 001's
+    authenticateWallet took none), pay the platform wallet first, then purchaseGameCredit, then poll the order
+    until the vendor has delivered."""
+    session = graphql.sign_in(keypair)
+    step("1. signed in over GraphQL (signInMessage, signed, authenticateWallet)", {
+        "user": session["user"], "token": session["token"][:24] + "..."})
+    found = graphql.run("{ paymentWallet topupProducts { gameId name items { id name denomination "
+                        "prices { currency amount } } } }")
+    game = next(g for g in found["topupProducts"] if g["gameId"] == "mobile-legends")
+    item = game["items"][0]
+    price = next(p["amount"] for p in item["prices"] if p["currency"] == "SOL")
+    step("2. the products on sale (topupProducts)", {"game": game["name"], "item": item["name"], "price_sol": price,
+                                                     "pay_to": found["paymentWallet"]})
+    wallet.airdrop(keypair.public_key, 10**9)
+    signature = wallet.pay(solders_keypair(keypair), found["paymentWallet"], int(Decimal(price) * 10**9))
+    step("3. paid first: a plain SOL transfer to the platform wallet, signed by the buyer", {
+        "transactionSignature": signature, "amount": f"{price} SOL"})
+    bought = graphql.run("mutation($item: ID!, $sig: String!) { purchaseGameCredit(productItemId: $item, "
+                         "transactionSignature: $sig, gameAccountId: \"12345678\", serverId: \"2051\", "
+                         "inGameName: \"PlayerOne\", additionalInfo: {zone_id: \"Asia\"}) { order { "
+                         + ORDER_FIELDS + " } success message errors } }", item=item["id"], sig=signature)
+    answer = bought["purchaseGameCredit"]
+    step("4. purchaseGameCredit: the payment verified on chain, the order paid", answer)
+    if not answer["success"]:
+        return 1
+    order = answer["order"]
+    for _ in range(40):
+        order = graphql.run("query($id: ID!) { order(id: $id) { " + ORDER_FIELDS + " } }", id=order["id"])["order"]
+        if order["status"] in {"succeeded", "failed", "refund_due"}:
+            break
+        time.sleep(0.5)
+    step("5. delivered in the background (SQS -> fulfilment -> vendor); polled order(id)", {
+        "orderNumber": order["orderNumber"], "status": order["status"]})
+    mine = graphql.run("{ myOrders(limit: 5) { orderNumber status amount currency } }")["myOrders"]
+    step("6. myOrders", mine)
+    return 0 if order["status"] == "succeeded" else 1
 
 
 def credits_flow(client: PackvaultClient, wallet: RpcWallet, keypair: Keypair) -> int:

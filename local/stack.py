@@ -33,6 +33,7 @@ from local.lambdas import (
     http_response,
     load_handler,
 )
+from local.sqs import QueuePoller
 from packvault_tools import devstack
 
 log = logging.getLogger("local")
@@ -43,12 +44,12 @@ DEFAULT_TABLE_NAME = "packvault-local"
 DEMO_CATALOG = template.ROOT / "catalog" / "demo.json"
 
 
-def function_environment(tpl: dict[str, Any], table_name: str) -> dict[str, str]:
-    """The Globals environment of template.yaml with its !Refs resolved for the local stack.
-
-    A variable already set in this process's environment wins, so any setting can be overridden.
+def function_environment(tpl: dict[str, Any], table_name: str, queues: dict[str, str] | None = None) -> dict[str, str]:
+    """The Globals environment of template.yaml with its !Refs resolved for the local stack (a queue's Ref is its
+    URL on the local SQS). A variable already set in this process's environment wins, so any setting can be
+    overridden.
     """
-    parameters = {**template.parameter_defaults(tpl), **LOCAL_PARAMETERS}
+    parameters = {**template.parameter_defaults(tpl), **LOCAL_PARAMETERS, **(queues or {})}
     tables = template.resources(tpl, "AWS::DynamoDB::Table")
     resolved = {}
     for name, value in template.global_environment(tpl).items():
@@ -60,6 +61,28 @@ def function_environment(tpl: dict[str, Any], table_name: str) -> dict[str, str]
             value = table_name if ref in tables else parameters[ref]
         resolved[name] = os.environ.get(name, str(value))
     return resolved
+
+
+def start_sqs(tpl: dict[str, Any]) -> tuple[Any, dict[str, str]]:
+    """moto's SQS server with the template's queues; the functions' SQS client is pointed at it."""
+    from local.sqs import LocalSqs
+
+    sqs = LocalSqs()
+    queues = sqs.create_queues(tpl)
+    os.environ["SQS_ENDPOINT"] = sqs.endpoint
+    log.info("SQS (moto server)          %s   queues: %s", sqs.endpoint, ", ".join(sorted(queues)))
+    return sqs, queues
+
+
+def start_vendor_double() -> Any:
+    """The local game-credit vendor (local/vendor_double.py) with a fresh API key."""
+    from local.vendor_double import VendorDouble
+
+    key = f"vendor_local_{secrets.token_hex(12)}"
+    vendor = VendorDouble(0, key).start()
+    os.environ.update({"VENDOR_API_URL": vendor.url, "VENDOR_API_KEY": key})
+    log.info("game-credit vendor double  %s", vendor.url)
+    return vendor
 
 
 def ensure_local_operator() -> str | None:
@@ -231,11 +254,13 @@ def load_catalog(path: Path) -> None:
     from packvault.runtime import configure
 
     configure()
-    packs, bundles = load_catalog_file(path)
+    packs, bundles, topups = load_catalog_file(path)
     for result in packs:
         log.info("catalog: %s %s (odds v%s)", result.pack_id, result.action, result.odds_version)
     for result in bundles:
         log.info("catalog: credit bundle %s %s", result.pack_id, result.action)
+    for result in topups:
+        log.info("catalog: game-credit item %s %s", result.pack_id, result.action)
 
 
 def start_stripe_double(port: int, api_port: int) -> Any:
@@ -338,7 +363,12 @@ def run(args: argparse.Namespace, explicit: set[str]) -> int:
         if not os.environ.get("STRIPE_SECRET_KEY"):
             stripe = start_stripe_double(args.stripe_port, args.port)
             stack.callback(stripe.shutdown)
-        os.environ.update(function_environment(tpl, args.table_name))
+        sqs, queues = start_sqs(tpl)
+        stack.callback(sqs.shutdown)
+        if not os.environ.get("VENDOR_API_URL"):
+            vendor = start_vendor_double()
+            stack.callback(vendor.shutdown)
+        os.environ.update(function_environment(tpl, args.table_name, queues))
         if not user_rpc_urls:
             os.environ.pop("SOLANA_RPC_URLS")  # the local node below, not the template's devnet default
         os.environ["TABLE_NAME"] = args.table_name
@@ -364,8 +394,12 @@ def run(args: argparse.Namespace, explicit: set[str]) -> int:
             load_catalog(args.catalog)
         specs = template.functions(tpl)
         routes = template.routes(tpl)
-        functions = {r.function_id for r in routes} | {r.authorizer.function_id for r in routes if r.authorizer}
+        sources = template.queue_sources(tpl)
+        functions = ({r.function_id for r in routes} | {r.authorizer.function_id for r in routes if r.authorizer}
+                     | {source.function_id for source in sources})
         pools = {fid: FunctionPool(specs[fid], args.containers) for fid in functions}
+        for source in sources:
+            QueuePoller(sqs.endpoint, queues[source.queue_id], source, pools[source.function_id].invoke, stop).start()
         for schedule in template.schedules(tpl):
             Scheduler(specs[schedule.function_id], template.rate_seconds(schedule.expression), schedule.payload,
                       stop).start()
@@ -390,7 +424,8 @@ def run(args: argparse.Namespace, explicit: set[str]) -> int:
             "region": os.environ["AWS_REGION"], "stripe_api_base": os.environ.get("STRIPE_API_BASE", ""),
             "stripe_secret_key": stripe and os.environ["STRIPE_SECRET_KEY"],
             "stripe_webhook_secret": stripe and os.environ["STRIPE_WEBHOOK_SECRET"],
-            "admin_keypair": admin_keypair,
+            "admin_keypair": admin_keypair, "sqs_endpoint": sqs.endpoint, "queues": queues,
+            "vendor_api": os.environ["VENDOR_API_URL"],
         })
         stack.callback(devstack.remove_state)
         log.info("platform wallet            %s", os.environ["PLATFORM_WALLET"])

@@ -188,3 +188,25 @@ def rate_seconds(expression: str) -> int:
         raise ValueError(f"only rate() schedules run locally, not {expression!r}")
     unit = found.group(2).rstrip("s")
     return int(found.group(1)) * {"minute": 60, "hour": 3600, "day": 86400}[unit]
+
+
+@dataclass(frozen=True)
+class QueueSource:
+    """An SQS event source mapping: the function, the queue's logical id, the batch size, and whether the
+    function reports partial batch failures."""
+
+    function_id: str
+    queue_id: str
+    batch_size: int
+    partial_failures: bool
+
+
+def queue_sources(template: dict[str, Any]) -> list[QueueSource]:
+    found = []
+    for logical_id, resource in resources(template, "AWS::Serverless::Function").items():
+        for event in resource["Properties"].get("Events", {}).values():
+            if event["Type"] == "SQS":
+                props = event["Properties"]
+                found.append(QueueSource(logical_id, props["Queue"]["Fn::GetAtt"][0], int(props.get("BatchSize", 10)),
+                                         "ReportBatchItemFailures" in props.get("FunctionResponseTypes", [])))
+    return found

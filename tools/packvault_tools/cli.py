@@ -26,7 +26,7 @@ def _catalog_load(args: argparse.Namespace) -> int:
 
     try:
         configure()
-        packs, bundles = load_catalog_file(args.file)  # the whole file is checked before anything is written
+        packs, bundles, topups = load_catalog_file(args.file)  # the whole file is checked before anything is written
     except CatalogError as exc:
         print(str(exc), file=sys.stderr)
         return 1
@@ -34,19 +34,29 @@ def _catalog_load(args: argparse.Namespace) -> int:
         print(json.dumps({"pack_id": result.pack_id, "action": result.action, "odds_version": result.odds_version}))
     for result in bundles:
         print(json.dumps({"bundle_id": result.pack_id, "action": result.action}))
+    for result in topups:
+        print(json.dumps({"topup_item_id": result.pack_id, "action": result.action}))
     return 0
 
 
 def _catalog_validate(args: argparse.Namespace) -> int:
-    from packvault.catalog_loader import CatalogError, parse_bundles, read_catalog_document, read_catalog_file
+    from packvault.catalog_loader import (
+        CatalogError,
+        parse_bundles,
+        parse_topups,
+        read_catalog_document,
+        read_catalog_file,
+    )
 
     try:
         packs = read_catalog_file(args.file)
         bundles = parse_bundles(read_catalog_document(args.file))
+        topups = parse_topups(read_catalog_document(args.file))
     except CatalogError as exc:
         print(str(exc), file=sys.stderr)
         return 1
-    print(json.dumps({"valid": True, "packs": [p.pack_id for p in packs], "bundles": [b.bundle_id for b in bundles]}))
+    print(json.dumps({"valid": True, "packs": [p.pack_id for p in packs], "bundles": [b.bundle_id for b in bundles],
+                      "topup_items": [t.item_id for t in topups]}))
     return 0
 
 

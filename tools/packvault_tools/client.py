@@ -80,3 +80,34 @@ class PackvaultClient:
                                                                "signature": signature})
         self.token = session["token"]
         return session
+
+
+class GraphqlClient:
+    """POST /graphql as seed 001's frontend does; `errors` in the answer raise ApiError."""
+
+    def __init__(self, base_url: str, timeout: float = 15.0) -> None:
+        self.url = base_url.rstrip("/") + "/graphql"
+        self.token: str | None = None
+        self.timeout = timeout
+        self.session = requests.Session()
+
+    def run(self, query: str, **variables: Any) -> dict[str, Any]:
+        headers = {"authorization": f"Bearer {self.token}"} if self.token else {}
+        response = self.session.post(self.url, json={"query": query, "variables": variables}, headers=headers,
+                                     timeout=self.timeout)
+        body = response.json()
+        if response.status_code >= 400 or body.get("errors"):
+            raise ApiError(response.status_code, body)
+        return body["data"]
+
+    def sign_in(self, keypair: Keypair) -> dict[str, Any]:
+        challenge = self.run("mutation($w: String!) { signInMessage(walletAddress: $w) { message } }",
+                             w=keypair.public_key)["signInMessage"]
+        signed = self.run("mutation($w: String!, $m: String!, $s: String!) { authenticateWallet(walletAddress: $w, "
+                          "message: $m, signature: $s) { user { id walletAddress } token errors } }",
+                          w=keypair.public_key, m=challenge["message"],
+                          s=keypair.sign(challenge["message"].encode("utf-8")))["authenticateWallet"]
+        if not signed["token"]:
+            raise ApiError(401, signed)
+        self.token = signed["token"]
+        return signed

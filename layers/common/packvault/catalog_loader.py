@@ -128,13 +128,57 @@ def parse_bundles(document: Any) -> list[BundleDefinition]:
     return bundles
 
 
-def load_catalog_file(path: str | Path) -> tuple[list[LoadResult], list[LoadResult]]:
-    """Validate a whole catalog file (nothing is written if any part is wrong), then load its packs and its
-    credit bundles: (packs' results, bundles' results)."""
+def load_catalog_file(path: str | Path) -> tuple[list[LoadResult], list[LoadResult], list[LoadResult]]:
+    """Validate a whole catalog file (nothing is written if any part is wrong), then load its packs, its
+    credit bundles and its game-credit top-up items: (packs', bundles', top-up items' results)."""
     document = read_catalog_document(path)
     packs = parse_catalog(document)
     bundles = parse_bundles(document)
-    return load_catalog(packs), load_bundles(bundles)
+    topups = parse_topups(document)
+    return load_catalog(packs), load_bundles(bundles), load_topups(topups)
+
+
+def parse_topups(document: Any) -> list[store.TopupItemRecord]:
+    """The catalog's game-credit items, one record each (validated with the document by parse_catalog); each
+    game's user-data schema must itself be a valid JSON Schema."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    problems: list[str] = []
+    items: list[store.TopupItemRecord] = []
+    for game in document.get("topups") or []:
+        where = f"topups[{game['game_id']}]"
+        try:
+            Draft202012Validator.check_schema(game["user_data_schema"])
+        except SchemaError as exc:
+            problems.append(f"{where}.user_data_schema: not a valid JSON Schema ({exc.message})")
+        for raw in game["items"]:
+            prices = _parse_prices(raw["prices"], f"{where}.items[{raw['item_id']}].prices", problems)
+            items.append(store.TopupItemRecord(
+                pk=store.topup_pk(raw["item_id"]), sk=store.TOPUP_SORT_KEY,
+                gsi1sk=f"{game['game_id']}#{raw['item_id']}",
+                item_id=raw["item_id"], game_id=game["game_id"], game_name=game["name"], name=raw["name"],
+                denomination=raw["denomination"], prices=prices, status=game["status"],
+                user_data_schema=game["user_data_schema"], updated_at=store.utc_now_iso()))
+    problems += _duplicates((item.item_id for item in items), "topups[*].items", "item_id")
+    if problems:
+        raise CatalogError(problems)
+    return items
+
+
+def load_topups(items: list[store.TopupItemRecord]) -> list[LoadResult]:
+    results = []
+    for item in items:
+        existing = store.get_topup_item(item.item_id)
+        fields = lambda row: (row.game_id, row.game_name, row.name, int(row.denomination),  # noqa: E731
+                              row.prices.as_dict() if hasattr(row.prices, "as_dict") else dict(row.prices),
+                              row.status, row.user_data_schema)
+        unchanged = existing is not None and fields(existing) == fields(item)
+        if not unchanged:
+            store.put_topup_item(item)
+        results.append(LoadResult(item.item_id, "unchanged" if unchanged else ("updated" if existing else "created"),
+                                  0))
+    return results
 
 
 def load_bundles(bundles: list[BundleDefinition]) -> list[LoadResult]:

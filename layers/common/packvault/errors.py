@@ -76,6 +76,14 @@ class ErrorCode(StrEnum):
     REFUND_NOT_DUE = "REFUND_NOT_DUE"
     INVALID_STATUS = "INVALID_STATUS"
     INVALID_ENTITY = "INVALID_ENTITY"
+    TRANSACTION_NOT_FOUND = "TRANSACTION_NOT_FOUND"
+    AMOUNT_MISMATCH = "AMOUNT_MISMATCH"
+    SENDER_MISMATCH = "SENDER_MISMATCH"
+    PRODUCT_UNAVAILABLE = "PRODUCT_UNAVAILABLE"
+    TOPUP_ITEM_NOT_FOUND = "TOPUP_ITEM_NOT_FOUND"
+    USER_DATA_INVALID = "USER_DATA_INVALID"
+    PAYMENT_TOO_OLD = "PAYMENT_TOO_OLD"
+    ORDER_NOT_FOUND = "ORDER_NOT_FOUND"
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -148,6 +156,15 @@ _CATALOGUE: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.REFUND_NOT_DUE: (409, "This opening is not awaiting a refund."),
     ErrorCode.INVALID_STATUS: (400, "status must be one of QUOTED, OPENED, EXPIRED, REFUND_DUE, REFUNDED."),
     ErrorCode.INVALID_ENTITY: (400, "entity must be pack:<pack_id>, opening:<opening_id> or wallet:<wallet>."),
+    ErrorCode.TRANSACTION_NOT_FOUND: (422, "Transaction not found on blockchain. Please ensure the transaction is "
+                                           "confirmed."),
+    ErrorCode.AMOUNT_MISMATCH: (422, "The transaction amount does not match the product price."),
+    ErrorCode.SENDER_MISMATCH: (422, "The transaction was not sent by the signed-in wallet."),
+    ErrorCode.PRODUCT_UNAVAILABLE: (409, "Product is not available for purchase"),
+    ErrorCode.TOPUP_ITEM_NOT_FOUND: (404, "No game-credit item has this id."),
+    ErrorCode.USER_DATA_INVALID: (400, "The game account details are not valid for this game; see details."),
+    ErrorCode.PAYMENT_TOO_OLD: (422, "The transaction is older than a top-up payment may be; send a new payment."),
+    ErrorCode.ORDER_NOT_FOUND: (404, "No order has this id."),
     ErrorCode.INTERNAL_ERROR: (500, "Something went wrong on our side; it has been logged."),
 }
 

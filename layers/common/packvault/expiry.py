@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from packvault import confirm, context, store
 from packvault.errors import PackvaultError
+from packvault.fulfilment import resend_due
 from packvault.log import logger
 from packvault.payments import STRIPE
 from packvault.payments.solana import Verdict, verify_payment
@@ -42,6 +43,7 @@ class SweepReport:
     refunds_due: int = 0
     stopped_watching: int = 0
     checked: int = 0
+    orders_resent: int = 0
     complete: bool = True
 
     def as_dict(self) -> dict[str, int | bool]:
@@ -67,6 +69,8 @@ def sweep(settings: Settings, rpc: SolanaRpc | None, millis_left: Callable[[], i
                     _settle(settings, rpc, cards, opening_id, kind, now, report)
                 if len(due) < settings.sweep_batch_size:
                     break
+        report.orders_resent += resend_due(settings, store.expiry_shard_key(store.FULFILMENT_SHARD, shard), now,
+                                           settings.sweep_batch_size)
     return report
 
 

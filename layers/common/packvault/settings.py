@@ -62,16 +62,27 @@ class Settings(BaseModel):
     operator_roles_parameter: str | None = Field(alias="OPERATOR_ROLES_PARAMETER", default=None)
     allowed_origins: tuple[str, ...] = Field(alias="ALLOWED_ORIGINS", default=())
     rate_limits: bool = Field(alias="RATE_LIMITS", default=True)
+    fulfilment_queue_url: str | None = Field(alias="FULFILMENT_QUEUE_URL", default=None)
+    sqs_endpoint: str | None = Field(alias="SQS_ENDPOINT", default=None)
+    vendor_api_url: str | None = Field(alias="VENDOR_API_URL", default=None)
+    vendor_api_key: SecretStr | None = Field(alias="VENDOR_API_KEY", default=None)
+    vendor_api_key_parameter: str | None = Field(alias="VENDOR_API_KEY_PARAMETER", default=None)
+    topup_payment_max_age_seconds: int = Field(alias="TOPUP_PAYMENT_MAX_AGE_SECONDS", default=3600, ge=60,
+                                               le=7 * 86400)
+    topup_amount_tolerance: str = Field(alias="TOPUP_AMOUNT_TOLERANCE", default="0.0001",
+                                        pattern=r"^(0|[1-9][0-9]{0,8})(\.[0-9]{1,9})?$")
+    fulfilment_max_attempts: int = Field(alias="FULFILMENT_MAX_ATTEMPTS", default=5, ge=1, le=50)
 
     @field_validator("dynamodb_endpoint", "platform_wallet", "jwt_signing_key", "jwt_signing_key_parameter",
                      "stripe_secret_key", "stripe_secret_key_parameter", "stripe_webhook_secret",
                      "stripe_webhook_secret_parameter", "stripe_api_base", "operator_roles",
-                     "operator_roles_parameter", mode="before")
+                     "operator_roles_parameter", "fulfilment_queue_url", "sqs_endpoint", "vendor_api_url",
+                     "vendor_api_key", "vendor_api_key_parameter", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("dynamodb_endpoint", "stripe_api_base")
+    @field_validator("dynamodb_endpoint", "stripe_api_base", "sqs_endpoint", "vendor_api_url", "fulfilment_queue_url")
     @classmethod
     def _endpoint_is_http(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):

@@ -14,6 +14,9 @@ One table (single-table design) keyed by `pk`/`sk`; the key prefixes say what a 
     WALLET#<wallet>     VAULT_TOTAL       the wallet's item count and total fmv (micro-dollars)
     IDEMPOTENCY#<wallet>#<operation>#<key>  IDEMPOTENCY  a remembered request and its answer
     RATE#<scope>#<identity>#<minute>  RATE  requests counted for a per-identity rate limit (TTL)
+    TOPUP#<item_id>     TOPUP             a game-credit item on sale, with its game's user-data schema
+    ORDER#<order_id>    ORDER             a top-up order: payment, user data, status, delivery
+    ORDERNO#<number>    ORDER_NUMBER      an order number, taken once
     <entity pk>         EVENT#<time>#<id> an append-only event about that entity
 
 GSI1 (`gsi1pk`/`gsi1sk`) lists rows of one kind: all packs (`PACKS`/<pack_id>), a wallet's openings
@@ -107,6 +110,27 @@ from packvault.store.openings import (  # noqa: F401
     reserve_quote,
     wallet_openings,
     wallet_openings_key,
+)
+from packvault.store.orders import (  # noqa: F401
+    FULFILMENT_SHARD,
+    ORDER_SORT_KEY,
+    TOPUP_SORT_KEY,
+    OrderConflict,
+    OrderRecord,
+    TopupItemRecord,
+    create_order,
+    due_orders,
+    get_order,
+    get_topup_item,
+    leave_fulfilment_index,
+    list_topup_items,
+    order_pk,
+    postpone_check,
+    put_topup_item,
+    topup_pk,
+    transition,
+    wallet_orders,
+    wallet_orders_key,
 )
 from packvault.store.payments import (  # noqa: F401
     EARLY_REFUND_SORT_KEY,

@@ -1,0 +1,187 @@
+"""The GraphQL adapter (seed 001's operations) over the same domain as the REST API: sign-in, game-credit
+products, purchaseGameCredit, order, myOrders. Only the GraphQL function imports this module (ariadne comes in
+its own layer).
+
+Limits: at most MAX_DEPTH levels and MAX_COST fields per operation, a 64 KB body (the HTTP adapter), sign-in
+counted against the caller's IP like the REST routes. Errors never show internals: a domain refusal becomes
+`success: false` with seed 001's message, or a GraphQL error with a stable `extensions.code`; anything
+unexpected is "Internal error" with the request id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from ariadne import MutationType, ObjectType, QueryType, ScalarType, graphql_sync, make_executable_schema
+from ariadne.validation import cost_validator
+from graphql import GraphQLError
+from graphql.language import FieldNode, FragmentSpreadNode, InlineFragmentNode, OperationDefinitionNode
+from graphql.validation import ValidationRule
+
+from packvault import auth, game_credits, ratelimit
+from packvault.errors import ErrorCode, PackvaultError
+from packvault.log import logger
+from packvault.payments.solana_rpc import SolanaRpc
+from packvault.settings import Settings, require_platform_wallet
+
+MAX_DEPTH = 6
+MAX_COST = 200
+AUTHENTICATION_ERROR = "AUTHENTICATION_ERROR"
+PURCHASE_OK = "Game credit purchase successful! Order {number} created."
+
+
+@dataclass
+class Caller:
+    settings: Settings
+    rpc: SolanaRpc | None
+    authorization: str | None
+    source_ip: str
+    request_id: str | None
+
+    def wallet(self, action: str) -> str:
+        try:
+            return auth.read_token(self.settings, auth.bearer_token(self.authorization))["sub"]
+        except PackvaultError:
+            raise GraphQLError(f"You must be logged in to {action}",
+                               extensions={"code": AUTHENTICATION_ERROR}) from None
+
+
+query, mutation = QueryType(), MutationType()
+json_scalar = ScalarType("JSON")
+topup_item, user = ObjectType("TopupItem"), ObjectType("User")
+
+
+@query.field("topupProducts")
+def _products(*_: Any) -> list[dict[str, Any]]:
+    return game_credits.products()
+
+
+@query.field("paymentWallet")
+def _payment_wallet(_: Any, info: Any) -> str:
+    return require_platform_wallet(info.context.settings)
+
+
+@query.field("order")
+def _order(_: Any, info: Any, id: str) -> dict[str, Any] | None:
+    wallet = info.context.wallet("see your orders")
+    try:
+        return game_credits.get_order(wallet, id)
+    except PackvaultError as refused:
+        if refused.code == ErrorCode.ORDER_NOT_FOUND:
+            return None
+        raise
+
+
+@query.field("myOrders")
+def _my_orders(_: Any, info: Any, limit: int = 20) -> list[dict[str, Any]]:
+    return game_credits.my_orders(info.context.wallet("see your orders"), limit)
+
+
+@mutation.field("signInMessage")
+def _sign_in_message(_: Any, info: Any, wallet_address: str) -> dict[str, Any]:
+    caller: Caller = info.context
+    ratelimit.enforce(caller.settings, "sign-in", caller.source_ip)
+    challenge = auth.create_nonce(caller.settings, wallet_address)
+    return {"wallet_address": challenge["wallet"], "nonce": challenge["nonce"], "message": challenge["message"],
+            "expires_at": challenge["expires_at"]}
+
+
+@mutation.field("authenticateWallet")
+def _authenticate(_: Any, info: Any, wallet_address: str, message: str, signature: str) -> dict[str, Any]:
+    caller: Caller = info.context
+    ratelimit.enforce(caller.settings, "sign-in", caller.source_ip)
+    try:
+        session = auth.verify_sign_in(caller.settings, wallet_address, message, signature)
+    except PackvaultError as refused:
+        return {"user": None, "token": None, "errors": [refused.message]}
+    return {"user": {"wallet_address": session["wallet"]}, "token": session["token"], "errors": []}
+
+
+@mutation.field("purchaseGameCredit")
+def _purchase(_: Any, info: Any, product_item_id: str, transaction_signature: str, game_account_id: str,
+              server_id: str | None = None, in_game_name: str | None = None, additional_info: Any = None,
+              currency: str | None = None) -> dict[str, Any]:
+    caller: Caller = info.context
+    wallet = caller.wallet("purchase game credits")
+    fields = {"game_account_id": game_account_id, "server_id": server_id, "in_game_name": in_game_name}
+    try:
+        _, order = game_credits.submit_paid_order(caller.settings, caller.rpc, wallet, product_item_id,
+                                                  transaction_signature, fields, additional_info, currency or "SOL")
+    except PackvaultError as refused:
+        if refused.status >= 500:
+            raise
+        return {"order": None, "success": False, "message": refused.message,
+                "errors": [str(p) for p in refused.details.get("problems", [])] or [refused.message]}
+    return {"order": order, "success": True, "message": PURCHASE_OK.format(number=order["order_number"]),
+            "errors": []}
+
+
+@topup_item.field("id")
+def _item_id(item: dict[str, Any], *_: Any) -> str:
+    return item["item_id"]
+
+
+@user.field("id")
+def _user_id(found: dict[str, Any], *_: Any) -> str:
+    return found["wallet_address"]
+
+
+@json_scalar.serializer
+def _json_out(value: Any) -> Any:
+    return value
+
+
+class DepthLimit(ValidationRule):
+    """Refuses operations nested deeper than MAX_DEPTH fields (fragments followed)."""
+
+    def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
+        if _depth(node.selection_set, self.context, 0) > MAX_DEPTH:
+            self.report_error(GraphQLError(f"The operation is nested deeper than {MAX_DEPTH} levels.", node))
+
+
+def _depth(selection_set: Any, context: Any, level: int) -> int:
+    if selection_set is None:
+        return level
+    deepest = level
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            deepest = max(deepest, _depth(selection.selection_set, context, level + 1))
+        elif isinstance(selection, InlineFragmentNode):
+            deepest = max(deepest, _depth(selection.selection_set, context, level))
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = context.get_fragment(selection.name.value)
+            if fragment is not None and level <= MAX_DEPTH:
+                deepest = max(deepest, _depth(fragment.selection_set, context, level))
+    return deepest
+
+
+SCHEMA = make_executable_schema(
+    resources.files("packvault").joinpath("schemas/game_credits.graphql").read_text(encoding="utf-8"),
+    query, mutation, json_scalar, topup_item, user, convert_names_case=True)
+
+
+def _format_error(error: GraphQLError, debug: bool = False) -> dict[str, Any]:
+    original = error.original_error
+    if isinstance(original, PackvaultError):
+        return {"message": original.message, "extensions": {"code": str(original.code)}, "path": error.path}
+    if original is not None and not isinstance(original, GraphQLError):
+        logger.exception("graphql resolver failed", exc_info=original)
+        return {"message": "Internal error", "extensions": {"code": "INTERNAL_ERROR"}, "path": error.path}
+    return error.formatted
+
+
+def execute(caller: Caller, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, GraphQL response) for one POST /graphql body ({"query", "variables"?, "operationName"?})."""
+    if not isinstance(body.get("query"), str) or len(body["query"]) > 20_000:
+        return 400, {"errors": [{"message": "The body must be {\"query\": \"...\"} with a query under 20,000 "
+                                            "characters.", "extensions": {"code": "BAD_REQUEST"}}]}
+    success, result = graphql_sync(SCHEMA, body, context_value=caller, debug=False, error_formatter=_format_error,
+                                   validation_rules=[DepthLimit, cost_validator(
+                                       maximum_cost=MAX_COST, default_cost=1, variables=body.get("variables"))],
+                                   introspection=True)
+    if caller.request_id and result.get("errors"):
+        for error in result["errors"]:
+            error.setdefault("extensions", {})["request_id"] = caller.request_id
+    return (200 if success else 400), result
