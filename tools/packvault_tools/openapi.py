@@ -393,6 +393,20 @@ class EventList(Open):
     cursor: str | None
 
 
+class GraphqlRequest(BaseModel):
+    query: str = Field(max_length=20000)
+    variables: dict[str, Any] | None = None
+    operationName: str | None = None  # GraphQL over HTTP names it so
+
+
+class GraphqlResponse(Open):
+    """GraphQL over HTTP: `data` and/or `errors` (seed 001's operations; the schema is
+    layers/common/packvault/schemas/game_credits.graphql, also served by introspection)."""
+
+    data: dict[str, Any] | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
 # --- the routes -------------------------------------------------------------------------------------
 
 
@@ -462,6 +476,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
                                            {200: SeedPair}),
     ("POST", "/api/v1/me/seeds/rotate"): Operation("rotateSeeds", "Reveal the current seed pair and start another",
                                                    "credits", {200: SeedPair}, RotateRequest),
+    ("POST", "/graphql"): Operation("graphql", "Seed 001's GraphQL operations: sign-in, game-credit products, "
+                                    "purchaseGameCredit, order, myOrders", "game-credits",
+                                    {200: GraphqlResponse, 400: GraphqlResponse}, GraphqlRequest),
     ("GET", "/api/v1/admin/packs"): Operation("adminListPacks", "Every pack, inactive ones too", "operators",
                                               {200: AdminPackList}),
     ("POST", "/api/v1/admin/packs"): Operation("adminCreatePack", "Create a pack from a catalog-file definition",
@@ -533,7 +550,8 @@ def generate(template: dict[str, Any] | None = None) -> dict[str, Any]:
                                 "beside it; every error is {\"error\": {\"code\", \"message\", \"details\"?, "
                                 "\"request_id\"}} with a stable code."},
         "servers": [{"url": "/"}],
-        "tags": [{"name": name} for name in ("catalog", "auth", "buying", "credits", "webhooks", "operators")],
+        "tags": [{"name": name} for name in ("catalog", "auth", "buying", "credits", "game-credits", "webhooks",
+                                             "operators")],
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
                        "responses": {"ClientError": _error_response("4"), "ServerError": _error_response("5")},
                        "schemas": dict(sorted(schemas.items()))},
@@ -564,7 +582,8 @@ def _operation(path: str, operation: Operation, secured: bool, schemas: dict[str
         else:
             schema = _ref(model, schemas) if model else {"type": "object"}
         content = {"application/json": {"schema": schema}}
-        responses[str(status)] = {"description": "OK" if status < 300 else "Accepted", "content": content}
+        responses[str(status)] = {"description": {200: "OK", 201: "Created", 202: "Accepted"}.get(status, "Refused"),
+                                  "content": content}
     responses["4XX"] = {"$ref": "#/components/responses/ClientError"}
     responses["5XX"] = {"$ref": "#/components/responses/ServerError"}
     document["responses"] = responses

@@ -142,13 +142,14 @@ def _record(settings: Settings, rpc: SolanaRpc | None, wallet: str, item: store.
             store.create_order(order)
             break
         except store.OrderConflict as conflict:
-            if conflict.reason == "payment_claimed":
+            if conflict.reason == "payment_claimed":  # a concurrent submission of this payment won
                 earlier = _earlier_order(wallet, signature, item.item_id)
-                if earlier is None:  # pragma: no cover - the claim exists: _earlier_order raised or found it
+                if earlier is None:
                     raise
-                order = earlier
-                break
+                return False, order_view(earlier)
             order.order_number = new_order_number()  # taken by another order this second: draw again
+    else:
+        raise PackvaultError(ErrorCode.BUSY_RETRY)
     if order.status == "refund_due":
         raise PackvaultError(ErrorCode.AMOUNT_MISMATCH, failure["message"] if failure else "",
                              order_number=order.order_number, status="refund_due")

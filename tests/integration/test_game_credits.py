@@ -1,0 +1,234 @@
+"""Game-credit top-ups on DynamoDB Local, LiteSVM payments, moto's SQS server and the vendor double: a payment
+makes one order however often and however concurrently it is submitted; seed 001's refusals; a wrong amount is
+kept for a refund; delivery happens once through redeliveries, retries and timeouts; refusals and exhausted
+retries end in refund_due; a lost queue message is sent again by the sweep."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+
+from local import template
+from local.sqs import LocalSqs
+from local.vendor_double import VendorDouble
+from local.wallet import RpcWallet, solders_keypair
+from packvault import expiry, fulfilment, game_credits, store
+from packvault.catalog_loader import load_catalog_file
+from packvault.errors import PackvaultError
+from packvault.payments.solana_rpc import SolanaRpc
+from packvault.settings import Settings
+from packvault.vendor import VendorClient
+from packvault_tools.client import Keypair
+from tests.conftest import DEMO_CATALOG
+
+PLATFORM = Keypair.generate()
+VENDOR_KEY = "vendor_test_key"
+FIELDS = {"game_account_id": "12345678", "server_id": "2051", "in_game_name": "PlayerOne"}
+
+
+@pytest.fixture(scope="module")
+def sqs():
+    server = LocalSqs()
+    queues = server.create_queues(template.load())
+    yield server, queues
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def vendor_double():
+    server = VendorDouble(0, VENDOR_KEY).start()
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture
+def env(local_table, solana_node, sqs, vendor_double, monkeypatch):
+    server, queues = sqs
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "local")
+    load_catalog_file(DEMO_CATALOG)
+    settings = Settings.from_env({
+        "STAGE": "dev", "TABLE_NAME": local_table.table_name, "DYNAMODB_ENDPOINT": local_table.dynamodb_endpoint,
+        "PLATFORM_WALLET": PLATFORM.public_key, "SOLANA_RPC_URLS": solana_node.url, "SQS_ENDPOINT": server.endpoint,
+        "FULFILMENT_QUEUE_URL": queues["FulfilmentQueue"], "VENDOR_API_URL": vendor_double.url,
+        "VENDOR_API_KEY": VENDOR_KEY, "FULFILMENT_MAX_ATTEMPTS": "3"})
+    vendor = VendorClient(vendor_double.url, VENDOR_KEY, timeout=(1.0, 1.0), attempts=2, backoff_seconds=0.01)
+    while messages(server, queues["FulfilmentQueue"]):  # each test sees only its own messages
+        pass
+    return settings, SolanaRpc([solana_node.url]), RpcWallet(solana_node.url), vendor, server, queues["FulfilmentQueue"]
+
+
+def buyer(chain: RpcWallet) -> Keypair:
+    keypair = Keypair.generate()
+    chain.airdrop(keypair.public_key, 10**9)
+    return keypair
+
+
+def pay(chain: RpcWallet, keypair: Keypair, sol: str = "0.01") -> str:
+    return chain.pay(solders_keypair(keypair), PLATFORM.public_key, int(float(sol) * 10**9 + 0.5))
+
+
+def submit(settings, rpc, keypair, signature, item="mlbb-86", fields=FIELDS, extra=None):
+    return game_credits.submit_paid_order(settings, rpc, keypair.public_key, item, signature, dict(fields), extra)
+
+
+def refused(code: str, call, *args, **kwargs) -> PackvaultError:
+    with pytest.raises(PackvaultError) as caught:
+        call(*args, **kwargs)
+    assert caught.value.code == code, caught.value.to_body()
+    return caught.value
+
+
+def messages(server: LocalSqs, queue_url: str) -> list[str]:
+    found = server.client.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+    for message in found.get("Messages", []):
+        server.client.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return [json.loads(m["Body"])["order_id"] for m in found.get("Messages", [])]
+
+
+def vendor_calls(double: VendorDouble, order_id: str) -> int:
+    return requests.get(f"{double.url}/_double/deliveries", timeout=5).json()["calls"].get(order_id, 0)
+
+
+def test_a_paid_order_is_created_paid_claimed_and_queued(env):
+    settings, rpc, chain, _, server, queue = env
+    keypair = buyer(chain)
+    created, order = submit(settings, rpc, keypair, pay(chain, keypair), extra={"zone_id": "Asia"})
+    assert created and order["status"] == "paid" and (order["amount"], order["currency"]) == ("0.01", "SOL")
+    assert order["order_number"].startswith("ORD-") and len(order["order_number"].split("-")[2]) == 4
+    assert order["user_data"] == {**FIELDS, "zone_id": "Asia"}
+    assert order["crypto_transaction"]["state"] in {"confirmed", "finalized"}
+    assert messages(server, queue) == [order["id"]]
+    record = store.get_order(order["id"])
+    assert record.expiry_shard.startswith("F") and store.get_payment_claim("solana", record.payment_id) is not None
+    assert [e.event_type for e in store.events_of(record.pk)] == ["ORDER_PAID"]
+
+
+def test_twenty_concurrent_submissions_of_one_payment_make_one_order(env):
+    settings, rpc, chain, _, server, queue = env
+    keypair = buyer(chain)
+    signature = pay(chain, keypair)
+    with ThreadPoolExecutor(20) as pool:
+        outcomes = list(pool.map(lambda _: submit(settings, rpc, keypair, signature), range(20)))
+    assert len({order["id"] for _, order in outcomes}) == 1
+    assert sum(created for created, _ in outcomes) == 1
+    assert len(store.wallet_orders(keypair.public_key, 50, None).rows) == 1
+    assert len(messages(server, queue)) == 1
+
+
+def test_seed_001_refusals_in_its_words(env):
+    settings, rpc, chain, _, _, _ = env
+    keypair, stranger = buyer(chain), buyer(chain)
+    unknown = "5" * 87
+    assert refused("TRANSACTION_NOT_FOUND", submit, settings, rpc, keypair, unknown).message == \
+        "Transaction not found on blockchain"
+    theirs = pay(chain, stranger)
+    assert refused("SENDER_MISMATCH", submit, settings, rpc, keypair, theirs).message.startswith(
+        f"Transaction sender {stranger.public_key[:6]}... does not match expected {keypair.public_key[:6]}...")
+    mine = pay(chain, keypair)
+    submit(settings, rpc, keypair, mine)
+    used = refused("SIGNATURE_ALREADY_USED", submit, settings, rpc, keypair, mine, item="mlbb-172")
+    assert used.message == "This transaction has already been used"
+    assert used.details["problems"] == ["This transaction signature has already been used for another order"]
+    assert refused("USER_DATA_INVALID", submit, settings, rpc, keypair, pay(chain, keypair),
+                   fields={"game_account_id": "12345678"}).details["problems"] == [
+        "(user data): 'server_id' is a required property"]
+    assert refused("USER_DATA_INVALID", submit, settings, rpc, keypair, pay(chain, keypair),
+                   extra={"favourite_colour": "red"}).status == 400
+    assert refused("TOPUP_ITEM_NOT_FOUND", submit, settings, rpc, keypair, pay(chain, keypair), item="nope").status \
+        == 404
+    assert refused("INVALID_TX_SIGNATURE", submit, settings, rpc, keypair, "not-a-signature").status == 400
+
+
+def test_a_wrong_amount_is_refused_in_seed_001s_words_and_kept_for_a_refund(env):
+    settings, rpc, chain, _, server, queue = env
+    keypair = buyer(chain)
+    signature = pay(chain, keypair, "0.003")
+    error = refused("AMOUNT_MISMATCH", submit, settings, rpc, keypair, signature)
+    assert error.message == "Transaction amount 0.003 SOL does not match expected 0.01 SOL"
+    (order,) = store.wallet_orders(keypair.public_key, 10, None).rows
+    assert order.status == "refund_due" and order.failure["code"] == "AMOUNT_MISMATCH"
+    assert messages(server, queue) == []  # nothing to deliver
+    assert refused("SIGNATURE_ALREADY_USED", submit, settings, rpc, keypair, signature, item="mlbb-172")
+
+
+def test_within_the_tolerance_is_accepted(env):
+    settings, rpc, chain, _, _, _ = env
+    keypair = buyer(chain)
+    signature = chain.pay(solders_keypair(keypair), PLATFORM.public_key, 10**7 - 50_000)  # 0.00995 SOL
+    assert submit(settings, rpc, keypair, signature)[1]["status"] == "paid"
+
+
+def paid_order(env, account: str = "12345678") -> str:
+    settings, rpc, chain, _, server, queue = env
+    keypair = buyer(chain)
+    order = submit(settings, rpc, keypair, pay(chain, keypair), fields={**FIELDS, "game_account_id": account})[1]
+    messages(server, queue)
+    return order["id"]
+
+
+def test_a_message_delivered_twice_calls_the_vendor_once(env, vendor_double):
+    settings, _, _, vendor, _, _ = env
+    order_id = paid_order(env)
+    assert fulfilment.fulfil(settings, vendor, order_id) == "delivered"
+    assert fulfilment.fulfil(settings, vendor, order_id) == "settled"
+    assert vendor_calls(vendor_double, order_id) == 1
+    record = store.get_order(order_id)
+    assert record.status == "succeeded" and record.delivery["status"] == "delivered" and record.expiry_shard is None
+    assert [e.event_type for e in store.events_of(record.pk)] == ["ORDER_PAID", "ORDER_FULFILLING", "ORDER_SUCCEEDED"]
+
+
+def test_concurrent_deliveries_of_one_order_deliver_once(env, vendor_double):
+    settings, _, _, vendor, _, _ = env
+    order_id = paid_order(env)
+
+    def run(_):
+        try:
+            return fulfilment.fulfil(settings, vendor, order_id)
+        except fulfilment.RetryLater:
+            return "retry"
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(run, range(8)))
+    assert outcomes.count("delivered") == 1 and set(outcomes) <= {"delivered", "retry", "settled"}
+    assert vendor_calls(vendor_double, order_id) == 1
+
+
+def test_vendor_timeouts_then_success_deliver_once(env, vendor_double):
+    settings, _, _, vendor, _, _ = env
+    order_id = paid_order(env, "slow-account")
+    with pytest.raises(fulfilment.RetryLater):  # two calls, both past the 1 s read timeout
+        fulfilment.fulfil(settings, vendor, order_id)
+    assert store.get_order(order_id).status == "paid"
+    assert fulfilment.fulfil(settings, vendor, order_id) == "delivered"  # the redelivery
+    assert len([k for k in requests.get(f"{vendor_double.url}/_double/deliveries", timeout=5).json()["deliveries"]
+                if k == order_id]) == 1
+
+
+def test_a_refusal_ends_in_refund_due_and_exhausted_retries_too(env, vendor_double):
+    settings, _, _, vendor, _, _ = env
+    rejected = paid_order(env, "reject-me")
+    assert fulfilment.fulfil(settings, vendor, rejected) == "refund_due"
+    record = store.get_order(rejected)
+    assert record.status == "refund_due" and record.failure["code"] == "VENDOR_REJECTED"
+    assert [e.event_type for e in store.events_of(record.pk)][-2:] == ["ORDER_FAILED", "ORDER_REFUND_DUE"]
+    down = paid_order(env, "down-account")
+    for _ in range(settings.fulfilment_max_attempts - 1):
+        with pytest.raises(fulfilment.RetryLater):
+            fulfilment.fulfil(settings, vendor, down)
+    assert fulfilment.fulfil(settings, vendor, down) == "refund_due"
+    assert store.get_order(down).failure == {"code": "VENDOR_UNAVAILABLE", "attempts": 3, "vendor": {
+        "status": 503, "body": {"error": {"code": "UNAVAILABLE", "message": "try again later"}}}}
+    assert fulfilment.fulfil(settings, vendor, down) == "settled"
+
+
+def test_the_sweep_sends_again_a_message_that_was_lost(env, monkeypatch):
+    settings, _, _, _, server, queue = env
+    order_id = paid_order(env)  # its message was taken off the queue: as if lost
+    report = expiry.sweep(settings, None, now=datetime.now(UTC) + timedelta(minutes=5))
+    assert report.orders_resent == 1 and messages(server, queue) == [order_id]
+    assert expiry.sweep(settings, None, now=datetime.now(UTC) + timedelta(minutes=6)).orders_resent == 0  # postponed
