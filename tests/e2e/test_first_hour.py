@@ -65,8 +65,10 @@ def test_without_a_stack_or_a_table_the_tools_say_what_to_do(stack, tmp_path):
     assert "no local stack is running: start `make run`" in result.stderr
 
 
-def test_the_card_and_credits_demos_work_against_the_stack(stack):
-    for pay in ("card", "credits"):
+def test_the_card_credits_and_topup_demos_work_against_the_stack(stack):
+    expected = {"card": ['"verdict": "match"'], "credits": ['"verdict": "match"', "topup +500"],
+                "topup": ['"status": "succeeded"', "Game credit purchase successful!"]}
+    for pay, markers in expected.items():
         demo = _run([sys.executable, "-m", "local.demo", "--pay", pay], _env(stack))
         assert demo.returncode == 0, f"{pay}: {demo.stderr}"
-    assert '"verdict": "match"' in demo.stdout and "topup +500" in demo.stdout
+        assert all(marker in demo.stdout for marker in markers), (pay, demo.stdout[-2000:])

@@ -177,11 +177,13 @@ def execute(caller: Caller, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     if not isinstance(body.get("query"), str) or len(body["query"]) > 20_000:
         return 400, {"errors": [{"message": "The body must be {\"query\": \"...\"} with a query under 20,000 "
                                             "characters.", "extensions": {"code": "BAD_REQUEST"}}]}
-    success, result = graphql_sync(SCHEMA, body, context_value=caller, debug=False, error_formatter=_format_error,
+    _, result = graphql_sync(SCHEMA, body, context_value=caller, debug=False, error_formatter=_format_error,
                                    validation_rules=[DepthLimit, cost_validator(
                                        maximum_cost=MAX_COST, default_cost=1, variables=body.get("variables"))],
                                    introspection=True)
     if caller.request_id and result.get("errors"):
         for error in result["errors"]:
             error.setdefault("extensions", {})["request_id"] = caller.request_id
-    return (200 if success else 400), result
+    # GraphQL over HTTP: a document that could not be executed (syntax, validation, limits) is a 400; once it ran,
+    # the answer is a 200 whose `errors` say what failed.
+    return (200 if "data" in result else 400), result
