@@ -232,3 +232,32 @@ def test_the_sweep_sends_again_a_message_that_was_lost(env, monkeypatch):
     report = expiry.sweep(settings, None, now=datetime.now(UTC) + timedelta(minutes=5))
     assert report.orders_resent == 1 and messages(server, queue) == [order_id]
     assert expiry.sweep(settings, None, now=datetime.now(UTC) + timedelta(minutes=6)).orders_resent == 0  # postponed
+
+
+def test_orders_due_a_refund_are_listed_for_operators_and_marked_refunded_once(env):
+    from packvault import admin
+
+    settings, rpc, chain, vendor, _, _ = env
+    keypair = buyer(chain)
+    wrong = pay(chain, keypair, "0.004")
+    refused("AMOUNT_MISMATCH", submit, settings, rpc, keypair, wrong)
+    rejected = paid_order(env, "reject-me")
+    fulfilment.fulfil(settings, vendor, rejected)
+    listed = {o["order_id"]: o for o in admin.list_refunds()["orders"]}
+    (mismatched,) = [o for o in listed.values() if o["payment_id"] == wrong]
+    assert (mismatched["amount"], mismatched["reason"], mismatched["payer"]) == ("0.004", "AMOUNT_MISMATCH",
+                                                                                 keypair.public_key)
+    assert listed[rejected]["reason"] == "VENDOR_REJECTED"
+    operator = Keypair.generate().public_key
+    refund_signature = pay(chain, PLATFORM_FUNDED(chain))
+    status, answer = admin.mark_refunded(operator, rejected, {"refund_reference": refund_signature}, "r-1")
+    assert (status, answer["status"]) == (200, "refunded")
+    refused("REFUND_NOT_DUE", admin.mark_refunded, operator, rejected, {"refund_reference": refund_signature}, "r-2")
+    assert rejected not in {o["order_id"] for o in admin.list_refunds()["orders"]}
+    trail = admin.events(f"order:{rejected}", 20, None)["events"]
+    assert [e["event_type"] for e in trail][-1] == "ORDER_REFUNDED"
+
+
+def PLATFORM_FUNDED(chain: RpcWallet) -> Keypair:  # noqa: N802 - reads as the platform paying the refund
+    chain.airdrop(PLATFORM.public_key, 10**9)
+    return PLATFORM

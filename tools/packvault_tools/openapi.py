@@ -364,8 +364,20 @@ class Refund(Open):
     currency: str | None
 
 
+class OrderRefund(Open):
+    order_id: str
+    order_number: str
+    wallet: str
+    item_id: str
+    payment_id: str
+    amount: str | None
+    currency: str
+    reason: str | None
+
+
 class RefundList(Open):
     refunds: list[Refund]
+    orders: list[OrderRefund] = Field(description="Game-credit orders whose payment must be returned.")
 
 
 class MarkRefundedRequest(BaseModel):
@@ -374,8 +386,9 @@ class MarkRefundedRequest(BaseModel):
 
 
 class MarkedRefunded(Open):
-    opening_id: str
-    status: Literal["REFUNDED"]
+    opening_id: str | None = None
+    order_id: str | None = None
+    status: Literal["REFUNDED", "refunded"]
     refund: dict[str, str]
 
 
@@ -510,7 +523,8 @@ _QUERY = {
     "cursor": {"type": "string", "maxLength": 2000, "description": "From the previous page's answer."},
     "pack_id": {"type": "string", "maxLength": 64},
     "status": {"type": "string", "enum": ["QUOTED", "OPENED", "EXPIRED", "REFUND_DUE", "REFUNDED"]},
-    "entity": {"type": "string", "maxLength": 120, "description": "pack:<pack_id>, opening:<id> or wallet:<wallet>"},
+    "entity": {"type": "string", "maxLength": 120,
+               "description": "pack:<pack_id>, opening:<id>, order:<id> or wallet:<wallet>"},
 }
 _PATH = {
     "opening_id": {"type": "string", "format": "uuid"},

@@ -185,7 +185,17 @@ def _amount(currency: str, base_units: str) -> str:
 
 
 def list_refunds() -> dict[str, Any]:
-    return {"refunds": [refund_summary(opening) for opening in store.refunds_due()]}
+    """Pack openings and game-credit orders whose payment must be returned."""
+    return {"refunds": [refund_summary(opening) for opening in store.refunds_due()],
+            "orders": [order_refund_summary(order) for order in store.orders_refund_due()]}
+
+
+def order_refund_summary(order: store.OrderRecord) -> dict[str, Any]:
+    transaction = order.crypto_transaction or {}
+    return {"order_id": order.order_id, "order_number": order.order_number, "wallet": order.wallet,
+            "item_id": order.item_id, "payment_id": order.payment_id, "amount": transaction.get("received"),
+            "currency": order.currency, "payer": transaction.get("payer"),
+            "reason": (order.failure or {}).get("code")}
 
 
 def refund_summary(opening: store.OpeningRecord) -> dict[str, Any]:
@@ -199,7 +209,7 @@ def refund_summary(opening: store.OpeningRecord) -> dict[str, Any]:
 def mark_refunded(wallet: str, opening_id: str, body: dict[str, Any],
                   idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
     """REFUND_DUE -> REFUNDED with the refund's reference: the refund transaction's signature on the Solana
-    rail, the provider's refund id on the others."""
+    rail, the provider's refund id on the others. A game-credit order's id works too (refund_due -> refunded)."""
     if not _OPENING_ID.match(opening_id):
         raise PackvaultError(ErrorCode.INVALID_OPENING_ID)
     reference = body.get("refund_reference")
@@ -207,7 +217,7 @@ def mark_refunded(wallet: str, opening_id: str, body: dict[str, Any],
     def mark() -> tuple[int, dict[str, Any]]:
         opening = store.get_opening(opening_id)
         if opening is None:
-            raise PackvaultError(ErrorCode.OPENING_NOT_FOUND)
+            return _mark_order_refunded(wallet, opening_id, reference)
         solana = opening.rail == "solana"
         valid = isinstance(reference, str) and (is_signature(reference) if solana else
                                                 bool(_REFUND_REFERENCE.match(reference)))
@@ -221,6 +231,19 @@ def mark_refunded(wallet: str, opening_id: str, body: dict[str, Any],
         return 200, {"opening_id": opening_id, "status": "REFUNDED", "refund": refund}
 
     return _once(wallet, "admin.refund.mark", idempotency_key, {"opening_id": opening_id, **body}, mark)
+
+
+def _mark_order_refunded(wallet: str, order_id: str, reference: Any) -> tuple[int, dict[str, Any]]:
+    order = store.get_order(order_id)
+    if order is None:
+        raise PackvaultError(ErrorCode.OPENING_NOT_FOUND, "No opening or order has this id.")
+    if not (isinstance(reference, str) and is_signature(reference)):
+        raise PackvaultError(ErrorCode.VALIDATION_FAILED, "refund_reference must be the refund transaction's "
+                             "signature (base58)", field="refund_reference")
+    refund = {"refund_signature": reference}
+    if not store.mark_order_refunded(order, refund, wallet):
+        raise PackvaultError(ErrorCode.REFUND_NOT_DUE, status=order.status)
+    return 200, {"order_id": order_id, "status": "refunded", "refund": refund}
 
 
 def events(entity: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
@@ -238,6 +261,8 @@ def _entity_partitions(entity: str) -> list[str]:
         return [store.pack_pk(key), store.bundle_pk(key)]
     if kind == "opening" and _OPENING_ID.match(key):
         return [store.opening_pk(key)]
+    if kind == "order" and _OPENING_ID.match(key):
+        return [store.order_pk(key)]
     if kind == "wallet" and is_public_key(key):
         return [store.wallet_pk(key), store.balance_pk(key), store.seeds_pk(key)]
     raise PackvaultError(ErrorCode.INVALID_ENTITY)

@@ -155,7 +155,8 @@ _CATALOGUE: dict[ErrorCode, tuple[int, str]] = {
                                       "changed meanwhile; nothing was changed."),
     ErrorCode.REFUND_NOT_DUE: (409, "This opening is not awaiting a refund."),
     ErrorCode.INVALID_STATUS: (400, "status must be one of QUOTED, OPENED, EXPIRED, REFUND_DUE, REFUNDED."),
-    ErrorCode.INVALID_ENTITY: (400, "entity must be pack:<pack_id>, opening:<opening_id> or wallet:<wallet>."),
+    ErrorCode.INVALID_ENTITY: (400, "entity must be pack:<pack_id>, opening:<opening_id>, order:<order_id> or "
+                                    "wallet:<wallet>."),
     ErrorCode.TRANSACTION_NOT_FOUND: (422, "Transaction not found on blockchain. Please ensure the transaction is "
                                            "confirmed."),
     ErrorCode.AMOUNT_MISMATCH: (422, "The transaction amount does not match the product price."),

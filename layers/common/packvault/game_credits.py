@@ -15,6 +15,7 @@ import secrets
 import string
 import time
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,7 +23,7 @@ from packvault import fulfilment_queue, money, store
 from packvault.errors import ErrorCode, PackvaultError
 from packvault.keys import is_signature
 from packvault.log import logger
-from packvault.payments.solana import PaymentTerms, Verdict, verify_payment
+from packvault.payments.solana import PaymentTerms, Verdict, paid_by, verify_payment
 from packvault.payments.solana_rpc import RpcError, RpcUnavailable, SolanaRpc
 from packvault.settings import Settings, require_platform_wallet
 from packvault.times import iso_seconds
@@ -103,6 +104,8 @@ def _terms(settings: Settings, item: store.TopupItemRecord, wallet: str, currenc
 
 
 def _verify(settings: Settings, rpc: SolanaRpc | None, signature: str, terms: PaymentTerms) -> Verdict:
+    """The payment, checked for everything but its amount (compared with the price by the caller, so that a
+    wrong amount from this wallet is kept for a refund rather than refused and forgotten)."""
     if rpc is None:
         raise PackvaultError(ErrorCode.RPC_UNAVAILABLE, "No Solana RPC URL is configured.")
     try:
@@ -110,14 +113,15 @@ def _verify(settings: Settings, rpc: SolanaRpc | None, signature: str, terms: Pa
     except (RpcUnavailable, RpcError) as exc:
         logger.warning("solana rpc unavailable", extra={"error": str(exc)})
         raise PackvaultError(ErrorCode.RPC_UNAVAILABLE) from None
-    verdict = verify_payment(result, terms)
+    verdict = verify_payment(result, replace(terms, amount_base_units=1, tolerance_base_units=0))
     if verdict.status == "pending":
         raise PackvaultError(ErrorCode.TRANSACTION_NOT_FOUND, "Transaction not found on blockchain")
-    if verdict.code in {"SENDER_NOT_SIGNER", "SENDER_NOT_DEBITED"}:
-        sender = verdict.payer or verdict.fee_payer or "unknown"
+    sender_paid = verdict.accepted and paid_by(result, terms, terms.sender or "") >= verdict.received_base_units
+    if verdict.code in {"SENDER_NOT_SIGNER", "SENDER_NOT_DEBITED"} or (verdict.accepted and not sender_paid):
+        sender = verdict.fee_payer or "unknown"
         raise PackvaultError(ErrorCode.SENDER_MISMATCH, f"Transaction sender {_short(sender)} does not match "
                              f"expected {_short(terms.sender or '')}")
-    if verdict.status == "invalid" and verdict.code != "UNDERPAID":
+    if not verdict.accepted:
         raise PackvaultError(ErrorCode(verdict.code), verdict.message)
     max_age = timedelta(seconds=settings.topup_payment_max_age_seconds)
     if verdict.block_time is not None and datetime.fromtimestamp(verdict.block_time, UTC) < datetime.now(UTC) - max_age:

@@ -77,7 +77,7 @@ class OrderRecord(Row):
     denomination = NumberAttribute()
     currency = UnicodeAttribute()
     amount_base_units = UnicodeAttribute()
-    status = UnicodeAttribute()  # paid | fulfilling | succeeded | failed | refund_due
+    status = UnicodeAttribute()  # paid | fulfilling | succeeded | failed | refund_due | refunded
     user_data = JSONAttribute()
     crypto_transaction = JSONAttribute()  # signature, state, confirmations, block time, payer, received
     payment_id = UnicodeAttribute()
@@ -94,6 +94,34 @@ class OrderNumberRecord(Row):
         pass
 
     order_id = UnicodeAttribute()
+
+
+class OrderRefundRecord(Row):
+    """One row per order awaiting a refund (pk ORDERS_REFUND_DUE), so operators list them without a scan."""
+
+    class Meta(TableMeta):
+        pass
+
+    order_id = UnicodeAttribute()
+
+
+ORDER_REFUNDS_PK = "ORDERS_REFUND_DUE"
+
+
+def refund_row(order: OrderRecord) -> OrderRefundRecord:
+    return OrderRefundRecord(pk=ORDER_REFUNDS_PK, sk=f"{order.created_at}#{order.order_id}", order_id=order.order_id)
+
+
+def orders_refund_due(limit: int = 100) -> list[OrderRecord]:
+    rows = OrderRefundRecord.query(ORDER_REFUNDS_PK, limit=limit, consistent_read=True)
+    return [o for row in rows if (o := get_order(row.order_id)) is not None and o.status == "refund_due"]
+
+
+def mark_order_refunded(order: OrderRecord, refund: dict[str, Any], actor: str) -> bool:
+    """refund_due -> refunded, with the refund's reference; the order leaves the operators' list."""
+    return transition(order, ("refund_due",), "refunded", "ORDER_REFUNDED", {**refund, "actor": actor},
+                      [OrderRecord.failure.set({**(order.failure or {}), "refund": refund})],
+                      delete=[refund_row(order)])
 
 
 def topup_pk(item_id: str) -> str:
@@ -162,6 +190,8 @@ def create_order(order: OrderRecord) -> None:
             transaction.save(number, condition=OrderNumberRecord.pk.does_not_exist())
             transaction.save(claim, condition=PaymentClaimRecord.pk.does_not_exist())
             transaction.save(event, condition=EventRecord.pk.does_not_exist())
+            if order.status == "refund_due":
+                transaction.save(refund_row(order))
     except TransactWriteError as exc:
         reasons = [reason.code if reason is not None else None for reason in (exc.cancellation_reasons or [])]
         if len(reasons) >= 3 and reasons[2] == "ConditionalCheckFailed":
@@ -172,8 +202,10 @@ def create_order(order: OrderRecord) -> None:
 
 
 def transition(order: OrderRecord, from_statuses: tuple[str, ...], to_status: str, event_type: str,
-               payload: dict[str, Any], changes: list[Any], extra_condition: Any = None) -> bool:
-    """One conditional status change with its event; False when the order was not in `from_statuses`."""
+               payload: dict[str, Any], changes: list[Any], extra_condition: Any = None,
+               delete: list[Row] | None = None) -> bool:
+    """One conditional status change with its event (and the refund list kept in step), in one transaction;
+    False when the order was not in `from_statuses`."""
     now = utc_now_iso()
     condition = OrderRecord.status.is_in(*from_statuses)
     if extra_condition is not None:
@@ -184,6 +216,10 @@ def transition(order: OrderRecord, from_statuses: tuple[str, ...], to_status: st
             transaction.update(order, actions=[OrderRecord.status.set(to_status), OrderRecord.updated_at.set(now),
                                                *changes], condition=condition)
             transaction.save(event, condition=EventRecord.pk.does_not_exist())
+            if to_status == "refund_due":
+                transaction.save(refund_row(order))
+            for row in delete or []:
+                transaction.delete(row)
     except TransactWriteError as exc:
         if is_condition_failure(exc):
             return False
@@ -209,4 +245,4 @@ def postpone_check(order: OrderRecord, next_check: str) -> None:
             raise
 
 
-register(TopupItemRecord, OrderRecord, OrderNumberRecord)
+register(TopupItemRecord, OrderRecord, OrderNumberRecord, OrderRefundRecord)
