@@ -6,9 +6,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -41,6 +43,14 @@ def stack_store(stack: Stack) -> Settings:
     return stack.settings
 
 
+def _drain(process: subprocess.Popen) -> Callable[[], str]:
+    """Read the stack's output as it comes (a pipe nobody reads fills up and blocks every thread that logs) and
+    keep its last lines for a failure message."""
+    lines: deque[str] = deque(maxlen=400)
+    threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True, name="stack-output").start()
+    return lambda: "".join(lines)
+
+
 @pytest.fixture(scope="session")
 def stack(dynamodb_local, tmp_path_factory) -> Iterator[Stack]:
     port, solana_port, stripe_port = free_port(), free_port(), free_port()
@@ -58,11 +68,12 @@ def stack(dynamodb_local, tmp_path_factory) -> Iterator[Stack]:
          "--stripe-port", str(stripe_port)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
+    output = _drain(process)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
         if process.poll() is not None:
-            raise RuntimeError(f"local stack exited:\n{process.stdout.read()}")
+            raise RuntimeError(f"local stack exited:\n{output()}")
         try:
             if requests.get(f"{base}/api/v1/packs", timeout=2).status_code == 200:
                 break
@@ -70,7 +81,7 @@ def stack(dynamodb_local, tmp_path_factory) -> Iterator[Stack]:
             pass
         if time.monotonic() > deadline:
             process.kill()
-            raise RuntimeError(f"local stack not ready:\n{process.stdout.read()}")
+            raise RuntimeError(f"local stack not ready:\n{output()}")
         time.sleep(0.2)
     settings = Settings.from_env({"STAGE": "dev", "TABLE_NAME": table_name,
                                   "DYNAMODB_ENDPOINT": dynamodb_local.endpoint})

@@ -258,6 +258,6 @@ def test_orders_due_a_refund_are_listed_for_operators_and_marked_refunded_once(e
     assert [e["event_type"] for e in trail][-1] == "ORDER_REFUNDED"
 
 
-def PLATFORM_FUNDED(chain: RpcWallet) -> Keypair:  # noqa: N802 - reads as the platform paying the refund
+def PLATFORM_FUNDED(chain: RpcWallet) -> Keypair:
     chain.airdrop(PLATFORM.public_key, 10**9)
     return PLATFORM

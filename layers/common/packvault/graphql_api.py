@@ -10,6 +10,7 @@ unexpected is "Internal error" with the request id.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -26,6 +27,11 @@ from packvault.log import logger
 from packvault.payments.solana_rpc import SolanaRpc
 from packvault.settings import Settings, require_platform_wallet
 
+# Ariadne logs every error of every request with its traceback, a client's typo included; _format_error logs
+# the unexpected ones (through the service's logger), so ariadne's own log stays quiet.
+_ARIADNE_LOG = logging.getLogger("packvault.graphql.ariadne")
+_ARIADNE_LOG.setLevel(logging.CRITICAL + 1)
+_ARIADNE_LOG.propagate = False
 MAX_DEPTH = 6
 MAX_COST = 200
 AUTHENTICATION_ERROR = "AUTHENTICATION_ERROR"
@@ -180,7 +186,7 @@ def execute(caller: Caller, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     _, result = graphql_sync(SCHEMA, body, context_value=caller, debug=False, error_formatter=_format_error,
                                    validation_rules=[DepthLimit, cost_validator(
                                        maximum_cost=MAX_COST, default_cost=1, variables=body.get("variables"))],
-                                   introspection=True)
+                                   introspection=True, logger=_ARIADNE_LOG)
     if caller.request_id and result.get("errors"):
         for error in result["errors"]:
             error.setdefault("extensions", {})["request_id"] = caller.request_id
