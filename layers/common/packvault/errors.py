@@ -161,7 +161,7 @@ _CATALOGUE: dict[ErrorCode, tuple[int, str]] = {
                                            "confirmed."),
     ErrorCode.AMOUNT_MISMATCH: (422, "The transaction amount does not match the product price."),
     ErrorCode.SENDER_MISMATCH: (422, "The transaction was not sent by the signed-in wallet."),
-    ErrorCode.PRODUCT_UNAVAILABLE: (409, "Product is not available for purchase"),
+    ErrorCode.PRODUCT_UNAVAILABLE: (409, "This product is currently unavailable."),
     ErrorCode.TOPUP_ITEM_NOT_FOUND: (404, "No game-credit item has this id."),
     ErrorCode.USER_DATA_INVALID: (400, "The game account details are not valid for this game; see details."),
     ErrorCode.PAYMENT_TOO_OLD: (422, "The transaction is older than a top-up payment may be; send a new payment."),

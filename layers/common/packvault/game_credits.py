@@ -57,7 +57,8 @@ def submit_paid_order(settings: Settings, rpc: SolanaRpc | None, wallet: str, it
     if item is None:
         raise PackvaultError(ErrorCode.TOPUP_ITEM_NOT_FOUND, item_id=str(item_id)[:64])
     if item.status != "ACTIVE" or currency not in item.prices.as_dict():
-        raise PackvaultError(ErrorCode.PRODUCT_UNAVAILABLE, "This product is currently unavailable")
+        raise PackvaultError(ErrorCode.PRODUCT_UNAVAILABLE, "This product is currently unavailable",
+                             problems=["Product is not available for purchase"])
     user_data = check_user_data(item, user_fields, additional_info)
     if (earlier := _earlier_order(wallet, signature, item_id)) is not None:
         return False, order_view(earlier)
