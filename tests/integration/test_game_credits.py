@@ -261,3 +261,15 @@ def test_orders_due_a_refund_are_listed_for_operators_and_marked_refunded_once(e
 def PLATFORM_FUNDED(chain: RpcWallet) -> Keypair:
     chain.airdrop(PLATFORM.public_key, 10**9)
     return PLATFORM
+
+
+def test_a_payment_made_for_a_pack_quote_cannot_become_a_top_up(env):
+    from packvault import purchase
+
+    settings, rpc, chain, _, _, _ = env
+    keypair = buyer(chain)
+    quote = purchase.purchase(settings, keypair.public_key, "starter-unlimited", {"currency": "SOL"}, None)[1]
+    signature = chain.pay(solders_keypair(keypair), quote["receiver_wallet"], 10**7, reference=quote["reference"],
+                          memo=f"packvault:{quote['opening_id']}")
+    refused("PAYMENT_FOR_A_QUOTE", submit, settings, rpc, keypair, signature)
+    assert store.get_payment_claim("solana", signature) is None  # still free to confirm the quote

@@ -23,7 +23,7 @@ from packvault import fulfilment_queue, money, store
 from packvault.errors import ErrorCode, PackvaultError
 from packvault.keys import is_signature
 from packvault.log import logger
-from packvault.payments.solana import PaymentTerms, Verdict, paid_by, verify_payment
+from packvault.payments.solana import PaymentTerms, Verdict, memos, paid_by, verify_payment
 from packvault.payments.solana_rpc import RpcError, RpcUnavailable, SolanaRpc
 from packvault.settings import Settings, require_platform_wallet
 from packvault.times import iso_seconds
@@ -31,6 +31,7 @@ from packvault.times import iso_seconds
 _ORDER_NUMBER_CHARS = string.ascii_uppercase + string.digits
 USER_FIELDS = ("game_account_id", "server_id", "in_game_name")
 FIRST_CHECK_SECONDS = 120  # when the sweep first looks at a paid order (its message may have been lost)
+QUOTE_MEMO_PREFIX = "packvault:"  # a quote's payment names its opening in its memo: it pays that, not a top-up
 
 
 def products() -> list[dict[str, Any]]:
@@ -117,6 +118,8 @@ def _verify(settings: Settings, rpc: SolanaRpc | None, signature: str, terms: Pa
     verdict = verify_payment(result, replace(terms, amount_base_units=1, tolerance_base_units=0))
     if verdict.status == "pending":
         raise PackvaultError(ErrorCode.TRANSACTION_NOT_FOUND, "Transaction not found on blockchain")
+    if any(memo.startswith(QUOTE_MEMO_PREFIX) for memo in memos(result)):
+        raise PackvaultError(ErrorCode.PAYMENT_FOR_A_QUOTE)
     sender_paid = verdict.accepted and paid_by(result, terms, terms.sender or "") >= verdict.received_base_units
     if verdict.code in {"SENDER_NOT_SIGNER", "SENDER_NOT_DEBITED"} or (verdict.accepted and not sender_paid):
         sender = verdict.fee_payer or "unknown"

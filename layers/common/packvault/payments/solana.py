@@ -113,6 +113,25 @@ def paid_by(result: dict[str, Any], terms: PaymentTerms, account: str) -> int:
     return -(delta or 0)
 
 
+MEMO_PROGRAMS = {"MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr", "Memo1UhkJRfHyvGY9KSEzGwCgRoWBb9GkdSWBdCxDchQ8"}
+
+
+def memos(result: dict[str, Any]) -> list[str]:
+    """The texts of the transaction's SPL Memo instructions (encoding "json": data is base58)."""
+    import base58
+
+    keys = account_keys(result)
+    found = []
+    for instruction in result["transaction"]["message"].get("instructions", []):
+        index = instruction.get("programIdIndex")
+        if index is not None and index < len(keys) and keys[index] in MEMO_PROGRAMS:
+            try:
+                found.append(base58.b58decode(instruction.get("data", "")).decode("utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                continue
+    return found
+
+
 def verify_payment(result: dict[str, Any] | None, terms: PaymentTerms) -> Verdict:
     """Checks, in order: found, succeeded, paid the recipient enough, carries the reference, paid by the
     sender, in time."""
