@@ -29,7 +29,6 @@ from packvault.settings import Settings, require_platform_wallet
 from packvault.times import iso_seconds
 
 _ORDER_NUMBER_CHARS = string.ascii_uppercase + string.digits
-USER_FIELDS = ("game_account_id", "server_id", "in_game_name")
 FIRST_CHECK_SECONDS = 120  # when the sweep first looks at a paid order (its message may have been lost)
 QUOTE_MEMO_PREFIX = "packvault:"  # a quote's payment names its opening in its memo: it pays that, not a top-up
 
