@@ -47,7 +47,8 @@ ENV = {"STAGE": "dev", "TABLE_NAME": "packvault-bench", "AWS_REGION": "us-east-1
        "JWT_SIGNING_KEY": secrets.token_urlsafe(48), "JWT_SIGNING_KEY_PARAMETER": "",
        "SOLANA_RPC_URLS": "http://127.0.0.1:1", "STRIPE_SECRET_KEY": "sk_test_bench",
        "STRIPE_WEBHOOK_SECRET": "whsec_bench", "STRIPE_API_BASE": "http://127.0.0.1:1",
-       "CHECKOUT_RETURN_ORIGINS": "https://shop.example"}
+       "CHECKOUT_RETURN_ORIGINS": "https://shop.example", "VENDOR_API_URL": "http://127.0.0.1:1",
+       "VENDOR_API_KEY": "vendor_bench", "FULFILMENT_QUEUE_URL": "http://127.0.0.1:1/queue/bench"}
 
 
 def median_ms(code: str, runs: int) -> float:
