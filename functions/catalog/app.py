@@ -38,6 +38,11 @@ def list_bundles() -> dict:
     return {"bundles": catalog.list_active_bundles(), "credit_value_usd": "0.01"}
 
 
+@app.get("/api/v1/game-credits")
+def list_game_credits() -> dict:
+    return {"games": catalog.list_game_credits()}
+
+
 @app.get("/api/v1/openapi.json")
 def openapi_document() -> Response:
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=catalog.openapi_document(),

@@ -30,6 +30,13 @@ def checkout_credits(bundle_id: str) -> Response:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=to_json(answer))
 
 
+@app.post("/api/v1/game-credits/<item_id>/checkout", middlewares=[CHECKOUT_LIMIT])
+def checkout_game_credit(item_id: str) -> Response:
+    status, answer = checkout.create_checkout(settings, cards, current_wallet(app), item_id, json_body(app),
+                                              app.current_event.get_header_value("idempotency-key"), "game_credit")
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=to_json(answer))
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -406,6 +406,39 @@ class EventList(Open):
     cursor: str | None
 
 
+class GameCreditItem(Open):
+    item_id: str
+    name: str
+    denomination: int
+    prices: list[Price]
+
+
+class GameCreditGame(Open):
+    game_id: str
+    name: str
+    user_data_schema: dict[str, Any] = Field(description="A JSON Schema of the user data an order needs.")
+    items: list[GameCreditItem]
+
+
+class GameCreditList(Open):
+    games: list[GameCreditGame]
+
+
+class GameCreditPurchaseRequest(BaseModel):
+    currency: str | None = Field(None, description="SOL (default), USDC or USDT.")
+    game_account_id: str
+    server_id: str | None = None
+    in_game_name: str | None = None
+    additional_info: dict[str, Any] | None = Field(None, description="Game-specific keys, e.g. zone_id.")
+
+
+class GameCreditCheckoutRequest(CheckoutRequest):
+    game_account_id: str
+    server_id: str | None = None
+    in_game_name: str | None = None
+    additional_info: dict[str, Any] | None = None
+
+
 class GraphqlRequest(BaseModel):
     query: str = Field(max_length=20000)
     variables: dict[str, Any] | None = None
@@ -489,6 +522,15 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
                                            {200: SeedPair}),
     ("POST", "/api/v1/me/seeds/rotate"): Operation("rotateSeeds", "Reveal the current seed pair and start another",
                                                    "credits", {200: SeedPair}, RotateRequest),
+    ("GET", "/api/v1/game-credits"): Operation("listGameCredits", "Game-credit items on sale, by game",
+                                               "game-credits", {200: GameCreditList}),
+    ("POST", "/api/v1/game-credits/{item_id}/purchase"): Operation(
+        "purchaseGameCreditQuote", "Quote first: a Solana quote for a game-credit item and the account to credit; "
+        "confirm-payment makes the order", "game-credits", {201: Quote}, GameCreditPurchaseRequest,
+        headers=IDEMPOTENT),
+    ("POST", "/api/v1/game-credits/{item_id}/checkout"): Operation(
+        "checkoutGameCredit", "A Stripe Checkout Session for a game-credit item; the paid session makes the order",
+        "game-credits", {201: Checkout}, GameCreditCheckoutRequest, headers=IDEMPOTENT),
     ("POST", "/graphql"): Operation("graphql", "Seed 001's GraphQL operations: sign-in, game-credit products, "
                                     "purchaseGameCredit, order, myOrders", "game-credits",
                                     {200: GraphqlResponse, 400: GraphqlResponse}, GraphqlRequest),

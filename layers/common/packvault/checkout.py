@@ -30,26 +30,36 @@ _CLIENT_SEED = re.compile(r"^[\x20-\x7e]{1,128}$")
 MAX_URL_LENGTH = 2048
 
 
+OPERATIONS = {"pack": OPERATION, "credits": TOPUP_OPERATION, "game_credit": "checkout.game_credit"}
+
+
 def create_checkout(settings: Settings, cards: StripeCheckout | None, wallet: str, pack_id: str,
                     body: dict[str, Any], idempotency_key: str | None,
                     product: str = "pack") -> tuple[int, dict[str, Any]]:
     """(201, {opening_id, checkout_url, checkout_session_id, expires_at}). `product="credits"`: `pack_id` names
-    a bundle of credits (a top-up), which is posted to the balance when the session is paid."""
+    a bundle of credits (a top-up), which is posted to the balance when the session is paid; "game_credit": a
+    game-credit item, with the account to credit in the body, which becomes an order when paid."""
     if cards is None:
         raise PackvaultError(ErrorCode.CARD_PAYMENTS_UNAVAILABLE)
     check_pack_id(pack_id)
+    product_data = None
+    if product == "game_credit":
+        from packvault import game_credits
+
+        product_data = {"user_data": game_credits.order_terms(pack_id, body)[1]}
     success_url = return_url(settings, body, "success_url")
     cancel_url = return_url(settings, body, "cancel_url")
     client_seed = body.get("client_seed")
     if client_seed is not None and not (isinstance(client_seed, str) and _CLIENT_SEED.match(client_seed)):
         raise PackvaultError(ErrorCode.INVALID_CLIENT_SEED)
     request_hash = fairness.canonical_hash({"pack_id": pack_id, "success_url": success_url, "cancel_url": cancel_url,
-                                            "client_seed": client_seed, "rail": STRIPE, "product": product})
-    operation = OPERATION if product == "pack" else TOPUP_OPERATION
+                                            "client_seed": client_seed, "rail": STRIPE, "product": product,
+                                            **({"product_data": product_data} if product_data else {})})
+    operation = OPERATIONS[product]
     remembered = recall(wallet, operation, idempotency_key, request_hash)
     if remembered is None:
         spec = Reservation(STRIPE, operation, money.USD.symbol, client_seed, settings.checkout_session_ttl_seconds,
-                           product=product)
+                           product=product, product_data=product_data)
         reserved = reserve(settings, wallet, pack_id, spec, idempotency_key, request_hash)
         if isinstance(reserved, store.OpeningRecord):
             return 201, _open_session(cards, reserved, success_url, cancel_url, idempotency_key)
@@ -103,8 +113,10 @@ def _open_session(cards: StripeCheckout, opening: store.OpeningRecord, success_u
               "server_seed_hash": opening.server_seed_hash}
     if opening.product == "credits":
         answer |= {"product": "credits", "credits": int(opening.credits)}
+    if opening.product == "game_credit":
+        answer |= {"product": "game_credit", "item_id": opening.pack_id, "order_id": opening.opening_id}
     references = {"checkout_session_id": session["id"], "checkout_url": session["url"]}
-    operation = OPERATION if opening.product == "pack" else TOPUP_OPERATION
+    operation = OPERATIONS[opening.product]
     remembered = (store.IdempotencyRecord(pk=store.idempotency_pk(opening.wallet, operation, idempotency_key),
                                           sk=store.IDEMPOTENCY_SORT_KEY) if idempotency_key is not None else None)
     store.attach_checkout(opening, references, remembered, answer)

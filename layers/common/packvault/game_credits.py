@@ -33,20 +33,6 @@ FIRST_CHECK_SECONDS = 120  # when the sweep first looks at a paid order (its mes
 QUOTE_MEMO_PREFIX = "packvault:"  # a quote's payment names its opening in its memo: it pays that, not a top-up
 
 
-def products() -> list[dict[str, Any]]:
-    """Items on sale, grouped by game, with the user data each game needs."""
-    games: dict[str, dict[str, Any]] = {}
-    for item in store.list_topup_items():
-        if item.status != "ACTIVE":
-            continue
-        game = games.setdefault(item.game_id, {"game_id": item.game_id, "name": item.game_name,
-                                               "user_data_schema": item.user_data_schema, "items": []})
-        game["items"].append({"item_id": item.item_id, "name": item.name, "denomination": int(item.denomination),
-                              "prices": [{"currency": symbol, "amount": amount}
-                                         for symbol, amount in sorted(item.prices.as_dict().items())]})
-    return list(games.values())
-
-
 def submit_paid_order(settings: Settings, rpc: SolanaRpc | None, wallet: str, item_id: str, signature: str,
                       user_fields: dict[str, Any], additional_info: Any = None, currency: str = "SOL"
                       ) -> tuple[bool, dict[str, Any]]:
@@ -59,12 +45,25 @@ def submit_paid_order(settings: Settings, rpc: SolanaRpc | None, wallet: str, it
     if item.status != "ACTIVE" or currency not in item.prices.as_dict():
         raise PackvaultError(ErrorCode.PRODUCT_UNAVAILABLE, "This product is currently unavailable",
                              problems=["Product is not available for purchase"])
+    if money.currency(currency).rail != "solana":
+        raise PackvaultError(ErrorCode.CURRENCY_NOT_ACCEPTED, f"{currency} is paid by card: use POST "
+                             "/api/v1/game-credits/{item_id}/checkout.", currency=currency)
     user_data = check_user_data(item, user_fields, additional_info)
     if (earlier := _earlier_order(wallet, signature, item_id)) is not None:
         return False, order_view(earlier)
     terms = _terms(settings, item, wallet, currency)
     verdict = _verify(settings, rpc, signature, terms)
     return _record(settings, rpc, wallet, item, signature, user_data, terms, verdict)
+
+
+def order_terms(item_id: Any, body: dict[str, Any]) -> tuple[store.TopupItemRecord, dict[str, Any]]:
+    """A quote-first order's item and user data, from a REST body: game_account_id, server_id, in_game_name and
+    additional_info (seed 001's names, snake_case)."""
+    item = store.get_topup_item(item_id) if isinstance(item_id, str) and len(item_id) <= 64 else None
+    if item is None:
+        raise PackvaultError(ErrorCode.TOPUP_ITEM_NOT_FOUND, item_id=str(item_id)[:64])
+    fields = {name: body.get(name) for name in ("game_account_id", "server_id", "in_game_name")}
+    return item, check_user_data(item, fields, body.get("additional_info"))
 
 
 def check_user_data(item: store.TopupItemRecord, user_fields: dict[str, Any], additional_info: Any) -> dict[str, Any]:
@@ -177,6 +176,25 @@ def _new_order(wallet: str, item: store.TopupItemRecord, terms: PaymentTerms, si
         currency=terms.currency, amount_base_units=str(terms.amount_base_units),
         status="refund_due" if failure else "paid", user_data=user_data, crypto_transaction=transaction,
         payment_id=signature, failure=failure, created_at=now, updated_at=now, **waiting)
+
+
+def paid_order(opening: store.OpeningRecord, payment: dict[str, Any], payment_id: str) -> store.OrderRecord:
+    """The order a paid game-credit quote becomes (quote first, any rail): the same id as its opening, the user
+    data and price fixed at quote time, waiting for delivery."""
+    data = opening.product_data or {}
+    now = store.utc_now_iso()
+    transaction = {"transaction_signature": payment.get("tx_signature"), "state": "verified",
+                   "confirmations": None, "block_time": payment.get("block_time"), "payer": payment.get("payer"),
+                   "received": payment.get("received")} if opening.rail == "solana" else {"rail": opening.rail}
+    return store.OrderRecord(
+        pk=store.order_pk(opening.opening_id), sk=store.ORDER_SORT_KEY, gsi1pk=store.wallet_orders_key(opening.wallet),
+        gsi1sk=f"{now}#{opening.opening_id}", order_id=opening.opening_id, order_number=new_order_number(),
+        wallet=opening.wallet, item_id=opening.pack_id, game_id=data["game_id"], item_name=opening.pack_name,
+        denomination=int(data["denomination"]), currency=opening.currency,
+        amount_base_units=opening.amount_base_units, status="paid", user_data=data["user_data"],
+        crypto_transaction=transaction, payment_id=payment_id, created_at=now, updated_at=now,
+        expiry_shard=store.expiry_shard_key(store.FULFILMENT_SHARD, secrets.randbelow(16)),
+        expires_at=iso_seconds(datetime.now(UTC) + timedelta(seconds=FIRST_CHECK_SECONDS)))
 
 
 def new_order_number(now: float | None = None) -> str:

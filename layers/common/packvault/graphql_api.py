@@ -21,7 +21,7 @@ from graphql import GraphQLError
 from graphql.language import FieldNode, FragmentSpreadNode, InlineFragmentNode, OperationDefinitionNode
 from graphql.validation import ValidationRule
 
-from packvault import auth, game_credits, ratelimit
+from packvault import auth, catalog, game_credits, ratelimit
 from packvault.errors import ErrorCode, PackvaultError
 from packvault.log import logger
 from packvault.payments.solana_rpc import SolanaRpc
@@ -61,7 +61,7 @@ topup_item, user = ObjectType("TopupItem"), ObjectType("User")
 
 @query.field("topupProducts")
 def _products(*_: Any) -> list[dict[str, Any]]:
-    return game_credits.products()
+    return catalog.list_game_credits()
 
 
 @query.field("paymentWallet")

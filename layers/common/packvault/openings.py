@@ -62,6 +62,11 @@ def quote_view(record: store.OpeningRecord) -> dict[str, Any]:
     }
     if record.product == "credits":
         quote |= {"product": "credits", "credits": int(record.credits), "bundle_id": record.pack_id}
+    if record.product == "game_credit":
+        data = record.product_data or {}
+        quote |= {"product": "game_credit", "item_id": record.pack_id, "game_id": data.get("game_id"),
+                  "denomination": data.get("denomination"), "user_data": data.get("user_data"),
+                  "order_id": record.opening_id, "order_number": data.get("order_number")}
     if unit.symbol == "SOL":
         quote["amount_sol"] = amount
     elif unit.mint is not None:

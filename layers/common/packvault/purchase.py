@@ -54,6 +54,29 @@ def purchase_bundle(settings: Settings, wallet: str, bundle_id: str, body: dict[
     return 201, quote_view(opening)
 
 
+GAME_CREDIT_OPERATION = "game_credit.purchase"
+
+
+def purchase_game_credit(settings: Settings, wallet: str, item_id: str, body: dict[str, Any],
+                         idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
+    """Quote first, as for packs: a Solana quote (reference + memo) for a game-credit item and the account to
+    credit; once paid and confirmed (confirm-payment, or the sweep) it becomes a paid order, delivered like any."""
+    from packvault import game_credits
+
+    check_pack_id(item_id)
+    currency, _ = _read_body({**body, "client_seed": None})
+    item, user_data = game_credits.order_terms(item_id, body)
+    request_hash = fairness.canonical_hash({"item_id": item_id, "currency": currency, "user_data": user_data})
+    spec = Reservation(SOLANA, GAME_CREDIT_OPERATION, currency, None, settings.quote_ttl_seconds,
+                       product="game_credit", product_data={"user_data": user_data})
+    if (remembered := recall(wallet, spec.operation, idempotency_key, request_hash)) is not None:
+        return int(remembered.status_code), remembered.response
+    opening = reserve(settings, wallet, item.item_id, spec, idempotency_key, request_hash)
+    if not isinstance(opening, store.OpeningRecord):
+        return int(opening.status_code), opening.response
+    return 201, quote_view(opening)
+
+
 def _read_body(body: dict[str, Any]) -> tuple[str, str | None]:
     raw_currency = body.get("currency", "SOL")
     try:

@@ -37,7 +37,8 @@ class Reservation:
     currency: str
     client_seed: str | None
     ttl_seconds: int
-    product: str = "pack"  # pack | credits (a bundle of credits: a top-up)
+    product: str = "pack"  # pack | credits (a bundle of credits: a top-up) | game_credit (an item of a game)
+    product_data: dict[str, Any] | None = None  # game_credit: game, denomination, the buyer's user data
 
 
 def check_pack_id(pack_id: str) -> None:
@@ -86,11 +87,15 @@ def reserve(settings: Settings, wallet: str, pack_id: str, spec: Reservation, id
 def _try_reserve(settings: Settings, wallet: str, pack_id: str, spec: Reservation, idempotency_key: str | None,
                  request_hash: str) -> store.OpeningRecord:
     pack = purchasable_pack(pack_id, spec.currency) if spec.product == "pack" else None
-    bundle = purchasable_bundle(pack_id, spec.currency) if pack is None else None
     now = datetime.now(UTC)
     cap = int(pack.max_per_wallet) if pack is not None and pack.max_per_wallet is not None else None
-    opening = _new_opening(settings, wallet, spec, now, _pack_fields(settings, pack) if pack is not None
-                           else _bundle_fields(bundle))
+    if pack is not None:
+        fields = _pack_fields(settings, pack)
+    elif spec.product == "game_credit":
+        fields = _game_credit_fields(purchasable_topup_item(pack_id, spec.currency), spec.product_data or {})
+    else:
+        fields = _bundle_fields(purchasable_bundle(pack_id, spec.currency))
+    opening = _new_opening(settings, wallet, spec, now, fields)
     remembered = None
     if idempotency_key is not None:  # a card checkout is answered once its session exists: pending until then
         status, answer = ((201, quote_view(opening)) if spec.rail == SOLANA
@@ -167,6 +172,26 @@ def buyback_terms(settings: Settings, pack: store.PackRecord) -> dict[str, int]:
     return {"buyback_bp": int(pack.buyback_bp) if pack.buyback_bp is not None else settings.buyback_bp,
             "buyback_hours": int(pack.buyback_hours) if pack.buyback_hours is not None
             else settings.buyback_window_hours}
+
+
+def purchasable_topup_item(item_id: str, currency: str) -> store.TopupItemRecord:
+    item = store.get_topup_item(item_id)
+    if item is None:
+        raise PackvaultError(ErrorCode.TOPUP_ITEM_NOT_FOUND, f"No game-credit item has the id {item_id!r}.")
+    prices = item.prices.as_dict()
+    if item.status != "ACTIVE":
+        raise PackvaultError(ErrorCode.PRODUCT_UNAVAILABLE)
+    if currency not in prices:
+        raise PackvaultError(ErrorCode.CURRENCY_NOT_ACCEPTED, f"This item is priced in {', '.join(sorted(prices))}, "
+                             f"not {currency}.")
+    return item
+
+
+def _game_credit_fields(item: store.TopupItemRecord, data: dict[str, Any]) -> dict[str, Any]:
+    """A game-credit quote draws nothing; it carries what the order will be made of."""
+    return {"pack_id": item.item_id, "pack_name": item.name, "prices": item.prices.as_dict(), "cards_per_pack": 0,
+            "odds_version": 0, "odds_hash": "", "product": "game_credit",
+            "product_data": {"game_id": item.game_id, "denomination": int(item.denomination), **data}}
 
 
 def _bundle_fields(bundle: store.BundleRecord) -> dict[str, Any]:

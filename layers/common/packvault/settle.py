@@ -31,6 +31,9 @@ def receipt(opening: store.OpeningRecord) -> dict[str, Any]:
                                          "items", "fairness")} | {"payment": opening.payment}
     if opening.product == "credits":
         answer |= {"product": "credits", "credits": int(opening.credits)}
+    if opening.product == "game_credit":
+        answer |= {"product": "game_credit", "order_id": opening.opening_id,
+                   "order_number": (opening.product_data or {}).get("order_number")}
     return answer
 
 
@@ -41,6 +44,8 @@ def open_paid(opening: store.OpeningRecord, settlement: Settlement, client_seed:
     top-up (a bundle of credits) posts its credits instead of drawing."""
     if opening.product == "credits":
         return _credit_topup(opening, settlement, marker)
+    if opening.product == "game_credit":
+        return _game_credit_order(opening, settlement, marker)
     seed = opening.client_seed or client_seed or settlement.payment_id
     table = odds_table(opening.pack_id, int(opening.odds_version))
     round_number, refreshed = 0, False
@@ -94,6 +99,41 @@ def _credit_topup(opening: store.OpeningRecord, settlement: Settlement,
     for name, value in changes.items():
         setattr(opening, name, value)
     return receipt(opening)
+
+
+def _game_credit_order(opening: store.OpeningRecord, settlement: Settlement,
+                       marker: store.ProcessedEventRecord | None) -> dict[str, Any]:
+    """A paid game-credit quote becomes a paid order (same id) in the open transaction, then goes to delivery."""
+    from packvault import fulfilment_queue, game_credits
+    from packvault.settings import get_settings
+
+    for attempt in range(3):  # an order number drawn twice in one second: draw again
+        order = game_credits.paid_order(opening, settlement.details, settlement.payment_id)
+        now = store.utc_now_iso()
+        changes = {"status": "OPENED", "opened_at": now, "updated_at": now, "payment_id": settlement.payment_id,
+                   "payment": settlement.details, "items": [], **dict(store.reference_fields(opening, settlement)),
+                   "product_data": {**(opening.product_data or {}), "order_number": order.order_number}}
+        event = store.new_event(opening.pk, "ORDERED", {"rail": settlement.rail, "payment_id": settlement.payment_id,
+                                                        "order_number": order.order_number})
+        try:
+            store.fulfil_product(opening, changes, settlement,
+                                 _request_token(opening.opening_id, settlement, attempt), event,
+                                 store.order_writes(order), marker)
+        except store.OpenFailed:
+            current = store.get_opening(opening.opening_id)
+            if current is not None and current.status == "OPENED":
+                return receipt(current)  # a concurrent or repeated settlement made the order
+            claim = store.get_payment_claim(settlement.rail, settlement.payment_id)
+            if claim is not None and claim.opening_id != opening.opening_id:
+                raise PackvaultError(ErrorCode.SIGNATURE_ALREADY_USED) from None
+            if current is None or current.status != "QUOTED":
+                raise PackvaultError(ErrorCode.OPENING_NOT_CONFIRMABLE) from None
+            continue
+        for name, value in changes.items():
+            setattr(opening, name, value)
+        fulfilment_queue.send(get_settings(), order.order_id)
+        return receipt(opening)
+    raise PackvaultError(ErrorCode.BUSY_RETRY)
 
 
 def settle_expired(opening: store.OpeningRecord, settlement: Settlement, in_time: bool, honour: bool,

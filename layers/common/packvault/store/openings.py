@@ -91,7 +91,8 @@ class OpeningRecord(Row):
     status = UnicodeAttribute()  # QUOTED | OPENED | EXPIRED | REFUND_DUE | REFUNDED
     rail = UnicodeAttribute(default="solana")  # how it is paid: solana | stripe (payments.RAILS)
     rail_refs = JSONAttribute(null=True)  # that rail's ids, e.g. the Checkout Session and PaymentIntent
-    product = UnicodeAttribute(default="pack")  # pack | credits (a top-up: pack_id holds the bundle id)
+    product = UnicodeAttribute(default="pack")  # pack | credits | game_credit (pack_id: the bundle or item id)
+    product_data = JSONAttribute(null=True)  # game_credit: game, denomination, user data; then the order number
     credits = NumberAttribute(null=True)  # a top-up's credits, posted when it is paid
     buyback_bp = NumberAttribute(null=True)  # instant buyback, frozen at quote time: basis points of fmv
     buyback_hours = NumberAttribute(null=True)  # ... offered this long after the opening (0: no limit)
@@ -332,11 +333,25 @@ register(OpeningRecord)
 
 def fulfil_topup(opening: OpeningRecord, changes: dict[str, Any], settlement: Settlement, request_token: str,
                  marker: ProcessedEventRecord | None = None) -> None:
-    """A paid credit top-up, in one transaction: QUOTED -> OPENED (fulfilled), the payment claimed, the credits
-    posted (wallet +, platform top-ups -) under `topup:<opening>`, the quote released, the event appended."""
+    """A paid credit top-up: the credits posted (wallet +, platform top-ups -) under `topup:<opening>`."""
     credits = int(opening.credits)
     event = new_event(opening.pk, "CREDITED", {"rail": settlement.rail, "payment_id": settlement.payment_id,
                                                "credits": credits})
+
+    def post_credits(transaction: TransactWrite) -> None:
+        post(transaction, f"topup:{opening.opening_id}", "topup",
+             [Entry(wallet_account(opening.wallet), credits), Entry(platform_account("topups"), -credits)],
+             actor=opening.wallet, now=changes["opened_at"],
+             details={"opening_id": opening.opening_id, "bundle_id": opening.pack_id, "rail": settlement.rail,
+                      "payment_id": settlement.payment_id})
+
+    fulfil_product(opening, changes, settlement, request_token, event, post_credits, marker)
+
+
+def fulfil_product(opening: OpeningRecord, changes: dict[str, Any], settlement: Settlement, request_token: str,
+                   event: EventRecord, product_writes: Any, marker: ProcessedEventRecord | None = None) -> None:
+    """A paid product that draws nothing (credits, game credits), in one transaction: QUOTED -> OPENED
+    (fulfilled), the payment claimed, the product's own writes, the quote released, the event appended."""
     try:
         with TransactWrite(connection=connection(), client_request_token=request_token) as transaction:
             transaction.update(
@@ -344,11 +359,7 @@ def fulfil_topup(opening: OpeningRecord, changes: dict[str, Any], settlement: Se
                 + [OpeningRecord.expiry_shard.remove(), OpeningRecord.expires_at.remove()],
                 condition=(OpeningRecord.status == "QUOTED") & (OpeningRecord.wallet == opening.wallet))
             claim_payment(transaction, opening, settlement, changes["opened_at"])
-            post(transaction, f"topup:{opening.opening_id}", "topup",
-                 [Entry(wallet_account(opening.wallet), credits), Entry(platform_account("topups"), -credits)],
-                 actor=opening.wallet, now=changes["opened_at"],
-                 details={"opening_id": opening.opening_id, "bundle_id": opening.pack_id, "rail": settlement.rail,
-                          "payment_id": settlement.payment_id})
+            product_writes(transaction)
             count_quote(transaction, opening.wallet, -1)
             mark_processed(transaction, marker)
             transaction.save(event, condition=EventRecord.pk.does_not_exist())

@@ -174,6 +174,23 @@ class OrderConflict(RuntimeError):
         self.reason = reason
 
 
+def order_writes(order: OrderRecord) -> Any:
+    """The writes that create an order inside someone else's transaction (the open path, which claims the
+    payment itself): the order, its number, its event."""
+
+    def write(transaction: TransactWrite) -> None:
+        number = OrderNumberRecord(pk=f"ORDERNO#{order.order_number}", sk=ORDER_NUMBER_SORT_KEY,
+                                   order_id=order.order_id)
+        transaction.save(order, condition=OrderRecord.pk.does_not_exist())
+        transaction.save(number, condition=OrderNumberRecord.pk.does_not_exist())
+        transaction.save(new_event(order.pk, "ORDER_PAID", {"order_number": order.order_number, "status": "paid",
+                                                            "payment_id": order.payment_id,
+                                                            "opening_id": order.order_id}),
+                         condition=EventRecord.pk.does_not_exist())
+
+    return write
+
+
 def create_order(order: OrderRecord) -> None:
     """Order + unique order number + the payment's claim + the event, in one transaction."""
     claim = PaymentClaimRecord(pk=payment_pk("solana", order.payment_id), sk=PAYMENT_SORT_KEY, rail="solana",
