@@ -93,3 +93,24 @@ def test_the_api_answers_graphql_errors_without_internals(stack):
     with pytest.raises(ApiError) as failure:
         client.run("query($id: ID!) { order(id: $id) { id } nope }", id="x")
     assert "Traceback" not in str(failure.value.body)
+
+
+def test_quote_first_over_rest_then_the_order_over_graphql(stack):
+    from packvault_tools.client import PackvaultClient
+
+    keypair = Keypair.generate()
+    rest, graphql = PackvaultClient(stack.base_url), GraphqlClient(stack.base_url)
+    rest.sign_in(keypair)
+    graphql.sign_in(keypair)
+    chain = RpcWallet(stack.solana_url)
+    chain.airdrop(keypair.public_key, 10**9)
+    games = requests.get(f"{stack.base_url}/api/v1/game-credits", timeout=10).json()["games"]
+    assert {"mobile-legends", "genshin"} <= {g["game_id"] for g in games}
+    quote = rest.request("POST", "/api/v1/game-credits/genshin-300/purchase",
+                         {"currency": "SOL", "game_account_id": "8000123456", "server_id": "europe"})
+    signature = chain.pay(solders_keypair(keypair), quote["receiver_wallet"], int(quote["amount_base_units"]),
+                          reference=quote["reference"], memo=f"packvault:{quote['opening_id']}")
+    opened = rest.request("POST", f"/api/v1/packs/openings/{quote['opening_id']}/confirm-payment",
+                          {"tx_signature": signature})
+    assert opened["product"] == "game_credit" and opened["order_number"].startswith("ORD-")
+    assert settled(graphql, quote["opening_id"])["status"] == "succeeded"

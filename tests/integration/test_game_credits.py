@@ -56,6 +56,7 @@ def env(local_table, solana_node, sqs, vendor_double, monkeypatch):
         "PLATFORM_WALLET": PLATFORM.public_key, "SOLANA_RPC_URLS": solana_node.url, "SQS_ENDPOINT": server.endpoint,
         "FULFILMENT_QUEUE_URL": queues["FulfilmentQueue"], "VENDOR_API_URL": vendor_double.url,
         "VENDOR_API_KEY": VENDOR_KEY, "FULFILMENT_MAX_ATTEMPTS": "3"})
+    monkeypatch.setattr("packvault.settings.get_settings", lambda: settings)  # the process's settings, as in Lambda
     vendor = VendorClient(vendor_double.url, VENDOR_KEY, timeout=(1.0, 1.0), attempts=2, backoff_seconds=0.01)
     while messages(server, queues["FulfilmentQueue"]):  # each test sees only its own messages
         pass
@@ -273,3 +274,83 @@ def test_a_payment_made_for_a_pack_quote_cannot_become_a_top_up(env):
                           memo=f"packvault:{quote['opening_id']}")
     refused("PAYMENT_FOR_A_QUOTE", submit, settings, rpc, keypair, signature)
     assert store.get_payment_claim("solana", signature) is None  # still free to confirm the quote
+
+
+# --- quote first, and by card: the same open path as packs ---------------------------------------------------
+
+
+def test_quote_first_a_confirmed_quote_becomes_the_paid_order_once(env, vendor_double):
+    from packvault import confirm, purchase
+
+    settings, rpc, chain, vendor, server, queue = env
+    keypair = buyer(chain)
+    body = {"currency": "SOL", **FIELDS, "additional_info": {"zone_id": "Asia"}}
+    status, quote = purchase.purchase_game_credit(settings, keypair.public_key, "mlbb-86", body, "quote-1")
+    assert status == 201 and quote["product"] == "game_credit" and quote["amount"] == "0.01"
+    assert quote["user_data"] == {**FIELDS, "zone_id": "Asia"} and quote["reference"]
+    assert purchase.purchase_game_credit(settings, keypair.public_key, "mlbb-86", body, "quote-1") == (201, quote)
+    signature = chain.pay(solders_keypair(keypair), quote["receiver_wallet"], int(quote["amount_base_units"]),
+                          reference=quote["reference"], memo=f"packvault:{quote['opening_id']}")
+    path_body = {"tx_signature": signature}
+    first = confirm.confirm_payment(settings, rpc, keypair.public_key, quote["opening_id"], path_body)
+    again = confirm.confirm_payment(settings, rpc, keypair.public_key, quote["opening_id"], path_body)
+    assert first.status_code == 200 and first.body["product"] == "game_credit"
+    assert first.body["order_id"] == quote["opening_id"] and again.body["order_number"] == first.body["order_number"]
+    order = store.get_order(quote["opening_id"])
+    assert (order.status, order.payment_id, order.user_data["zone_id"]) == ("paid", signature, "Asia")
+    assert messages(server, queue) == [order.order_id]
+    assert fulfilment.fulfil(settings, vendor, order.order_id) == "delivered"
+    assert [e.event_type for e in store.events_of(store.opening_pk(order.order_id))] == ["QUOTED", "ORDERED"]
+    refused("SIGNATURE_ALREADY_USED", submit, settings, rpc, keypair, signature)  # not a second order, pay-first
+
+
+def test_quote_first_refuses_bad_user_data_before_reserving(env):
+    from packvault import purchase
+
+    settings, _, chain, _, _, _ = env
+    keypair = buyer(chain)
+    refused("USER_DATA_INVALID", purchase.purchase_game_credit, settings, keypair.public_key, "mlbb-86",
+            {"game_account_id": "12345678"}, None)
+    refused("CURRENCY_NOT_ACCEPTED", purchase.purchase_game_credit, settings, keypair.public_key, "mlbb-86",
+            {"currency": "USD", **FIELDS}, None)
+    refused("TOPUP_ITEM_NOT_FOUND", purchase.purchase_game_credit, settings, keypair.public_key, "nope", FIELDS, None)
+    assert store.open_quote_count(keypair.public_key) == 0
+
+
+def test_by_card_the_paid_session_becomes_the_paid_order(env, monkeypatch):
+    import json as json_lib
+    import time
+
+    from local import stripe_double
+    from packvault import card_settlement, checkout
+    from packvault.payments import stripe_checkout
+
+    settings, _, _, vendor, server, queue = env
+    double = stripe_double.StripeDouble(0, "sk_test_game_credits_0123").start()
+    try:
+        card_settings = Settings.from_env({"STAGE": "dev", "TABLE_NAME": settings.table_name,
+                                           "DYNAMODB_ENDPOINT": settings.dynamodb_endpoint,
+                                           "STRIPE_SECRET_KEY": "sk_test_game_credits_0123",
+                                           "STRIPE_WEBHOOK_SECRET": "whsec_game_credits_0123",
+                                           "STRIPE_API_BASE": double.url, "CHECKOUT_RETURN_ORIGINS": "https://shop.example",
+                                           "SQS_ENDPOINT": settings.sqs_endpoint,
+                                           "FULFILMENT_QUEUE_URL": settings.fulfilment_queue_url})
+        cards = stripe_checkout.from_settings(card_settings)
+        monkeypatch.setattr("packvault.settings.get_settings", lambda: card_settings)
+        wallet = Keypair.generate().public_key
+        body = {"success_url": "https://shop.example/done", "cancel_url": "https://shop.example/no", **FIELDS}
+        status, started = checkout.create_checkout(card_settings, cards, wallet, "mlbb-86", body, "card-1",
+                                                   "game_credit")
+        assert status == 201 and started["product"] == "game_credit" and started["amount"] == "1.49"
+        stripe_double.pay_session(double.state, started["checkout_session_id"])
+        (completed,) = [e for e in double.state.events if e["type"] == "checkout.session.completed"
+                        and e["data"]["object"]["id"] == started["checkout_session_id"]]
+        payload = json_lib.dumps(completed).encode()
+        header = stripe_double.sign(payload, "whsec_game_credits_0123", int(time.time()))
+        assert card_settlement.handle_webhook(card_settings, cards, payload, header)["outcome"] == "opened"
+        order = store.get_order(started["opening_id"])
+        assert (order.status, order.currency, order.amount_base_units) == ("paid", "USD", "149")
+        assert messages(server, queue) == [order.order_id]
+        assert fulfilment.fulfil(settings, vendor, order.order_id) == "delivered"
+    finally:
+        double.shutdown()
