@@ -317,7 +317,8 @@ def test_quote_first_refuses_bad_user_data_before_reserving(env):
     assert store.open_quote_count(keypair.public_key) == 0
 
 
-def test_by_card_the_paid_session_becomes_the_paid_order(env, monkeypatch):
+def test_by_card_the_paid_session_becomes_the_paid_order(env, monkeypatch, vendor_double):
+    double_vendor = lambda: vendor_double  # noqa: E731
     import json as json_lib
     import time
 
@@ -352,5 +353,28 @@ def test_by_card_the_paid_session_becomes_the_paid_order(env, monkeypatch):
         assert (order.status, order.currency, order.amount_base_units) == ("paid", "USD", "149")
         assert messages(server, queue) == [order.order_id]
         assert fulfilment.fulfil(settings, vendor, order.order_id) == "delivered"
+
+        # A second order refunded by card before delivery is never delivered.
+        _, refunded = checkout.create_checkout(card_settings, cards, wallet, "mlbb-86", body, "card-2",
+                                               "game_credit")
+        stripe_double.pay_session(double.state, refunded["checkout_session_id"])
+        (paid,) = [e for e in double.state.events if e["type"] == "checkout.session.completed"
+                   and e["data"]["object"]["id"] == refunded["checkout_session_id"]]
+
+        def deliver(event: dict) -> str:
+            body = json_lib.dumps(event).encode()
+            signed = stripe_double.sign(body, "whsec_game_credits_0123", int(time.time()))
+            return card_settlement.handle_webhook(card_settings, cards, body, signed)["outcome"]
+
+        deliver(paid)
+        intent = store.get_opening(refunded["opening_id"]).payment_id
+        cards.refund(intent, refunded["opening_id"], "requested by customer")
+        (charge,) = [e for e in double.state.events if e["type"] == "charge.refunded"
+                     and e["data"]["object"]["payment_intent"] == intent]
+        assert deliver(charge) == "refunded"
+        cancelled = store.get_order(refunded["opening_id"])
+        assert cancelled.status == "refunded" and cancelled.failure["code"] == "REFUNDED_BEFORE_DELIVERY"
+        assert fulfilment.fulfil(settings, vendor, cancelled.order_id) == "settled"
+        assert vendor_calls(double_vendor(), cancelled.order_id) == 0
     finally:
         double.shutdown()

@@ -20,7 +20,7 @@ from packvault.times import iso_seconds
 from packvault.vendor import VendorClient
 
 LEASE_SECONDS = 60
-SETTLED = {"succeeded", "failed", "refund_due"}
+SETTLED = {"succeeded", "failed", "refund_due", "refunded"}
 RECHECK_SECONDS = 300
 
 
