@@ -42,7 +42,8 @@ def _error_response(status: int, code: str) -> AWSResponse:
 class Faults:
     """faults.inject("TransactWriteItems", nth=1, kind="throttle"): the first TransactWriteItems is refused with
     a throttling error (botocore retries it, as in production). Kinds: throttle, server_error, timeout (refused
-    before sending), crash_after (the call commits, then the caller gets InjectedCrash)."""
+    before sending), cancelled (a transaction cancelled by a condition, nothing written), crash_after (the call
+    commits, then the caller gets InjectedCrash)."""
 
     planned: dict[str, list[tuple[int, str]]] = field(default_factory=lambda: defaultdict(list))
     seen: Counter = field(default_factory=Counter)
@@ -75,11 +76,13 @@ class Faults:
 
     def _before_send(self, request: Any, **_: Any) -> Any:
         operation = (request.headers.get("X-Amz-Target") or b"").decode().rsplit(".", 1)[-1]
-        kind = self._due(operation, {"throttle", "server_error", "timeout"}, count=True)
+        kind = self._due(operation, {"throttle", "server_error", "timeout", "cancelled"}, count=True)
         if kind == "throttle":
             return _error_response(400, "ProvisionedThroughputExceededException")
         if kind == "server_error":
             return _error_response(500, "InternalServerError")
+        if kind == "cancelled":
+            return _error_response(400, "TransactionCanceledException")
         if kind == "timeout":
             raise ReadTimeoutError(endpoint_url="http://dynamodb")
         return None

@@ -77,7 +77,8 @@ def _verify_opening(args: argparse.Namespace) -> int:
         return 2
     result = check_proof(proof)
     print(json.dumps({"verdict": result.verdict, "opening_id": proof.get("opening_id"),
-                      "problems": result.problems, "recomputed_items": result.expected_items}, indent=2))
+                      "problems": result.problems, "warnings": result.warnings,
+                      "recomputed_items": result.expected_items}, indent=2))
     return {"match": 0, "mismatch": 1}.get(result.verdict, 2)
 
 

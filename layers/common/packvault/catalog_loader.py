@@ -468,6 +468,7 @@ def load_pack(pack: PackDefinition, based_on: str | None = None) -> LoadResult:
         max_per_wallet=pack.max_per_wallet, stripe_price_id=pack.stripe_price_id,
         buyback_bp=pack.buyback[0] if pack.buyback else None, buyback_hours=pack.buyback[1] if pack.buyback else None,
         odds_version=odds_version, odds_hash=odds_hash, definition_hash=definition_hash,
+        stock_totals={i.item_id: i.stock for i in pack.items if i.stock is not None},
         created_at=existing.created_at if existing else now, updated_at=now,
     )
     old_supply = existing.supply_total if existing is not None else None

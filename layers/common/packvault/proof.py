@@ -18,6 +18,7 @@ class ProofCheck:
     problems: list[str] = field(default_factory=list)
     expected_items: list[dict[str, str]] = field(default_factory=list)
     incomplete: bool = False  # an input is missing (or not yet revealed): nothing could be checked
+    warnings: list[str] = field(default_factory=list)  # consistent, but worth a buyer's attention
 
     @property
     def verdict(self) -> str:
@@ -51,6 +52,9 @@ def check_proof(proof: dict[str, Any]) -> ProofCheck:
     except NothingToDraw as exc:
         return ProofCheck(False, [f"nothing could be drawn from this odds table and stock: {exc}"])
     expected = [{"tier_id": d.tier_id, "item_id": d.item_id} for d in drawn]
+    problems = _check_v2(proof)
+    if problems:
+        return ProofCheck(False, problems, expected)
     published = [{"tier_id": i["tier_id"], "item_id": i["item_id"]} for i in proof["items"]]
     if expected != published:
         differences = [
@@ -60,4 +64,45 @@ def check_proof(proof: dict[str, Any]) -> ProofCheck:
         if len(published) != len(expected):
             differences.append(f"published {len(published)} items, recomputed {len(expected)}")
         return ProofCheck(False, differences, expected)
-    return ProofCheck(True, [], expected)
+    return ProofCheck(True, [], expected, warnings=_withdrawn_stock(proof))
+
+
+def _check_v2(proof: dict[str, Any]) -> list[str]:
+    """Fairness v2 (FAIRNESS.md 5): the stock drawn with never exceeds what the quote committed to, and every
+    abandoned round is recomputable and names a unit of its own draw that was gone."""
+    if proof.get("version") != 2:
+        return []
+    committed = proof.get("stock_committed") or {}
+    problems = [f"stock of {item_id} ({units}) exceeds the {committed[item_id]} the quote committed to"
+                for item_id, units in proof["stock"].items() if item_id in committed and units > committed[item_id]]
+    rounds = proof.get("abandoned_rounds") or []
+    if [r.get("round") for r in rounds] != list(range(int(proof["round"]))):
+        problems.append(f"round {proof['round']} needs abandoned rounds 0..{int(proof['round']) - 1} on the record, "
+                        f"found {[r.get('round') for r in rounds]}")
+        return problems
+    table = OddsTable.from_document(proof["odds_table"])
+    for abandoned in rounds:
+        inputs = DrawInputs(proof["server_seed"], proof["client_seed"], proof["opening_id"], int(abandoned["round"]))
+        try:
+            drawn = [{"tier_id": d.tier_id, "item_id": d.item_id} for d in draw_opening(table, inputs,
+                                                                                      abandoned["stock"])]
+        except NothingToDraw:
+            drawn = []
+        if drawn != abandoned.get("items"):
+            problems.append(f"abandoned round {abandoned['round']} does not recompute to the items it lists")
+        drawn_ids = {d["item_id"] for d in drawn}
+        if not abandoned.get("short") or not set(abandoned["short"]) <= drawn_ids:
+            problems.append(f"abandoned round {abandoned['round']} names no unit of its own draw that was gone")
+    return problems
+
+
+def _withdrawn_stock(proof: dict[str, Any]) -> list[str]:
+    """A redraw caused by stock taken away after the quote (the item's total now below what the quote committed
+    to) is consistent, but it is the operator's doing, not another buyer's: say so."""
+    found = []
+    for abandoned in proof.get("abandoned_rounds") or []:
+        for item_id, short in (abandoned.get("short") or {}).items():
+            if 0 <= short.get("total", 0) < short.get("committed", -1):
+                found.append(f"round {abandoned['round']} was abandoned because {item_id}'s stock was cut from "
+                             f"{short['committed']} (committed at quote time) to {short['total']} before it opened")
+    return found

@@ -1,7 +1,8 @@
 """The one open path: whatever rail proved a payment, the pack opens here, in one DynamoDB transaction.
 
 A rail hands over a `Settlement` (its own payment id, what it found, its references). Opening draws the
-items (provably fair, redrawn with the next round only when stock moved underneath), then writes QUOTED ->
+items (provably fair, redrawn with the next round only when a drawn unit is truly gone, and then on the
+record), then writes QUOTED ->
 OPENED with the vault items, stock, supply, the payment claim and the event, all or nothing. A payment that
 cannot open its pack (expired without supply, nothing left to draw) is recorded as REFUND_DUE, never lost.
 """
@@ -46,39 +47,94 @@ def open_paid(opening: store.OpeningRecord, settlement: Settlement, client_seed:
         return _credit_topup(opening, settlement, marker)
     if opening.product == "game_credit":
         return _game_credit_order(opening, settlement, marker)
-    seed = opening.client_seed or client_seed or settlement.payment_id
+    seed = effective_client_seed(settlement.payment_id, opening.client_seed, client_seed)
     table = odds_table(opening.pack_id, int(opening.odds_version))
-    round_number, refreshed = 0, False
+    round_number, refreshed, retries, abandoned = 0, False, 0, []
     while round_number < MAX_ROUNDS:
-        items, stock, cached_hash = _items_for_draw(opening.pack_id)
+        items, current, cached_hash = _items_for_draw(opening.pack_id)
+        stock = committed_stock(opening, items, current, {i for r in abandoned for i in r["short"]})
         try:
             drawn = draw_opening(table, DrawInputs(opening.server_seed, seed, opening.opening_id, round_number), stock)
         except NothingToDraw:
             return _nothing_to_draw(opening, settlement, marker)
         changes, vault_items, taken, fmv_micros = opening_changes(opening, settlement, seed, round_number, stock,
-                                                                  drawn, items)
+                                                                  drawn, items, abandoned)
         try:
             store.open_opening(opening, changes, settlement, vault_items, taken, fmv_micros,
-                               _request_token(opening.opening_id, settlement, round_number), marker, cached_hash)
+                               _request_token(opening.opening_id, settlement, round_number + 10 * retries), marker,
+                               cached_hash)
             for name, value in changes.items():  # the receipt is what was just written; no re-read
                 setattr(opening, name, value)
             return receipt(opening)
         except store.OpenFailed:
-            current = store.get_opening(opening.opening_id)
-            if current is not None and current.status == "OPENED":
-                return receipt(current)  # a concurrent settlement opened it: same items for everyone
+            current_row = store.get_opening(opening.opening_id)
+            if current_row is not None and current_row.status == "OPENED":
+                return receipt(current_row)  # a concurrent settlement opened it: same items for everyone
             claim = store.get_payment_claim(settlement.rail, settlement.payment_id)
             if claim is not None and claim.opening_id != opening.opening_id:
                 raise PackvaultError(ErrorCode.SIGNATURE_ALREADY_USED) from None
-            if current is None or current.status != "QUOTED":
+            if current_row is None or current_row.status != "QUOTED":
                 raise PackvaultError(ErrorCode.OPENING_NOT_CONFIRMABLE) from None
             if cached_hash is not None and not refreshed:
                 _ITEMS.pop(opening.pack_id, None)  # the cached items may be stale: the same draw, fresh items
                 refreshed = True
                 continue
-            time.sleep(random.uniform(0, 0.02 * 2**round_number))
-            round_number += 1  # stock moved under us (another opening took the last unit): redraw, next round
+            short = short_items(opening, taken)
+            time.sleep(random.uniform(0, 0.02 * 2 ** (round_number + retries)))
+            if not short:  # not a unit this draw needed: try the same round again, never a hidden redraw
+                retries += 1
+                if retries > MAX_ROUNDS:
+                    break
+                continue
+            abandoned.append({"round": round_number, "stock": stock, "short": short,
+                              "items": [{"tier_id": d.tier_id, "item_id": d.item_id} for d in drawn]})
+            round_number += 1  # a drawn unit is truly gone: redraw with the next round, on the record
     raise PackvaultError(ErrorCode.BUSY_RETRY)
+
+
+def effective_client_seed(payment_id: str, quote_seed: str | None, confirm_seed: str | None) -> str:
+    """FAIRNESS.md 1.4 (v2): the payment's id always enters; the buyer's seeds, if any, follow it."""
+    return ":".join(part for part in (payment_id, quote_seed, confirm_seed) if part)
+
+
+def committed_stock(opening: store.OpeningRecord, items: dict[str, store.PackItemRecord],
+                    current: dict[str, int], found_short: set[str] = frozenset()) -> dict[str, int]:
+    """The stock this opening draws with (FAIRNESS.md 5, v2): for each item with finite stock, the total its quote
+    committed to less the units drawn by anyone since the catalog was loaded; an operator's later change to a
+    total does not move this opening's odds. An item an abandoned round found short counts only what is really
+    left. An opening quoted before v2 (nothing committed) uses the current stock."""
+    committed = opening.stock_committed
+    if committed is None:
+        return current
+    stock = {}
+    for item_id, available in current.items():
+        row = items[item_id]
+        if item_id in committed:
+            drawn_so_far = int(row.stock_total) - int(row.stock_available)
+            stock[item_id] = max(0, int(committed[item_id]) - drawn_so_far)
+            if item_id in found_short:
+                stock[item_id] = min(stock[item_id], available)
+        else:  # unlimited when quoted, finite now: only what is really there
+            stock[item_id] = available
+    return stock
+
+
+def short_items(opening: store.OpeningRecord, taken: dict[str, int]) -> dict[str, dict[str, int]]:
+    """The drawn finite-stock items that no longer have the units this draw needs (read fresh): the evidence a
+    redraw is published with. Empty when the failure was not about stock."""
+    if not taken:
+        return {}
+    rows = {row.item_id: row for row in store.pack_items(opening.pack_id, consistent=True)}
+    short = {}
+    for item_id, needed in taken.items():
+        row = rows.get(item_id)
+        available = int(row.stock_available) if row is not None and row.stock_available is not None else 0
+        if available < needed:
+            short[item_id] = {"needed": needed, "available": available,
+                              "total": int(row.stock_total) if row is not None and row.stock_total is not None
+                              else 0,
+                              "committed": int((opening.stock_committed or {}).get(item_id, -1))}
+    return short
 
 
 def _credit_topup(opening: store.OpeningRecord, settlement: Settlement,
@@ -149,6 +205,7 @@ def settle_expired(opening: store.OpeningRecord, settlement: Settlement, in_time
 
 def opening_changes(opening: store.OpeningRecord, settlement: Settlement, seed: str, round_number: int,
                     stock: dict[str, int], drawn: list, items: dict[str, store.PackItemRecord],
+                    abandoned: list[dict[str, Any]] | None = None,
                     ) -> tuple[dict[str, Any], list[store.VaultItemRecord], dict[str, int], int]:
     """What opening writes: the opening's new fields (items revealed, the proof), its vault items, the stock
     each drawn finite item loses, and the fair value added to the vault."""
@@ -169,6 +226,8 @@ def opening_changes(opening: store.OpeningRecord, settlement: Settlement, seed: 
                 "server_seed_hash": opening.server_seed_hash, "client_seed": seed, "round": round_number,
                 "stock": stock, "odds_version": int(opening.odds_version), "odds_hash": opening.odds_hash,
                 "items": [{"tier_id": d.tier_id, "item_id": d.item_id} for d in drawn]}
+    if opening.stock_committed is not None:  # fairness v2: what the quote committed to, and every abandoned round
+        fairness |= {"version": 2, "stock_committed": opening.stock_committed, "abandoned_rounds": abandoned or []}
     changes = {"status": "OPENED", "opened_at": opened_at, "updated_at": opened_at,
                "payment_id": settlement.payment_id, "payment": settlement.details, "items": revealed,
                "fairness": fairness, "client_seed": seed}

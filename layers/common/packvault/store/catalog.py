@@ -69,6 +69,7 @@ class PackRecord(Row):
     buyback_bp = NumberAttribute(null=True)  # instant buyback rate for this pack (None: the deployment default)
     buyback_hours = NumberAttribute(null=True)
     opened_count = NumberAttribute(default=0)
+    stock_totals = JSONAttribute(null=True)  # {item_id: total} of finite-stock items: what a quote commits to
     odds_version = NumberAttribute()
     odds_hash = UnicodeAttribute()
     definition_hash = UnicodeAttribute()
@@ -238,6 +239,7 @@ def _write_pack(pack: PackRecord, event: EventRecord, supply: CountedChange, exp
                 PackRecord.buyback_hours.set(pack.buyback_hours) if pack.buyback_hours is not None
                 else PackRecord.buyback_hours.remove(),
                 PackRecord.layout.set(pack.layout),
+                PackRecord.stock_totals.set(pack.stock_totals),
                 PackRecord.odds_version.set(pack.odds_version),
                 PackRecord.odds_hash.set(pack.odds_hash),
                 PackRecord.definition_hash.set(pack.definition_hash),

@@ -106,6 +106,7 @@ class OpeningRecord(Row):
     server_seed = UnicodeAttribute(null=True)  # secret until the pack opens (None: a credit top-up, nothing drawn)
     server_seed_hash = UnicodeAttribute(null=True)
     client_seed = UnicodeAttribute(null=True)
+    stock_committed = JSONAttribute(null=True)  # {item_id: total} at quote time (fairness v2); None: v1
     odds_version = NumberAttribute()
     odds_hash = UnicodeAttribute()
     limited_supply = BooleanAttribute(default=False)

@@ -1,0 +1,122 @@
+"""Fairness v2 against the attacks in the fairness issue, on DynamoDB Local with LiteSVM payments: the payment's
+id always enters the client seed; stock taken away after the quote cannot silently change the draw (the quote
+committed the totals, and a redraw it forces is on the public record and flagged); a failed open transaction
+that was not about stock never redraws (no hidden rounds); every v2 proof recomputes, abandoned rounds
+included, and a forged round is refused."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from local.wallet import RpcWallet, solders_keypair
+from packvault import admin, confirm, proofs, purchase, store
+from packvault.catalog_loader import load_catalog, parse_catalog
+from packvault.payments.solana_rpc import SolanaRpc
+from packvault.proof import check_proof
+from packvault.settings import Settings
+from packvault_tools.client import Keypair
+from tests.faults import Faults
+
+PLATFORM = Keypair.generate().public_key
+ADMIN = Keypair.generate().public_key
+CHASE = {"pack_id": "chase-v2", "name": "Chase", "status": "ACTIVE", "prices": {"SOL": "0.01"}, "cards_per_pack": 5,
+         "supply": {"total": 50},
+         "tiers": [{"tier_id": "common", "name": "Common", "probability": "0.1",
+                    "items": [{"item_id": "penny", "name": "Penny", "nft_id": "n-penny", "rarity": "common",
+                               "fmv": "0.1", "weight": 1}]},
+                   {"tier_id": "chase", "name": "Chase", "probability": "0.9",
+                    "items": [{"item_id": "crown", "name": "Crown", "nft_id": "n-crown", "rarity": "chase",
+                               "fmv": "500", "weight": 1, "stock": 40}]}]}
+
+
+@pytest.fixture
+def env(local_table, solana_node):
+    load_catalog(parse_catalog({"schema_version": 1, "packs": [CHASE]}))
+    settings = Settings.from_env({"STAGE": "dev", "TABLE_NAME": local_table.table_name,
+                                  "DYNAMODB_ENDPOINT": local_table.dynamodb_endpoint, "PLATFORM_WALLET": PLATFORM,
+                                  "SOLANA_RPC_URLS": solana_node.url, "OPERATOR_ROLES": f"{ADMIN}=admin"})
+    return settings, SolanaRpc([solana_node.url]), RpcWallet(solana_node.url)
+
+
+def quote_and_pay(env, body=None):
+    settings, _, chain = env
+    keypair = Keypair.generate()
+    chain.airdrop(keypair.public_key, 10**9)
+    quote = purchase.purchase(settings, keypair.public_key, "chase-v2", body or {}, None)[1]
+    signature = chain.pay(solders_keypair(keypair), quote["receiver_wallet"], int(quote["amount_base_units"]),
+                          reference=quote["reference"])
+    return keypair, quote, signature
+
+
+def open_it(env, keypair, quote, signature, **extra):
+    settings, rpc, _ = env
+    return confirm.confirm_payment(settings, rpc, keypair.public_key, quote["opening_id"],
+                                   {"tx_signature": signature, **extra}).body
+
+
+def public_proof(opening_id: str) -> dict:
+    return proofs.public_proof(opening_id)["proof"]
+
+
+def test_the_payment_id_always_enters_the_client_seed(env):
+    keypair, quote, signature = quote_and_pay(env, {"client_seed": "chosen at purchase"})
+    assert quote["stock_committed"] == {"crown": 40}
+    opened = open_it(env, keypair, quote, signature, client_seed="chosen at confirm")
+    assert opened["fairness"]["client_seed"] == f"{signature}:chosen at purchase:chosen at confirm"
+    keypair, quote, signature = quote_and_pay(env)
+    assert open_it(env, keypair, quote, signature)["fairness"]["client_seed"] == signature  # as in v1
+
+
+def test_stock_withdrawn_after_the_quote_forces_a_redraw_that_is_on_the_record_and_flagged(env):
+    keypair, quote, signature = quote_and_pay(env)
+    without_crowns = copy.deepcopy(CHASE)
+    without_crowns["tiers"][1]["items"][0]["stock"] = 0  # the operator withdraws the chase card before confirm
+    admin.patch_pack(ADMIN, "chase-v2", {"tiers": without_crowns["tiers"]}, "withdraw")
+    opened = open_it(env, keypair, quote, signature)
+    fairness = opened["fairness"]
+    assert fairness["version"] == 2 and fairness["round"] == 1
+    (abandoned,) = fairness["abandoned_rounds"]
+    assert abandoned["round"] == 0 and abandoned["stock"] == {"crown": 40}
+    assert abandoned["short"]["crown"]["committed"] == 40 and abandoned["short"]["crown"]["total"] == 0
+    result = check_proof(public_proof(quote["opening_id"]))
+    assert result.verdict == "match"
+    assert result.warnings and "cut from 40 (committed at quote time) to 0" in result.warnings[0]
+
+
+def test_a_failed_open_that_was_not_about_stock_never_redraws(env):
+    keypair, quote, signature = quote_and_pay(env)
+    faults = Faults()
+    try:
+        faults.inject("TransactWriteItems", faults.seen["TransactWriteItems"] + 1, "cancelled")
+        opened = open_it(env, keypair, quote, signature)
+    finally:
+        faults.close()
+    assert faults.fired
+    assert opened["fairness"]["round"] == 0 and opened["fairness"]["abandoned_rounds"] == []
+    assert check_proof(public_proof(quote["opening_id"])).verdict == "match"
+
+
+def test_stock_raised_after_the_quote_does_not_move_the_draw_either(env):
+    keypair, quote, signature = quote_and_pay(env)
+    more = copy.deepcopy(CHASE)
+    more["tiers"][1]["items"][0]["stock"] = 45
+    admin.patch_pack(ADMIN, "chase-v2", {"tiers": more["tiers"]}, "raise")
+    fairness = open_it(env, keypair, quote, signature)["fairness"]
+    assert fairness["stock"] == {"crown": 40} and fairness["stock_committed"] == {"crown": 40}
+
+
+def test_a_forged_or_hidden_round_is_refused_by_the_verifier(env):
+    keypair, quote, signature = quote_and_pay(env)
+    open_it(env, keypair, quote, signature)
+    proof = public_proof(quote["opening_id"])
+    assert check_proof(proof).verdict == "match"
+    hidden = {**proof, "round": 1}  # a later round with no abandoned round on the record
+    assert check_proof(hidden).verdict == "mismatch"
+    forged = {**proof, "round": 1, "abandoned_rounds": [{"round": 0, "stock": proof["stock"], "short": {},
+                                                         "items": proof["items"]}]}
+    assert any("names no unit" in p for p in check_proof(forged).problems)
+    inflated = {**proof, "stock": {"crown": 99}}
+    assert any("exceeds" in p for p in check_proof(inflated).problems)
+    store.get_opening(quote["opening_id"])  # (the opening itself is untouched by any of this)
