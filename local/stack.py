@@ -39,7 +39,8 @@ from packvault_tools import devstack
 log = logging.getLogger("local")
 
 # Locally the signing key comes from JWT_SIGNING_KEY (random per run unless set), not from SSM.
-LOCAL_PARAMETERS = {"Stage": "dev", "LogLevel": "INFO", "JwtSigningKeyParameter": "", "SolanaCluster": "localnet"}
+LOCAL_PARAMETERS = {"Stage": "dev", "LogLevel": "INFO", "JwtSigningKeyParameter": "", "QuoteSigningKeyParameter": "",
+                    "SolanaCluster": "localnet"}
 DEFAULT_TABLE_NAME = "packvault-local"
 DEMO_CATALOG = template.ROOT / "catalog" / "demo.json"
 
@@ -373,6 +374,7 @@ def run(args: argparse.Namespace, explicit: set[str]) -> int:
             os.environ.pop("SOLANA_RPC_URLS")  # the local node below, not the template's devnet default
         os.environ["TABLE_NAME"] = args.table_name
         os.environ.setdefault("JWT_SIGNING_KEY", secrets.token_urlsafe(48))
+        os.environ.setdefault("QUOTE_SIGNING_KEY", secrets.token_hex(32))  # signs quotes (fairness v2), per run
         admin_keypair = ensure_local_operator()
         if not os.environ.get("PLATFORM_WALLET"):
             from packvault.keys import new_reference

@@ -5,7 +5,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from packvault import catalog, proofs
+from packvault import catalog, proofs, quote_signing
 from packvault.http import create_app, logger
 from packvault.runtime import configure
 
@@ -41,6 +41,11 @@ def list_bundles() -> dict:
 @app.get("/api/v1/game-credits")
 def list_game_credits() -> dict:
     return {"games": catalog.list_game_credits()}
+
+
+@app.get("/api/v1/fairness/quote-key")
+def quote_key() -> dict:
+    return quote_signing.public_key()
 
 
 @app.get("/api/v1/openapi.json")

@@ -120,3 +120,32 @@ def test_a_forged_or_hidden_round_is_refused_by_the_verifier(env):
     inflated = {**proof, "stock": {"crown": 99}}
     assert any("exceeds" in p for p in check_proof(inflated).problems)
     store.get_opening(quote["opening_id"])  # (the opening itself is untouched by any of this)
+
+
+def test_a_signed_quote_holds_the_server_to_its_commitment(env, monkeypatch):
+    import secrets
+
+    from packvault import quote_signing
+    from packvault.proof import check_against_quote
+
+    settings, _, _ = env
+    signing = settings.model_copy(update={"quote_signing_key": __import__("pydantic").SecretStr(secrets.token_hex(32))})
+    monkeypatch.setattr("packvault.settings.get_settings", lambda: signing)
+    quote_signing._signing_key.cache_clear()
+    try:
+        keypair, quote, signature = quote_and_pay(env, {"client_seed": "mine"})
+        published = quote_signing.public_key()["public_key"]
+        assert quote["quote_key"] == published and quote["commitment"]["server_seed_hash"] == quote["server_seed_hash"]
+        assert f"memo=packvault%3A{quote['opening_id']}%3A{quote['quote_hash']}" in quote["solana_pay_url"]
+        open_it(env, keypair, quote, signature)
+        proof = public_proof(quote["opening_id"])
+        assert check_against_quote(proof, quote, published) == []
+
+        # The server rewrites the row after the fact: a new seed with a matching hash. The kept quote shows it.
+        rewritten = {**proof, "server_seed_hash": "0" * 64}
+        assert any("server_seed_hash differs" in p for p in check_against_quote(rewritten, quote, published))
+        forged = {**quote, "commitment": {**quote["commitment"], "server_seed_hash": "0" * 64}}
+        assert "the quote's commitment does not hash to its quote_hash" in check_against_quote(proof, forged)
+        assert any("another key" in p for p in check_against_quote(proof, quote, Keypair.generate().public_key))
+    finally:
+        quote_signing._signing_key.cache_clear()

@@ -76,10 +76,26 @@ def _verify_opening(args: argparse.Namespace) -> int:
         print(f"packvault: {exc}", file=sys.stderr)
         return 2
     result = check_proof(proof)
-    print(json.dumps({"verdict": result.verdict, "opening_id": proof.get("opening_id"),
-                      "problems": result.problems, "warnings": result.warnings,
-                      "recomputed_items": result.expected_items}, indent=2))
-    return {"match": 0, "mismatch": 1}.get(result.verdict, 2)
+    verdict, problems = result.verdict, list(result.problems)
+    if args.quote:
+        quote_problems = _check_quote(args, proof)
+        problems += quote_problems
+        verdict = "mismatch" if quote_problems and verdict != "incomplete" else verdict
+    print(json.dumps({"verdict": verdict, "opening_id": proof.get("opening_id"), "problems": problems,
+                      "warnings": result.warnings, "recomputed_items": result.expected_items}, indent=2))
+    return {"match": 0, "mismatch": 1}.get(verdict, 2)
+
+
+def _check_quote(args: argparse.Namespace, proof: dict) -> list[str]:
+    """--quote FILE: the buyer's saved purchase answer, checked against the proof (and the API's published key)."""
+    from packvault.proof import check_against_quote
+    from packvault_tools.client import PackvaultClient
+
+    with open(args.quote, encoding="utf-8") as file:
+        quote = json.load(file)
+    published = PackvaultClient(args.api).request("GET", "/api/v1/fairness/quote-key")["public_key"] \
+        if args.api else None
+    return check_against_quote(proof, quote, published)
 
 
 def _proof_from_file(path: str) -> dict:
@@ -253,6 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "with --api, an opening id")
     verify.add_argument("--api", help="read the opening's public proof from this API instead of a file "
                         "(exit 0 match, 1 mismatch, 2 incomplete)")
+    verify.add_argument("--quote", help="the purchase answer you saved (JSON): its signature is checked and the "
+                        "proof must open exactly what it committed to")
     verify.set_defaults(run=_verify_opening)
     payment = _command(commands, "verify-payment", "check a Solana payment with the Lambda's own verifier; "
                                   "exit 0 valid, 1 invalid, 2 pending")

@@ -132,6 +132,13 @@ class PublicProof(Open):
 # --- sign-in ----------------------------------------------------------------------------------------
 
 
+class QuoteKey(Open):
+    algorithm: Literal["Ed25519"]
+    public_key: str | None = Field(description="base58; quotes are signed with it (null: this deployment does not "
+                                               "sign quotes)")
+    signed_quotes: bool
+
+
 class NonceRequest(BaseModel):
     wallet: str = Field(description="The buyer's Solana public key (base58).")
 
@@ -180,6 +187,10 @@ class Quote(Open):
     receiver_wallet: str | None = None
     reference: str | None = None
     solana_pay_url: str | None = None
+    commitment: dict[str, Any] | None = Field(None, description="What the quote commits to (fairness v2); keep it.")
+    quote_hash: str | None = Field(None, description="sha256 of canonical_json(commitment); in the payment's memo.")
+    quote_signature: str | None = Field(None, description="Ed25519 over canonical_json(commitment), base58.")
+    quote_key: str | None = None
 
 
 class ConfirmRequest(BaseModel):
@@ -483,6 +494,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
                                                       {200: PublicProof}),
     ("GET", "/api/v1/credits/bundles"): Operation("listBundles", "Credit bundles on sale", "credits",
                                                   {200: BundleList}),
+    ("GET", "/api/v1/fairness/quote-key"): Operation("getQuoteKey", "The public key quotes are signed with",
+                                                     "catalog", {200: QuoteKey}),
     ("GET", "/api/v1/openapi.json"): Operation("getOpenApi", "This document", "catalog", {200: None}),
     ("POST", "/api/v1/auth/nonce"): Operation("createNonce", "A sign-in message for a wallet to sign", "auth",
                                               {200: Nonce}, NonceRequest),

@@ -20,6 +20,7 @@ from packvault.errors import ErrorCode, PackvaultError
 from packvault.log import logger
 from packvault.payments import STRIPE
 from packvault.payments.stripe_checkout import CheckoutRequest, ProviderUnavailable, StripeCheckout
+from packvault.quote_signing import commitment, signed
 from packvault.reservation import Reservation, check_pack_id, recall, reserve
 from packvault.settings import Settings
 from packvault.times import parse_iso
@@ -115,6 +116,8 @@ def _open_session(cards: StripeCheckout, opening: store.OpeningRecord, success_u
         answer |= {"product": "credits", "credits": int(opening.credits)}
     if opening.product == "game_credit":
         answer |= {"product": "game_credit", "item_id": opening.pack_id, "order_id": opening.opening_id}
+    if opening.product == "pack" and opening.stock_committed is not None:
+        answer |= signed(commitment(opening))
     references = {"checkout_session_id": session["id"], "checkout_url": session["url"]}
     operation = OPERATIONS[opening.product]
     remembered = (store.IdempotencyRecord(pk=store.idempotency_pk(opening.wallet, operation, idempotency_key),

@@ -9,6 +9,7 @@ from packvault import money, store
 from packvault.errors import ErrorCode, PackvaultError
 from packvault.payments import SOLANA
 from packvault.payments.solana_pay import transfer_request_url
+from packvault.quote_signing import commitment, quote_hash, signed
 
 OPENING_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 STATUS_NAMES = {"QUOTED": "quoted", "OPENED": "opened", "EXPIRED": "expired", "REFUND_DUE": "refund_due",
@@ -58,6 +59,7 @@ def quote_view(record: store.OpeningRecord) -> dict[str, Any]:
         "odds_version": int(record.odds_version),
         "odds_hash": record.odds_hash,
         **({"stock_committed": record.stock_committed} if record.stock_committed is not None else {}),
+        **({"quote_hash": quote_hash(commitment(record))} if record.stock_committed is not None else {}),
         "cards_per_pack": int(record.cards_per_pack),
         "created_at": record.created_at,
     }
@@ -75,14 +77,30 @@ def quote_view(record: store.OpeningRecord) -> dict[str, Any]:
     return quote
 
 
+def signed_quote_view(record: store.OpeningRecord) -> dict[str, Any]:
+    """The quote as the buyer receives it: for a v2 quote, with its commitment, hash and signature to keep."""
+    quote = quote_view(record)
+    if record.stock_committed is None:
+        return quote
+    return quote | signed(commitment(record))
+
+
 def _solana_request(record: store.OpeningRecord, amount: str, mint: str | None) -> dict[str, str]:
     return {
         "receiver_wallet": record.receiver_wallet,
         "reference": record.reference,
         "solana_pay_url": transfer_request_url(record.receiver_wallet, amount, record.reference, label="Packvault",
                                                message=_payment_message(record),
-                                               memo=f"packvault:{record.opening_id}", spl_token=mint),
+                                               memo=payment_memo(record), spl_token=mint),
     }
+
+
+def payment_memo(record: store.OpeningRecord) -> str:
+    """packvault:<opening_id>, and for a v2 quote :<quote_hash>: the commitment is then on chain, where nobody
+    can rewrite it."""
+    if record.stock_committed is None:
+        return f"packvault:{record.opening_id}"
+    return f"packvault:{record.opening_id}:{quote_hash(commitment(record))}"
 
 
 def _payment_message(record: store.OpeningRecord) -> str:

@@ -106,3 +106,30 @@ def _withdrawn_stock(proof: dict[str, Any]) -> list[str]:
                 found.append(f"round {abandoned['round']} was abandoned because {item_id}'s stock was cut from "
                              f"{short['committed']} (committed at quote time) to {short['total']} before it opened")
     return found
+
+
+def check_against_quote(proof: dict[str, Any], quote: dict[str, Any], published_key: str | None = None) -> list[str]:
+    """The proof against the quote the buyer kept (fairness v2): the quote's signature by the published key, and
+    the proof opening exactly what that quote committed to. Problems, or none."""
+    from packvault.quote_signing import verify
+
+    committed = quote.get("commitment")
+    if not isinstance(committed, dict):
+        return ["the quote carries no commitment (a v1 quote, or not a purchase answer)"]
+    problems = []
+    if canonical_hash(committed) != quote.get("quote_hash"):
+        problems.append("the quote's commitment does not hash to its quote_hash")
+    signature, key = quote.get("quote_signature"), quote.get("quote_key")
+    if not signature or not key:
+        problems.append("the quote is not signed")
+    elif not verify(committed, signature, key):
+        problems.append("the quote's signature does not verify with its key")
+    elif published_key is not None and key != published_key:
+        problems.append("the quote was signed with another key than the one the API publishes")
+    for name in ("opening_id", "server_seed_hash", "odds_version", "odds_hash", "stock_committed"):
+        if proof.get(name) != committed.get(name):
+            problems.append(f"{name} differs from the quote's: the opening is not the one you were quoted")
+    seed = committed.get("client_seed")
+    if seed and f":{seed}" not in str(proof.get("client_seed", "")):
+        problems.append("the client seed you sent with the purchase is not in the draw's client seed")
+    return problems

@@ -9,7 +9,7 @@ from typing import Any
 
 from packvault import balance_open, fairness, money, store
 from packvault.errors import ErrorCode, PackvaultError
-from packvault.openings import quote_view
+from packvault.openings import quote_view, signed_quote_view
 from packvault.payments import CREDITS, SOLANA
 from packvault.reservation import Reservation, check_idempotency_key, check_pack_id, recall, reserve
 from packvault.settings import Settings
@@ -33,7 +33,7 @@ def purchase(settings: Settings, wallet: str, pack_id: str, body: dict[str, Any]
     opening = reserve(settings, wallet, pack_id, spec, idempotency_key, request_hash)
     if not isinstance(opening, store.OpeningRecord):
         return int(opening.status_code), opening.response
-    return 201, quote_view(opening)
+    return 201, signed_quote_view(opening)
 
 
 TOPUP_OPERATION = "topup"

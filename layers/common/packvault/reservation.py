@@ -18,7 +18,7 @@ from typing import Any
 from packvault import catalog, fairness, money, store
 from packvault.errors import ErrorCode, PackvaultError
 from packvault.keys import new_reference
-from packvault.openings import quote_view
+from packvault.openings import signed_quote_view
 from packvault.payments import SOLANA
 from packvault.settings import Settings, require_platform_wallet
 from packvault.times import iso_seconds
@@ -98,7 +98,7 @@ def _try_reserve(settings: Settings, wallet: str, pack_id: str, spec: Reservatio
     opening = _new_opening(settings, wallet, spec, now, fields)
     remembered = None
     if idempotency_key is not None:  # a card checkout is answered once its session exists: pending until then
-        status, answer = ((201, quote_view(opening)) if spec.rail == SOLANA
+        status, answer = ((201, signed_quote_view(opening)) if spec.rail == SOLANA
                           else (202, {"opening_id": opening.opening_id}))
         remembered = store.new_idempotency(wallet, spec.operation, idempotency_key, request_hash, status, answer)
     store.reserve_quote(opening, pack, settings.max_open_quotes, cap, remembered,

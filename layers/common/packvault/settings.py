@@ -49,6 +49,8 @@ class Settings(BaseModel):
     expiry_shards: int = Field(alias="EXPIRY_SHARDS", default=16, ge=1, le=256)
     jwt_signing_key: SecretStr | None = Field(alias="JWT_SIGNING_KEY", default=None)
     jwt_signing_key_parameter: str | None = Field(alias="JWT_SIGNING_KEY_PARAMETER", default=None)
+    quote_signing_key: SecretStr | None = Field(alias="QUOTE_SIGNING_KEY", default=None)
+    quote_signing_key_parameter: str | None = Field(alias="QUOTE_SIGNING_KEY_PARAMETER", default=None)
     stripe_secret_key: SecretStr | None = Field(alias="STRIPE_SECRET_KEY", default=None)
     stripe_secret_key_parameter: str | None = Field(alias="STRIPE_SECRET_KEY_PARAMETER", default=None)
     stripe_webhook_secret: SecretStr | None = Field(alias="STRIPE_WEBHOOK_SECRET", default=None)
@@ -77,7 +79,8 @@ class Settings(BaseModel):
                      "stripe_secret_key", "stripe_secret_key_parameter", "stripe_webhook_secret",
                      "stripe_webhook_secret_parameter", "stripe_api_base", "operator_roles",
                      "operator_roles_parameter", "fulfilment_queue_url", "sqs_endpoint", "vendor_api_url",
-                     "vendor_api_key", "vendor_api_key_parameter", mode="before")
+                     "vendor_api_key", "vendor_api_key_parameter", "quote_signing_key",
+                     "quote_signing_key_parameter", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
