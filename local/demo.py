@@ -30,13 +30,14 @@ from typing import Any
 import requests
 
 from local.wallet import RpcWallet, solders_keypair
-from packvault.proof import check_proof
+from packvault.proof import check_against_quote, check_proof
 from packvault_tools import devstack
 from packvault_tools.client import ApiError, GraphqlClient, Keypair, PackvaultClient
 
 LOCAL = devstack.state_path().parent  # .local-stack/ beside the state file
 KEYPAIR = LOCAL / "demo-buyer.json"
 PROOF = LOCAL / "last-proof.json"
+QUOTE = LOCAL / "last-quote.json"  # the signed purchase answer: what verify-opening --quote checks a proof against
 
 
 def step(title: str, payload: object) -> None:
@@ -104,6 +105,7 @@ def solana_flow(client: PackvaultClient, wallet: RpcWallet, keypair: Keypair, pa
     step("2. funded the wallet on the local Solana node", {"balance_sol": str(
         Decimal(wallet.balance(keypair.public_key)) / 10**9)})
     quote = client.request("POST", f"/api/v1/packs/{pack}/purchase", {"currency": "SOL"})
+    QUOTE.write_text(json.dumps(quote, indent=2))
     step("3. purchased: a payment quote (the unit is reserved until it expires)", {
         key: quote[key] for key in ("opening_id", "amount", "currency", "receiver_wallet", "reference",
                                     "quote_expires_at", "server_seed_hash", "solana_pay_url")})
@@ -126,6 +128,7 @@ def card_flow(client: PackvaultClient, api: str, pack: str, browser: bool) -> di
             "cancel_url": f"{api}/checkout/cancelled"}
     started = client.request("POST", f"/api/v1/packs/{pack}/checkout", body,
                              headers={"idempotency-key": f"demo-{uuid.uuid4()}"})
+    QUOTE.write_text(json.dumps(started, indent=2))
     step("2. checkout started: a unit is reserved until the session expires", started)
     page = requests.get(started["checkout_url"], timeout=10)
     title = page.text.split("<title>", 1)[-1].split("</title>", 1)[0]
@@ -154,10 +157,14 @@ def show_opening(client: PackvaultClient, pack: str, opened: dict[str, Any]) -> 
     proof = {**fairness, "odds_table": odds["odds_table"]}
     PROOF.write_text(json.dumps(proof, indent=2))
     result = check_proof(proof)
+    quote = json.loads(QUOTE.read_text()) if QUOTE.exists() else {}
+    published = client.request("GET", "/api/v1/fairness/quote-key")["public_key"]
+    quote_problems = check_against_quote(proof, quote, published)
     step("6. fairness proof, checked as docs/FAIRNESS.md section 6 says", {
-        "verdict": result.verdict, "problems": result.problems,
+        "verdict": result.verdict if not quote_problems else "mismatch", "problems": result.problems,
+        "signed_quote": quote_problems or "holds", "warnings": result.warnings,
         "server_seed_hash": fairness["server_seed_hash"], "client_seed": fairness["client_seed"],
-        "saved_to": str(PROOF), "check it yourself": f".venv/bin/packvault verify-opening {PROOF}"})
+        "saved_to": str(PROOF), "check it yourself": f".venv/bin/packvault verify-opening {PROOF} --quote {QUOTE}"})
     vault = client.request("GET", "/api/v1/me/vault?limit=50")
     mine = {i["vault_item_id"]: i for i in vault["items"]}
     step("7. vault", {"item_count": vault["item_count"], "total_fmv": usd(vault["total_fmv"]),
