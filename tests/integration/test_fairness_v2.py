@@ -149,3 +149,22 @@ def test_a_signed_quote_holds_the_server_to_its_commitment(env, monkeypatch):
         assert any("another key" in p for p in check_against_quote(proof, quote, Keypair.generate().public_key))
     finally:
         quote_signing._signing_key.cache_clear()
+
+
+def test_the_assets_delivered_are_the_ones_the_quote_committed_to(env):
+    keypair, quote, signature = quote_and_pay(env)
+    assert quote["items_hash"] == store.get_pack("chase-v2").items_hash
+    swapped = copy.deepcopy(CHASE)
+    swapped["tiers"][1]["items"][0].update(nft_id="n-crown-fake", fmv="0.01")  # the operator swaps the asset
+    admin.patch_pack(ADMIN, "chase-v2", {"tiers": swapped["tiers"]}, "swap")
+    opened = open_it(env, keypair, quote, signature)
+    crowns = [i for i in opened["items"] if i["item_id"] == "crown"]
+    assert crowns and all(i["nft_id"] == "n-crown" and i["fmv"] == "500" for i in crowns)
+    proof = public_proof(quote["opening_id"])
+    assert check_proof(proof).verdict == "match"
+    tampered = copy.deepcopy(proof)
+    tampered["delivered"][0]["nft_id"] = "something else"
+    assert any("not the committed definition" in p for p in check_proof(tampered).problems)
+    relabelled = copy.deepcopy(proof)
+    relabelled["item_definitions"][0]["fmv"] = "9999"
+    assert any("do not hash to items_hash" in p for p in check_proof(relabelled).problems)

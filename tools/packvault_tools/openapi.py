@@ -187,6 +187,8 @@ class Quote(Open):
     receiver_wallet: str | None = None
     reference: str | None = None
     solana_pay_url: str | None = None
+    stock_committed: dict[str, int] | None = Field(None, description="Finite stock totals the draw will use (v2).")
+    items_hash: str | None = Field(None, description="The item definitions version the quote commits to (v2).")
     commitment: dict[str, Any] | None = Field(None, description="What the quote commits to (fairness v2); keep it.")
     quote_hash: str | None = Field(None, description="sha256 of canonical_json(commitment); in the payment's memo.")
     quote_signature: str | None = Field(None, description="Ed25519 over canonical_json(commitment), base58.")

@@ -14,8 +14,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from packvault import money, store
-from packvault.fairness import canonical_hash
+from packvault import item_definitions, money, store
+from packvault.fairness import canonical_hash, canonical_json
 from packvault.odds import PPM, probability_to_ppm
 
 MAX_CARDS_PER_PACK = 40  # the open transaction writes ~2 rows per card plus fixed rows; DynamoDB caps it at 100
@@ -459,6 +459,9 @@ def load_pack(pack: PackDefinition, based_on: str | None = None) -> LoadResult:
         raise CatalogError([f"pack {pack.pack_id} changed while this edit was made; nothing was changed"])
     odds_hash = pack.odds_hash()
     odds_version = _odds_version_for(pack, existing, odds_hash)
+    definitions = item_definitions.document(list(pack.items))
+    items_hash = item_definitions.items_hash(definitions)
+    store.put_item_definitions(pack.pack_id, items_hash, canonical_json(definitions))
     _load_items(pack, existing is not None)
     now = store.utc_now_iso()
     record = store.PackRecord(
@@ -468,7 +471,7 @@ def load_pack(pack: PackDefinition, based_on: str | None = None) -> LoadResult:
         max_per_wallet=pack.max_per_wallet, stripe_price_id=pack.stripe_price_id,
         buyback_bp=pack.buyback[0] if pack.buyback else None, buyback_hours=pack.buyback[1] if pack.buyback else None,
         odds_version=odds_version, odds_hash=odds_hash, definition_hash=definition_hash,
-        stock_totals={i.item_id: i.stock for i in pack.items if i.stock is not None},
+        stock_totals={i.item_id: i.stock for i in pack.items if i.stock is not None}, items_hash=items_hash,
         created_at=existing.created_at if existing else now, updated_at=now,
     )
     old_supply = existing.supply_total if existing is not None else None

@@ -58,7 +58,8 @@ def quote_view(record: store.OpeningRecord) -> dict[str, Any]:
         "client_seed": record.client_seed,
         "odds_version": int(record.odds_version),
         "odds_hash": record.odds_hash,
-        **({"stock_committed": record.stock_committed} if record.stock_committed is not None else {}),
+        **({"stock_committed": record.stock_committed, "items_hash": record.items_hash}
+           if record.stock_committed is not None else {}),
         **({"quote_hash": quote_hash(commitment(record))} if record.stock_committed is not None else {}),
         "cards_per_pack": int(record.cards_per_pack),
         "created_at": record.created_at,

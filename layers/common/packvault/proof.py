@@ -75,6 +75,7 @@ def _check_v2(proof: dict[str, Any]) -> list[str]:
     committed = proof.get("stock_committed") or {}
     problems = [f"stock of {item_id} ({units}) exceeds the {committed[item_id]} the quote committed to"
                 for item_id, units in proof["stock"].items() if item_id in committed and units > committed[item_id]]
+    problems += _check_assets(proof)
     rounds = proof.get("abandoned_rounds") or []
     if [r.get("round") for r in rounds] != list(range(int(proof["round"]))):
         problems.append(f"round {proof['round']} needs abandoned rounds 0..{int(proof['round']) - 1} on the record, "
@@ -126,10 +127,29 @@ def check_against_quote(proof: dict[str, Any], quote: dict[str, Any], published_
         problems.append("the quote's signature does not verify with its key")
     elif published_key is not None and key != published_key:
         problems.append("the quote was signed with another key than the one the API publishes")
-    for name in ("opening_id", "server_seed_hash", "odds_version", "odds_hash", "stock_committed"):
+    for name in ("opening_id", "server_seed_hash", "odds_version", "odds_hash", "stock_committed", "items_hash"):
         if proof.get(name) != committed.get(name):
             problems.append(f"{name} differs from the quote's: the opening is not the one you were quoted")
     seed = committed.get("client_seed")
     if seed and f":{seed}" not in str(proof.get("client_seed", "")):
         problems.append("the client seed you sent with the purchase is not in the draw's client seed")
+    return problems
+
+
+def _check_assets(proof: dict[str, Any]) -> list[str]:
+    """v2: the item definitions hash to the committed items_hash, and each delivered item is its definition."""
+    definitions, delivered = proof.get("item_definitions"), proof.get("delivered")
+    if definitions is None or delivered is None:
+        return []  # a proof without them (e.g. the buyer's own copy) is checked for the draw alone
+    if canonical_hash(definitions) != proof.get("items_hash"):
+        return ["the item definitions do not hash to items_hash: they are not the ones the quote committed to"]
+    by_id = {entry["item_id"]: entry for entry in definitions}
+    problems = []
+    for n, item in enumerate(delivered):
+        promised = by_id.get(item.get("item_id"))
+        fields = ("name", "nft_id", "rarity", "fmv", "metadata")
+        if promised is None or any(item.get(k) != promised.get(k) for k in fields):
+            problems.append(f"delivered item {n} ({item.get('item_id')}) is not the committed definition")
+    if [d.get("item_id") for d in delivered] != [i["item_id"] for i in proof["items"]]:
+        problems.append("the delivered items are not the drawn items")
     return problems

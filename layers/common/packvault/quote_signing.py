@@ -18,7 +18,7 @@ from packvault.fairness import canonical_hash, canonical_json
 
 ALGORITHM = "Ed25519"
 COMMITTED_FIELDS = ("opening_id", "pack_id", "wallet", "currency", "amount_base_units", "quote_expires_at",
-                    "server_seed_hash", "odds_version", "odds_hash", "stock_committed", "client_seed")
+                    "server_seed_hash", "odds_version", "odds_hash", "stock_committed", "items_hash", "client_seed")
 
 
 def commitment(record: Any) -> dict[str, Any]:

@@ -162,7 +162,7 @@ def _pack_fields(settings: Settings, pack: store.PackRecord) -> dict[str, Any]:
     return {"pack_id": pack.pack_id, "pack_name": pack.name, "prices": pack.prices.as_dict(),
             "cards_per_pack": int(pack.cards_per_pack), "odds_version": int(pack.odds_version),
             "odds_hash": pack.odds_hash, "server_seed": server_seed,
-            "stock_committed": dict(pack.stock_totals or {}),
+            "stock_committed": dict(pack.stock_totals or {}), "items_hash": pack.items_hash,
             "server_seed_hash": fairness.commitment(server_seed),
             "limited_supply": pack.supply_total is not None, "mint_limited": pack.max_per_wallet is not None,
             **buyback_terms(settings, pack)}

@@ -13,9 +13,10 @@ import hashlib
 import random
 import time
 import uuid
+from types import SimpleNamespace
 from typing import Any
 
-from packvault import money, store
+from packvault import item_definitions, money, store
 from packvault.draw import DrawInputs, NothingToDraw, OddsTable, draw_opening
 from packvault.errors import ErrorCode, PackvaultError
 from packvault.openings import opening_view
@@ -212,8 +213,10 @@ def opening_changes(opening: store.OpeningRecord, settlement: Settlement, seed: 
     opened_at = store.utc_now_iso()
     vault_items, taken, fmv_micros = [], {}, 0
     revealed = []
+    promised = item_definitions.committed(opening.pack_id, opening.items_hash)  # v2: what the quote committed to
     for index, draw in enumerate(drawn):
-        row = items[draw.item_id]
+        row = SimpleNamespace(**promised[draw.item_id]) if promised and draw.item_id in promised \
+            else items[draw.item_id]
         vault_item_id = str(uuid.uuid5(_VAULT_NAMESPACE, f"{opening.opening_id}/{index}"))
         vault_items.append(store.new_vault_item(opening.wallet, opening, vault_item_id, row, opened_at))
         if draw.item_id in stock:
@@ -227,7 +230,8 @@ def opening_changes(opening: store.OpeningRecord, settlement: Settlement, seed: 
                 "stock": stock, "odds_version": int(opening.odds_version), "odds_hash": opening.odds_hash,
                 "items": [{"tier_id": d.tier_id, "item_id": d.item_id} for d in drawn]}
     if opening.stock_committed is not None:  # fairness v2: what the quote committed to, and every abandoned round
-        fairness |= {"version": 2, "stock_committed": opening.stock_committed, "abandoned_rounds": abandoned or []}
+        fairness |= {"version": 2, "stock_committed": opening.stock_committed, "abandoned_rounds": abandoned or [],
+                     "items_hash": opening.items_hash}
     changes = {"status": "OPENED", "opened_at": opened_at, "updated_at": opened_at,
                "payment_id": settlement.payment_id, "payment": settlement.details, "items": revealed,
                "fairness": fairness, "client_seed": seed}

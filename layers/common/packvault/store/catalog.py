@@ -42,6 +42,9 @@ ITEM_PREFIX = "ITEM#"
 ODDS_PREFIX = "ODDS#"
 
 
+ITEMDEFS_PREFIX = "ITEMDEFS#"
+
+
 def pack_pk(pack_id: str) -> str:
     return f"PACK#{pack_id}"
 
@@ -70,6 +73,7 @@ class PackRecord(Row):
     buyback_hours = NumberAttribute(null=True)
     opened_count = NumberAttribute(default=0)
     stock_totals = JSONAttribute(null=True)  # {item_id: total} of finite-stock items: what a quote commits to
+    items_hash = UnicodeAttribute(null=True)  # the item definitions version a quote commits to
     odds_version = NumberAttribute()
     odds_hash = UnicodeAttribute()
     definition_hash = UnicodeAttribute()
@@ -104,6 +108,34 @@ class OddsVersionRecord(Row):
     odds_hash = UnicodeAttribute()
     table_gz = BinaryAttribute(legacy_encoding=False)
     created_at = UnicodeAttribute()
+
+
+class ItemDefinitionsRecord(Row):
+    """An immutable version of a pack's item definitions (gzip canonical JSON), named by its hash."""
+
+    class Meta(TableMeta):
+        pass
+
+    definitions_gz = BinaryAttribute(legacy_encoding=False)
+    created_at = UnicodeAttribute()
+
+
+def put_item_definitions(pack_id: str, hash_: str, document: bytes) -> None:
+    """Written once per version (the same hash is the same document)."""
+    row = ItemDefinitionsRecord(pk=pack_pk(pack_id), sk=f"{ITEMDEFS_PREFIX}{hash_}", created_at=utc_now_iso(),
+                                definitions_gz=gzip.compress(document))
+    try:
+        row.save(condition=ItemDefinitionsRecord.pk.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+
+
+def item_definitions(pack_id: str, hash_: str) -> bytes | None:
+    try:
+        return ItemDefinitionsRecord.get(pack_pk(pack_id), f"{ITEMDEFS_PREFIX}{hash_}").definitions_gz
+    except ItemDefinitionsRecord.DoesNotExist:
+        return None
 
 
 def get_pack_item(pack_id: str, item_id: str) -> PackItemRecord | None:
@@ -240,6 +272,7 @@ def _write_pack(pack: PackRecord, event: EventRecord, supply: CountedChange, exp
                 else PackRecord.buyback_hours.remove(),
                 PackRecord.layout.set(pack.layout),
                 PackRecord.stock_totals.set(pack.stock_totals),
+                PackRecord.items_hash.set(pack.items_hash),
                 PackRecord.odds_version.set(pack.odds_version),
                 PackRecord.odds_hash.set(pack.odds_hash),
                 PackRecord.definition_hash.set(pack.definition_hash),
@@ -285,7 +318,7 @@ def latest_odds_version(pack_id: str) -> tuple[int, str] | None:
     return None
 
 
-register(PackRecord, PackItemRecord, OddsVersionRecord)
+register(PackRecord, PackItemRecord, OddsVersionRecord, ItemDefinitionsRecord)
 
 
 BUNDLES_LIST_KEY = "BUNDLES"

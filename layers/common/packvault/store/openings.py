@@ -107,6 +107,7 @@ class OpeningRecord(Row):
     server_seed_hash = UnicodeAttribute(null=True)
     client_seed = UnicodeAttribute(null=True)
     stock_committed = JSONAttribute(null=True)  # {item_id: total} at quote time (fairness v2); None: v1
+    items_hash = UnicodeAttribute(null=True)  # the item definitions version the quote committed to (v2)
     odds_version = NumberAttribute()
     odds_hash = UnicodeAttribute()
     limited_supply = BooleanAttribute(default=False)
