@@ -194,7 +194,7 @@ def test_a_catalog_change_is_seen_by_the_next_purchase_though_the_pack_is_cached
     assert buy(roomy, wallet, "starter-unlimited")[1]["amount"] == "0.07"  # never sold under the old price
 
 
-def test_an_open_never_uses_item_definitions_the_catalog_has_changed(settings):
+def test_an_open_delivers_the_definitions_its_quote_committed_to_never_a_stale_cache(settings):
     import secrets as _secrets
 
     from packvault.catalog_loader import parse_catalog
@@ -203,13 +203,16 @@ def test_an_open_never_uses_item_definitions_the_catalog_has_changed(settings):
 
     roomy = settings.model_copy(update={"max_open_quotes": 50})
     wallet = Keypair.generate().public_key
-    first, second = (buy(roomy, wallet, "starter-unlimited")[1] for _ in range(2))
+    first, before = (buy(roomy, wallet, "starter-unlimited")[1] for _ in range(2))
     open_paid(store.get_opening(first["opening_id"]), Settlement("solana", _secrets.token_hex(32), {}))  # cached
     document = json.loads(DEMO_CATALOG.read_text())
     for tier in document["packs"][0]["tiers"]:
         for item in tier["items"]:
             item["fmv"] = "9.99"  # every item's value changes; the odds do not
     load_catalog(parse_catalog(document))
-    receipt = open_paid(store.get_opening(second["opening_id"]), Settlement("solana", _secrets.token_hex(32), {}))
-    assert {item["fmv"] for item in receipt["items"]} == {"9.99"}
-    assert receipt["fairness"]["round"] == 0  # a refreshed definition is not a redraw
+    after = buy(roomy, wallet, "starter-unlimited")[1]
+    quoted_before = open_paid(store.get_opening(before["opening_id"]), Settlement("solana", _secrets.token_hex(32), {}))
+    quoted_after = open_paid(store.get_opening(after["opening_id"]), Settlement("solana", _secrets.token_hex(32), {}))
+    assert "9.99" not in {item["fmv"] for item in quoted_before["items"]}  # fairness v2: what its quote committed to
+    assert {item["fmv"] for item in quoted_after["items"]} == {"9.99"}  # the new definitions, not a stale cache
+    assert quoted_before["fairness"]["round"] == quoted_after["fairness"]["round"] == 0  # no redraw either way
