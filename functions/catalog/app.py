@@ -5,7 +5,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from packvault import catalog, proofs, quote_signing
+from packvault import catalog, proofs, quote_signing, records
 from packvault.http import create_app, logger
 from packvault.runtime import configure
 
@@ -46,6 +46,11 @@ def list_game_credits() -> dict:
 @app.get("/api/v1/fairness/quote-key")
 def quote_key() -> dict:
     return quote_signing.public_key()
+
+
+@app.get("/api/v1/fairness/records/<period>")
+def sealed_record(period: str) -> dict:
+    return records.period_record(period)
 
 
 @app.get("/api/v1/openapi.json")

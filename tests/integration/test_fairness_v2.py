@@ -168,3 +168,41 @@ def test_the_assets_delivered_are_the_ones_the_quote_committed_to(env):
     relabelled = copy.deepcopy(proof)
     relabelled["item_definitions"][0]["fmv"] = "9999"
     assert any("do not hash to items_hash" in p for p in check_proof(relabelled).problems)
+
+
+def test_openings_are_in_a_sealed_public_record_and_a_rewrite_shows(env):
+    from datetime import UTC, datetime, timedelta
+
+    from packvault import records
+
+    opened = []
+    for _ in range(3):
+        keypair, quote, signature = quote_and_pay(env)
+        open_it(env, keypair, quote, signature)
+        opened.append(quote["opening_id"])
+    assert public_proof(opened[0])["inclusion"] is None  # its hour is not over yet
+    assert records.seal_due(datetime.now(UTC) + timedelta(hours=2)) >= 1
+    proof = public_proof(opened[1])
+    inclusion = proof["inclusion"]
+    published = records.period_record(inclusion["period"])
+    assert inclusion["root"] == published["root"] == records.merkle_root(published["leaves"])
+    assert published["count"] == 3 and inclusion["leaf"] in published["leaves"]
+    assert check_proof(proof).verdict == "match"
+    rewritten = {**proof, "client_seed": proof["client_seed"] + "x"}
+    assert any("does not hash to its leaf" in p for p in check_proof(rewritten).problems)
+    detoured = {**proof, "inclusion": {**inclusion, "root": "00" * 32}}
+    assert any("sealed root" in p for p in check_proof(detoured).problems)
+    assert records.seal_due(datetime.now(UTC) + timedelta(hours=2)) == 0  # sealed once
+
+
+def test_merkle_paths_lead_to_the_root_for_every_leaf_count():
+    import hashlib
+
+    from packvault import records
+
+    for count in range(1, 12):
+        leaves = [hashlib.sha256(str(n).encode()).hexdigest() for n in range(count)]
+        root = records.merkle_root(leaves)
+        for index, value in enumerate(leaves):
+            assert records.root_from_path(value, records.inclusion_path(leaves, index)) == root
+    assert records.merkle_root([]) == hashlib.sha256(b"").hexdigest()

@@ -77,13 +77,25 @@ def _verify_opening(args: argparse.Namespace) -> int:
         return 2
     result = check_proof(proof)
     verdict, problems = result.verdict, list(result.problems)
-    if args.quote:
-        quote_problems = _check_quote(args, proof)
-        problems += quote_problems
-        verdict = "mismatch" if quote_problems and verdict != "incomplete" else verdict
+    extra = _check_quote(args, proof) if args.quote else []
+    extra += _check_record(args, proof) if args.api and proof.get("inclusion") else []
+    if extra:
+        problems += extra
+        verdict = "mismatch" if verdict != "incomplete" else verdict
     print(json.dumps({"verdict": verdict, "opening_id": proof.get("opening_id"), "problems": problems,
                       "warnings": result.warnings, "recomputed_items": result.expected_items}, indent=2))
     return {"match": 0, "mismatch": 1}.get(verdict, 2)
+
+
+def _check_record(args: argparse.Namespace, proof: dict) -> list[str]:
+    """The root the proof's inclusion path leads to must be the root the API publishes for that hour."""
+    from packvault_tools.client import PackvaultClient
+
+    inclusion = proof["inclusion"]
+    published = PackvaultClient(args.api).request("GET", f"/api/v1/fairness/records/{inclusion['period']}")
+    if published["root"] != inclusion["root"]:
+        return [f"the record of {inclusion['period']} is sealed under another root than this proof's path reaches"]
+    return []
 
 
 def _check_quote(args: argparse.Namespace, proof: dict) -> list[str]:

@@ -139,6 +139,14 @@ class QuoteKey(Open):
     signed_quotes: bool
 
 
+class SealedRecord(Open):
+    period: str
+    root: str
+    count: int
+    sealed_at: str
+    leaves: list[str] = Field(description="Every leaf of the hour, in order: recompute the root from them.")
+
+
 class NonceRequest(BaseModel):
     wallet: str = Field(description="The buyer's Solana public key (base58).")
 
@@ -498,6 +506,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
                                                   {200: BundleList}),
     ("GET", "/api/v1/fairness/quote-key"): Operation("getQuoteKey", "The public key quotes are signed with",
                                                      "catalog", {200: QuoteKey}),
+    ("GET", "/api/v1/fairness/records/{period}"): Operation(
+        "getSealedRecord", "An hour of the public record of openings: its sealed Merkle root and leaves", "catalog",
+        {200: SealedRecord}),
     ("GET", "/api/v1/openapi.json"): Operation("getOpenApi", "This document", "catalog", {200: None}),
     ("POST", "/api/v1/auth/nonce"): Operation("createNonce", "A sign-in message for a wallet to sign", "auth",
                                               {200: Nonce}, NonceRequest),

@@ -85,6 +85,7 @@ class ErrorCode(StrEnum):
     PAYMENT_TOO_OLD = "PAYMENT_TOO_OLD"
     ORDER_NOT_FOUND = "ORDER_NOT_FOUND"
     PAYMENT_FOR_A_QUOTE = "PAYMENT_FOR_A_QUOTE"
+    RECORD_NOT_SEALED = "RECORD_NOT_SEALED"
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -167,6 +168,8 @@ _CATALOGUE: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.USER_DATA_INVALID: (400, "The game account details are not valid for this game; see details."),
     ErrorCode.PAYMENT_TOO_OLD: (422, "The transaction is older than a top-up payment may be; send a new payment."),
     ErrorCode.ORDER_NOT_FOUND: (404, "No order has this id."),
+    ErrorCode.RECORD_NOT_SEALED: (404, "That hour of the record is not sealed (yet): hours are sealed a few minutes "
+                                       "after they end."),
     ErrorCode.PAYMENT_FOR_A_QUOTE: (422, "This transaction pays a pack quote (its memo names the opening), not a "
                                          "top-up; confirm it on that opening."),
     ErrorCode.INTERNAL_ERROR: (500, "Something went wrong on our side; it has been logged."),

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from packvault import confirm, context, store
+from packvault import confirm, context, records, store
 from packvault.errors import PackvaultError
 from packvault.fulfilment import resend_due
 from packvault.log import logger
@@ -44,6 +44,7 @@ class SweepReport:
     stopped_watching: int = 0
     checked: int = 0
     orders_resent: int = 0
+    periods_sealed: int = 0
     complete: bool = True
 
     def as_dict(self) -> dict[str, int | bool]:
@@ -71,6 +72,7 @@ def sweep(settings: Settings, rpc: SolanaRpc | None, millis_left: Callable[[], i
                     break
         report.orders_resent += resend_due(settings, store.expiry_shard_key(store.FULFILMENT_SHARD, shard), now,
                                            settings.sweep_batch_size)
+    report.periods_sealed = records.seal_due(now)
     return report
 
 

@@ -75,7 +75,7 @@ def _check_v2(proof: dict[str, Any]) -> list[str]:
     committed = proof.get("stock_committed") or {}
     problems = [f"stock of {item_id} ({units}) exceeds the {committed[item_id]} the quote committed to"
                 for item_id, units in proof["stock"].items() if item_id in committed and units > committed[item_id]]
-    problems += _check_assets(proof)
+    problems += _check_assets(proof) + _check_inclusion(proof)
     rounds = proof.get("abandoned_rounds") or []
     if [r.get("round") for r in rounds] != list(range(int(proof["round"]))):
         problems.append(f"round {proof['round']} needs abandoned rounds 0..{int(proof['round']) - 1} on the record, "
@@ -153,3 +153,19 @@ def _check_assets(proof: dict[str, Any]) -> list[str]:
     if [d.get("item_id") for d in delivered] != [i["item_id"] for i in proof["items"]]:
         problems.append("the delivered items are not the drawn items")
     return problems
+
+
+def _check_inclusion(proof: dict[str, Any]) -> list[str]:
+    """v2: the proof's leaf, walked up its inclusion path, gives its sealed hour's root (FAIRNESS.md section 9).
+    Comparing that root with the one the API publishes for the hour is the caller's part (verify-opening --api)."""
+    inclusion = proof.get("inclusion")
+    if not inclusion:
+        return []
+    from packvault.records import leaf, proof_hash, root_from_path
+
+    expected = leaf(proof["opening_id"], proof.get("pack_id", ""), proof.get("opened_at", ""), proof_hash(proof))
+    if expected != inclusion.get("leaf"):
+        return ["the proof does not hash to its leaf in the public record: it was changed after it was recorded"]
+    if root_from_path(expected, inclusion.get("path", [])) != inclusion.get("root"):
+        return ["the inclusion path does not lead to the sealed root"]
+    return []

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from packvault import item_definitions, store
+from packvault import item_definitions, records, store
 from packvault.draw import DrawInputs, NothingToDraw, OddsTable, draw_opening
 from packvault.errors import ErrorCode, PackvaultError
 from packvault.openings import OPENING_ID, STATUS_NAMES
@@ -36,6 +36,9 @@ def public_proof(opening_id: str) -> dict[str, Any]:
         if proof.get("scheme") == "seed-pair" and proof.get("server_seed") is None:
             revealed = store.revealed_pair(opening.wallet, int(proof["pair"]))
             proof["server_seed"] = revealed.server_seed if revealed is not None else None
+        if proof.get("version") == 2:  # where it sits in the public record, once its hour is sealed
+            proof |= {"pack_id": opening.pack_id, "opened_at": opening.opened_at,
+                      "inclusion": records.inclusion(opening)}
         if proof.get("items_hash"):  # v2: the asset each item id stood for, and what was delivered
             proof["item_definitions"] = item_definitions.listed(opening.pack_id, proof["items_hash"])
             proof["delivered"] = [{key: item.get(key) for key in ("item_id", "name", "nft_id", "rarity", "fmv",

@@ -16,7 +16,7 @@ import uuid
 from types import SimpleNamespace
 from typing import Any
 
-from packvault import item_definitions, money, store
+from packvault import item_definitions, money, records, store
 from packvault.draw import DrawInputs, NothingToDraw, OddsTable, draw_opening
 from packvault.errors import ErrorCode, PackvaultError
 from packvault.openings import opening_view
@@ -61,9 +61,11 @@ def open_paid(opening: store.OpeningRecord, settlement: Settlement, client_seed:
         changes, vault_items, taken, fmv_micros = opening_changes(opening, settlement, seed, round_number, stock,
                                                                   drawn, items, abandoned)
         try:
+            leaf = records.leaf_row(opening, changes["fairness"], changes["opened_at"]) \
+                if opening.stock_committed is not None else None
             store.open_opening(opening, changes, settlement, vault_items, taken, fmv_micros,
                                _request_token(opening.opening_id, settlement, round_number + 10 * retries), marker,
-                               cached_hash)
+                               cached_hash, leaf)
             for name, value in changes.items():  # the receipt is what was just written; no re-read
                 setattr(opening, name, value)
             return receipt(opening)

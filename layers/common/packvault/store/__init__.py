@@ -17,6 +17,8 @@ One table (single-table design) keyed by `pk`/`sk`; the key prefixes say what a 
     TOPUP#<item_id>     TOPUP             a game-credit item on sale, with its game's user-data schema
     ORDER#<order_id>    ORDER             a top-up order: payment, user data, status, delivery
     ORDERNO#<number>    ORDER_NUMBER      an order number, taken once
+    RECORD#<hour>#<nn>  <opened_at>#<id>  the public record's leaf of an opened pack (fairness v2)
+    RECORD_SEALS        <hour>            an hour's sealed Merkle root over its leaves
     <entity pk>         EVENT#<time>#<id> an append-only event about that entity
 
 GSI1 (`gsi1pk`/`gsi1sk`) lists rows of one kind: all packs (`PACKS`/<pack_id>), a wallet's openings
@@ -158,6 +160,15 @@ from packvault.store.payments import (  # noqa: F401
 )
 from packvault.store.ratelimits import RateCounterRecord  # noqa: F401
 from packvault.store.ratelimits import take as take_request  # noqa: F401
+from packvault.store.records import (  # noqa: F401
+    RecordLeafRecord,
+    RecordSealRecord,
+    get_seal,
+    period_leaves,
+    put_seal,
+)
+from packvault.store.records import leaf_row as record_leaf_row  # noqa: F401
+from packvault.store.records import period_of as record_period  # noqa: F401
 from packvault.store.refunds import (  # noqa: F401
     REFUNDS_PK,
     RefundIndexRecord,

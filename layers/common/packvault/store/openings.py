@@ -255,7 +255,7 @@ class OpenFailed(RuntimeError):
 def open_opening(opening: OpeningRecord, changes: dict[str, Any], settlement: Settlement,
                  vault_items: list[VaultItemRecord], stock_taken: dict[str, int], fmv_micros: int,
                  request_token: str, marker: ProcessedEventRecord | None = None,
-                 pack_definition_hash: str | None = None) -> None:
+                 pack_definition_hash: str | None = None, record_leaf: Row | None = None) -> None:
     """One transaction, whatever rail paid: QUOTED -> OPENED with its items, the payment claimed, the vault
     items created, stock and supply counters moved, the vault total updated, the quote released from the
     wallet's open quotes, the event appended (and the outside event that caused it marked). All or nothing."""
@@ -287,6 +287,8 @@ def open_opening(opening: OpeningRecord, changes: dict[str, Any], settlement: Se
             count_quote(transaction, opening.wallet, -1)
             mark_processed(transaction, marker)
             transaction.save(event, condition=EventRecord.pk.does_not_exist())
+            if record_leaf is not None:  # the public record's leaf (fairness v2), with the opening it records
+                transaction.save(record_leaf)
     except TransactWriteError as exc:
         if exc.cause_response_code in CANCELLED:
             raise OpenFailed(exc.cause_response_code) from exc
