@@ -67,7 +67,10 @@ def _signing_key() -> Any:
     from packvault.secrets_store import secret
     from packvault.settings import ConfigurationError, get_settings
 
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ConfigurationError:  # a process with no environment of its own (a bench, a script): nothing to sign with
+        return None
     seed = secret(settings.quote_signing_key, settings.quote_signing_key_parameter)
     if seed is None:
         return None

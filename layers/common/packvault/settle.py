@@ -9,6 +9,7 @@ cannot open its pack (expired without supply, nothing left to draw) is recorded 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import random
 import time
@@ -164,7 +165,7 @@ def _game_credit_order(opening: store.OpeningRecord, settlement: Settlement,
                        marker: store.ProcessedEventRecord | None) -> dict[str, Any]:
     """A paid game-credit quote becomes a paid order (same id) in the open transaction, then goes to delivery."""
     from packvault import fulfilment_queue, game_credits
-    from packvault.settings import get_settings
+    from packvault.settings import ConfigurationError, get_settings
 
     for attempt in range(3):  # an order number drawn twice in one second: draw again
         order = game_credits.paid_order(opening, settlement.details, settlement.payment_id)
@@ -190,7 +191,8 @@ def _game_credit_order(opening: store.OpeningRecord, settlement: Settlement,
             continue
         for name, value in changes.items():
             setattr(opening, name, value)
-        fulfilment_queue.send(get_settings(), order.order_id)
+        with contextlib.suppress(ConfigurationError):  # no process settings (a script): the sweep sends it
+            fulfilment_queue.send(get_settings(), order.order_id)
         return receipt(opening)
     raise PackvaultError(ErrorCode.BUSY_RETRY)
 
