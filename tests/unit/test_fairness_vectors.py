@@ -89,3 +89,94 @@ def test_opening_vectors(vector):
     inputs = DrawInputs(vector["server_seed"], vector["client_seed"], vector["opening_id"], vector["round"])
     drawn = draw_opening(OddsTable.from_document(vector["odds_table"]), inputs, vector["stock"])
     assert [{"tier_id": d.tier_id, "item_id": d.item_id} for d in drawn] == vector["items"]
+
+
+# --- version 2 (section 10), against the code and an implementation from the text -----------------------
+
+V2 = json.loads(re.search(r"## 10\. Version 2 test vectors.*?```json\n(.*?)\n```", DOC, re.S).group(1))
+
+
+def spec_merkle_root(leaves: list[str]) -> str:
+    if not leaves:
+        return hashlib.sha256(b"").hexdigest()
+    level = [bytes.fromhex(x) for x in leaves]
+    while len(level) > 1:
+        level = [hashlib.sha256(level[i] + level[i + 1]).digest() if i + 1 < len(level) else level[i]
+                 for i in range(0, len(level), 2)]
+    return level[0].hex()
+
+
+def spec_walk(leaf: str, path: list[dict]) -> str:
+    node = bytes.fromhex(leaf)
+    for step in path:
+        other = bytes.fromhex(step["hash"])
+        node = hashlib.sha256(other + node if step["side"] == "left" else node + other).digest()
+    return node.hex()
+
+
+@pytest.mark.parametrize("vector", V2["client_seeds"], ids=lambda v: v["client_seed"][:12])
+def test_v2_client_seed_vectors(vector):
+    from packvault.settle import effective_client_seed
+
+    parts = [vector["payment_id"], vector["quote_seed"], vector["confirm_seed"]]
+    assert ":".join(p for p in parts if p) == vector["client_seed"]
+    assert effective_client_seed(*parts) == vector["client_seed"]
+
+
+def test_v2_item_definitions_vector_with_non_ascii_and_escapes():
+    from packvault import item_definitions
+
+    vector = V2["item_definitions"]
+    assert spec_canonical(vector["definitions"]).decode("utf-8") == vector["canonical_json"]
+    text = vector["canonical_json"]
+    assert "🐉" in text and '\\"hi\\"' in text and "\\n" in text  # kept as is; only quotes and controls escaped
+    assert hashlib.sha256(vector["canonical_json"].encode("utf-8")).hexdigest() == vector["items_hash"]
+    assert item_definitions.items_hash(vector["definitions"]) == vector["items_hash"]
+
+
+def test_v2_quote_signature_vector():
+    import base58
+    from nacl.signing import SigningKey, VerifyKey
+
+    from packvault import quote_signing
+
+    vector = V2["quote_signature"]
+    assert spec_canonical(vector["commitment"]).decode("utf-8") == vector["canonical_json"]
+    assert hashlib.sha256(vector["canonical_json"].encode()).hexdigest() == vector["quote_hash"]
+    key = SigningKey(bytes.fromhex(vector["signing_seed"]))
+    assert base58.b58encode(bytes(key.verify_key)).decode() == vector["quote_key"]
+    signature = key.sign(vector["canonical_json"].encode()).signature  # Ed25519 is deterministic
+    assert base58.b58encode(signature).decode() == vector["quote_signature"]
+    VerifyKey(base58.b58decode(vector["quote_key"])).verify(vector["canonical_json"].encode(),
+                                                            base58.b58decode(vector["quote_signature"]))
+    assert vector["memo"] == f"packvault:{vector['commitment']['opening_id']}:{vector['quote_hash']}"
+    assert quote_signing.verify(vector["commitment"], vector["quote_signature"], vector["quote_key"])
+
+
+def test_v2_merkle_vectors():
+    from packvault import records
+
+    vector = V2["merkle"]
+    assert spec_merkle_root(vector["leaves"]) == records.merkle_root(vector["leaves"]) == vector["root"]
+    for index, path in vector["paths"].items():
+        assert spec_walk(vector["leaves"][int(index)], path) == vector["root"]
+        assert records.inclusion_path(vector["leaves"], int(index)) == path
+    assert spec_merkle_root([]) == vector["empty_root"]
+    example = vector["leaf_example"]
+    inputs = {k: example[k] for k in ("opening_id", "pack_id", "opened_at", "proof_hash")}
+    assert hashlib.sha256(spec_canonical(inputs)).hexdigest() == example["leaf"]
+
+
+@pytest.mark.parametrize("vector", V2["openings_v2"], ids=lambda v: v["name"][:40])
+def test_v2_opening_vectors_with_an_abandoned_round(vector):
+    from packvault.proof import check_proof
+
+    assert spec_draw(vector) == vector["items"]
+    for abandoned in vector["abandoned_rounds"]:
+        drawn = spec_draw({**vector, "round": abandoned["round"], "stock": abandoned["stock"]})
+        assert drawn == abandoned["items"]
+        assert set(abandoned["short"]) <= {d["item_id"] for d in drawn}
+    assert [r["round"] for r in vector["abandoned_rounds"]] == list(range(vector["round"]))
+    assert "mid" not in {d["tier_id"] for d in vector["items"]}  # a tier with nothing drawable is dropped
+    proof = {k: v for k, v in vector.items() if k != "name"}
+    assert check_proof(proof).verdict == "match"
