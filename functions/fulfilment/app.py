@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from packvault import fulfilment
+from packvault import context, fulfilment
 from packvault.log import logger
 from packvault.runtime import configure
 
@@ -18,6 +18,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def deliver(record: SQSRecord) -> str:
+    context.begin("system:fulfilment", record.message_id)  # the events it writes name the message
     return fulfilment.fulfil(settings, vendor, json.loads(record.body)["order_id"])
 
 

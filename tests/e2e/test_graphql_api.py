@@ -39,12 +39,17 @@ def settled(client: GraphqlClient, order_id: str) -> dict:
     raise AssertionError(f"order {order_id} still {order['status']}")
 
 
-def test_purchase_over_graphql_is_delivered_in_the_background(stack):
+def test_purchase_over_graphql_is_delivered_in_the_background(stack, stack_store):
+    from packvault import store
+
     client, keypair = signed_in(stack)
     answer = buy(stack, client, keypair, "12345678")
     assert answer["success"] and answer["errors"] == [] and answer["order"]["status"] == "paid"
     assert answer["message"] == f"Game credit purchase successful! Order {answer['order']['orderNumber']} created."
     assert settled(client, answer["order"]["id"])["status"] == "succeeded"
+    events = store.events_of(store.order_pk(answer["order"]["id"]))
+    assert events[0].actor == keypair.public_key and events[0].request_id  # who, and which request
+    assert {e.actor for e in events[1:]} == {"system:fulfilment"}
 
 
 def test_a_delivery_the_vendor_refuses_ends_in_refund_due(stack):

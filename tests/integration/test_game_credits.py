@@ -180,7 +180,9 @@ def test_a_message_delivered_twice_calls_the_vendor_once(env, vendor_double):
     assert vendor_calls(vendor_double, order_id) == 1
     record = store.get_order(order_id)
     assert record.status == "succeeded" and record.delivery["status"] == "delivered" and record.expiry_shard is None
-    assert [e.event_type for e in store.events_of(record.pk)] == ["ORDER_PAID", "ORDER_FULFILLING", "ORDER_SUCCEEDED"]
+    events = store.events_of(record.pk)
+    assert [e.event_type for e in events] == ["ORDER_PAID", "ORDER_FULFILLING", "ORDER_SUCCEEDED"]
+    assert {e.actor for e in events[1:]} == {"system:fulfilment"}
 
 
 def test_concurrent_deliveries_of_one_order_deliver_once(env, vendor_double):

@@ -13,7 +13,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from packvault import fulfilment_queue, store
+from packvault import context, fulfilment_queue, store
 from packvault.log import logger
 from packvault.settings import Settings
 from packvault.times import iso_seconds
@@ -31,6 +31,7 @@ class RetryLater(Exception):
 def fulfil(settings: Settings, vendor: VendorClient, order_id: str, now: float | None = None) -> str:
     """delivered | settled (nothing to do) | missing | refund_due; raises RetryLater to be redelivered."""
     moment = time.time() if now is None else now
+    context.act_as("system:fulfilment")
     order = store.get_order(order_id)
     if order is None:
         logger.error("fulfilment message for an unknown order", extra={"order_id": order_id})

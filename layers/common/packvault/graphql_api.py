@@ -21,7 +21,7 @@ from graphql import GraphQLError
 from graphql.language import FieldNode, FragmentSpreadNode, InlineFragmentNode, OperationDefinitionNode
 from graphql.validation import ValidationRule
 
-from packvault import auth, catalog, game_credits, ratelimit
+from packvault import auth, catalog, context, game_credits, ratelimit
 from packvault.errors import ErrorCode, PackvaultError
 from packvault.log import logger
 from packvault.payments.solana_rpc import SolanaRpc
@@ -48,10 +48,12 @@ class Caller:
 
     def wallet(self, action: str) -> str:
         try:
-            return auth.read_token(self.settings, auth.bearer_token(self.authorization))["sub"]
+            wallet = auth.read_token(self.settings, auth.bearer_token(self.authorization))["sub"]
         except PackvaultError:
             raise GraphQLError(f"You must be logged in to {action}",
                                extensions={"code": AUTHENTICATION_ERROR}) from None
+        context.act_as(wallet)  # the events this request writes name the buyer
+        return wallet
 
 
 query, mutation = QueryType(), MutationType()
