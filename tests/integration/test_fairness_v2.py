@@ -206,3 +206,24 @@ def test_merkle_paths_lead_to_the_root_for_every_leaf_count():
         for index, value in enumerate(leaves):
             assert records.root_from_path(value, records.inclusion_path(leaves, index)) == root
     assert records.merkle_root([]) == hashlib.sha256(b"").hexdigest()
+
+
+def test_a_balance_opening_never_redraws_for_a_failure_that_was_not_about_stock(env):
+    from packvault import balance_open
+
+    credit_pack = copy.deepcopy(CHASE)
+    credit_pack.update(pack_id="chase-credits", prices={"CREDIT": "100"})
+    load_catalog(parse_catalog({"schema_version": 1, "packs": [credit_pack]}))
+    settings, _, _ = env
+    wallet = Keypair.generate().public_key
+    store.grant_credits(wallet, 1000, "grant:v2", "test", "test")
+    balance_open.seeds_view(wallet)
+    faults = Faults()
+    try:
+        faults.inject("TransactWriteItems", faults.seen["TransactWriteItems"] + 1, "cancelled")
+        opened = purchase.purchase(settings, wallet, "chase-credits", {"currency": "CREDIT"}, None)[1]
+    finally:
+        faults.close()
+    assert faults.fired
+    fairness = opened["fairness"]
+    assert (fairness["round"], fairness["abandoned_rounds"], fairness["version"]) == (0, [], 2)

@@ -24,7 +24,7 @@ from packvault.errors import ErrorCode, PackvaultError
 from packvault.payments import CREDITS, Settlement
 from packvault.reservation import buyback_terms, check_pack_id, forget_pack, purchasable_pack, recall
 from packvault.settings import Settings
-from packvault.settle import odds_table, opening_changes, receipt
+from packvault.settle import odds_table, opening_changes, receipt, short_items
 from packvault.times import iso_seconds
 
 OPERATION = "purchase"  # the same route as a Solana quote: one Idempotency-Key scope
@@ -112,7 +112,8 @@ def _attempt(settings: Settings, wallet: str, pack_id: str, idempotency_key: str
     pair = _current_pair(wallet)
     opening = _new_opening(settings, wallet, pack, price, pair)
     table = odds_table(pack_id, int(pack.odds_version))
-    for round_number in range(MAX_ROUNDS):
+    round_number, retries, abandoned = 0, 0, []
+    while round_number < MAX_ROUNDS and retries <= MAX_ROUNDS:
         items = {row.item_id: row for row in store.pack_items(pack_id, consistent=True)}
         stock = {item_id: int(row.stock_available) for item_id, row in items.items()
                  if row.stock_available is not None}
@@ -126,7 +127,8 @@ def _attempt(settings: Settings, wallet: str, pack_id: str, idempotency_key: str
                                                               "currency": "CREDIT", "received": str(price)})
         changes, vault_items, taken, fmv_micros = opening_changes(opening, settlement, pair.client_seed, round_number,
                                                                   stock, drawn, items)
-        changes["fairness"] = _seed_pair_proof(changes["fairness"], pair, draw_id)
+        changes["fairness"] = {**_seed_pair_proof(changes["fairness"], pair, draw_id), "version": 2,
+                               "stock_committed": {}, "abandoned_rounds": list(abandoned)}
         for name, value in changes.items():
             setattr(opening, name, value)
         answer = receipt(opening)  # remembered for the Idempotency-Key; the fresh answer adds the new balance
@@ -147,7 +149,13 @@ def _attempt(settings: Settings, wallet: str, pack_id: str, idempotency_key: str
             current = store.current_pair(wallet)
             if current is None or int(current.nonce) != int(pair.nonce) or current.pair_number != pair.pair_number:
                 return None  # another opening (or a rotation) spent this nonce: start again with the next one
-            # stock or supply moved: the next round redraws with what is left (the proof records the round)
+            short = short_items(opening, taken)
+            if not short:  # not a unit this draw needed (supply, a counter): the same round again, never hidden
+                retries += 1
+                continue
+            abandoned.append({"round": round_number, "stock": stock, "short": short,
+                              "items": [{"tier_id": d.tier_id, "item_id": d.item_id} for d in drawn]})
+            round_number += 1  # a drawn unit is truly gone: redraw with the next round, on the record
     return None
 
 

@@ -83,7 +83,8 @@ def _check_v2(proof: dict[str, Any]) -> list[str]:
         return problems
     table = OddsTable.from_document(proof["odds_table"])
     for abandoned in rounds:
-        inputs = DrawInputs(proof["server_seed"], proof["client_seed"], proof["opening_id"], int(abandoned["round"]))
+        inputs = DrawInputs(proof["server_seed"], proof["client_seed"], proof.get("draw_id", proof["opening_id"]),
+                            int(abandoned["round"]))
         try:
             drawn = [{"tier_id": d.tier_id, "item_id": d.item_id} for d in draw_opening(table, inputs,
                                                                                       abandoned["stock"])]
