@@ -92,3 +92,83 @@ class Faults:
             return
         if self._due(model.name, {"crash_after"}, count=False):
             raise InjectedCrash(f"crashed after {model.name} #{self.seen[model.name]} committed")
+
+
+class RpcFaults:
+    """A Solana JSON-RPC proxy in front of the local node that misbehaves as planned, per method and call number:
+    rpc.inject("getTransaction", nth=1, kind="http_429"). Kinds: http_429 (with Retry-After: 0), http_503,
+    reset (the connection is closed without an answer), node_error (a JSON-RPC error: the node is behind),
+    down (every call of that method fails with 503 until `heal`). Everything else is forwarded unchanged."""
+
+    def __init__(self, upstream: str) -> None:
+        import http.server
+
+        import requests
+
+        proxy = self
+        self.upstream, self.seen, self.planned, self.fired = upstream, Counter(), defaultdict(list), []
+        self.down: set[str] = set()
+        self._lock = threading.Lock()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *_: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                method = json.loads(body or b"{}").get("method", "")
+                kind = proxy._due(method)
+                if kind == "reset":
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                if kind in {"http_429", "http_503"}:
+                    self.send_response(429 if kind == "http_429" else 503)
+                    self.send_header("retry-after", "0")
+                    self.send_header("content-length", "0")
+                    self.end_headers()
+                    return
+                if kind == "node_error":
+                    self._reply(json.dumps({"jsonrpc": "2.0", "id": json.loads(body)["id"], "error": {
+                        "code": -32005, "message": "Node is behind by 42 slots"}}).encode())
+                    return
+                forwarded = requests.post(proxy.upstream, data=body, timeout=10,
+                                          headers={"content-type": "application/json"})
+                self._reply(forwarded.content)
+
+            def _reply(self, data: bytes) -> None:
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def inject(self, method: str, nth: int, kind: str) -> RpcFaults:
+        if kind == "down":
+            self.down.add(method)
+        else:
+            self.planned[method].append((nth, kind))
+        return self
+
+    def heal(self) -> None:
+        self.down.clear()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+    def _due(self, method: str) -> str | None:
+        with self._lock:
+            self.seen[method] += 1
+            if method in self.down:
+                self.fired.append((method, self.seen[method], "down"))
+                return "http_503"
+            for nth, kind in self.planned.get(method, []):
+                if nth == self.seen[method]:
+                    self.fired.append((method, nth, kind))
+                    return kind
+        return None
