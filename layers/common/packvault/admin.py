@@ -10,12 +10,10 @@ the change and remembering the answer is repaired by the client's retry.
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 from typing import Any
 
-from packvault import auth, fairness, store
+from packvault import auth, fairness, money, store
 from packvault.catalog_loader import CatalogError, load_pack, pack_document, parse_catalog
 from packvault.errors import ErrorCode, PackvaultError
 from packvault.keys import is_public_key, is_signature
@@ -154,17 +152,16 @@ def _page(pack_id: str, status: str | None, limit: int, cursor: str | None) -> s
 
 
 def _cursor(pack_id: str, inner: str | None) -> str:
-    raw = json.dumps({"pack_id": pack_id, "key": inner}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return store.encode_cursor({"pack_id": pack_id, "key": inner}) or ""
 
 
 def _read_cursor(cursor: str | None, pack_ids: list[str]) -> tuple[int, str | None]:
     if cursor is None:
         return 0, None
     try:
-        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        decoded = store.read_cursor(cursor)
         position, inner = pack_ids.index(decoded["pack_id"]), decoded["key"]
-    except (ValueError, KeyError, TypeError):
+    except (store.BadCursor, ValueError, KeyError):
         raise PackvaultError(ErrorCode.INVALID_CURSOR) from None
     if inner is not None and not isinstance(inner, str):
         raise PackvaultError(ErrorCode.INVALID_CURSOR)
@@ -179,8 +176,6 @@ def _opening_summary(row: store.OpeningRecord) -> dict[str, Any]:
 
 
 def _amount(currency: str, base_units: str) -> str:
-    from packvault import money
-
     return money.from_base_units(int(base_units), money.currency(currency).decimals)
 
 
@@ -274,17 +269,17 @@ def _event(row: store.EventRecord) -> dict[str, Any]:
 
 
 def _event_cursor(sort_key: str) -> str:
-    return base64.urlsafe_b64encode(sort_key.encode()).decode().rstrip("=")
+    return store.encode_cursor({"after": sort_key}) or ""
 
 
 def _read_event_cursor(cursor: str | None) -> str | None:
     if cursor is None:
         return None
     try:
-        sort_key = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
+        sort_key = store.read_cursor(cursor)["after"]
+    except (store.BadCursor, KeyError):
         raise PackvaultError(ErrorCode.INVALID_CURSOR) from None
-    if not sort_key.startswith(store.EVENT_PREFIX):
+    if not isinstance(sort_key, str) or not sort_key.startswith(store.EVENT_PREFIX):
         raise PackvaultError(ErrorCode.INVALID_CURSOR)
     return sort_key
 

@@ -13,7 +13,8 @@ from packvault import store
 from packvault.fairness import canonical_hash
 
 FIELDS = ("item_id", "tier_id", "name", "nft_id", "rarity", "fmv", "metadata")
-_VERSIONS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+_VERSIONS: dict[tuple[str, str], list[dict[str, Any]]] = {}
+_BY_ID: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
 
 
 def document(items: list[Any]) -> list[dict[str, Any]]:
@@ -25,8 +26,8 @@ def items_hash(definitions: list[dict[str, Any]]) -> str:
     return canonical_hash(definitions)
 
 
-def committed(pack_id: str, hash_: str | None) -> dict[str, dict[str, Any]] | None:
-    """item_id -> definition of the version with this hash (immutable: read once per container), or None."""
+def listed(pack_id: str, hash_: str | None) -> list[dict[str, Any]] | None:
+    """The version with this hash, as its document (immutable: read once per container), or None."""
     if not hash_:
         return None
     key = (pack_id, hash_)
@@ -34,13 +35,16 @@ def committed(pack_id: str, hash_: str | None) -> dict[str, dict[str, Any]] | No
         stored = store.item_definitions(pack_id, hash_)
         if stored is None:
             return None
-        _VERSIONS[key] = {entry["item_id"]: entry for entry in json.loads(gzip.decompress(stored))}
+        _VERSIONS[key] = json.loads(gzip.decompress(stored))
     return _VERSIONS[key]
 
 
-def listed(pack_id: str, hash_: str | None) -> list[dict[str, Any]] | None:
-    """The version as its document (for a public proof), or None."""
-    if not hash_:
+def committed(pack_id: str, hash_: str | None) -> dict[str, dict[str, Any]] | None:
+    """item_id -> definition of the version with this hash, or None (built once per container per version)."""
+    document = listed(pack_id, hash_)
+    if document is None:
         return None
-    stored = store.item_definitions(pack_id, hash_)
-    return json.loads(gzip.decompress(stored)) if stored is not None else None
+    key = (pack_id, hash_ or "")
+    if key not in _BY_ID:
+        _BY_ID[key] = {entry["item_id"]: entry for entry in document}
+    return _BY_ID[key]

@@ -9,9 +9,9 @@ from typing import Any
 
 from packvault import balance_open, fairness, money, store
 from packvault.errors import ErrorCode, PackvaultError
-from packvault.openings import quote_view, signed_quote_view
+from packvault.openings import signed_quote_view
 from packvault.payments import CREDITS, SOLANA
-from packvault.reservation import Reservation, check_idempotency_key, check_pack_id, recall, reserve
+from packvault.reservation import Reservation, check_idempotency_key, check_pack_id, reserve
 from packvault.settings import Settings
 
 OPERATION = "purchase"
@@ -28,9 +28,15 @@ def purchase(settings: Settings, wallet: str, pack_id: str, body: dict[str, Any]
     currency, client_seed = _read_body(body)
     request_hash = fairness.canonical_hash({"pack_id": pack_id, "currency": currency, "client_seed": client_seed})
     spec = Reservation(SOLANA, OPERATION, currency, client_seed, settings.quote_ttl_seconds)
+    return _quote(settings, wallet, pack_id, spec, idempotency_key, request_hash)
+
+
+def _quote(settings: Settings, wallet: str, product_id: str, spec: Reservation, idempotency_key: str | None,
+           request_hash: str) -> tuple[int, dict[str, Any]]:
+    """(201, the quote), or the answer an Idempotency-Key already got."""
     check_idempotency_key(idempotency_key)
     # No read first: a key used before makes the reservation's transaction fail, and then its answer is read.
-    opening = reserve(settings, wallet, pack_id, spec, idempotency_key, request_hash)
+    opening = reserve(settings, wallet, product_id, spec, idempotency_key, request_hash)
     if not isinstance(opening, store.OpeningRecord):
         return int(opening.status_code), opening.response
     return 201, signed_quote_view(opening)
@@ -46,12 +52,7 @@ def purchase_bundle(settings: Settings, wallet: str, bundle_id: str, body: dict[
     currency, _ = _read_body({**body, "client_seed": None})
     request_hash = fairness.canonical_hash({"bundle_id": bundle_id, "currency": currency})
     spec = Reservation(SOLANA, TOPUP_OPERATION, currency, None, settings.quote_ttl_seconds, product="credits")
-    if (remembered := recall(wallet, spec.operation, idempotency_key, request_hash)) is not None:
-        return int(remembered.status_code), remembered.response
-    opening = reserve(settings, wallet, bundle_id, spec, idempotency_key, request_hash)
-    if not isinstance(opening, store.OpeningRecord):
-        return int(opening.status_code), opening.response
-    return 201, quote_view(opening)
+    return _quote(settings, wallet, bundle_id, spec, idempotency_key, request_hash)
 
 
 GAME_CREDIT_OPERATION = "game_credit.purchase"
@@ -69,12 +70,7 @@ def purchase_game_credit(settings: Settings, wallet: str, item_id: str, body: di
     request_hash = fairness.canonical_hash({"item_id": item_id, "currency": currency, "user_data": user_data})
     spec = Reservation(SOLANA, GAME_CREDIT_OPERATION, currency, None, settings.quote_ttl_seconds,
                        product="game_credit", product_data={"user_data": user_data})
-    if (remembered := recall(wallet, spec.operation, idempotency_key, request_hash)) is not None:
-        return int(remembered.status_code), remembered.response
-    opening = reserve(settings, wallet, item.item_id, spec, idempotency_key, request_hash)
-    if not isinstance(opening, store.OpeningRecord):
-        return int(opening.status_code), opening.response
-    return 201, quote_view(opening)
+    return _quote(settings, wallet, item.item_id, spec, idempotency_key, request_hash)
 
 
 def _read_body(body: dict[str, Any]) -> tuple[str, str | None]:

@@ -86,14 +86,29 @@ def seal_due(now: datetime | None = None) -> int:
     return sealed
 
 
+_SEALED: dict[tuple[str, str], tuple[Any, list[Any]]] = {}
+
+
+def _sealed(period: str) -> tuple[Any, list[Any]] | None:
+    """(seal, leaf rows) of a sealed hour: immutable once sealed, so read once per container (16 queries)."""
+    key = (store.RecordSealRecord.Meta.table_name, period)
+    if key not in _SEALED:
+        seal = store.get_seal(period)
+        if seal is None:
+            return None
+        _SEALED[key] = (seal, store.period_leaves(period))
+    return _SEALED[key]
+
+
 def period_record(period: str) -> dict[str, Any]:
     """GET /api/v1/fairness/records/{period}: the sealed root and every leaf, to recompute it."""
     if len(period) != 13 or period[10] != "T":
         raise PackvaultError(ErrorCode.VALIDATION_FAILED, "period is an hour: YYYY-MM-DDTHH (UTC).", field="period")
-    seal = store.get_seal(period)
-    if seal is None:
+    sealed = _sealed(period)
+    if sealed is None:
         raise PackvaultError(ErrorCode.RECORD_NOT_SEALED)
-    leaves = [row.leaf for row in store.period_leaves(period)]
+    seal, rows = sealed
+    leaves = [row.leaf for row in rows]
     return {"period": period, "root": seal.root, "count": int(seal.count), "sealed_at": seal.sealed_at,
             "leaves": leaves}
 
@@ -103,10 +118,10 @@ def inclusion(opening: store.OpeningRecord) -> dict[str, Any] | None:
     if not opening.opened_at or not opening.fairness or opening.fairness.get("version") != 2:
         return None
     period = store.record_period(opening.opened_at)
-    seal = store.get_seal(period)
-    if seal is None:
+    sealed = _sealed(period)
+    if sealed is None:
         return None
-    rows = store.period_leaves(period)
+    seal, rows = sealed
     index = next((n for n, row in enumerate(rows) if row.opening_id == opening.opening_id), None)
     if index is None:
         return None

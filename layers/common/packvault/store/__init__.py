@@ -205,6 +205,8 @@ from packvault.store.table import (  # noqa: F401
     events_of,
     is_condition_failure,
     new_event,
+    newest_first,
+    read_cursor,
     record_event,
     utc_now_iso,
 )

@@ -42,9 +42,8 @@ from packvault.store.table import (
     Row,
     TableMeta,
     connection,
-    decode_cursor,
-    encode_cursor,
     new_event,
+    newest_first,
     register,
     utc_now_iso,
 )
@@ -148,12 +147,8 @@ def opening_keys(opening_id: str, wallet: str, pack_id: str, created_at: str) ->
 
 def pack_openings(pack_id: str, status: str | None, limit: int, cursor: str | None) -> Page:
     """A pack's openings, newest first, optionally only those in one status (summaries: see ByPackIndex)."""
-    partition = pack_openings_key(pack_id)
-    rows = OpeningRecord.by_pack.query(partition, scan_index_forward=False, limit=limit, page_size=max(limit, 100),
-                                       filter_condition=(OpeningRecord.status == status) if status else None,
-                                       last_evaluated_key=decode_cursor(cursor, "gsi2pk", partition))
-    found = list(rows)
-    return Page(found, encode_cursor(rows.last_evaluated_key) if len(found) == limit else None)
+    return newest_first(OpeningRecord.by_pack, "gsi2pk", pack_openings_key(pack_id), limit, cursor,
+                        (OpeningRecord.status == status) if status else None, page_size=max(limit, 100))
 
 
 def get_opening(opening_id: str) -> OpeningRecord | None:
@@ -165,11 +160,7 @@ def get_opening(opening_id: str) -> OpeningRecord | None:
 
 def wallet_openings(wallet: str, limit: int, cursor: str | None) -> Page:
     """A wallet's openings, newest first."""
-    partition = wallet_openings_key(wallet)
-    rows = OpeningRecord.by_kind.query(partition, scan_index_forward=False, limit=limit, page_size=limit,
-                                       last_evaluated_key=decode_cursor(cursor, "gsi1pk", partition))
-    found = list(rows)
-    return Page(found, encode_cursor(rows.last_evaluated_key) if len(found) == limit else None)
+    return newest_first(OpeningRecord.by_kind, "gsi1pk", wallet_openings_key(wallet), limit, cursor)
 
 
 class ReservationFailed(RuntimeError):

@@ -23,10 +23,9 @@ from packvault.store.table import (
     Row,
     TableMeta,
     connection,
-    decode_cursor,
-    encode_cursor,
     is_condition_failure,
     new_event,
+    newest_first,
     register,
     utc_now_iso,
 )
@@ -159,11 +158,8 @@ def get_order(order_id: str) -> OrderRecord | None:
 
 
 def wallet_orders(wallet: str, limit: int, cursor: str | None) -> Page:
-    partition = wallet_orders_key(wallet)
-    rows = OrderRecord.by_kind.query(partition, scan_index_forward=False, limit=limit, page_size=limit,
-                                     last_evaluated_key=decode_cursor(cursor, "gsi1pk", partition))
-    found = list(rows)
-    return Page(found, encode_cursor(rows.last_evaluated_key) if len(found) == limit else None)
+    """A wallet's orders, newest first."""
+    return newest_first(OrderRecord.by_kind, "gsi1pk", wallet_orders_key(wallet), limit, cursor)
 
 
 class OrderConflict(RuntimeError):

@@ -162,18 +162,36 @@ def encode_cursor(key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None, partition_attribute: str, partition_value: str) -> dict[str, Any] | None:
-    if cursor is None:
-        return None
+def read_cursor(cursor: str) -> dict[str, Any]:
+    """What encode_cursor wrote; BadCursor for anything else."""
     import base64
 
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if key[partition_attribute] != {"S": partition_value}:
-            raise BadCursor(cursor)
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, TypeError) as exc:
         raise BadCursor(cursor) from exc
+    if not isinstance(key, dict):
+        raise BadCursor(cursor)
     return key
+
+
+def decode_cursor(cursor: str | None, partition_attribute: str, partition_value: str) -> dict[str, Any] | None:
+    if cursor is None:
+        return None
+    key = read_cursor(cursor)
+    if key.get(partition_attribute) != {"S": partition_value}:
+        raise BadCursor(cursor)
+    return key
+
+
+def newest_first(index: Any, partition_attribute: str, partition: str, limit: int, cursor: str | None,
+                 filter_condition: Any = None, page_size: int | None = None) -> Page:
+    """One page of an index partition, newest first; the next page's cursor is the last key read."""
+    rows = index.query(partition, scan_index_forward=False, limit=limit, page_size=page_size or limit,
+                       filter_condition=filter_condition,
+                       last_evaluated_key=decode_cursor(cursor, partition_attribute, partition))
+    found = list(rows)
+    return Page(found, encode_cursor(rows.last_evaluated_key) if len(found) == limit else None)
 
 
 CANCELLED = {"TransactionCanceledException", "IdempotentParameterMismatchException", "TransactionInProgressException"}
