@@ -24,6 +24,7 @@ import os
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -74,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     KEYPAIR.unlink(missing_ok=True)
     keypair.save(KEYPAIR)
     client = PackvaultClient(args.api)
-    try:
+
+    def flow() -> int:
         if args.pay == "topup":
             return topup_flow(GraphqlClient(args.api), RpcWallet(args.solana_rpc), keypair)
         session = client.sign_in(keypair)
@@ -89,15 +91,24 @@ def main(argv: list[str] | None = None) -> int:
         if opened is None:
             return 1
         show_opening(client, args.pack, opened)
+        return 0
+
+    return guarded("demo", args.api, flow)
+
+
+def guarded(name: str, api: str, flow: Callable[[], int]) -> int:
+    """Run a demo's steps: the API's refusal, or a stack that is not there, is one line that says so (exit 1 or
+    2), never a traceback."""
+    try:
+        return flow()
     except ApiError as refused:
         error = refused.body.get("error", refused.body) if isinstance(refused.body, dict) else refused.body
-        print(f"demo: the API refused ({refused.status}): {json.dumps(error)}", file=sys.stderr)
+        print(f"{name}: the API refused ({refused.status}): {json.dumps(error)}", file=sys.stderr)
         return 1
     except (OSError, requests.RequestException) as exc:
-        print(f"demo: cannot reach the local stack at {args.api} (is `make run` running? --api chooses another): "
+        print(f"{name}: cannot reach the local stack at {api} (is `make run` running? --api chooses another): "
               f"{exc.__class__.__name__}", file=sys.stderr)
         return 2
-    return 0
 
 
 def solana_flow(client: PackvaultClient, wallet: RpcWallet, keypair: Keypair, pack: str) -> dict[str, Any]:

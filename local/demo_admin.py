@@ -10,16 +10,13 @@ Every change carries an Idempotency-Key; one is sent twice to show that the retr
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import uuid
 
-import requests
-
-from local.demo import step
+from local.demo import guarded, step
 from packvault_tools import devstack
-from packvault_tools.client import ApiError, Keypair, PackvaultClient
+from packvault_tools.client import Keypair, PackvaultClient
 
 
 def demo_pack(pack_id: str) -> dict:
@@ -47,17 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         print("demo-admin: no operator keypair: start the stack with `make run` (without OPERATOR_ROLES set), or "
               "pass --keypair FILE for a wallet listed in OPERATOR_ROLES", file=sys.stderr)
         return 2
-    try:
-        run(PackvaultClient(args.api), Keypair.load(args.keypair))
-    except ApiError as refused:
-        error = refused.body.get("error", refused.body) if isinstance(refused.body, dict) else refused.body
-        print(f"demo-admin: the API refused ({refused.status}): {json.dumps(error)}", file=sys.stderr)
-        return 1
-    except (OSError, requests.RequestException) as exc:
-        print(f"demo-admin: cannot reach the local stack at {args.api} (is `make run` running?): "
-              f"{exc.__class__.__name__}", file=sys.stderr)
-        return 2
-    return 0
+    return guarded("demo-admin", args.api, lambda: run(PackvaultClient(args.api), Keypair.load(args.keypair)) or 0)
 
 
 def run(client: PackvaultClient, keypair: Keypair) -> None:

@@ -28,13 +28,6 @@ SHOP = "https://shop.example"
 URLS = {"success_url": f"{SHOP}/done?session={{CHECKOUT_SESSION_ID}}", "cancel_url": f"{SHOP}/cancelled"}
 
 
-@pytest.fixture(scope="module")
-def double():
-    server = stripe_double.StripeDouble(0, SECRET_KEY).start()
-    yield server
-    server.shutdown()
-
-
 @pytest.fixture
 def settings(local_table, double):
     load_catalog(read_catalog_file(DEMO_CATALOG))

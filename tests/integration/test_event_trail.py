@@ -30,13 +30,6 @@ PLATFORM = Keypair.generate().public_key
 ADMIN = Keypair.generate().public_key
 
 
-@pytest.fixture(scope="module")
-def double():
-    server = stripe_double.StripeDouble(0, SECRET_KEY).start()
-    yield server
-    server.shutdown()
-
-
 @pytest.fixture
 def env(local_table, solana_node, double):
     load_catalog_file(DEMO_CATALOG)

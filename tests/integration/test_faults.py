@@ -28,13 +28,6 @@ SECRET_KEY, WEBHOOK_SECRET, SHOP = "sk_test_faults_01", "whsec_faults_0123456789
 KINDS = ["throttle", "server_error", "timeout", "crash_after"]
 
 
-@pytest.fixture(scope="module")
-def double():
-    server = stripe_double.StripeDouble(0, SECRET_KEY).start()
-    yield server
-    server.shutdown()
-
-
 @pytest.fixture
 def env(local_table, solana_node, double):
     load_catalog(read_catalog_file(DEMO_CATALOG))

@@ -24,13 +24,6 @@ from tests.conftest import DEMO_CATALOG
 SECRET_KEY, WEBHOOK_SECRET, SHOP = "sk_test_topups_0123", "whsec_topups_0123456789", "https://shop.example"
 
 
-@pytest.fixture(scope="module")
-def double():
-    server = stripe_double.StripeDouble(0, SECRET_KEY).start()
-    yield server
-    server.shutdown()
-
-
 @pytest.fixture
 def env(local_table, solana_node, double):
     settings = Settings.from_env({
