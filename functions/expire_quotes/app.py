@@ -1,11 +1,12 @@
 """Scheduled (EventBridge Scheduler, every minute): expire unpaid quotes, release their supply, and settle
-payments found for them on chain or at Stripe (opened, or recorded as REFUND_DUE). Stops before its timeout."""
+payments found for them on chain, at Stripe or at an Open Payments wallet (opened, or recorded as REFUND_DUE).
+Stops before its timeout."""
 
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from packvault import expiry
+from packvault import expiry, open_payments_checkout
 from packvault.log import logger
 from packvault.payments import stripe_checkout
 from packvault.payments.solana_rpc import SolanaRpc
@@ -14,6 +15,7 @@ from packvault.runtime import configure
 settings = configure()
 rpc = SolanaRpc(settings.solana_rpc_urls) if settings.solana_rpc_urls else None
 cards = stripe_checkout.from_settings(settings)
+wallets = open_payments_checkout.from_settings(settings)
 metrics = Metrics(namespace="Packvault")
 
 _METRICS = {"expired": "ExpiredOpenings", "released_units": "ReleasedUnits", "late_payments": "LatePaymentsFound",
@@ -23,7 +25,7 @@ _METRICS = {"expired": "ExpiredOpenings", "released_units": "ReleasedUnits", "la
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    report = expiry.sweep(settings, rpc, context.get_remaining_time_in_millis, cards=cards)
+    report = expiry.sweep(settings, rpc, context.get_remaining_time_in_millis, cards=cards, wallets=wallets)
     for field, name in _METRICS.items():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=getattr(report, field))
     logger.info("expiry sweep", extra=report.as_dict())

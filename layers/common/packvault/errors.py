@@ -65,6 +65,14 @@ class ErrorCode(StrEnum):
     CARD_PAYMENTS_UNAVAILABLE = "CARD_PAYMENTS_UNAVAILABLE"
     PAYMENT_PROVIDER_UNAVAILABLE = "PAYMENT_PROVIDER_UNAVAILABLE"
     WEBHOOK_SIGNATURE_INVALID = "WEBHOOK_SIGNATURE_INVALID"
+    OPEN_PAYMENTS_UNAVAILABLE = "OPEN_PAYMENTS_UNAVAILABLE"
+    WALLET_ADDRESS_INVALID = "WALLET_ADDRESS_INVALID"
+    WALLET_ADDRESS_NOT_FOUND = "WALLET_ADDRESS_NOT_FOUND"
+    WALLET_PROVIDER_REFUSED = "WALLET_PROVIDER_REFUSED"
+    WALLET_PROVIDER_UNAVAILABLE = "WALLET_PROVIDER_UNAVAILABLE"
+    FINISH_HASH_INVALID = "FINISH_HASH_INVALID"
+    PAYMENT_FLOW_NOT_FOUND = "PAYMENT_FLOW_NOT_FOUND"
+    PAYMENT_FLOW_EXPIRED = "PAYMENT_FLOW_EXPIRED"
     WEBHOOK_PAYLOAD_INVALID = "WEBHOOK_PAYLOAD_INVALID"
     FORBIDDEN = "FORBIDDEN"
     ORIGIN_NOT_ALLOWED = "ORIGIN_NOT_ALLOWED"
@@ -146,6 +154,17 @@ _CATALOGUE: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.PAYMENT_PROVIDER_UNAVAILABLE: (503, "The card payment provider could not be reached; retry with the "
                                              "same Idempotency-Key."),
     ErrorCode.WEBHOOK_SIGNATURE_INVALID: (400, "The webhook signature is missing or does not verify."),
+    ErrorCode.OPEN_PAYMENTS_UNAVAILABLE: (503, "Open Payments is not configured on this deployment."),
+    ErrorCode.WALLET_ADDRESS_INVALID: (400, "wallet_address must be an Open Payments wallet address: "
+                                       "https://wallet.example/alice or $wallet.example/alice."),
+    ErrorCode.WALLET_ADDRESS_NOT_FOUND: (422, "No Open Payments wallet answers at that wallet address."),
+    ErrorCode.WALLET_PROVIDER_REFUSED: (422, "The wallet provider refused the payment request; nothing was "
+                                       "charged."),
+    ErrorCode.WALLET_PROVIDER_UNAVAILABLE: (503, "The wallet provider could not be reached; nothing was charged. "
+                                            "Retry with the same Idempotency-Key."),
+    ErrorCode.FINISH_HASH_INVALID: (400, "The interaction hash does not verify; nothing was paid."),
+    ErrorCode.PAYMENT_FLOW_NOT_FOUND: (404, "No payment is waiting for this link."),
+    ErrorCode.PAYMENT_FLOW_EXPIRED: (410, "This payment link has expired; start a new checkout."),
     ErrorCode.WEBHOOK_PAYLOAD_INVALID: (400, "The webhook body is not an event this endpoint understands."),
     ErrorCode.FORBIDDEN: (403, "Your wallet does not have the role this route needs."),
     ErrorCode.ORIGIN_NOT_ALLOWED: (403, "Requests from this Origin are not allowed."),

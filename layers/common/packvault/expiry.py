@@ -1,7 +1,8 @@
 """Expiry and reconciliation: release unpaid reservations on time, and never lose a payment.
 
 Each run walks the ExpiryIndex shard by shard. A quote whose expiry (plus grace) has passed is first
-checked on chain (getSignaturesForAddress on its reference, then the same verifier as confirm): paid in
+checked on chain (getSignaturesForAddress on its reference, then the same verifier as confirm; a card or Open
+Payments opening at its provider: card_settlement, open_payments_checkout): paid in
 time -> opened through confirm's open path; paid late -> REFUND_DUE; unpaid -> EXPIRED with its unit
 released, in one conditional transaction. Expired openings stay watched for late payments for a window,
 checked with a doubling interval. Reruns and overlapping runs are harmless: every change is conditional
@@ -19,7 +20,7 @@ from packvault import confirm, context, records, store
 from packvault.errors import PackvaultError
 from packvault.fulfilment import resend_due
 from packvault.log import logger
-from packvault.payments import STRIPE
+from packvault.payments import OPEN_PAYMENTS, STRIPE
 from packvault.payments.solana import Verdict, verify_payment
 from packvault.payments.solana_rpc import RpcError, RpcUnavailable, SolanaRpc
 from packvault.settings import Settings
@@ -27,6 +28,7 @@ from packvault.settle import open_paid, settle_expired
 from packvault.times import iso_seconds
 
 if TYPE_CHECKING:
+    from packvault.open_payments_checkout import OpenPaymentsRail
     from packvault.payments.stripe_checkout import StripeCheckout
 
 SAFETY_MILLIS = 5_000
@@ -52,7 +54,8 @@ class SweepReport:
 
 
 def sweep(settings: Settings, rpc: SolanaRpc | None, millis_left: Callable[[], int] = lambda: 10**9,
-          now: datetime | None = None, cards: StripeCheckout | None = None) -> SweepReport:
+          now: datetime | None = None, cards: StripeCheckout | None = None,
+          wallets: OpenPaymentsRail | None = None) -> SweepReport:
     """One run over every shard. Stops cleanly (complete=False) when the Lambda is about to time out."""
     now = now or datetime.now(UTC)
     context.begin("system:sweep", context.request_id() or f"sweep-{iso_seconds(now)}")
@@ -67,7 +70,7 @@ def sweep(settings: Settings, rpc: SolanaRpc | None, millis_left: Callable[[], i
                         report.complete = False
                         return report
                     report.checked += 1
-                    _settle(settings, rpc, cards, opening_id, kind, now, report)
+                    _settle(settings, Rails(rpc, cards, wallets), opening_id, kind, now, report)
                 if len(due) < settings.sweep_batch_size:
                     break
         report.orders_resent += resend_due(settings, store.expiry_shard_key(store.FULFILMENT_SHARD, shard), now,
@@ -76,16 +79,26 @@ def sweep(settings: Settings, rpc: SolanaRpc | None, millis_left: Callable[[], i
     return report
 
 
-def _settle(settings: Settings, rpc: SolanaRpc | None, cards: StripeCheckout | None, opening_id: str, kind: str,
-            now: datetime, report: SweepReport) -> None:
+@dataclass(frozen=True)
+class Rails:
+    rpc: SolanaRpc | None
+    cards: StripeCheckout | None
+    wallets: OpenPaymentsRail | None
+
+
+def _settle(settings: Settings, rails: Rails, opening_id: str, kind: str, now: datetime,
+            report: SweepReport) -> None:
     opening = store.get_opening(opening_id)
     if opening is None:
         return
     if opening.rail == STRIPE:
-        _settle_card(settings, cards, opening, now, report)
+        _settle_card(settings, rails.cards, opening, now, report)
+        return
+    if opening.rail == OPEN_PAYMENTS:
+        _settle_open_payments(rails.wallets, opening, report)
         return
     try:
-        found = _find_payment(settings, rpc, opening)
+        found = _find_payment(settings, rails.rpc, opening)
     except (RpcUnavailable, RpcError) as exc:
         logger.warning("payment lookup failed; opening left for the next run",
                        extra={"opening_id": opening_id, "error": str(exc)})
@@ -107,6 +120,23 @@ def _settle_card(settings: Settings, cards: StripeCheckout | None, opening: stor
         logger.warning("card opening left for the next run", extra={"opening_id": opening.opening_id,
                                                                     "error": str(exc)})
         return
+    _count(outcome, opening, report)
+
+
+def _settle_open_payments(wallets: OpenPaymentsRail | None, opening: store.OpeningRecord,
+                          report: SweepReport) -> None:
+    from packvault import open_payments_checkout
+
+    try:
+        outcome = open_payments_checkout.reconcile_due(wallets, opening)
+    except PackvaultError as exc:
+        logger.warning("open payments opening left for the next run", extra={"opening_id": opening.opening_id,
+                                                                             "error": str(exc)})
+        return
+    _count(outcome, opening, report)
+
+
+def _count(outcome: str, opening: store.OpeningRecord, report: SweepReport) -> None:
     if outcome == "released":
         report.expired += 1
         report.released_units += 1 if opening.limited_supply else 0

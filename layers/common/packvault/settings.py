@@ -73,6 +73,15 @@ class Settings(BaseModel):
                                                le=7 * 86400)
     topup_amount_tolerance: str = Field(alias="TOPUP_AMOUNT_TOLERANCE", default="0.0001",
                                         pattern=r"^(0|[1-9][0-9]{0,8})(\.[0-9]{1,9})?$")
+    open_payments_wallet_address: str | None = Field(alias="OPEN_PAYMENTS_WALLET_ADDRESS", default=None)
+    open_payments_key_id: str | None = Field(alias="OPEN_PAYMENTS_KEY_ID", default=None, max_length=128)
+    open_payments_private_key: SecretStr | None = Field(alias="OPEN_PAYMENTS_PRIVATE_KEY", default=None)
+    open_payments_private_key_parameter: str | None = Field(alias="OPEN_PAYMENTS_PRIVATE_KEY_PARAMETER",
+                                                            default=None)
+    open_payments_finish_url: str | None = Field(alias="OPEN_PAYMENTS_FINISH_URL", default=None)
+    open_payments_result_url: str | None = Field(alias="OPEN_PAYMENTS_RESULT_URL", default=None)
+    open_payments_ttl_seconds: int = Field(alias="OPEN_PAYMENTS_TTL_SECONDS", default=900, ge=120, le=86400)
+    open_payments_allow_http: bool = Field(alias="OPEN_PAYMENTS_ALLOW_HTTP", default=False)
     fulfilment_max_attempts: int = Field(alias="FULFILMENT_MAX_ATTEMPTS", default=5, ge=1, le=50)
 
     @field_validator("dynamodb_endpoint", "platform_wallet", "jwt_signing_key", "jwt_signing_key_parameter",
@@ -80,12 +89,15 @@ class Settings(BaseModel):
                      "stripe_webhook_secret_parameter", "stripe_api_base", "operator_roles",
                      "operator_roles_parameter", "fulfilment_queue_url", "sqs_endpoint", "vendor_api_url",
                      "vendor_api_key", "vendor_api_key_parameter", "quote_signing_key",
-                     "quote_signing_key_parameter", mode="before")
+                     "quote_signing_key_parameter", "open_payments_wallet_address", "open_payments_key_id",
+                     "open_payments_private_key", "open_payments_private_key_parameter", "open_payments_finish_url",
+                     "open_payments_result_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("dynamodb_endpoint", "stripe_api_base", "sqs_endpoint", "vendor_api_url", "fulfilment_queue_url")
+    @field_validator("dynamodb_endpoint", "stripe_api_base", "sqs_endpoint", "vendor_api_url", "fulfilment_queue_url",
+                     "open_payments_wallet_address", "open_payments_finish_url", "open_payments_result_url")
     @classmethod
     def _endpoint_is_http(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
@@ -184,6 +196,13 @@ class Settings(BaseModel):
         if self.dev_payment_bypass and self.stage != "dev":
             raise ValueError(f"DEV_PAYMENT_BYPASS is on but STAGE is {self.stage}: the payment bypass is allowed "
                              "only when STAGE=dev")
+        return self
+
+    @model_validator(mode="after")
+    def _plain_http_wallets_only_in_dev(self) -> Settings:
+        if self.open_payments_allow_http and self.stage != "dev":
+            raise ValueError(f"OPEN_PAYMENTS_ALLOW_HTTP is on but STAGE is {self.stage}: plain-http and local wallet "
+                             "addresses are allowed only when STAGE=dev")
         return self
 
     @model_validator(mode="after")

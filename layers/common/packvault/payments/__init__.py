@@ -5,6 +5,8 @@ the one open transaction (or records the payment for a refund). A rail never wri
 
     solana          quote with a Solana Pay reference -> signature -> getTransaction -> balance deltas
     stripe_checkout Checkout Session -> signed webhook (or the session, read back by the sweep)
+    open_payments   incoming payment + quote + interactive grant -> finish redirect -> the seller's incoming
+                    payment, read back (or by the sweep), has received the price
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from typing import Any
 
 SOLANA = "solana"
 STRIPE = "stripe"
+OPEN_PAYMENTS = "open_payments"
 CREDITS = "credits"  # the platform balance: debited inside the open transaction itself (packvault.balance_open)
-RAILS = (SOLANA, STRIPE, CREDITS)
+RAILS = (SOLANA, STRIPE, OPEN_PAYMENTS, CREDITS)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ One table (single-table design) keyed by `pk`/`sk`; the key prefixes say what a 
     PAYMENT#<rail>#<id> PAYMENT           a claimed payment (signature, PaymentIntent...) -> the opening it paid
     WEBHOOK#<rail>#<id> WEBHOOK           an outside service's event, processed (written with its effect)
     REFUNDED#<rail>#<id> REFUNDED         a payment refunded before it settled anything: it can open nothing
+    OPFLOW#<opening_id> OPEN_PAYMENTS     an Open Payments flow's resumable state (grants, nonces; TTL)
     WALLET#<wallet>     VAULT#<time>#<id> a vault item the wallet owns
     WALLET#<wallet>     VAULT_TOTAL       the wallet's item count and total fmv (micro-dollars)
     IDEMPOTENCY#<wallet>#<operation>#<key>  IDEMPOTENCY  a remembered request and its answer
@@ -93,6 +94,16 @@ from packvault.store.nonces import (  # noqa: F401
     NonceRecord,
     consume_nonce,
     put_nonce,
+)
+from packvault.store.open_payments import (  # noqa: F401
+    OpenPaymentsFlowRecord,
+    attach_open_payments,
+    claim_finish,
+    get_flow,
+    new_flow,
+    record_flow_outcome,
+    refresh_incoming_token,
+    release_finish,
 )
 from packvault.store.openings import (  # noqa: F401
     OPENING_SORT_KEY,
