@@ -17,7 +17,8 @@ held to the published contract, not to our reading of it:
 Routes: GET /<name> (wallet address), GET /<name>/jwks.json; POST /auth/, POST /auth/continue/<id>,
 GET /auth/interact/<id>/<nonce> (consent), POST the same (decision=approve|reject); POST /op/incoming-payments,
 GET /op/incoming-payments/<id>, POST .../<id>/complete, POST /op/quotes, POST /op/outgoing-payments; and for
-people and tests GET/POST /_double/accounts (balances; create or fund an account), GET /_double/log.
+people and tests GET/POST /_double/accounts (balances; create or fund an account), POST /_double/pay (money
+into an incoming payment from elsewhere), GET /_double/log.
 """
 
 from __future__ import annotations
@@ -602,6 +603,12 @@ to <code>{html.escape(access.get('limits', {}).get('receiver', ''))}</code>.</p>
             with state.lock:
                 return self._json(200, {name: {"wallet_address": f"{self.server.url}/{name}", **account}
                                         for name, account in state.accounts.items()})
+        if parts == ["pay"] and method == "POST":  # a payment into an incoming payment from outside (e.g. STREAM)
+            body = json.loads(self.body or b"{}")
+            with state.lock:
+                incoming = self.state_incoming(str(body["incoming_payment"]))
+                incoming["receivedAmount"]["value"] = str(int(incoming["receivedAmount"]["value"]) + int(body["value"]))
+            return self._json(200, incoming)
         if parts == ["log"]:
             with state.lock:
                 return self._json(200, {"log": state.log[-200:], "outgoing_payments": list(state.outgoing.values())})

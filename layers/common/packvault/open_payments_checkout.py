@@ -214,7 +214,7 @@ def finish(rail: OpenPaymentsRail | None, key: str, query: dict[str, str], now: 
         raise PackvaultError(ErrorCode.OPEN_PAYMENTS_UNAVAILABLE)
     now = now or datetime.now(UTC)
     flow, opening = _flow_of(key)
-    context.act_as(f"open_payments:{flow.buyer.get('id')}")
+    context.act_as(f"open_payments:{_wallet_of(flow.buyer).id}")
     if opening.status in {"OPENED", "REFUND_DUE", "REFUNDED"}:
         return _answer(rail, opening, _final_status(opening))
     if query.get("result") == "grant_rejected":
@@ -275,8 +275,12 @@ def _pay(rail: OpenPaymentsRail, flow: store.OpenPaymentsFlowRecord, opening: st
                                   {"description": exc.description})
         store.expire_opening(opening, None, f"the buyer's wallet refused the {exc.step}")
         return
+    if outgoing.get("failed"):
+        store.record_flow_outcome(flow, opening, "refused: outgoing payment failed", str(outgoing.get("id")), {})
+        store.expire_opening(opening, None, "the buyer's outgoing payment failed")
+        return
     store.record_flow_outcome(flow, opening, "paying", str(outgoing.get("id")),
-                              {"debit_amount": outgoing.get("debitAmount"), "failed": bool(outgoing.get("failed"))})
+                              {"debit_amount": outgoing.get("debitAmount")})
 
 
 def _wait_for_outcome(flow: store.OpenPaymentsFlowRecord) -> store.OpenPaymentsFlowRecord:
@@ -304,7 +308,7 @@ def _settle(rail: OpenPaymentsRail, flow: store.OpenPaymentsFlowRecord, opening:
             logger.error("incoming payment in an unexpected asset", extra={"opening_id": opening.opening_id})
             return "pending"
         if received >= int(flow.price):
-            paid = settlement(incoming, received, {"found_by": found_by, "buyer": flow.buyer.get("id"),
+            paid = settlement(incoming, received, {"found_by": found_by, "buyer": _wallet_of(flow.buyer).id,
                                                    "outgoing_payment": flow.outgoing_payment,
                                                    "asset": seller.asset_code, "scale": seller.asset_scale})
             outcome = _open(rail, opening, paid)
@@ -375,7 +379,7 @@ def reconcile_due(rail: OpenPaymentsRail | None, opening: store.OpeningRecord) -
     if outcome == "underpaid":
         incoming = _read_incoming(rail, flow)
         received = int(incoming["receivedAmount"]["value"])
-        partial = settlement(incoming, received, {"found_by": "expiry sweep", "buyer": flow.buyer.get("id")})
+        partial = settlement(incoming, received, {"found_by": "expiry sweep", "buyer": _wallet_of(flow.buyer).id})
         _complete(rail, flow)
         return "refund_due" if store.mark_refund_due(opening, partial, "underpaid: the incoming payment received "
                                                      f"{received} of {flow.price}") else "skipped"
