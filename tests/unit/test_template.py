@@ -92,7 +92,8 @@ PUBLIC_ROUTES = {"GET /api/v1/packs", "GET /api/v1/packs/{pack_id}", "GET /api/v
                  "POST /api/v1/auth/nonce", "POST /api/v1/auth/verify", "POST /api/v1/webhooks/stripe",
                  "GET /api/v1/credits/bundles", "GET /api/v1/proofs/{opening_id}", "GET /api/v1/openapi.json",
                  "POST /graphql", "GET /api/v1/game-credits", "GET /api/v1/fairness/quote-key",
-                 "GET /api/v1/fairness/records/{period}"}
+                 "GET /api/v1/fairness/records/{period}", "GET /api/v1/open-payments/finish/{key}",
+                 "GET /api/v1/open-payments/jwks.json"}
 
 
 def test_every_route_but_the_public_ones_is_behind_the_wallet_authorizer():

@@ -235,6 +235,36 @@ class CheckoutRequest(BaseModel):
     client_seed: str | None = Field(None, max_length=128)
 
 
+class OpenPaymentsCheckoutRequest(BaseModel):
+    wallet_address: str = Field(max_length=512, description="The buyer's Open Payments wallet address: "
+                                "https://wallet.example/alice or $wallet.example/alice.")
+
+
+class DebitAmount(Open):
+    value: str = Decimal
+    currency: str
+
+
+class OpenPaymentsCheckout(Open):
+    opening_id: str = Uuid
+    redirect_url: str = Field(description="Send the buyer's browser here to approve the payment in their wallet.")
+    expires_at: str
+    amount: str = Decimal
+    currency: Literal["USD"]
+    debit_amount: DebitAmount
+    wallet_address: str
+    server_seed_hash: str
+
+
+class OpenPaymentsFinish(Open):
+    opening_id: str = Uuid
+    status: Literal["opened", "pending", "failed", "rejected", "refund_due", "refunded"]
+
+
+class Jwks(Open):
+    keys: list[dict[str, Any]]
+
+
 class Checkout(Open):
     opening_id: str = Uuid
     checkout_url: str
@@ -532,6 +562,15 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
                                               {200: OpeningList}, query=PAGING),
     ("GET", "/api/v1/me/vault"): Operation("getVault", "Your vault, newest first", "buying", {200: Vault},
                                            query=PAGING),
+    ("POST", "/api/v1/packs/{pack_id}/open-payments/checkout"): Operation(
+        "checkoutOpenPayments", "Reserve a pack and ask the buyer's Open Payments wallet for the payment", "buying",
+        {201: OpenPaymentsCheckout}, OpenPaymentsCheckoutRequest, headers=IDEMPOTENT),
+    ("GET", "/api/v1/open-payments/finish/{key}"): Operation(
+        "finishOpenPayments", "Where the buyer's wallet sends the browser back: verified, paid, opened (idempotent)",
+        "buying", {200: OpenPaymentsFinish, 303: None}, query=("interact_ref", "hash", "result")),
+    ("GET", "/api/v1/open-payments/jwks.json"): Operation(
+        "openPaymentsJwks", "The seller's public key set (register it with the seller's wallet provider)", "buying",
+        {200: Jwks}),
     ("POST", "/api/v1/webhooks/stripe"): Operation(
         "stripeWebhook", "Stripe's signed events (verified on the raw body; applied once)", "webhooks",
         {200: StripeEventAnswer}, {"type": "object"}, headers=("Stripe-Signature",)),
@@ -591,6 +630,9 @@ _QUERY = {
     "cursor": {"type": "string", "maxLength": 2000, "description": "From the previous page's answer."},
     "pack_id": {"type": "string", "maxLength": 64},
     "status": {"type": "string", "enum": ["QUOTED", "OPENED", "EXPIRED", "REFUND_DUE", "REFUNDED"]},
+    "interact_ref": {"type": "string", "maxLength": 256},
+    "hash": {"type": "string", "maxLength": 128, "description": "The interaction hash (GNAP), base64."},
+    "result": {"type": "string", "maxLength": 64, "description": "grant_rejected when the buyer declined."},
     "entity": {"type": "string", "maxLength": 120,
                "description": "pack:<pack_id>, opening:<id>, order:<id> or wallet:<wallet>"},
 }
@@ -659,6 +701,10 @@ def _operation(path: str, operation: Operation, secured: bool, schemas: dict[str
                                    "content": {"application/json": {"schema": schema}}}
     responses: dict[str, Any] = {}
     for status, model in operation.responses.items():
+        if status == 303:
+            responses["303"] = {"description": "See Other: the configured result page, ?opening_id=&status=",
+                                "headers": {"Location": {"schema": {"type": "string"}}}}
+            continue
         if isinstance(model, tuple):
             schema = {"oneOf": [_ref(each, schemas) for each in model]}
         else:
