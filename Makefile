@@ -25,6 +25,7 @@ run: $(VENV)/.installed
 	$(VENV)/bin/python -m local --port $(PORT)
 
 # make demo (Solana) | make demo PAY=card (Stripe Checkout; BROWSER_PAY=1 to press Pay yourself) | PAY=credits
+# | PAY=topup (game credits over GraphQL) | PAY=open-payments (an Open Payments wallet on the local provider)
 demo: $(VENV)/.installed
 	$(VENV)/bin/python -m local.demo $(if $(PAY),--pay $(PAY)) $(if $(BROWSER_PAY),--browser) \
 		$(if $(filter command line environment,$(origin PORT)),--api http://127.0.0.1:$(PORT))

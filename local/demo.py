@@ -11,6 +11,9 @@ signs in with a fresh local keypair (saved to .local-stack/demo-buyer.json, so `
 Either way it prints the revealed items, checks the fairness proof the way docs/FAIRNESS.md says (and saves
 it to .local-stack/last-proof.json for `packvault verify-opening`), shows the vault, then sells the most
 valuable item back for credits and prints the balance and the ledger.
+`make demo PAY=open-payments` pays from an Open Payments wallet on the local wallet provider: the checkout asks the
+buyer's wallet (alice) for a grant, the demo opens the consent page, presses Approve, follows the wallet's
+redirect to the finish route, which pays and opens the pack.
 `make demo PAY=credits` tops up with SOL and opens a pack from the balance; `make demo PAY=topup` buys game
 credits over GraphQL as seed 001's frontend does (sign in, pay the platform wallet first, purchaseGameCredit,
 poll the order until the vendor has delivered it).
@@ -58,11 +61,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--solana-rpc", default=os.environ.get("PACKVAULT_SOLANA_RPC")
                         or state.get("solana_rpc", "http://127.0.0.1:8899"), help="the Solana JSON-RPC to pay on")
     parser.add_argument("--pack", default=os.environ.get("PACKVAULT_DEMO_PACK", "genesis-drop"), help="the pack")
-    parser.add_argument("--pay", choices=["solana", "card", "credits", "topup"],
+    parser.add_argument("--pay", choices=["solana", "card", "credits", "topup", "open-payments"],
                         default=os.environ.get("PAY") or "solana",
                         help="solana, card (Stripe Checkout through the local double), credits (top up with "
                         "SOL, open a pack from the balance, sell an item back), or topup (game credits over "
-                        "GraphQL, delivered by the vendor)")
+                        "GraphQL, delivered by the vendor), or open-payments (an Open Payments wallet approves the "
+                        "payment on the local wallet provider)")
+    parser.add_argument("--wallet-address", default=os.environ.get("WALLET_ADDRESS")
+                        or (state.get("open_payments_wallets", "http://127.0.0.1") + "/alice"),
+                        help="open-payments: the buyer's wallet address")
     parser.add_argument("--browser", action="store_true", default=bool(os.environ.get("BROWSER_PAY")),
                         help="card: print the checkout URL and wait while you pay in a browser")
     return parser
@@ -86,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
             return credits_flow(client, RpcWallet(args.solana_rpc), keypair)
         if args.pay == "card":
             opened = card_flow(client, args.api, args.pack, args.browser)
+        elif args.pay == "open-payments":
+            opened = open_payments_flow(client, args.pack, args.wallet_address)
         else:
             opened = solana_flow(client, RpcWallet(args.solana_rpc), keypair, args.pack)
         if opened is None:
@@ -154,6 +163,33 @@ def card_flow(client: PackvaultClient, api: str, pack: str, browser: bool) -> di
     opened = _wait_until_settled(client, started["opening_id"], 600 if browser else 30)
     if opened["status"] != "opened":
         step("5. not opened", {"status": opened["status"]})
+        return None
+    return opened
+
+
+def open_payments_flow(client: PackvaultClient, pack: str, wallet_address: str) -> dict[str, Any] | None:
+    """Checkout -> the buyer's wallet: consent page, Approve -> the wallet's redirect to our finish route, which
+    continues the grant, pays and opens."""
+    started = client.request("POST", f"/api/v1/packs/{pack}/open-payments/checkout",
+                             {"wallet_address": wallet_address}, headers={"idempotency-key": f"demo-{uuid.uuid4()}"})
+    QUOTE.write_text(json.dumps(started, indent=2))
+    step("2. checkout started: an incoming payment at the seller's wallet, a quote at the buyer's, and a grant "
+         "waiting for the buyer's approval", {key: started[key] for key in (
+             "opening_id", "amount", "currency", "debit_amount", "wallet_address", "expires_at", "redirect_url")})
+    page = requests.get(started["redirect_url"], timeout=10)
+    title = page.text.split("<title>", 1)[-1].split("</title>", 1)[0]
+    approved = requests.post(started["redirect_url"], data={"decision": "approve"}, timeout=10,
+                             allow_redirects=False)
+    finish_url = approved.headers.get("location", "")
+    step("3. opened the wallet's consent page and pressed Approve: the wallet redirects to our finish route", {
+        "page": {"status": page.status_code, "title": title}, "approve": approved.status_code,
+        "redirect": finish_url.split("?")[0] + "?interact_ref=…&hash=…"})
+    finished = requests.get(finish_url, timeout=30)
+    step("4. the finish route verified the hash, paid the quote and settled on the seller's incoming payment", {
+        "status": finished.status_code, "answer": finished.json()})
+    opened = _wait_until_settled(client, started["opening_id"], 30)
+    if opened["status"] != "opened":
+        step("6. not opened", {"status": opened["status"]})
         return None
     return opened
 

@@ -8,6 +8,7 @@ handlers, and the template's schedules. Ctrl-C stops everything it started.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import logging
 import os
@@ -84,6 +85,23 @@ def start_vendor_double() -> Any:
     os.environ.update({"VENDOR_API_URL": vendor.url, "VENDOR_API_KEY": key})
     log.info("game-credit vendor double  %s", vendor.url)
     return vendor
+
+
+def start_wallet_provider(api: str) -> Any:
+    """The local Open Payments wallet provider (local/open_payments_double.py): the seller `shop`, whose keys are
+    registered by URL (Packvault's JWKS route), and two buyers, alice ($1,000.00) and bob ($5.00)."""
+    from local.open_payments_double import WalletProvider
+
+    provider = WalletProvider().start()
+    seller = provider.add_account("shop", jwks_url=f"{api}/api/v1/open-payments/jwks.json")
+    provider.add_account("alice", balance=100_000)
+    provider.add_account("bob", balance=500)
+    os.environ.update({"OPEN_PAYMENTS_WALLET_ADDRESS": seller, "OPEN_PAYMENTS_KEY_ID": "packvault-local",
+                       "OPEN_PAYMENTS_PRIVATE_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+                       "OPEN_PAYMENTS_FINISH_URL": f"{api}/api/v1/open-payments/finish",
+                       "OPEN_PAYMENTS_ALLOW_HTTP": "true"})
+    log.info("Open Payments wallets      %s   (seller /shop; buyers /alice, /bob)", provider.url)
+    return provider
 
 
 def ensure_local_operator() -> str | None:
@@ -369,6 +387,12 @@ def run(args: argparse.Namespace, explicit: set[str]) -> int:
         if not os.environ.get("VENDOR_API_URL"):
             vendor = start_vendor_double()
             stack.callback(vendor.shutdown)
+        if not os.environ.get("OPEN_PAYMENTS_WALLET_ADDRESS"):
+            try:
+                wallets = start_wallet_provider(f"http://127.0.0.1:{args.port}")
+            except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+                raise StartFailed(f"cannot start the local Open Payments wallet provider: {exc}") from None
+            stack.callback(wallets.shutdown)
         os.environ.update(function_environment(tpl, args.table_name, queues))
         if not user_rpc_urls:
             os.environ.pop("SOLANA_RPC_URLS")  # the local node below, not the template's devnet default
@@ -428,6 +452,7 @@ def run(args: argparse.Namespace, explicit: set[str]) -> int:
             "stripe_webhook_secret": stripe and os.environ["STRIPE_WEBHOOK_SECRET"],
             "admin_keypair": admin_keypair, "sqs_endpoint": sqs.endpoint, "queues": queues,
             "vendor_api": os.environ["VENDOR_API_URL"],
+            "open_payments_wallets": os.environ["OPEN_PAYMENTS_WALLET_ADDRESS"].rsplit("/", 1)[0],
         })
         stack.callback(devstack.remove_state)
         log.info("platform wallet            %s", os.environ["PLATFORM_WALLET"])

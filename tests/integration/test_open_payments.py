@@ -143,7 +143,7 @@ def test_expiry_racing_finish_never_loses_the_payment(rail, provider):
         name, answer = start(rail, provider)
         key, query = finish_query(provider, answer)
 
-        def finish():
+        def finish(key=key, query=query):
             try:
                 return open_payments_checkout.finish(rail, key, query).status
             except PackvaultError as refused:
