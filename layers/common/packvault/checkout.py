@@ -21,7 +21,7 @@ from packvault.log import logger
 from packvault.payments import STRIPE
 from packvault.payments.stripe_checkout import CheckoutRequest, ProviderUnavailable, StripeCheckout
 from packvault.quote_signing import commitment, signed
-from packvault.reservation import Reservation, check_pack_id, recall, reserve
+from packvault.reservation import Reservation, check_pack_id, recall, remembered_row, reserve
 from packvault.settings import Settings
 from packvault.times import parse_iso
 
@@ -119,8 +119,6 @@ def _open_session(cards: StripeCheckout, opening: store.OpeningRecord, success_u
     if opening.product == "pack" and opening.stock_committed is not None:
         answer |= signed(commitment(opening))
     references = {"checkout_session_id": session["id"], "checkout_url": session["url"]}
-    operation = OPERATIONS[opening.product]
-    remembered = (store.IdempotencyRecord(pk=store.idempotency_pk(opening.wallet, operation, idempotency_key),
-                                          sk=store.IDEMPOTENCY_SORT_KEY) if idempotency_key is not None else None)
+    remembered = remembered_row(opening.wallet, OPERATIONS[opening.product], idempotency_key)
     store.attach_checkout(opening, references, remembered, answer)
     return answer

@@ -45,7 +45,7 @@ from packvault.payments.open_payments import (
     settlement,
 )
 from packvault.quote_signing import commitment, signed
-from packvault.reservation import Reservation, check_pack_id, recall, reserve
+from packvault.reservation import Reservation, check_pack_id, recall, remembered_row, reserve
 from packvault.secrets_store import secret
 from packvault.settings import Settings
 from packvault.settle import open_paid, settle_expired
@@ -174,8 +174,7 @@ def _request_payment(rail: OpenPaymentsRail, seller: WalletAddress, buyer: Walle
     if opening.stock_committed is not None:
         answer |= signed(commitment(opening))
     references = {"incoming_payment": incoming["id"], "quote": quote["id"], "buyer_wallet_address": buyer.id}
-    remembered = (store.IdempotencyRecord(pk=store.idempotency_pk(opening.wallet, OPERATION, idempotency_key),
-                                          sk=store.IDEMPOTENCY_SORT_KEY) if idempotency_key is not None else None)
+    remembered = remembered_row(opening.wallet, OPERATION, idempotency_key)
     if not store.attach_open_payments(opening, flow, references, remembered, answer):
         raise PackvaultError(ErrorCode.OPENING_NOT_CONFIRMABLE)
     logger.info("open payments checkout started", extra={"opening_id": opening.opening_id, "buyer": buyer.id})
@@ -200,7 +199,7 @@ def _check_quote(quote: dict[str, Any], price: int, seller: WalletAddress) -> No
 @dataclass(frozen=True)
 class FinishAnswer:
     opening_id: str
-    status: str  # opened | pending | failed | rejected | refund_due | expired
+    status: str  # opened | pending | failed | rejected | refund_due | refunded
     location: str | None  # the result URL to redirect to, when configured
 
     def as_dict(self) -> dict[str, str]:
@@ -235,7 +234,8 @@ def finish(rail: OpenPaymentsRail | None, key: str, query: dict[str, str], now: 
             flow = _wait_for_outcome(flow)
     if flow.outcome is not None and flow.outcome != "paying":
         return _answer(rail, opening, "failed")
-    return _answer(rail, opening, _settle(rail, flow, opening, polls=SETTLE_POLLS))
+    outcome = _settle(rail, flow, opening, polls=SETTLE_POLLS).outcome
+    return _answer(rail, opening, "pending" if outcome == "underpaid" else outcome)  # the sweep settles a shortfall
 
 
 def _flow_of(key: str) -> tuple[store.OpenPaymentsFlowRecord, store.OpeningRecord]:
@@ -294,29 +294,38 @@ def _wait_for_outcome(flow: store.OpenPaymentsFlowRecord) -> store.OpenPaymentsF
     return flow
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What settling found: `outcome` (opened | refund_due | pending: nothing received | underpaid: part of the
+    price | another final status), with the incoming payment read last and what it had received."""
+
+    outcome: str
+    incoming: dict[str, Any]
+    received: int
+
+
 def _settle(rail: OpenPaymentsRail, flow: store.OpenPaymentsFlowRecord, opening: store.OpeningRecord,
-            polls: int = 1, found_by: str = "finish") -> str:
+            polls: int = 1, found_by: str = "finish") -> Reading:
     """Read the seller's incoming payment (polling a little: a payment may take a moment to arrive); open when it
-    has received the price. opened | pending | refund_due | not_paid."""
-    received = 0
+    has received the price."""
+    seller, received, incoming = _wallet_of(flow.seller), 0, {}
     for attempt in range(polls):
         incoming = _read_incoming(rail, flow)
-        seller = _wallet_of(flow.seller)
         try:
             received = amount_value(incoming.get("receivedAmount"), seller.asset_code, seller.asset_scale)
         except ValueError:
             logger.error("incoming payment in an unexpected asset", extra={"opening_id": opening.opening_id})
-            return "pending"
+            return Reading("pending", incoming, 0)
         if received >= int(flow.price):
             paid = settlement(incoming, received, {"found_by": found_by, "buyer": _wallet_of(flow.buyer).id,
                                                    "outgoing_payment": flow.outgoing_payment,
                                                    "asset": seller.asset_code, "scale": seller.asset_scale})
             outcome = _open(rail, opening, paid)
             _complete(rail, flow)
-            return outcome
+            return Reading(outcome, incoming, received)
         if attempt + 1 < polls:
             time.sleep(SETTLE_POLL_SECONDS)
-    return "pending" if received == 0 else "underpaid"
+    return Reading("pending" if received == 0 else "underpaid", incoming, received)
 
 
 def _open(rail: OpenPaymentsRail, opening: store.OpeningRecord, paid: Any) -> str:
@@ -375,20 +384,19 @@ def reconcile_due(rail: OpenPaymentsRail | None, opening: store.OpeningRecord) -
         logger.error("an open payments opening is due but Open Payments is not configured",
                      extra={"opening_id": opening.opening_id})
         return "skipped"
-    outcome = _settle(rail, flow, opening, found_by="expiry sweep")
-    if outcome == "underpaid":
-        incoming = _read_incoming(rail, flow)
-        received = int(incoming["receivedAmount"]["value"])
-        partial = settlement(incoming, received, {"found_by": "expiry sweep", "buyer": _wallet_of(flow.buyer).id})
+    reading = _settle(rail, flow, opening, found_by="expiry sweep")
+    if reading.outcome == "underpaid":
+        partial = settlement(reading.incoming, reading.received, {"found_by": "expiry sweep",
+                                                                  "buyer": _wallet_of(flow.buyer).id})
         _complete(rail, flow)
         return "refund_due" if store.mark_refund_due(opening, partial, "underpaid: the incoming payment received "
-                                                     f"{received} of {flow.price}") else "skipped"
-    if outcome == "pending":
+                                                     f"{reading.received} of {flow.price}") else "skipped"
+    if reading.outcome == "pending":
         if not store.expire_opening(opening, None, "open payments checkout expired unpaid"):
             return "skipped"
         _complete(rail, flow)
         return "released"
-    return outcome
+    return reading.outcome
 
 
 # --- helpers -------------------------------------------------------------------------------------------------

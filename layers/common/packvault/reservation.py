@@ -68,6 +68,14 @@ def recall(wallet: str, operation: str, idempotency_key: str | None,
     return row
 
 
+def remembered_row(wallet: str, operation: str, idempotency_key: str | None) -> store.IdempotencyRecord | None:
+    """The row holding an Idempotency-Key's pending answer, to complete once the rail's request exists."""
+    if idempotency_key is None:
+        return None
+    return store.IdempotencyRecord(pk=store.idempotency_pk(wallet, operation, idempotency_key),
+                                   sk=store.IDEMPOTENCY_SORT_KEY)
+
+
 def reserve(settings: Settings, wallet: str, pack_id: str, spec: Reservation, idempotency_key: str | None,
             request_hash: str) -> store.OpeningRecord | store.IdempotencyRecord:
     """A new QUOTED opening with its unit reserved, or, when this Idempotency-Key was used before (or by a

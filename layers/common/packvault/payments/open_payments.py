@@ -176,6 +176,7 @@ class SellerKey:
             raise ValueError("the Open Payments private key must be a 32-byte Ed25519 seed, base64")
         self.key_id = key_id
         self.private_key = Ed25519PrivateKey.from_private_bytes(seed)
+        self._signer: Any = None
 
     @property
     def jwk(self) -> dict[str, str]:
@@ -191,20 +192,24 @@ class SellerKey:
 
     def sign(self, request: requests.PreparedRequest, created: datetime | None = None) -> None:
         """Add Signature, Signature-Input (and Content-Digest for a body) to a prepared request, in place."""
-        from http_message_signatures import HTTPMessageSigner, algorithms
-        from http_message_signatures.resolvers import MappingKeyResolver
-
         body = request.body.encode() if isinstance(request.body, str) else request.body
         covered = ["@method", "@target-uri"]
         if "Authorization" in request.headers:
             covered.append("authorization")
         if body:
             covered += ["content-digest", "content-length", "content-type"]
-        signer = HTTPMessageSigner(signature_algorithm=algorithms.ED25519,
-                                   key_resolver=MappingKeyResolver(public_keys={},
-                                                                   private_keys={self.key_id: self.private_key}))
-        signer.sign(request, key_id=self.key_id, label=SIGNATURE_LABEL, include_alg=False,
-                    covered_component_ids=covered, body=body or None, created=created or datetime.now(UTC))
+        self._http_signer().sign(request, key_id=self.key_id, label=SIGNATURE_LABEL, include_alg=False,
+                                 covered_component_ids=covered, body=body or None,
+                                 created=created or datetime.now(UTC))
+
+    def _http_signer(self) -> Any:
+        if self._signer is None:
+            from http_message_signatures import HTTPMessageSigner, algorithms
+            from http_message_signatures.resolvers import MappingKeyResolver
+
+            self._signer = HTTPMessageSigner(signature_algorithm=algorithms.ED25519, key_resolver=MappingKeyResolver(
+                public_keys={}, private_keys={self.key_id: self.private_key}))
+        return self._signer
 
 
 def _b64decode(text: str) -> bytes:
