@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 from datetime import UTC, datetime
@@ -122,13 +123,13 @@ def _node_library() -> Path:
         pytest.skip("Node.js and npm are needed for the interoperability check (CI installs them)")
     from local import npm_cache
 
-    return npm_cache.installed(["@interledger/http-signature-utils@2.0.3"], "interledger-http-signature-utils")
+    return npm_cache.installed(["@interledger/http-signature-utils@2.0.3"], "interledger-http-signature-utils-2.0.3")
 
 
 def _node(command: dict) -> dict:
     folder = _node_library()
-    answer = subprocess.run(["node", str(INTEROP)], input=json.dumps(command), capture_output=True, text=True,
-                            env={"NODE_PATH": str(folder / "node_modules"), "PATH": "/usr/bin:/bin"}, timeout=60,
+    answer = subprocess.run([shutil.which("node"), str(INTEROP)], input=json.dumps(command), capture_output=True,
+                            text=True, env={**os.environ, "NODE_PATH": str(folder / "node_modules")}, timeout=60,
                             check=True)
     return json.loads(answer.stdout)
 
@@ -216,3 +217,31 @@ def test_a_wallet_address_that_does_not_answer(status, ours):
     with pytest.raises(Exception) as raised:
         open_payments_checkout._call(failing, wallet_address=True)
     assert raised.value.code == ours
+
+
+@pytest.mark.parametrize("quote", [
+    {"debitAmount": {"value": "1199", "assetCode": "USD", "assetScale": 2}},  # no id
+    {"id": "https://w.example/quotes/1", "receiveAmount": {"value": "1199", "assetCode": "USD", "assetScale": 2},
+     "debitAmount": {"value": "1199", "assetCode": "USD"}},  # no scale
+    {"id": "https://w.example/quotes/1", "receiveAmount": {"value": "1199", "assetCode": "USD", "assetScale": 2},
+     "debitAmount": {"value": "11.99", "assetCode": "USD", "assetScale": 2}},
+    {"id": "https://w.example/quotes/1", "receiveAmount": {"value": "1000", "assetCode": "USD", "assetScale": 2},
+     "debitAmount": {"value": "1000", "assetCode": "USD", "assetScale": 2}},  # short of the price
+    {"id": "https://w.example/quotes/1", "receiveAmount": "1199", "debitAmount": None},
+])
+def test_a_malformed_or_short_quote_is_a_refusal_not_a_5xx(quote):
+    from packvault.payments.open_payments import WalletAddress
+
+    seller = WalletAddress("https://w.example/shop", "USD", 2, "https://w.example/auth", "https://w.example/op")
+    with pytest.raises(Exception) as raised:
+        open_payments_checkout._check_quote(quote, 1199, seller)
+    assert raised.value.code == ErrorCode.WALLET_PROVIDER_REFUSED and raised.value.status == 422
+
+
+def test_malformed_grant_answers_read_as_missing_parts():
+    from packvault.payments.open_payments import Grant
+
+    grant = Grant.from_answer({"access_token": "oops", "interact": {"redirect": 5, "finish": "n"},
+                               "continue": {"access_token": ["x"], "uri": "https://as.example/c", "wait": "soon"}})
+    assert (grant.token, grant.redirect, grant.finish, grant.continue_uri, grant.continue_token, grant.wait) == (
+        None, None, "n", "https://as.example/c", None, 0)

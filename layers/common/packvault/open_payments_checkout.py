@@ -145,9 +145,10 @@ def _request_payment(rail: OpenPaymentsRail, seller: WalletAddress, buyer: Walle
     incoming = _call(rail.client.create_incoming_payment, seller, _token(incoming_grant.token, "incoming grant"),
                      amount(price, seller), opening.quote_expires_at,
                      {"opening_id": opening.opening_id, "description": f"Packvault: {opening.pack_name}"})
+    _resource_id(incoming, "incoming payment")
     quote_grant = _call(rail.client.request_grant, buyer, [{"type": "quote", "actions": ["create", "read"]}])
     quote = _call(rail.client.create_quote, buyer, _token(quote_grant.token, "quote grant"), incoming["id"])
-    _check_quote(quote, price, seller)
+    debit = _check_quote(quote, price, seller)
     finish_secret, client_nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     finish_key = f"{opening.opening_id}.{finish_secret}"
     outgoing_grant = _call(rail.client.request_grant, buyer, [{
@@ -158,7 +159,6 @@ def _request_payment(rail: OpenPaymentsRail, seller: WalletAddress, buyer: Walle
     if not (outgoing_grant.redirect and outgoing_grant.finish and outgoing_grant.continue_uri
             and outgoing_grant.continue_token):
         raise _refused("outgoing payment grant", "no interaction, finish nonce or continuation in the answer")
-    debit = quote["debitAmount"]
     flow = store.new_flow(
         opening, seller=_wallet_fields(seller), buyer=_wallet_fields(buyer), incoming_payment=incoming["id"],
         incoming_token=incoming_grant.token, incoming_manage=incoming_grant.manage, price=str(price),
@@ -181,16 +181,28 @@ def _request_payment(rail: OpenPaymentsRail, seller: WalletAddress, buyer: Walle
     return answer
 
 
-def _check_quote(quote: dict[str, Any], price: int, seller: WalletAddress) -> None:
-    """The buyer's wallet must quote delivering the whole price to our incoming payment."""
+def _check_quote(quote: dict[str, Any], price: int, seller: WalletAddress) -> dict[str, Any]:
+    """The buyer's wallet must quote delivering the whole price to our incoming payment; its debit amount (in the
+    buyer's asset), checked to be an Open Payments amount."""
+    _resource_id(quote, "quote")
+    debit = quote.get("debitAmount")
     try:
         receive = amount_value(quote.get("receiveAmount"), seller.asset_code, seller.asset_scale)
-        debit = quote.get("debitAmount") or {}
-        int(debit.get("value", "x"))
-    except (ValueError, TypeError):
+        code, scale = debit["assetCode"], debit["assetScale"]
+        if not isinstance(code, str) or not isinstance(scale, int) or isinstance(scale, bool) or not 0 <= scale <= 255:
+            raise ValueError("not an asset")
+        amount_value(debit, code, scale)
+    except (ValueError, TypeError, KeyError):
         raise _refused("quote", "the quote's amounts are not in the expected form") from None
-    if receive < price or not isinstance(quote.get("id"), str):
+    if receive < price:
         raise _refused("quote", f"the quote delivers {receive}, less than the price {price}")
+    return debit
+
+
+def _resource_id(answer: dict[str, Any], step: str) -> str:
+    if not isinstance(answer.get("id"), str) or not answer["id"].startswith(("https://", "http://")):
+        raise _refused(step, "the answer names no resource URL")
+    return answer["id"]
 
 
 # --- finish --------------------------------------------------------------------------------------------------
@@ -297,10 +309,9 @@ def _wait_for_outcome(flow: store.OpenPaymentsFlowRecord) -> store.OpenPaymentsF
 @dataclass(frozen=True)
 class Reading:
     """What settling found: `outcome` (opened | refund_due | pending: nothing received | underpaid: part of the
-    price | another final status), with the incoming payment read last and what it had received."""
+    price | another final status), with what the incoming payment had received when last read."""
 
     outcome: str
-    incoming: dict[str, Any]
     received: int
 
 
@@ -308,24 +319,24 @@ def _settle(rail: OpenPaymentsRail, flow: store.OpenPaymentsFlowRecord, opening:
             polls: int = 1, found_by: str = "finish") -> Reading:
     """Read the seller's incoming payment (polling a little: a payment may take a moment to arrive); open when it
     has received the price."""
-    seller, received, incoming = _wallet_of(flow.seller), 0, {}
+    seller, received = _wallet_of(flow.seller), 0
     for attempt in range(polls):
         incoming = _read_incoming(rail, flow)
         try:
             received = amount_value(incoming.get("receivedAmount"), seller.asset_code, seller.asset_scale)
         except ValueError:
             logger.error("incoming payment in an unexpected asset", extra={"opening_id": opening.opening_id})
-            return Reading("pending", incoming, 0)
+            return Reading("pending", 0)
         if received >= int(flow.price):
-            paid = settlement(incoming, received, {"found_by": found_by, "buyer": _wallet_of(flow.buyer).id,
-                                                   "outgoing_payment": flow.outgoing_payment,
-                                                   "asset": seller.asset_code, "scale": seller.asset_scale})
+            paid = settlement(flow.incoming_payment, received, {
+                "found_by": found_by, "buyer": _wallet_of(flow.buyer).id, "outgoing_payment": flow.outgoing_payment,
+                "asset": seller.asset_code, "scale": seller.asset_scale})
             outcome = _open(rail, opening, paid)
             _complete(rail, flow)
-            return Reading(outcome, incoming, received)
+            return Reading(outcome, received)
         if attempt + 1 < polls:
             time.sleep(SETTLE_POLL_SECONDS)
-    return Reading("pending" if received == 0 else "underpaid", incoming, received)
+    return Reading("pending" if received == 0 else "underpaid", received)
 
 
 def _open(rail: OpenPaymentsRail, opening: store.OpeningRecord, paid: Any) -> str:
@@ -386,7 +397,7 @@ def reconcile_due(rail: OpenPaymentsRail | None, opening: store.OpeningRecord) -
         return "skipped"
     reading = _settle(rail, flow, opening, found_by="expiry sweep")
     if reading.outcome == "underpaid":
-        partial = settlement(reading.incoming, reading.received, {"found_by": "expiry sweep",
+        partial = settlement(flow.incoming_payment, reading.received, {"found_by": "expiry sweep",
                                                                   "buyer": _wallet_of(flow.buyer).id})
         _complete(rail, flow)
         return "refund_due" if store.mark_refund_due(opening, partial, "underpaid: the incoming payment received "

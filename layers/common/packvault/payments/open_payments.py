@@ -235,11 +235,20 @@ class Grant:
 
     @classmethod
     def from_answer(cls, answer: dict[str, Any]) -> Grant:
-        access = answer.get("access_token") or {}
-        interact = answer.get("interact") or {}
-        cont = answer.get("continue") or {}
-        return cls(access.get("value"), access.get("manage"), interact.get("redirect"), interact.get("finish"),
-                   cont.get("uri"), (cont.get("access_token") or {}).get("value"), int(cont.get("wait") or 0))
+        """Missing or malformed parts are None (the caller refuses what it needs and did not get)."""
+        access, interact, cont = (_object(answer.get(name)) for name in ("access_token", "interact", "continue"))
+        wait = cont.get("wait")
+        return cls(_text(access.get("value")), _text(access.get("manage")), _text(interact.get("redirect")),
+                   _text(interact.get("finish")), _text(cont.get("uri")),
+                   _text(_object(cont.get("access_token")).get("value")), wait if isinstance(wait, int) else 0)
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 class OpenPaymentsClient:
@@ -332,9 +341,9 @@ def _join(base: str, path: str) -> str:
     return base.rstrip("/") + "/" + path
 
 
-def settlement(incoming_payment: dict[str, Any], received: int, details: dict[str, Any]) -> Settlement:
-    """The proof an Open Payments opening opens on: the seller's incoming payment (its URL is the payment id: one
-    incoming payment pays for one opening) and what it received."""
-    payment_id = str(incoming_payment["id"])
+def settlement(incoming_payment: str, received: int, details: dict[str, Any]) -> Settlement:
+    """The proof an Open Payments opening opens on: the seller's incoming payment (the URL it was created at is the
+    payment id: one incoming payment pays for one opening) and what it received."""
+    payment_id = incoming_payment
     return Settlement(OPEN_PAYMENTS, payment_id, {**details, "received": str(received)},
                       {"incoming_payment": payment_id})
