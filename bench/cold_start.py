@@ -10,6 +10,7 @@ Bytecode is already compiled in .venv and the source tree (as in the precompiled
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import secrets
 import statistics
@@ -48,7 +49,10 @@ ENV = {"STAGE": "dev", "TABLE_NAME": "packvault-bench", "AWS_REGION": "us-east-1
        "SOLANA_RPC_URLS": "http://127.0.0.1:1", "STRIPE_SECRET_KEY": "sk_test_bench",
        "STRIPE_WEBHOOK_SECRET": "whsec_bench", "STRIPE_API_BASE": "http://127.0.0.1:1",
        "CHECKOUT_RETURN_ORIGINS": "https://shop.example", "VENDOR_API_URL": "http://127.0.0.1:1",
-       "VENDOR_API_KEY": "vendor_bench", "FULFILMENT_QUEUE_URL": "http://127.0.0.1:1/queue/bench"}
+       "VENDOR_API_KEY": "vendor_bench", "FULFILMENT_QUEUE_URL": "http://127.0.0.1:1/queue/bench",
+       "OPEN_PAYMENTS_WALLET_ADDRESS": "https://wallet.example/shop", "OPEN_PAYMENTS_KEY_ID": "bench",
+       "OPEN_PAYMENTS_PRIVATE_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+       "OPEN_PAYMENTS_FINISH_URL": "https://api.example/api/v1/open-payments/finish"}
 
 
 def median_ms(code: str, runs: int) -> float:
