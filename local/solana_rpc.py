@@ -264,6 +264,16 @@ class _Handler(BaseHTTPRequestHandler):
     server: LocalSolanaServer
     protocol_version = "HTTP/1.1"
 
+    def do_OPTIONS(self) -> None:
+        """CORS preflight: public RPC providers let browsers call them, so the local node does too."""
+        self.send_response(204)
+        self.send_header("access-control-allow-origin", "*")
+        self.send_header("access-control-allow-methods", "POST, OPTIONS")
+        self.send_header("access-control-allow-headers", "content-type, solana-client")
+        self.send_header("access-control-max-age", "600")
+        self.send_header("content-length", "0")
+        self.end_headers()
+
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("content-length") or 0))
         try:
@@ -288,6 +298,7 @@ class _Handler(BaseHTTPRequestHandler):
         data = json.dumps(payload).encode()
         self.send_response(200)
         self.send_header("content-type", "application/json")
+        self.send_header("access-control-allow-origin", "*")
         self.send_header("content-length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)

@@ -2,7 +2,8 @@
 
 DynamoDB Local (unless --dynamodb-endpoint names one already running), the table from template.yaml,
 the demo catalog, every HTTP route of template.yaml on http://127.0.0.1:<port> served by the real
-handlers, and the template's schedules. Ctrl-C stops everything it started.
+handlers (and the reference storefront, web/, on the paths no route has: http://127.0.0.1:<port>/), and the
+template's schedules. Ctrl-C stops everything it started.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from local.lambdas import (
     load_handler,
 )
 from local.sqs import QueuePoller
-from packvault_tools import devstack
+from packvault_tools import devstack, web
 
 log = logging.getLogger("local")
 
@@ -203,7 +204,20 @@ class _RequestHandler(BaseHTTPRequestHandler):
                         b'{"message":"Internal Server Error"}'
                 self._send(status, headers, payload)
                 return
+        if self.command in {"GET", "HEAD"} and self._storefront(url.path):
+            return
         self._send(404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
+
+    def _storefront(self, path: str) -> bool:
+        """The reference storefront (web/) on the paths no API route has, as a static host would serve it."""
+        name = path.lstrip("/")
+        document = web.generated(name, "", os.environ.get("SOLANA_RPC_URLS", "").split(",")[0],
+                                 os.environ.get("SOLANA_CLUSTER", "localnet"))
+        found = (document, web.TYPES[".json"]) if document is not None else web.static_file(path)
+        if found is None:
+            return False
+        self._send(200, {"content-type": found[1], "cache-control": "no-cache"}, found[0])
+        return True
 
     def _authorize(self, authorizer: template.Authorizer, event: dict) -> bool:
         """Run the route's Lambda authorizer as API Gateway does; answer the client itself when it refuses."""

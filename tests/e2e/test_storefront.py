@@ -1,0 +1,158 @@
+"""The reference storefront (web/) in a real headless Chromium, driven by Playwright, against the local stack.
+
+A test wallet injected into the page implements the Wallet Standard around a local keypair: the page discovers
+it like Phantom, and its signatures are real Ed25519 signatures (made in Python with the keypair) of the
+sign-in message and of the transfer the page builds, which the local Solana node executes. Screenshots go to
+test-artifacts/storefront/. Needs Chromium (Debian's `chromium`); without it these tests say so and skip.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from local.wallet import RpcWallet
+from packvault_tools.client import Keypair
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "storefront"
+PACK = "starter-unlimited"  # SOL 0.05, unlimited: the e2e stack is shared
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium; CI "
+                                                         "installs it): the browser tests of the storefront skip")
+
+TEST_WALLET = """
+(() => {
+  const config = %s
+  const account = { address: config.address, publicKey: Uint8Array.from(config.publicKey),
+    chains: ['solana:localnet', 'solana:devnet', 'solana:mainnet'],
+    features: ['solana:signMessage', 'solana:signTransaction'] }
+  const toB64 = (bytes) => btoa(String.fromCharCode(...bytes))
+  const fromB64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0))
+  const sign = async (bytes) => fromB64(await window.packvaultTestSign(toB64(bytes)))
+  const wallet = {
+    version: '1.0.0', name: 'Test Wallet',
+    icon: 'data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciLz4=',
+    chains: account.chains, accounts: [account],
+    features: {
+      'standard:connect': { version: '1.0.0', connect: async () => ({ accounts: [account] }) },
+      'solana:signMessage': { version: '1.0.0', signMessage: (...inputs) => Promise.all(inputs.map(
+        async ({ message }) => ({ signedMessage: message, signature: await sign(message) }))) },
+      'solana:signTransaction': { version: '1.0.0', supportedTransactionVersions: ['legacy'],
+        signTransaction: (...inputs) => Promise.all(inputs.map(async ({ transaction }) => {
+          const signed = new Uint8Array(transaction)  // one signature slot: [1, 64 bytes, message]
+          signed.set(await sign(transaction.slice(65)), 1)
+          return { signedTransaction: signed }
+        })) }
+    }
+  }
+  const register = (api) => api.register(wallet)
+  window.addEventListener('wallet-standard:app-ready', ({ detail }) => register(detail))
+  window.dispatchEvent(new CustomEvent('wallet-standard:register-wallet', { detail: register }))
+})()
+"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield browser
+        browser.close()
+
+
+def open_page(browser, stack, keypair: Keypair, **context_options):
+    context = browser.new_context(**context_options)
+    page = context.new_page()
+    signing_key = keypair.signing_key
+    page.expose_function("packvaultTestSign", lambda data: base64.b64encode(
+        signing_key.sign(base64.b64decode(data)).signature).decode())
+    page.add_init_script(TEST_WALLET % json.dumps({"address": keypair.public_key,
+                                                   "publicKey": list(bytes(signing_key.verify_key))}))
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(stack.base_url + "/")
+    return page, errors
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page) -> None:
+    page.get_by_role("button", name="Sign in with Test Wallet").click()
+    page.get_by_role("button", name="Sign out").wait_for()
+
+
+def test_browse_sign_in_buy_pay_reveal_vault_and_verify(browser, stack):
+    keypair = Keypair.generate()
+    RpcWallet(stack.solana_url).airdrop(keypair.public_key, 10**9)
+    page, errors = open_page(browser, stack, keypair)
+    page.get_by_role("heading", name="Packs").wait_for()
+    assert page.get_by_text("Genesis Drop").count() and page.get_by_text("0.05 SOL").count()
+    shot(page, "1-packs")
+    page.keyboard.press("Tab")  # the keyboard reaches sign-in: skip link, brand, nav, then the wallet
+    sign_in(page)
+    page.goto(f"{stack.base_url}/#/pack/{PACK}")
+    page.get_by_role("heading", name="Odds (version 1)").wait_for()
+    assert page.locator("table").count() >= 1 and "odds hash" in page.content()
+    page.get_by_role("button", name="Buy one pack").click()
+    page.locator("#countdown").wait_for()
+    assert page.locator("#pay-url").get_attribute("href").startswith("solana:")
+    page.locator("#qr svg").wait_for()  # the same request as a QR code for a phone wallet
+    shot(page, "2-quote")
+    page.get_by_role("button", name="Pay with my wallet").click()
+    page.wait_for_url("**/#/opening/*", timeout=60_000)
+    page.locator(".reveal li").nth(2).wait_for(timeout=20_000)
+    assert page.locator(".reveal li").count() == 3
+    shot(page, "3-reveal")
+    page.get_by_role("button", name="Verify this opening").click()
+    page.locator("#verdict-word").wait_for(timeout=20_000)
+    assert page.locator("#verdict-word").inner_text() == "match"
+    shot(page, "4-verified")
+    page.goto(f"{stack.base_url}/#/vault")
+    page.locator("#vault-count").wait_for()
+    assert page.locator("#vault-count").inner_text() == "3"
+    shot(page, "5-vault")
+    assert errors == []
+
+
+def test_the_browser_runs_the_specifications_vectors(browser, stack):
+    page, errors = open_page(browser, stack, Keypair.generate())
+    page.goto(f"{stack.base_url}/#/verify")
+    page.get_by_role("button", name="Run docs/FAIRNESS.md's vectors here").click()
+    page.locator("#vector-summary").wait_for(timeout=20_000)
+    summary = page.locator("#vector-summary").inner_text()
+    total = summary.split(" of ")[1].split()[0]
+    assert summary.startswith(f"{total} of {total} ") and int(total) >= 15, summary
+    shot(page, "6-vectors")
+    assert errors == []
+
+
+def test_an_expired_quote_and_an_error_are_explained_at_a_phones_width(browser, stack):
+    keypair = Keypair.generate()
+    page, errors = open_page(browser, stack, keypair, viewport={"width": 390, "height": 844})
+    page.clock.install()
+    page.goto(stack.base_url + "/")
+    sign_in(page)
+    page.goto(f"{stack.base_url}/#/pack/{PACK}")
+    page.get_by_role("button", name="Buy one pack").click()
+    page.locator("#countdown").wait_for()
+    page.clock.fast_forward("30:00")  # past quote_expires_at
+    page.get_by_text("This quote has expired").wait_for()
+    assert page.get_by_role("button", name="Pay with my wallet").is_disabled()
+    shot(page, "7-expired-phone")
+    page.goto(f"{stack.base_url}/#/pack/no-such-pack")
+    page.locator("#notice").wait_for()
+    assert "PACK_NOT_FOUND" in page.locator("#notice").inner_text()
+    shot(page, "8-error-phone")
+    assert errors == []

@@ -1,0 +1,387 @@
+// Packvault's reference storefront: only the public API, plain ES modules. Browse packs and their exact odds,
+// sign in with a Wallet Standard wallet (the token stays in memory), buy, pay with the wallet or any Solana Pay
+// wallet, watch the reveal, see the vault, and verify any opening in the browser (fairness.js).
+
+import { connect, discoverWallets, signMessage, signTransaction } from './wallet.js'
+import { base58Encode, firstSignature, rpc, toBase64, transferRequest, transferTransaction } from './solana.js'
+import { canonicalJson, hexToBytes, randomBelow, rootFromPath, sha256Hex, verifyProof } from './fairness.js'
+
+const state = { config: null, wallets: [], wallet: null, account: null, token: null, timer: null }
+const main = document.getElementById('main')
+const notice = document.getElementById('notice')
+
+// What to do next, for the codes where the API's own message is not the whole story.
+const HINTS = {
+  AUTH_REQUIRED: 'Connect your wallet and sign in first.',
+  TOKEN_EXPIRED: 'Your sign-in has expired: sign in again.',
+  TOKEN_INVALID: 'Sign in again.',
+  SOLD_OUT: 'Every unit is sold or reserved; reserved units come back when unpaid quotes expire.',
+  TOO_MANY_OPEN_QUOTES: 'Pay or let an earlier quote expire, then try again.',
+  MINT_LIMIT_REACHED: 'This wallet already holds as many of this pack as one wallet may.',
+  PACK_INACTIVE: 'This pack is not on sale right now.',
+  PAYMENT_AFTER_EXPIRY: 'Your payment arrived after the quote expired: it is recorded and will be opened or refunded.',
+  TRANSACTION_NOT_FOUND: 'The network has not shown the payment yet; it is checked again automatically.',
+  RPC_UNAVAILABLE: 'The Solana network could not be reached; try again in a moment.',
+  RATE_LIMITED: 'Too many requests: wait a moment.',
+  BUSY_RETRY: 'Busy: try again.',
+  UNDERPAID: 'The payment was less than the quote; it is recorded for a refund.',
+  OPENING_NOT_CONFIRMABLE: 'This quote can no longer be paid: start a new purchase.',
+  NONCE_EXPIRED: 'The sign-in request expired: sign in again.',
+  SIGNATURE_MISMATCH: 'The wallet signed for another account: choose the account you connected.'
+}
+
+class ApiError extends Error {
+  constructor (status, body, retryAfter) {
+    const error = (body && body.error) || {}
+    super(error.message || `The API answered ${status}.`)
+    this.status = status
+    this.code = error.code || `HTTP_${status}`
+    this.retryAfter = retryAfter
+  }
+}
+
+function describe (error) {
+  if (error instanceof ApiError) return `${error.message} ${HINTS[error.code] || ''} (${error.code})`.replace('  ', ' ')
+  if (error && error.name === 'TypeError') return 'The shop could not be reached. Check your connection and try again.'
+  return String((error && error.message) || error)
+}
+
+function say (text, ok = false) {
+  notice.textContent = text
+  notice.className = ok ? 'ok' : ''
+  notice.hidden = !text
+}
+
+async function api (method, path, body) {
+  const headers = { accept: 'application/json' }
+  if (body !== undefined) headers['content-type'] = 'application/json'
+  if (state.token) headers.authorization = `Bearer ${state.token}`
+  const response = await fetch(state.config.api + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+  const answer = await response.json().catch(() => ({}))
+  const retryAfter = Number(response.headers.get('retry-after')) || answer.retry_after_seconds || 0
+  if (!response.ok) throw new ApiError(response.status, answer, retryAfter)
+  return { ...answer, _status: response.status, _retryAfter: retryAfter }
+}
+
+const escape = (text) => String(text ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+const usd = (amount) => `$${Number(amount).toFixed(2)}`
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+const reducedMotion = () => window.matchMedia('(prefers-reduced-motion: reduce)').matches
+
+// --- the account bar --------------------------------------------------------------------------------------
+
+function renderAccount () {
+  const bar = document.getElementById('account')
+  if (state.token) {
+    bar.innerHTML = `<span class="mono" title="${escape(state.account.address)}">${escape(state.account.address.slice(0, 4))}…${escape(state.account.address.slice(-4))}</span>
+      <button class="secondary" id="sign-out">Sign out</button>`
+    document.getElementById('sign-out').onclick = () => { state.token = null; state.account = null; renderAccount(); route() }
+    return
+  }
+  if (!state.wallets.length) {
+    bar.innerHTML = '<span class="muted">No Solana wallet found: install Phantom, Solflare or Backpack to sign in.</span>'
+    return
+  }
+  bar.innerHTML = state.wallets.map((w, i) => `<button data-wallet="${i}">Sign in with ${escape(w.name)}</button>`).join(' ')
+  bar.querySelectorAll('button').forEach((button) => {
+    button.onclick = () => signIn(state.wallets[Number(button.dataset.wallet)])
+  })
+}
+
+async function signIn (wallet) {
+  say('')
+  try {
+    const account = await connect(wallet)
+    const challenge = await api('POST', '/api/v1/auth/nonce', { wallet: account.address })
+    const signature = await signMessage(wallet, account, challenge.message)
+    const session = await api('POST', '/api/v1/auth/verify', { wallet: account.address, message: challenge.message, signature: base58Encode(signature) })
+    Object.assign(state, { wallet, account, token: session.token })
+    renderAccount()
+    route()
+  } catch (error) {
+    say(`Sign-in failed: ${describe(error)}`)
+  }
+}
+
+// --- packs ------------------------------------------------------------------------------------------------
+
+// Each route() starts a new view; an older view whose request answers late must not draw over it.
+const current = () => { const view = state.view; return () => view === state.view }
+
+async function showPacks () {
+  const live = current()
+  const { packs } = await api('GET', '/api/v1/packs')
+  if (!live()) return
+  main.innerHTML = `<h1>Packs</h1><div class="grid">${packs.map((pack) => `
+    <article class="card">
+      <h2>${escape(pack.name)}</h2>
+      <p class="muted">${escape(pack.description || '')}</p>
+      <p>${pack.prices.map((p) => `<strong>${escape(p.amount)} ${escape(p.currency)}</strong>`).join(' · ')}</p>
+      <p>${pack.cards_per_pack} items · ${pack.remaining_supply === null ? 'unlimited supply' : pack.sold_out ? '<strong>sold out</strong>' : `${pack.remaining_supply} left`}</p>
+      <a href="#/pack/${encodeURIComponent(pack.pack_id)}">Odds and buying</a>
+    </article>`).join('')}</div>`
+}
+
+function oddsTable (odds) {
+  return odds.slots.map((slot, s) => `
+    <h3>Slot ${s + 1}: ${slot.count} item${slot.count === 1 ? '' : 's'}</h3>
+    <div class="table-wrap"><table><thead><tr><th scope="col">Item</th><th scope="col">Tier</th><th class="num" scope="col">Chance per item</th><th class="num" scope="col">Fair value</th><th class="num" scope="col">Stock</th></tr></thead><tbody>
+    ${slot.tiers.map((tier) => tier.items.map((item) => `<tr>
+      <td>${escape(item.name)}</td><td>${escape(tier.name)} (${escape(tier.probability_exact)})</td>
+      <td class="num">${escape(item.probability_exact)}</td><td class="num">${usd(item.fmv)}</td>
+      <td class="num">${item.stock_remaining === null ? '∞' : item.stock_remaining}</td></tr>`).join('')).join('')}
+    </tbody></table></div>`).join('')
+}
+
+async function showPack (packId) {
+  const live = current()
+  const pack = await api('GET', `/api/v1/packs/${encodeURIComponent(packId)}`)
+  if (!live()) return
+  const solana = pack.prices.filter((p) => p.rail === 'solana')
+  main.innerHTML = `<h1>${escape(pack.name)}</h1>
+    <p>${escape(pack.description || '')}</p>
+    <section class="card" aria-labelledby="buy-title"><h2 id="buy-title">Buy</h2><div id="buy"></div></section>
+    <section aria-labelledby="odds-title"><h2 id="odds-title">Odds (version ${pack.odds.version})</h2>
+      <p class="muted">${escape(pack.odds.policy)}</p>${oddsTable(pack.odds)}
+      <p class="muted mono">odds hash ${escape(pack.odds.hash)}</p></section>`
+  const buy = document.getElementById('buy')
+  if (!state.token) { buy.innerHTML = '<p>Sign in with your wallet (top right) to buy.</p>'; return }
+  if (pack.sold_out || pack.status !== 'ACTIVE') { buy.innerHTML = '<p>Not on sale right now.</p>'; return }
+  buy.innerHTML = `<label for="currency">Pay with</label>
+    <select id="currency">${solana.map((p) => `<option value="${escape(p.currency)}">${escape(p.amount)} ${escape(p.currency)}</option>`).join('')}</select>
+    <button id="purchase">Buy one pack</button>`
+  document.getElementById('purchase').onclick = () => purchase(pack, document.getElementById('currency').value)
+}
+
+// --- buying -----------------------------------------------------------------------------------------------
+
+async function purchase (pack, currency) {
+  say('')
+  let quote
+  try {
+    quote = await api('POST', `/api/v1/packs/${encodeURIComponent(pack.pack_id)}/purchase`, { currency })
+  } catch (error) { say(describe(error)); return }
+  const buy = document.getElementById('buy')
+  buy.innerHTML = `<p>Reserved for you until <time datetime="${escape(quote.quote_expires_at)}">${new Date(quote.quote_expires_at).toLocaleTimeString()}</time>:
+      <span class="countdown" id="countdown" aria-live="off"></span> left.</p>
+    <p>Pay <strong>${escape(quote.amount)} ${escape(quote.currency)}</strong> to <span class="mono">${escape(quote.receiver_wallet)}</span>.</p>
+    <ol class="steps">
+      <li>${currency === 'SOL' ? '<button id="pay">Pay with my wallet</button>' : 'Pay this token amount with any Solana Pay wallet:'}</li>
+      <li>Or scan this Solana Pay request with a phone wallet:
+        <div id="qr" class="qr"></div>
+        <a class="mono" id="pay-url" href="${escape(quote.solana_pay_url)}">${escape(quote.solana_pay_url)}</a>
+        <button class="secondary" id="check">I paid: check now</button></li>
+    </ol>
+    <p id="progress" aria-live="polite"></p>
+    <details><summary>The commitment you keep (fairness)</summary><p class="mono">quote hash ${escape(quote.quote_hash || '')}<br>server seed hash ${escape(quote.server_seed_hash)}</p></details>`
+  startCountdown(quote)
+  drawQr(quote.solana_pay_url)
+  const pay = document.getElementById('pay')
+  if (pay) pay.onclick = () => payWithWallet(quote)
+  document.getElementById('check').onclick = () => findPayment(quote)
+}
+
+async function drawQr (url) {
+  try {
+    const { default: qrcode } = await import('./vendor/qrcode.mjs')
+    const code = qrcode(0, 'M')
+    code.addData(url)
+    code.make()
+    document.getElementById('qr').innerHTML = code.createSvgTag({ cellSize: 4, margin: 4, scalable: true, alt: 'Solana Pay QR code', title: 'Solana Pay request' })
+  } catch (error) {
+    document.getElementById('qr').textContent = '(QR code unavailable: open the link below with a wallet)'
+  }
+}
+
+function startCountdown (quote) {
+  clearInterval(state.timer)
+  const tick = () => {
+    const left = Math.max(0, Math.round((new Date(quote.quote_expires_at) - Date.now()) / 1000))
+    const element = document.getElementById('countdown')
+    if (!element) { clearInterval(state.timer); return }
+    element.textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')}`
+    if (left === 0) {
+      clearInterval(state.timer)
+      document.getElementById('progress').textContent = 'This quote has expired: the unit went back on sale. A payment made ' +
+        'after this is still found and recorded: it is opened if a unit is left, otherwise refunded. Start a new purchase to buy.'
+      const pay = document.getElementById('pay')
+      if (pay) pay.disabled = true
+    }
+  }
+  tick()
+  state.timer = setInterval(tick, 1000)
+}
+
+async function payWithWallet (quote) {
+  const progress = document.getElementById('progress')
+  const button = document.getElementById('pay')
+  button.disabled = true
+  try {
+    const request = transferRequest(quote.solana_pay_url)
+    progress.textContent = 'Preparing the transfer…'
+    const { value } = await rpc(state.config.solana_rpc, 'getLatestBlockhash', { commitment: 'confirmed' })
+    const transaction = transferTransaction({
+      payer: state.account.address, recipient: quote.receiver_wallet, lamports: quote.amount_base_units,
+      reference: request.reference, memo: request.memo, blockhash: value.blockhash
+    })
+    progress.textContent = 'Approve the payment in your wallet…'
+    const result = await signTransaction(state.wallet, state.account, transaction, `solana:${state.config.cluster}`)
+    let signature = result.signature ? base58Encode(result.signature) : null
+    if (result.signed) {
+      signature = firstSignature(result.signed)
+      await rpc(state.config.solana_rpc, 'sendTransaction', toBase64(result.signed), { encoding: 'base64' })
+    }
+    await confirm(quote, signature)
+  } catch (error) {
+    progress.textContent = ''
+    say(`Payment not completed: ${describe(error)}`)
+    button.disabled = false
+  }
+}
+
+async function findPayment (quote) {
+  try {
+    const found = await rpc(state.config.solana_rpc, 'getSignaturesForAddress', quote.reference, { limit: 5 })
+    if (!found.length) { say('No payment with this quote\'s reference yet. It can take a few seconds to appear.'); return }
+    await confirm(quote, found[found.length - 1].signature)
+  } catch (error) { say(describe(error)) }
+}
+
+// confirm-payment until the pack opens, honouring Retry-After.
+async function confirm (quote, signature) {
+  const progress = document.getElementById('progress')
+  for (let attempt = 0; attempt < 30; attempt++) {
+    progress.textContent = 'Waiting for the network to confirm the payment…'
+    try {
+      const answer = await api('POST', `/api/v1/packs/openings/${quote.opening_id}/confirm-payment`, { tx_signature: signature, chain: 'sol' })
+      if (answer.status !== 'pending') {
+        clearInterval(state.timer)
+        state.lastOpened = answer
+        location.hash = `#/opening/${answer.opening_id}`
+        return
+      }
+      await sleep(1000 * (answer._retryAfter || 1))
+    } catch (error) {
+      if (!(error instanceof ApiError) || !['TRANSACTION_NOT_FOUND', 'RPC_UNAVAILABLE', 'BUSY_RETRY'].includes(error.code)) throw error
+      await sleep(1000 * (error.retryAfter || 1))
+    }
+  }
+  throw new Error('The payment was not confirmed in time; it is still checked in the background. Look at your vault later.')
+}
+
+// --- the reveal, the vault, verification ------------------------------------------------------------------
+
+async function showOpening (openingId) {
+  const live = current()
+  const opened = state.lastOpened && state.lastOpened.opening_id === openingId
+    ? state.lastOpened : await api('GET', `/api/v1/packs/openings/${encodeURIComponent(openingId)}`)
+  if (!live()) return
+  main.innerHTML = `<h1>Your pack</h1><p class="muted">Opening <span class="mono">${escape(openingId)}</span> · ${escape(opened.status)}</p>
+    <ul class="reveal" id="reveal" aria-live="polite"></ul>
+    <p><a href="#/vault">See your vault</a> · <button class="secondary" id="verify">Verify this opening</button></p>
+    <div id="verdict" aria-live="polite"></div>`
+  document.getElementById('verify').onclick = () => verifyInto(openingId, document.getElementById('verdict'))
+  const list = document.getElementById('reveal')
+  for (const item of opened.items || []) {
+    if (!live()) return
+    list.insertAdjacentHTML('beforeend', `<li class="${escape(item.rarity)}"><strong>${escape(item.name)}</strong><br>
+      <span class="muted">${escape(item.rarity)}</span><br>${usd(item.fmv)}</li>`)
+    if (!reducedMotion()) await sleep(450)
+  }
+}
+
+async function verifyInto (openingId, target) {
+  target.textContent = 'Recomputing the draw in your browser…'
+  try {
+    const { proof } = await api('GET', `/api/v1/proofs/${encodeURIComponent(openingId)}`)
+    const result = await verifyProof(proof)
+    if (proof.inclusion) {
+      const record = await api('GET', `/api/v1/fairness/records/${encodeURIComponent(proof.inclusion.period)}`)
+      if (record.root !== proof.inclusion.root) result.problems.push('the hour\'s published root is not the one in the proof')
+      result.verdict = result.problems.length ? 'mismatch' : result.verdict
+    }
+    target.innerHTML = `<p>Verdict: <span id="verdict-word" class="verdict-${result.verdict}">${result.verdict}</span>
+      ${result.problems.length ? `<ul>${result.problems.map((p) => `<li>${escape(p)}</li>`).join('')}</ul>` : '— recomputed here from the revealed seed, your payment and the published odds, as docs/FAIRNESS.md says.'}</p>
+      <p class="muted mono">server seed ${escape(proof.server_seed)}<br>client seed ${escape(proof.client_seed)}</p>`
+  } catch (error) { target.textContent = describe(error) }
+}
+
+async function showVault () {
+  if (!state.token) { main.innerHTML = '<h1>Vault</h1><p>Sign in with your wallet to see your vault.</p>'; return }
+  const live = current()
+  const vault = await api('GET', '/api/v1/me/vault?limit=100')
+  if (!live()) return
+  main.innerHTML = `<h1>Vault</h1><p><strong id="vault-count">${vault.item_count}</strong> items, worth <strong id="vault-total">${usd(vault.total_fmv)}</strong> at fair value.</p>
+    <table><thead><tr><th scope="col">Item</th><th scope="col">Rarity</th><th class="num" scope="col">Fair value</th><th scope="col">Opening</th></tr></thead><tbody>
+    ${vault.items.map((item) => `<tr><td>${escape(item.name)}</td><td>${escape(item.rarity)}</td><td class="num">${usd(item.fmv)}</td>
+      <td><a href="#/opening/${escape(item.opening_id)}">${escape(item.opening_id.slice(0, 8))}</a></td></tr>`).join('')}</tbody></table>`
+}
+
+async function showVerify () {
+  main.innerHTML = `<h1>Verify an opening</h1>
+    <p>Anyone can recompute any opening from its public proof. This page does it with your browser's own WebCrypto,
+    following <code>docs/FAIRNESS.md</code>: an implementation independent of the server's.</p>
+    <form id="verify-form"><label for="opening-id">Opening id</label>
+      <input id="opening-id" required pattern="[0-9a-f-]{36}" size="40"> <button>Verify</button></form>
+    <div id="verdict" aria-live="polite"></div>
+    <h2>The specification's own test vectors</h2>
+    <p><button class="secondary" id="run-vectors">Run docs/FAIRNESS.md's vectors here</button></p>
+    <div id="vector-results" aria-live="polite"></div>`
+  document.getElementById('run-vectors').onclick = runVectors
+  document.getElementById('verify-form').onsubmit = (event) => {
+    event.preventDefault()
+    verifyInto(document.getElementById('opening-id').value.trim(), document.getElementById('verdict'))
+  }
+}
+
+async function runVectors () {
+  const target = document.getElementById('vector-results')
+  target.textContent = 'Running…'
+  const vectors = await (await fetch('fairness-vectors.json')).json()
+  const rows = []
+  for (const vector of vectors.v1.random_below) {
+    const value = await randomBelow(hexToBytes(vector.server_seed), vector.context, BigInt(vector.bound))
+    rows.push([`random_below ${vector.context.join(',')} < ${vector.bound}`, value.toString() === vector.value])
+  }
+  for (const opening of [...vectors.v1.openings, ...vectors.v2.openings_v2]) {
+    rows.push([opening.name, (await verifyProof(opening)).verdict === 'match'])
+  }
+  const definitions = vectors.v2.item_definitions
+  rows.push(['item definitions: canonical JSON and items_hash', canonicalJson(definitions.definitions) === definitions.canonical_json &&
+    await sha256Hex(new TextEncoder().encode(definitions.canonical_json)) === definitions.items_hash])
+  const merkle = vectors.v2.merkle
+  for (const [index, path] of Object.entries(merkle.paths)) {
+    rows.push([`record: leaf ${index}'s inclusion path leads to the root`, await rootFromPath(merkle.leaves[index], path) === merkle.root])
+  }
+  const passed = rows.filter(([, ok]) => ok).length
+  target.innerHTML = `<p id="vector-summary"><strong>${passed} of ${rows.length}</strong> vectors agree with this browser's implementation.</p>
+    <ul>${rows.map(([name, ok]) => `<li>${ok ? '✓' : '✗'} ${escape(name)}</li>`).join('')}</ul>`
+}
+
+// --- routing ----------------------------------------------------------------------------------------------
+
+async function route () {
+  state.view = Symbol('view')
+  say('')
+  const [, page, id] = location.hash.split('/')
+  try {
+    if (page === 'pack' && id) await showPack(decodeURIComponent(id))
+    else if (page === 'opening' && id) await showOpening(decodeURIComponent(id))
+    else if (page === 'vault') await showVault()
+    else if (page === 'verify') await showVerify()
+    else await showPacks()
+  } catch (error) {
+    main.innerHTML = ''
+    say(describe(error))
+  }
+}
+
+async function start () {
+  state.config = await (await fetch('config.json')).json()
+  state.config.api = (state.config.api || '').replace(/\/$/, '')
+  discoverWallets((wallets) => { state.wallets = [...wallets]; if (!state.token) renderAccount() })
+  window.addEventListener('hashchange', route)
+  await route()
+}
+
+start()

@@ -1,0 +1,176 @@
+// Recomputes a Packvault draw in the browser, written from docs/FAIRNESS.md alone (sections 1-6, 9): a second,
+// independent implementation of the spec. WebCrypto for SHA-256 and HMAC-SHA256, BigInt for the 256-bit
+// rejection sampling; no floating point. verifyProof(proof) -> {verdict: "match"|"mismatch"|"incomplete", problems}.
+
+const encoder = new TextEncoder()
+
+export function hexToBytes (hex) {
+  if (typeof hex !== 'string' || hex.length % 2 !== 0 || !/^[0-9a-f]*$/.test(hex)) throw new Error('not lowercase hex')
+  const bytes = new Uint8Array(hex.length / 2)
+  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16)
+  return bytes
+}
+
+export function bytesToHex (bytes) {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
+}
+
+// Section 2: keys sorted by code point, no whitespace, non-ASCII as itself, integers in decimal.
+export function canonicalJson (value) {
+  if (value === null || typeof value === 'boolean') return JSON.stringify(value)
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) throw new Error(`canonical JSON here holds integers only, not ${value}`)
+    return String(value)
+  }
+  if (typeof value === 'bigint') return value.toString()
+  if (typeof value === 'string') return JSON.stringify(value)
+  if (Array.isArray(value)) return '[' + value.map(canonicalJson).join(',') + ']'
+  const keys = Object.keys(value).sort(byCodePoint)
+  return '{' + keys.map((k) => JSON.stringify(k) + ':' + canonicalJson(value[k])).join(',') + '}'
+}
+
+function byCodePoint (a, b) {
+  const x = Array.from(a, (c) => c.codePointAt(0))
+  const y = Array.from(b, (c) => c.codePointAt(0))
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i]
+  return x.length - y.length
+}
+
+export async function sha256Hex (bytes) {
+  return bytesToHex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)))
+}
+
+// Section 4: random_below(seed, context, n).
+export async function randomBelow (seedBytes, context, n) {
+  const bound = BigInt(n)
+  if (bound <= 0n) throw new Error('n must be positive')
+  const space = 1n << 256n
+  const limit = space - (space % bound)
+  const key = await crypto.subtle.importKey('raw', seedBytes, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
+  for (let k = 0; ; k++) {
+    const message = encoder.encode(canonicalJson(['packvault-draw-v1', ...context, k]))
+    const x = BigInt('0x' + bytesToHex(new Uint8Array(await crypto.subtle.sign('HMAC', key, message))))
+    if (x < limit) return x % bound
+  }
+}
+
+// Section 5: the items of one round, from its stock (item -> units left; absent = unlimited).
+export async function drawOpening (oddsTable, serverSeed, clientSeed, openingId, round, stock) {
+  const seed = hexToBytes(serverSeed)
+  const remaining = { ...stock }
+  const drawable = (item) => item.weight > 0 && (!(item.item_id in remaining) || remaining[item.item_id] > 0)
+  const out = []
+  let d = 0
+  for (const slot of oddsTable.slots) {
+    for (let c = 0; c < slot.count; c++) {
+      const tiers = slot.tiers.filter(([tierId, ppm]) => ppm > 0 &&
+        oddsTable.items.some((item) => item.tier_id === tierId && drawable(item)))
+      if (tiers.length === 0) return null
+      const total = tiers.reduce((sum, [, ppm]) => sum + BigInt(ppm), 0n)
+      let r = await randomBelow(seed, [openingId, clientSeed, round, d, 'tier'], total)
+      let running = 0n
+      const [tierId] = tiers.find(([, ppm]) => (running += BigInt(ppm)) > r)
+      const items = oddsTable.items.filter((item) => item.tier_id === tierId && drawable(item))
+      const weights = items.reduce((sum, item) => sum + BigInt(item.weight), 0n)
+      r = await randomBelow(seed, [openingId, clientSeed, round, d, 'item'], weights)
+      running = 0n
+      const item = items.find((each) => (running += BigInt(each.weight)) > r)
+      out.push({ tier_id: tierId, item_id: item.item_id })
+      if (item.item_id in remaining) remaining[item.item_id] -= 1
+      d += 1
+    }
+  }
+  return out
+}
+
+const sameItems = (a, b) => canonicalJson(a) === canonicalJson(b)
+
+// Section 6: check an opening's public proof.
+export async function verifyProof (proof) {
+  const needed = ['opening_id', 'server_seed', 'server_seed_hash', 'client_seed', 'round', 'stock', 'odds_hash',
+    'odds_table', 'items']
+  const missing = needed.filter((name) => proof[name] === undefined || proof[name] === null)
+  if (missing.length) return { verdict: 'incomplete', problems: [`the proof lacks ${missing.join(', ')}`] }
+  const problems = []
+  if (await sha256Hex(hexToBytes(proof.server_seed)) !== proof.server_seed_hash) {
+    problems.push('sha256(server_seed) is not the committed server_seed_hash')
+  }
+  if (await sha256Hex(encoder.encode(canonicalJson(proof.odds_table))) !== proof.odds_hash) {
+    problems.push('the odds table does not hash to odds_hash')
+  }
+  const drawn = await drawOpening(proof.odds_table, proof.server_seed, proof.client_seed, proof.opening_id,
+    proof.round, proof.stock)
+  if (!sameItems(drawn, proof.items)) problems.push('the items do not recompute from the seeds and the odds')
+  if (proof.version === 2) problems.push(...await checkVersion2(proof))
+  return { verdict: problems.length ? 'mismatch' : 'match', problems, items: drawn }
+}
+
+async function checkVersion2 (proof) {
+  const problems = []
+  const committed = proof.stock_committed || {}
+  for (const [item, units] of Object.entries(proof.stock)) {
+    if (item in committed && units > committed[item]) problems.push(`${item}: stock ${units} exceeds the committed ${committed[item]}`)
+  }
+  const rounds = proof.abandoned_rounds || []
+  const numbers = rounds.map((r) => r.round)
+  if (canonicalJson(numbers) !== canonicalJson([...Array(proof.round).keys()])) {
+    problems.push(`round ${proof.round} needs abandoned rounds 0..${proof.round - 1} on the record, found [${numbers}]`)
+  }
+  for (const abandoned of rounds) {
+    const items = await drawOpening(proof.odds_table, proof.server_seed, proof.client_seed, proof.opening_id,
+      abandoned.round, abandoned.stock)
+    if (!sameItems(items, abandoned.items)) problems.push(`abandoned round ${abandoned.round} does not recompute`)
+    const ids = new Set((items || []).map((i) => i.item_id))
+    if (!abandoned.short || !Object.keys(abandoned.short).length || !Object.keys(abandoned.short).every((id) => ids.has(id))) {
+      problems.push(`abandoned round ${abandoned.round} names no unit of its own draw that was gone`)
+    }
+  }
+  if (proof.item_definitions && proof.items_hash) {
+    const hash = await sha256Hex(encoder.encode(canonicalJson(proof.item_definitions)))
+    if (hash !== proof.items_hash) problems.push('the item definitions do not hash to items_hash')
+    problems.push(...checkDelivered(proof))
+  }
+  problems.push(...await checkInclusion(proof))
+  return problems
+}
+
+// Section 6: each delivered item is the committed definition of the item drawn, in draw order.
+function checkDelivered (proof) {
+  if (!proof.delivered) return []
+  const definitions = Object.fromEntries(proof.item_definitions.map((d) => [d.item_id, d]))
+  const problems = []
+  proof.items.forEach((drawn, i) => {
+    const delivered = proof.delivered[i]
+    const definition = definitions[drawn.item_id]
+    const same = delivered && definition && delivered.item_id === drawn.item_id &&
+      Object.keys(delivered).every((field) => canonicalJson(delivered[field]) === canonicalJson(definition[field]))
+    if (!same) problems.push(`delivered item ${i + 1} is not the committed definition of ${drawn.item_id}`)
+  })
+  return problems
+}
+
+// Section 9: the proof hashes to its leaf, and the leaf's path leads to the sealed hour's root. (Comparing that
+// root with the one the API publishes for the hour is the caller's part.)
+export async function checkInclusion (proof) {
+  const inclusion = proof.inclusion
+  if (!inclusion) return []
+  const left = { ...proof }
+  for (const name of ['odds_table', 'item_definitions', 'delivered', 'inclusion', 'opened_at', 'pack_id']) delete left[name]
+  const proofHash = await sha256Hex(encoder.encode(canonicalJson(left)))
+  const leaf = await sha256Hex(encoder.encode(canonicalJson({
+    opening_id: proof.opening_id, pack_id: proof.pack_id, opened_at: proof.opened_at, proof_hash: proofHash
+  })))
+  if (leaf !== inclusion.leaf) return ['the proof does not hash to its leaf in the public record']
+  return await rootFromPath(leaf, inclusion.path) === inclusion.root ? [] : ['the inclusion path does not lead to the sealed root']
+}
+
+// A node is sha256(left || right) over the raw 32-byte digests; `side` says where the sibling goes.
+export async function rootFromPath (leafHex, path) {
+  let node = hexToBytes(leafHex)
+  for (const step of path) {
+    const sibling = hexToBytes(step.hash)
+    const pair = step.side === 'left' ? [...sibling, ...node] : [...node, ...sibling]
+    node = new Uint8Array(await crypto.subtle.digest('SHA-256', Uint8Array.from(pair)))
+  }
+  return bytesToHex(node)
+}
