@@ -6,7 +6,7 @@ PIP    := --progress-bar off --disable-pip-version-check
 PORT   ?= $(or $(PACKVAULT_PORT),3000)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint lint-template bench load build clean demo demo-admin openapi
+.PHONY: run test lint lint-template bench load build clean demo demo-admin openapi web
 
 $(VENV)/.installed: requirements/dev.txt layers/common/requirements.txt layers/stripe/requirements.txt layers/graphql/requirements.txt layers/openpayments/requirements.txt pyproject.toml
 	@echo "installing the pinned dependencies into $(VENV) (the first time takes a minute or two)"
@@ -50,6 +50,11 @@ lint-template: $(TOOLS)/.installed
 # tools/packvault_tools/openapi.py; the suite fails while they differ.
 openapi: $(VENV)/.installed
 	$(VENV)/bin/python -m packvault_tools.openapi
+
+# The storefront as static files for the template's WebBucket: make web OUT=dist/web API=<ApiUrl> SOLANA_RPC=<url>
+web: $(VENV)/.installed
+	$(VENV)/bin/python -m packvault_tools.web $(or $(OUT),dist/web) --api $(API) --solana-rpc $(SOLANA_RPC) \
+		--cluster $(or $(CLUSTER),mainnet)
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python bench/cold_start.py
