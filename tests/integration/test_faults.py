@@ -72,11 +72,11 @@ def test_purchase_survives_a_fault_at_its_transaction(env, kind):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("operation", ["GetItem", "Query", "TransactWriteItems"])
+@pytest.mark.parametrize("operation", ["GetItem", "BatchGetItem", "TransactWriteItems"])
 def test_confirm_survives_a_fault_at_each_of_its_calls(env, kind, operation):
     settings, rpc, wallet, faults = env
     keypair = buyer(wallet)
-    pack = "vault-chase" if operation == "Query" else "genesis-drop"  # finite stock is read fresh: a Query
+    pack = "vault-chase" if operation == "BatchGetItem" else "genesis-drop"  # finite stock is read fresh
     quote = purchase.purchase(settings, keypair.public_key, pack, {}, None)[1]
     signature = wallet.pay(solders_keypair(keypair), quote["receiver_wallet"], int(quote["amount_base_units"]),
                            reference=quote["reference"])

@@ -43,17 +43,17 @@ def test_the_loser_of_a_stock_race_is_redrawn_with_the_next_round(local_table, s
 
     # Both confirms read the stock (1 grail left) before either writes: a real race, made certain.
     both_read = threading.Barrier(2)
-    real_items = store.pack_items
+    real_items = store.pack_items_by_id  # the fresh read of the finite stock
     first_read = threading.local()
 
-    def items_then_wait(pack_id, consistent=False):
-        rows = real_items(pack_id, consistent)
+    def items_then_wait(pack_id, item_ids):
+        rows = real_items(pack_id, item_ids)
         if not getattr(first_read, "done", False):
             first_read.done = True
             both_read.wait(timeout=10)
         return rows
 
-    monkeypatch.setattr(store, "pack_items", items_then_wait)
+    monkeypatch.setattr(store, "pack_items_by_id", items_then_wait)
     results = [None, None]
 
     def run(index):

@@ -54,6 +54,7 @@ from packvault.store.catalog import (  # noqa: F401
     list_packs,
     odds_table,
     pack_items,
+    pack_items_by_id,
     pack_pk,
     put_bundle,
     put_item_definitions,
