@@ -1,5 +1,6 @@
 # Packvault. `make run` starts the local stack; `make test` runs every test. Both work on a fresh clone.
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# Python 3.13: the Lambda runtime (template.yaml); the local stack, the tests and CI run the same version.
+PYTHON ?= $(shell tools/python313)
 VENV   := .venv
 TOOLS  := .venv-tools
 PIP    := --progress-bar off --disable-pip-version-check
@@ -8,16 +9,21 @@ export SAM_CLI_TELEMETRY := 0
 
 .PHONY: run test lint lint-template bench load build clean demo demo-admin openapi web
 
-$(VENV)/.installed: requirements/dev.txt layers/common/requirements.txt layers/stripe/requirements.txt layers/graphql/requirements.txt layers/openpayments/requirements.txt pyproject.toml
+$(VENV)/.installed: $(VENV)/.python-3.13 requirements/dev.txt layers/common/requirements.txt layers/stripe/requirements.txt layers/graphql/requirements.txt layers/openpayments/requirements.txt pyproject.toml
 	@echo "installing the pinned dependencies into $(VENV) (the first time takes a minute or two)"
-	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install $(PIP) -r requirements/dev.txt
 	$(VENV)/bin/pip install $(PIP) --no-deps -e .
 	touch $@
 
+# A venv of another Python (an older checkout's) is replaced, not mixed.
+$(VENV)/.python-3.13:
+	@test -n "$(PYTHON)" || { echo "Python 3.13 is needed (the Lambda runtime): install it, e.g. pyenv install 3.13, or apt/brew python3.13"; exit 1; }
+	$(PYTHON) -m venv --clear $(VENV)
+	touch $@
+
 # SAM CLI and cfn-lint pin their own boto3/pydantic/jsonschema: they live apart from the app.
 $(TOOLS)/.installed: requirements/tools.txt
-	$(PYTHON) -m venv $(TOOLS)
+	$(or $(shell command -v python3),$(PYTHON)) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install $(PIP) -r requirements/tools.txt
 	touch $@
 
@@ -64,7 +70,7 @@ load: $(VENV)/.installed
 	$(VENV)/bin/python bench/load.py --seconds $(or $(SECONDS),60) --users $(or $(USERS),16)
 
 build: $(TOOLS)/.installed
-	PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" sam build
+	PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" PYTHON="$(PYTHON)" sam build
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .ruff_cache

@@ -4,6 +4,7 @@ resources, impossible runtimes, handlers that do not exist, models that disagree
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any
 
 import pytest
@@ -39,8 +40,10 @@ def test_every_reference_names_a_resource_parameter_or_pseudo_parameter():
     assert _references(TPL) - known == set()
 
 
-def test_functions_run_python311_and_their_handlers_exist():
-    assert TPL["Globals"]["Function"]["Runtime"] == "python3.11"
+def test_functions_run_the_python_the_tests_run_and_their_handlers_exist():
+    runtime = TPL["Globals"]["Function"]["Runtime"]
+    assert runtime == "python3.13" and TPL["Globals"]["Function"]["Architectures"] == ["arm64"]
+    assert runtime == f"python{sys.version_info.major}.{sys.version_info.minor}"  # tests, local stack and CI alike
     for spec in template.functions(TPL).values():
         source = (spec.code_dir / f"{spec.module}.py").read_text()
         assert f"def {spec.handler}(" in source, spec.logical_id
