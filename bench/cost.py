@@ -39,7 +39,7 @@ from packvault_tools.client import Keypair  # noqa: E402
 PRICES = {  # US dollars, us-east-1, on-demand, as assumed here
     "dynamodb_per_million_wru": 0.625,
     "dynamodb_per_million_rru": 0.125,
-    "lambda_per_gb_second": 0.0000166667,
+    "lambda_per_gb_second": 0.0000133334,  # arm64 (Graviton), as the template deploys; x86_64 is 0.0000166667
     "lambda_per_million_requests": 0.20,
     "http_api_per_million_requests": 1.00,
 }
