@@ -6,6 +6,7 @@ retries end in refund_due; a lost queue message is sent again by the sweep."""
 from __future__ import annotations
 
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -380,3 +381,31 @@ def test_by_card_the_paid_session_becomes_the_paid_order(env, monkeypatch, vendo
         assert vendor_calls(double_vendor(), cancelled.order_id) == 0
     finally:
         double.shutdown()
+
+
+def test_a_delivery_that_dies_after_the_vendor_delivered_is_delivered_once_on_redelivery(env, vendor_double,
+                                                                                      monkeypatch):
+    """Crash point between two services: the vendor has delivered, our record of it is not written (the function
+    died). SQS redelivers after the lease; the vendor is asked again with the same Idempotency-Key (the order id)
+    and answers the same delivery: the game account is credited once, the order ends succeeded."""
+    settings, _, _, vendor, _, _ = env
+    order_id = paid_order(env)
+    real_transition = store.transition
+
+    def die_before_recording_success(order, sources, target, *args, **kwargs):
+        if target == "succeeded":
+            raise RuntimeError("died after the vendor delivered, before recording it")
+        return real_transition(order, sources, target, *args, **kwargs)
+
+    monkeypatch.setattr(store, "transition", die_before_recording_success)
+    with pytest.raises(RuntimeError):
+        fulfilment.fulfil(settings, vendor, order_id)
+    monkeypatch.setattr(store, "transition", real_transition)
+    assert store.get_order(order_id).status == "fulfilling"
+    with pytest.raises(fulfilment.RetryLater):  # redelivered while the dead run's lease still holds: later
+        fulfilment.fulfil(settings, vendor, order_id)
+    later = time.time() + fulfilment.LEASE_SECONDS + 1
+    assert fulfilment.fulfil(settings, vendor, order_id, now=later) == "delivered"
+    deliveries = requests.get(f"{vendor_double.url}/_double/deliveries", timeout=5).json()
+    assert list(deliveries["deliveries"]).count(order_id) == 1 and deliveries["calls"][order_id] == 2
+    assert store.get_order(order_id).status == "succeeded"

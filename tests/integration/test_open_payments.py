@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import secrets
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -223,3 +224,60 @@ def test_not_configured_is_a_clear_503():
     with pytest.raises(PackvaultError) as refused:
         open_payments_checkout.start_checkout(None, "w", PACK, {}, None)
     assert refused.value.code == ErrorCode.OPEN_PAYMENTS_UNAVAILABLE and refused.value.status == 503
+
+
+class Died(RuntimeError):
+    """The function's process ends here (a crash between the wallet's answer and our record of it)."""
+
+
+def test_a_finish_that_dies_after_paying_opens_once_on_replay_or_after_its_lease(rail, provider, monkeypatch):
+    """Crash points between two services: the outgoing payment exists at the buyer's wallet, our record of it does
+    not. A replay while the claim is held waits and settles by the seller's incoming payment; a replay after the
+    lease finds the grant finalized (the wallet refuses a second continuation) and still opens from the incoming
+    payment instead of releasing a paid unit; with no replay at all the sweep opens it."""
+    real_record = store.record_flow_outcome
+    for replay in ("within the lease", "after the lease", "never (the sweep)"):
+        name, answer = start(rail, provider)
+        key, query = finish_query(provider, answer)
+        calls = {"n": 0}
+
+        def record_then_die(*args, calls=calls, **kwargs):
+            calls["n"] += 1
+            if calls["n"] == 1:
+                raise Died("after the outgoing payment, before recording it")
+            return real_record(*args, **kwargs)
+
+        monkeypatch.setattr(store, "record_flow_outcome", record_then_die)
+        with pytest.raises(Died):
+            open_payments_checkout.finish(rail, key, query)
+        assert provider.balance(name) == 100_00 - PRICE and opening(answer).status == "QUOTED"
+        if replay == "within the lease":
+            assert open_payments_checkout.finish(rail, key, query).status == "opened"
+        elif replay == "after the lease":
+            later = datetime.now(UTC) + timedelta(seconds=open_payments_checkout.FINISH_LEASE_SECONDS + 1)
+            assert open_payments_checkout.finish(rail, key, query, now=later).status == "opened"
+        else:
+            assert open_payments_checkout.reconcile_due(rail, opening(answer)) == "opened"
+        assert opening(answer).status == "OPENED" and events(answer).count("OPENED") == 1, replay
+        assert len(payments_for(provider, answer)) == 1 and provider.balance(name) == 100_00 - PRICE, replay
+    available, reserved, sold = supply()
+    assert (reserved, sold) == (0, 3) and available == 17
+
+
+def test_a_finish_that_dies_after_the_open_transaction_answers_the_same_on_replay(rail, provider, monkeypatch):
+    from packvault import settle
+
+    _, answer = start(rail, provider)
+    key, query = finish_query(provider, answer)
+    real_open = settle.open_paid
+
+    def open_then_die(*args, **kwargs):
+        real_open(*args, **kwargs)
+        raise Died("after the open transaction, before the answer")
+
+    monkeypatch.setattr(open_payments_checkout, "open_paid", open_then_die)
+    with pytest.raises(Died):
+        open_payments_checkout.finish(rail, key, query)
+    monkeypatch.setattr(open_payments_checkout, "open_paid", real_open)
+    assert open_payments_checkout.finish(rail, key, query).status == "opened"
+    assert events(answer).count("OPENED") == 1 and len(payments_for(provider, answer)) == 1

@@ -245,7 +245,8 @@ def finish(rail: OpenPaymentsRail | None, key: str, query: dict[str, str], now: 
         else:
             flow = _wait_for_outcome(flow)
     if flow.outcome is not None and flow.outcome != "paying":
-        return _answer(rail, opening, "failed")
+        current = store.get_opening(opening.opening_id) or opening  # refused, but money may have moved before
+        return _answer(rail, current, "failed" if current.status in {"QUOTED", "EXPIRED"} else _final_status(current))
     outcome = _settle(rail, flow, opening, polls=SETTLE_POLLS).outcome
     return _answer(rail, opening, "pending" if outcome == "underpaid" else outcome)  # the sweep settles a shortfall
 
@@ -285,14 +286,21 @@ def _pay(rail: OpenPaymentsRail, flow: store.OpenPaymentsFlowRecord, opening: st
                                  "The wallet provider could not be reached; reload this page to retry.") from None
         store.record_flow_outcome(flow, opening, f"refused: {exc.step}: {exc.code or exc.status}", None,
                                   {"description": exc.description})
-        store.expire_opening(opening, None, f"the buyer's wallet refused the {exc.step}")
+        _close(rail, opening)
         return
     if outgoing.get("failed"):
         store.record_flow_outcome(flow, opening, "refused: outgoing payment failed", str(outgoing.get("id")), {})
-        store.expire_opening(opening, None, "the buyer's outgoing payment failed")
+        _close(rail, opening)
         return
     store.record_flow_outcome(flow, opening, "paying", str(outgoing.get("id")),
                               {"debit_amount": outgoing.get("debitAmount")})
+
+
+def _close(rail: OpenPaymentsRail, opening: store.OpeningRecord) -> None:
+    """The wallet refused to pay (or to pay again): settle by the seller's side before letting the unit go. A
+    request that died after its outgoing payment but before recording it leaves a grant that is now finalized;
+    the money it moved is on the incoming payment, and opens the pack (or is recorded for a refund), never lost."""
+    reconcile_due(rail, store.get_opening(opening.opening_id) or opening)
 
 
 def _wait_for_outcome(flow: store.OpenPaymentsFlowRecord) -> store.OpenPaymentsFlowRecord:
