@@ -1,5 +1,6 @@
-"""Public reads: the packs, one pack, a pack's immutable odds versions, the credit bundles, any opening's
-fairness proof (GET /api/v1/proofs/{opening_id}) and the API's OpenAPI document (GET /api/v1/openapi.json)."""
+"""Public reads: the packs, one pack, a pack's immutable odds versions and stock history chain, the credit
+bundles, any opening's fairness proof (GET /api/v1/proofs/{opening_id}) and the API's OpenAPI document
+(GET /api/v1/openapi.json)."""
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
@@ -26,6 +27,11 @@ def get_pack(pack_id: str) -> dict:
 @app.get("/api/v1/packs/<pack_id>/odds/<version>")
 def get_odds_version(pack_id: str, version: str) -> dict:
     return catalog.get_odds_version(pack_id, version)
+
+
+@app.get("/api/v1/packs/<pack_id>/stock-chain")
+def get_stock_chain(pack_id: str) -> dict:
+    return catalog.get_stock_chain(pack_id)
 
 
 @app.get("/api/v1/proofs/<opening_id>")

@@ -96,7 +96,7 @@ PUBLIC_ROUTES = {"GET /api/v1/packs", "GET /api/v1/packs/{pack_id}", "GET /api/v
                  "GET /api/v1/credits/bundles", "GET /api/v1/proofs/{opening_id}", "GET /api/v1/openapi.json",
                  "POST /graphql", "GET /api/v1/game-credits", "GET /api/v1/fairness/quote-key",
                  "GET /api/v1/fairness/records/{period}", "GET /api/v1/open-payments/finish/{key}",
-                 "GET /api/v1/open-payments/jwks.json"}
+                 "GET /api/v1/open-payments/jwks.json", "GET /api/v1/packs/{pack_id}/stock-chain"}
 
 
 def test_every_route_but_the_public_ones_is_behind_the_wallet_authorizer():

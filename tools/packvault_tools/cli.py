@@ -79,12 +79,30 @@ def _verify_opening(args: argparse.Namespace) -> int:
     verdict, problems = result.verdict, list(result.problems)
     extra = _check_quote(args, proof) if args.quote else []
     extra += _check_record(args, proof) if args.api and proof.get("inclusion") else []
+    extra += _check_stock_chain(args, proof) if args.api and proof.get("stock_committed") is not None else []
     if extra:
         problems += extra
         verdict = "mismatch" if verdict != "incomplete" else verdict
     print(json.dumps({"verdict": verdict, "opening_id": proof.get("opening_id"), "problems": problems,
                       "warnings": result.warnings, "recomputed_items": result.expected_items}, indent=2))
     return {"match": 0, "mismatch": 1}.get(verdict, 2)
+
+
+def _check_stock_chain(args: argparse.Namespace, proof: dict) -> list[str]:
+    """The pack's stock history chain is intact, and the stock the quote committed to is one of its states (an
+    operator cannot commit a quote to stock that was never on the record)."""
+    from packvault import stock_chain
+    from packvault_tools.client import PackvaultClient
+
+    pack_id = proof.get("pack_id")
+    if not pack_id:
+        return []
+    chain = PackvaultClient(args.api).request("GET", f"/api/v1/packs/{pack_id}/stock-chain")
+    problems = [f"stock chain: {problem}" for problem in stock_chain.verify(pack_id, chain["links"])]
+    committed = {k: int(v) for k, v in proof["stock_committed"].items()}
+    if chain["links"] and all(link["stock_totals"] != committed for link in chain["links"]):
+        problems.append("the stock the quote committed to is not a state of the pack's stock history chain")
+    return problems
 
 
 def _check_record(args: argparse.Namespace, proof: dict) -> list[str]:

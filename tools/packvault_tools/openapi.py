@@ -261,6 +261,14 @@ class OpenPaymentsFinish(Open):
     status: Literal["opened", "pending", "failed", "rejected", "refund_due", "refunded"]
 
 
+class StockChain(Open):
+    pack_id: str
+    head: str | None = Field(description="The hash of the last link (the pack row's head).")
+    links: list[dict[str, Any]] = Field(description="Oldest first: pack_id, seq, prev, stock_totals, supply_total, "
+                                        "at, hash (docs/FAIRNESS.md section 9).")
+    intact: bool
+
+
 class Jwks(Open):
     keys: list[dict[str, Any]]
 
@@ -530,6 +538,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
                                                   {200: PackSummary}),
     ("GET", "/api/v1/packs/{pack_id}/odds/{version}"): Operation(
         "getOddsVersion", "An immutable odds version: the table the draw used", "catalog", {200: OddsVersion}),
+    ("GET", "/api/v1/packs/{pack_id}/stock-chain"): Operation(
+        "getStockChain", "A pack's stock history chain: every change to what quotes commit to, hash-linked",
+        "catalog", {200: StockChain}),
     ("GET", "/api/v1/proofs/{opening_id}"): Operation("getProof", "Any opening's public fairness proof", "catalog",
                                                       {200: PublicProof}),
     ("GET", "/api/v1/credits/bundles"): Operation("listBundles", "Credit bundles on sale", "credits",

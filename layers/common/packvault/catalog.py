@@ -42,6 +42,20 @@ def get_odds_version(pack_id: str, version: str) -> dict[str, Any]:
     return {"pack_id": pack_id, "odds_version": number, "odds_hash": canonical_hash(table), "odds_table": table}
 
 
+def get_stock_chain(pack_id: str) -> dict[str, Any]:
+    """A pack's stock history chain (docs/FAIRNESS.md section 9), oldest link first, with its head."""
+    from packvault import stock_chain
+
+    if not PACK_ID.match(pack_id):
+        raise PackvaultError(ErrorCode.INVALID_PACK_ID)
+    pack = store.get_pack(pack_id)
+    if pack is None:
+        raise PackvaultError(ErrorCode.PACK_NOT_FOUND, f"No pack has the id {pack_id!r}.")
+    links = store.stock_chain(pack_id)
+    return {"pack_id": pack_id, "head": pack.stock_chain_head, "links": links,
+            "intact": not stock_chain.verify(pack_id, links)}
+
+
 def slots_of(pack: store.PackRecord) -> list[Slot]:
     return [Slot(s["count"], tuple((t, ppm) for t, ppm in s["tiers"])) for s in pack.layout["slots"]]
 

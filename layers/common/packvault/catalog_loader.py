@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from packvault import item_definitions, money, store
+from packvault import item_definitions, money, stock_chain, store
 from packvault.fairness import canonical_hash, canonical_json
 from packvault.odds import PPM, probability_to_ppm
 
@@ -477,13 +477,28 @@ def load_pack(pack: PackDefinition, based_on: str | None = None) -> LoadResult:
     old_supply = existing.supply_total if existing is not None else None
     supply = store.CountedChange(int(old_supply) if old_supply is not None else None, pack.supply_total)
     try:
-        store.put_pack(record, supply, existing.definition_hash if existing else None)
+        store.put_pack(record, supply, existing.definition_hash if existing else None,
+                       _next_link(record, existing, int(old_supply) if old_supply is not None else None))
     except store.CounterConflict as exc:
         current = store.get_pack(pack.pack_id)
         if current is not None and current.definition_hash == definition_hash:  # a concurrent identical load won
             return LoadResult(pack.pack_id, "unchanged", int(current.odds_version))
         raise CatalogError([f"{exc}; nothing was reset"]) from exc
     return LoadResult(pack.pack_id, "updated" if existing else "created", odds_version)
+
+
+def _next_link(record: store.PackRecord, existing: store.PackRecord | None,
+               old_supply: int | None) -> dict[str, Any] | None:
+    """The stock history chain's next link when this load changes what quotes commit to, else None."""
+    totals = {k: int(v) for k, v in (record.stock_totals or {}).items()}
+    first = existing is None or existing.stock_chain_seq is None
+    previous = {k: int(v) for k, v in ((existing.stock_totals if existing else None) or {}).items()}
+    if not stock_chain.changed(previous, old_supply, totals, record.supply_total, first):
+        return None
+    seq = 1 if first else int(existing.stock_chain_seq) + 1
+    prev = stock_chain.GENESIS if first else existing.stock_chain_head
+    return stock_chain.link(record.pack_id, seq, prev, totals,
+                            int(record.supply_total) if record.supply_total is not None else None, record.updated_at)
 
 
 def _odds_version_for(pack: PackDefinition, existing: store.PackRecord | None, odds_hash: str) -> int:

@@ -5,6 +5,7 @@ One table (single-table design) keyed by `pk`/`sk`; the key prefixes say what a 
     PACK#<pack_id>      PACK              a pack: name, status, prices, layout, supply counters, odds version
     PACK#<pack_id>      ITEM#<item_id>    an item of the pack: tier, weight, stock, fmv, nft_id, metadata
     PACK#<pack_id>      ODDS#<000001>     an odds version: the canonical odds table (gzip JSON) and its hash
+    PACK#<pack_id>      STOCKCHAIN#<seq>  a link of the pack's stock history chain (what quotes commit to)
     NONCE#<nonce>       NONCE             a sign-in nonce: wallet, exact message, expiry, consumed_at
     OPENING#<id>        OPENING           an opening: quote, status, seeds, items once opened
     PAYMENT#<rail>#<id> PAYMENT           a claimed payment (signature, PaymentIntent...) -> the opening it paid
@@ -62,6 +63,7 @@ from packvault.store.catalog import (  # noqa: F401
     put_pack,
     put_pack_item,
     retire_pack_item,
+    stock_chain,
 )
 from packvault.store.expiry import (  # noqa: F401
     QUOTED_SHARD,

@@ -77,8 +77,34 @@ class PackRecord(Row):
     odds_version = NumberAttribute()
     odds_hash = UnicodeAttribute()
     definition_hash = UnicodeAttribute()
+    stock_chain_seq = NumberAttribute(null=True)  # the last link of the pack's stock history chain
+    stock_chain_head = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+
+
+class StockChainRecord(Row):
+    """A link of a pack's stock history chain (packvault.stock_chain): PACK#<id> / STOCKCHAIN#<seq>."""
+
+    class Meta(TableMeta):
+        pass
+
+    pack_id = UnicodeAttribute()
+    seq = NumberAttribute()
+    prev = UnicodeAttribute()
+    stock_totals = JSONAttribute()
+    supply_total = NumberAttribute(null=True)
+    at = UnicodeAttribute()
+    hash = UnicodeAttribute()
+
+    def as_link(self) -> dict[str, Any]:
+        return {"pack_id": self.pack_id, "seq": int(self.seq), "prev": self.prev,
+                "stock_totals": {k: int(v) for k, v in (self.stock_totals or {}).items()},
+                "supply_total": int(self.supply_total) if self.supply_total is not None else None, "at": self.at,
+                "hash": self.hash}
+
+
+STOCK_CHAIN_PREFIX = "STOCKCHAIN#"
 
 
 class PackItemRecord(Row):
@@ -241,8 +267,10 @@ def put_odds_version(pack_id: str, version: int, odds_hash: str, table: dict[str
         raise CounterConflict(f"pack {pack_id}: odds version {version} already exists with another hash") from exc
 
 
-def put_pack(pack: PackRecord, supply: CountedChange, expected_definition_hash: str | None) -> None:
-    """Create or update a pack row and append its event in one transaction.
+def put_pack(pack: PackRecord, supply: CountedChange, expected_definition_hash: str | None,
+             chain_link: dict[str, Any] | None = None) -> None:
+    """Create or update a pack row and append its event (and, when what quotes commit to changed, the next link of
+    its stock history chain) in one transaction.
 
     The condition on the stored definition hash makes two concurrent loads of different files fail
     instead of interleaving; supply moves by delta and never resets what is reserved or sold.
@@ -251,15 +279,21 @@ def put_pack(pack: PackRecord, supply: CountedChange, expected_definition_hash: 
                                                "odds_version": pack.odds_version,
                                                "supply_total": supply.new_total})
     try:
-        _write_pack(pack, event, supply, expected_definition_hash)
+        _write_pack(pack, event, supply, expected_definition_hash, chain_link)
     except TransactWriteError as exc:
         raise CounterConflict(f"pack {pack.pack_id}: supply cannot go from {supply.old_total} to "
                               f"{supply.new_total} (packs already reserved or sold), or the pack changed "
                               "while loading") from exc
 
 
-def _write_pack(pack: PackRecord, event: EventRecord, supply: CountedChange, expected_hash: str | None) -> None:
+def _write_pack(pack: PackRecord, event: EventRecord, supply: CountedChange, expected_hash: str | None,
+                chain_link: dict[str, Any] | None) -> None:
     with TransactWrite(connection=connection()) as transaction:
+        if chain_link is not None:
+            pack.stock_chain_seq, pack.stock_chain_head = chain_link["seq"], chain_link["hash"]
+            transaction.save(StockChainRecord(pk=pack.pk, sk=f"{STOCK_CHAIN_PREFIX}{chain_link['seq']:08d}",
+                                              **{k: v for k, v in chain_link.items()}),
+                             condition=StockChainRecord.pk.does_not_exist())
         if expected_hash is None:
             pack.supply_available = supply.new_total
             transaction.save(pack, condition=PackRecord.pk.does_not_exist())
@@ -286,6 +320,9 @@ def _write_pack(pack: PackRecord, event: EventRecord, supply: CountedChange, exp
                 PackRecord.updated_at.set(pack.updated_at),
                 PackRecord.description.set(pack.description) if pack.description else PackRecord.description.remove(),
             ]
+            if chain_link is not None:
+                actions += [PackRecord.stock_chain_seq.set(chain_link["seq"]),
+                            PackRecord.stock_chain_head.set(chain_link["hash"])]
             actions += _counter_actions(PackRecord.supply_total, PackRecord.supply_available, None, supply)
             condition = (PackRecord.definition_hash == expected_hash) & _counter_condition(
                 PackRecord.supply_total, PackRecord.supply_available, supply
@@ -325,7 +362,14 @@ def latest_odds_version(pack_id: str) -> tuple[int, str] | None:
     return None
 
 
-register(PackRecord, PackItemRecord, OddsVersionRecord, ItemDefinitionsRecord)
+def stock_chain(pack_id: str) -> list[dict[str, Any]]:
+    """A pack's stock history chain, oldest link first."""
+    rows = StockChainRecord.query(pack_pk(pack_id), StockChainRecord.sk.startswith(STOCK_CHAIN_PREFIX),
+                                  consistent_read=True)
+    return [row.as_link() for row in rows]
+
+
+register(PackRecord, PackItemRecord, OddsVersionRecord, ItemDefinitionsRecord, StockChainRecord)
 
 
 BUNDLES_LIST_KEY = "BUNDLES"
