@@ -353,6 +353,13 @@ async function runVectors () {
   for (const [index, path] of Object.entries(merkle.paths)) {
     rows.push([`record: leaf ${index}'s inclusion path leads to the root`, await rootFromPath(merkle.leaves[index], path) === merkle.root])
   }
+  let prev = '0'.repeat(64)
+  for (const link of vectors.v2.stock_chain.links) {
+    const body = { pack_id: link.pack_id, seq: link.seq, prev: link.prev, stock_totals: link.stock_totals, supply_total: link.supply_total, at: link.at }
+    rows.push([`stock chain: link ${link.seq} hashes and follows the one before`, link.prev === prev &&
+      await sha256Hex(new TextEncoder().encode(canonicalJson(body))) === link.hash])
+    prev = link.hash
+  }
   const passed = rows.filter(([, ok]) => ok).length
   target.innerHTML = `<p id="vector-summary"><strong>${passed} of ${rows.length}</strong> vectors agree with this browser's implementation.</p>
     <ul>${rows.map(([name, ok]) => `<li>${ok ? '✓' : '✗'} ${escape(name)}</li>`).join('')}</ul>`

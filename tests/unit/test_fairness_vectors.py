@@ -167,6 +167,21 @@ def test_v2_merkle_vectors():
     assert hashlib.sha256(spec_canonical(inputs)).hexdigest() == example["leaf"]
 
 
+def test_v2_stock_chain_vector():
+    from packvault import stock_chain
+
+    vector = V2["stock_chain"]
+    prev = "0" * 64
+    for seq, link in enumerate(vector["links"], start=1):  # from the text: each link hashes its fields, names the last
+        body = {k: link[k] for k in ("pack_id", "seq", "prev", "stock_totals", "supply_total", "at")}
+        assert link["seq"] == seq and link["prev"] == prev and hashlib.sha256(spec_canonical(body)).hexdigest() == \
+            link["hash"]
+        prev = link["hash"]
+    assert stock_chain.verify(vector["pack_id"], vector["links"]) == []
+    assert vector["links"][1] == stock_chain.link(vector["pack_id"], 2, vector["links"][0]["hash"],
+                                                  vector["links"][1]["stock_totals"], 500, vector["links"][1]["at"])
+
+
 @pytest.mark.parametrize("vector", V2["openings_v2"], ids=lambda v: v["name"][:40])
 def test_v2_opening_vectors_with_an_abandoned_round(vector):
     from packvault.proof import check_proof
