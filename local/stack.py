@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import base58
+
 from local import dynamodb, logs, template
 from local.lambdas import (
     FunctionPool,
@@ -103,6 +105,18 @@ def start_wallet_provider(api: str) -> Any:
                        "OPEN_PAYMENTS_ALLOW_HTTP": "true"})
     log.info("Open Payments wallets      %s   (seller /shop; buyers /alice, /bob)", provider.url)
     return provider
+
+
+def fund_record_anchor(rpc_url: str) -> None:
+    """A fresh key that anchors the public record's sealed hours on the local node, funded for its fees."""
+    if os.environ.get("RECORD_ANCHOR_KEY") or os.environ.get("RECORD_ANCHOR_KEY_PARAMETER"):
+        return
+    from local.wallet import RpcWallet
+    from packvault_tools.client import Keypair
+
+    keypair = Keypair.generate()
+    RpcWallet(rpc_url).airdrop(keypair.public_key, 10**9)
+    os.environ["RECORD_ANCHOR_KEY"] = base58.b58encode(bytes(keypair.signing_key)).decode()
 
 
 def ensure_local_operator() -> str | None:
@@ -425,6 +439,7 @@ def run(args: argparse.Namespace, explicit: set[str]) -> int:
             stack.callback(solana.shutdown)
             os.environ["SOLANA_RPC_URLS"] = solana.url
             log.info("Solana JSON-RPC (LiteSVM)  %s   payments are signed and verified for real", solana.url)
+            fund_record_anchor(solana.url)
         try:
             prepare_database(tpl, args.dynamodb_endpoint, args.table_name)
         except Exception as exc:

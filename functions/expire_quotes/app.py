@@ -6,26 +6,29 @@ from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from packvault import expiry, open_payments_checkout
+from packvault import anchoring, expiry, open_payments_checkout
 from packvault.log import logger
 from packvault.payments import stripe_checkout
 from packvault.payments.solana_rpc import SolanaRpc
 from packvault.runtime import configure
+from packvault.secrets_store import secret
 
 settings = configure()
 rpc = SolanaRpc(settings.solana_rpc_urls) if settings.solana_rpc_urls else None
 cards = stripe_checkout.from_settings(settings)
 wallets = open_payments_checkout.from_settings(settings)
+anchor_key = anchoring.signing_key_from(secret(settings.record_anchor_key, settings.record_anchor_key_parameter))
 metrics = Metrics(namespace="Packvault")
 
 _METRICS = {"expired": "ExpiredOpenings", "released_units": "ReleasedUnits", "late_payments": "LatePaymentsFound",
-            "refunds_due": "RefundsDue", "opened": "OpenedBySweep"}
+            "refunds_due": "RefundsDue", "opened": "OpenedBySweep", "periods_anchored": "RecordPeriodsAnchored"}
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    report = expiry.sweep(settings, rpc, context.get_remaining_time_in_millis, cards=cards, wallets=wallets)
+    report = expiry.sweep(settings, rpc, context.get_remaining_time_in_millis, cards=cards, wallets=wallets,
+                          anchor_key=anchor_key)
     for field, name in _METRICS.items():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=getattr(report, field))
     logger.info("expiry sweep", extra=report.as_dict())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 
+import base58
 import pytest
 
 from local.wallet import RpcWallet, solders_keypair
@@ -193,6 +194,34 @@ def test_openings_are_in_a_sealed_public_record_and_a_rewrite_shows(env):
     detoured = {**proof, "inclusion": {**inclusion, "root": "00" * 32}}
     assert any("sealed root" in p for p in check_proof(detoured).problems)
     assert records.seal_due(datetime.now(UTC) + timedelta(hours=2)) == 0  # sealed once
+
+
+def test_sealed_hours_are_anchored_on_solana_once_and_the_anchor_is_checkable(env):
+    """Each sealed hour with openings gets a memo transaction carrying its root, sent by the sweep and confirmed on
+    the local node (LiteSVM); the record names it; a root that is not the anchored one is caught. An RPC outage
+    leaves the hour for the next run."""
+    from datetime import UTC, datetime, timedelta
+
+    from nacl.signing import SigningKey
+
+    from packvault import anchoring, records
+
+    _, rpc, chain = env
+    keypair, quote, signature = quote_and_pay(env)
+    open_it(env, keypair, quote, signature)
+    key = SigningKey.generate()
+    chain.airdrop(base58.b58encode(bytes(key.verify_key)).decode(), 10**8)
+    assert records.seal_due(datetime.now(UTC) + timedelta(hours=2)) >= 1
+    down = SolanaRpc(["http://127.0.0.1:9"], attempts_per_url=1)
+    assert anchoring.anchor_due(down, key) == 0  # unreachable: nothing recorded, tried again next run
+    assert anchoring.anchor_due(rpc, key) == 1
+    assert anchoring.anchor_due(rpc, key) == 0  # anchored once
+    period = public_proof(quote["opening_id"])["inclusion"]["period"]
+    published = records.period_record(period)
+    anchor = published["anchor"]
+    assert anchor["memo"] == f"packvault-record:{period}:{published['root']}"
+    assert anchoring.check_anchor(rpc, anchor["signature"], period, published["root"]) == []
+    assert anchoring.check_anchor(rpc, anchor["signature"], period, "00" * 32)  # another root: not this anchor
 
 
 def test_merkle_paths_lead_to_the_root_for_every_leaf_count():

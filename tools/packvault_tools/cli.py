@@ -113,6 +113,12 @@ def _check_record(args: argparse.Namespace, proof: dict) -> list[str]:
     published = PackvaultClient(args.api).request("GET", f"/api/v1/fairness/records/{inclusion['period']}")
     if published["root"] != inclusion["root"]:
         return [f"the record of {inclusion['period']} is sealed under another root than this proof's path reaches"]
+    anchor = published.get("anchor")
+    if anchor and getattr(args, "solana_rpc", None):  # the root on chain, where nobody can rewrite it
+        from packvault.anchoring import check_anchor
+        from packvault.payments.solana_rpc import SolanaRpc
+
+        return check_anchor(SolanaRpc([args.solana_rpc]), anchor["signature"], inclusion["period"], published["root"])
     return []
 
 
@@ -297,6 +303,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify = _command(commands, "verify-opening", "recompute an opening's items from its fairness proof")
     verify.add_argument("proof", help="a proof JSON file (or an opening with a 'fairness' object), - for stdin; "
                         "with --api, an opening id")
+    verify.add_argument("--solana-rpc", help="with --api: also check that the hour's root is the one its anchor "
+                        "transaction carries on Solana, read through this JSON-RPC URL")
     verify.add_argument("--api", help="read the opening's public proof from this API instead of a file "
                         "(exit 0 match, 1 mismatch, 2 incomplete)")
     verify.add_argument("--quote", help="the purchase answer you saved (JSON): its signature is checked and the "

@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from packvault import confirm, context, records, store
+from packvault import anchoring, confirm, context, records, store
 from packvault.errors import PackvaultError
 from packvault.fulfilment import resend_due
 from packvault.log import logger
@@ -47,6 +47,7 @@ class SweepReport:
     checked: int = 0
     orders_resent: int = 0
     periods_sealed: int = 0
+    periods_anchored: int = 0
     complete: bool = True
 
     def as_dict(self) -> dict[str, int | bool]:
@@ -55,7 +56,7 @@ class SweepReport:
 
 def sweep(settings: Settings, rpc: SolanaRpc | None, millis_left: Callable[[], int] = lambda: 10**9,
           now: datetime | None = None, cards: StripeCheckout | None = None,
-          wallets: OpenPaymentsRail | None = None) -> SweepReport:
+          wallets: OpenPaymentsRail | None = None, anchor_key: Any | None = None) -> SweepReport:
     """One run over every shard. Stops cleanly (complete=False) when the Lambda is about to time out."""
     now = now or datetime.now(UTC)
     context.begin("system:sweep", context.request_id() or f"sweep-{iso_seconds(now)}")
@@ -76,6 +77,7 @@ def sweep(settings: Settings, rpc: SolanaRpc | None, millis_left: Callable[[], i
         report.orders_resent += resend_due(settings, store.expiry_shard_key(store.FULFILMENT_SHARD, shard), now,
                                            settings.sweep_batch_size)
     report.periods_sealed = records.seal_due(now)
+    report.periods_anchored = anchoring.anchor_due(rpc, anchor_key)
     return report
 
 

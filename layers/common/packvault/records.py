@@ -108,9 +108,18 @@ def period_record(period: str) -> dict[str, Any]:
     if sealed is None:
         raise PackvaultError(ErrorCode.RECORD_NOT_SEALED)
     seal, rows = sealed
+    if seal.anchor_signature is None and int(seal.count) > 0:  # anchored after it was cached: read the seal again
+        seal = store.get_seal(period) or seal
+        _SEALED[(store.RecordSealRecord.Meta.table_name, period)] = (seal, rows)
     leaves = [row.leaf for row in rows]
-    return {"period": period, "root": seal.root, "count": int(seal.count), "sealed_at": seal.sealed_at,
-            "leaves": leaves}
+    answer = {"period": period, "root": seal.root, "count": int(seal.count), "sealed_at": seal.sealed_at,
+              "leaves": leaves}
+    if seal.anchor_signature:
+        from packvault.anchoring import memo_text
+
+        answer["anchor"] = {"chain": "solana", "signature": seal.anchor_signature, "memo": memo_text(period, seal.root),
+                            "anchored_at": seal.anchored_at}
+    return answer
 
 
 def inclusion(opening: store.OpeningRecord) -> dict[str, Any] | None:

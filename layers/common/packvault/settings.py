@@ -82,6 +82,8 @@ class Settings(BaseModel):
     open_payments_result_url: str | None = Field(alias="OPEN_PAYMENTS_RESULT_URL", default=None)
     open_payments_ttl_seconds: int = Field(alias="OPEN_PAYMENTS_TTL_SECONDS", default=900, ge=120, le=86400)
     open_payments_allow_http: bool = Field(alias="OPEN_PAYMENTS_ALLOW_HTTP", default=False)
+    record_anchor_key: SecretStr | None = Field(alias="RECORD_ANCHOR_KEY", default=None)
+    record_anchor_key_parameter: str | None = Field(alias="RECORD_ANCHOR_KEY_PARAMETER", default=None)
     fulfilment_max_attempts: int = Field(alias="FULFILMENT_MAX_ATTEMPTS", default=5, ge=1, le=50)
 
     @field_validator("dynamodb_endpoint", "platform_wallet", "jwt_signing_key", "jwt_signing_key_parameter",
@@ -91,7 +93,8 @@ class Settings(BaseModel):
                      "vendor_api_key", "vendor_api_key_parameter", "quote_signing_key",
                      "quote_signing_key_parameter", "open_payments_wallet_address", "open_payments_key_id",
                      "open_payments_private_key", "open_payments_private_key_parameter", "open_payments_finish_url",
-                     "open_payments_result_url", mode="before")
+                     "open_payments_result_url", "record_anchor_key", "record_anchor_key_parameter",
+                     mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

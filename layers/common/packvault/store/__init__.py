@@ -180,6 +180,8 @@ from packvault.store.records import (  # noqa: F401
     get_seal,
     period_leaves,
     put_seal,
+    set_anchor,
+    unanchored_seals,
 )
 from packvault.store.records import leaf_row as record_leaf_row  # noqa: F401
 from packvault.store.records import period_of as record_period  # noqa: F401

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import PutError, UpdateError
 
 from packvault.store.table import Row, TableMeta, register, utc_now_iso
 
@@ -30,6 +30,8 @@ class RecordSealRecord(Row):
     root = UnicodeAttribute()
     count = NumberAttribute()
     sealed_at = UnicodeAttribute()
+    anchor_signature = UnicodeAttribute(null=True)  # the Solana memo transaction carrying the root (anchoring.py)
+    anchored_at = UnicodeAttribute(null=True)
 
 
 def period_of(opened_at: str) -> str:
@@ -63,6 +65,25 @@ def put_seal(period: str, root: str, count: int) -> bool:
         RecordSealRecord(pk=SEALS_PK, sk=period, root=root, count=count, sealed_at=utc_now_iso()).save(
             condition=RecordSealRecord.pk.does_not_exist())
     except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def unanchored_seals(limit: int) -> list[RecordSealRecord]:
+    """The most recent sealed hours with openings and no anchor yet (newest first, among the last `limit`)."""
+    rows = RecordSealRecord.query(SEALS_PK, scan_index_forward=False, limit=limit, consistent_read=True)
+    return [row for row in rows if int(row.count) > 0 and row.anchor_signature is None]
+
+
+def set_anchor(period: str, signature: str) -> bool:
+    """Record an hour's anchor once; False when it already has one."""
+    try:
+        RecordSealRecord(pk=SEALS_PK, sk=period).update(
+            actions=[RecordSealRecord.anchor_signature.set(signature), RecordSealRecord.anchored_at.set(utc_now_iso())],
+            condition=RecordSealRecord.pk.exists() & RecordSealRecord.anchor_signature.does_not_exist())
+    except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             return False
         raise
