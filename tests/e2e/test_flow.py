@@ -92,6 +92,37 @@ def test_verify_opening_recomputes_an_opening_from_the_api(stack, tmp_path, caps
     assert verdict["verdict"] == "match" and len(verdict["recomputed_items"]) == 3
 
 
+def test_verify_opening_reads_the_quotes_memo_from_the_chain(stack, tmp_path, capsys):
+    """--quote with --solana-rpc: the payment on chain must carry packvault:<opening>:<quote_hash> of the kept quote;
+    a payment made without the memo does not bind the quote and is reported."""
+    import json
+    from urllib.parse import parse_qs, urlsplit
+
+    from packvault_tools.cli import main
+
+    wallet = RpcWallet(stack.solana_url)
+    verdicts = {}
+    for with_memo in (True, False):
+        keypair = Keypair.generate()
+        client = PackvaultClient(stack.base_url)
+        client.sign_in(keypair)
+        wallet.airdrop(keypair.public_key, 10**9)
+        quote = client.request("POST", "/api/v1/packs/starter-unlimited/purchase", {})
+        memo = parse_qs(urlsplit(quote["solana_pay_url"]).query)["memo"][0] if with_memo else None
+        signature = wallet.pay(solders_keypair(keypair), quote["receiver_wallet"], int(quote["amount_base_units"]),
+                               reference=quote["reference"], memo=memo)
+        client.request("POST", f"/api/v1/packs/openings/{quote['opening_id']}/confirm-payment",
+                       {"tx_signature": signature, "chain": "sol"})
+        kept = tmp_path / f"quote-{with_memo}.json"
+        kept.write_text(json.dumps(quote))
+        capsys.readouterr()
+        code = main(["verify-opening", quote["opening_id"], "--api", stack.base_url, "--quote", str(kept),
+                     "--solana-rpc", stack.solana_url])
+        verdicts[with_memo] = (code, json.loads(capsys.readouterr().out))
+    assert verdicts[True][0] == 0 and verdicts[True][1]["verdict"] == "match"
+    assert verdicts[False][0] == 1 and any("does not carry the memo" in p for p in verdicts[False][1]["problems"])
+
+
 def test_proofs_are_public_and_an_expired_quote_reveals_its_seed(stack, stack_store):
     import hashlib
 

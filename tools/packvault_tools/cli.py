@@ -131,7 +131,24 @@ def _check_quote(args: argparse.Namespace, proof: dict) -> list[str]:
         quote = json.load(file)
     published = PackvaultClient(args.api).request("GET", "/api/v1/fairness/quote-key")["public_key"] \
         if args.api else None
-    return check_against_quote(proof, quote, published)
+    problems = check_against_quote(proof, quote, published)
+    if getattr(args, "solana_rpc", None) and quote.get("quote_hash") and quote.get("rail", "solana") == "solana":
+        problems += _check_payment_memo(args.solana_rpc, proof, quote["quote_hash"])
+    return problems
+
+
+def _check_payment_memo(rpc_url: str, proof: dict, quote_hash: str) -> list[str]:
+    """The payment on chain carries the memo `packvault:<opening_id>:<quote_hash>`: the commitment existed before
+    the buyer paid, and the chain, not the operator, keeps it. The payment's id opens the client seed (FAIRNESS 1.4)."""
+    from packvault.payments.solana import memos
+    from packvault.payments.solana_rpc import SolanaRpc
+
+    signature = str(proof.get("client_seed", "")).split(":")[0]
+    result = SolanaRpc([rpc_url]).get_transaction(signature)
+    if result is None:
+        return [f"the payment {signature} is not on chain"]
+    expected = f"packvault:{proof.get('opening_id')}:{quote_hash}"
+    return [] if expected in memos(result) else [f"the payment on chain does not carry the memo {expected}"]
 
 
 def _proof_from_file(path: str) -> dict:
