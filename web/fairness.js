@@ -156,6 +156,7 @@ export async function checkInclusion (proof) {
   if (!inclusion) return []
   const left = { ...proof }
   for (const name of ['odds_table', 'item_definitions', 'delivered', 'inclusion', 'opened_at', 'pack_id']) delete left[name]
+  if (left.scheme === 'seed-pair') left.server_seed = null  // revealed later, at rotation: hashed as null
   const proofHash = await sha256Hex(encoder.encode(canonicalJson(left)))
   const leaf = await sha256Hex(encoder.encode(canonicalJson({
     opening_id: proof.opening_id, pack_id: proof.pack_id, opened_at: proof.opened_at, proof_hash: proofHash

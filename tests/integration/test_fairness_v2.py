@@ -224,6 +224,35 @@ def test_sealed_hours_are_anchored_on_solana_once_and_the_anchor_is_checkable(en
     assert anchoring.check_anchor(rpc, anchor["signature"], period, "00" * 32)  # another root: not this anchor
 
 
+def test_balance_openings_are_in_the_public_record_before_and_after_their_seed_is_revealed(env):
+    """A pack opened from the balance writes its leaf in its open transaction, over its proof with the server seed
+    null (FAIRNESS.md 9: the seed pair's seed is revealed at rotation); the proof is included in its sealed hour
+    before the reveal (incomplete: the seed is not out yet) and after it (match), the same leaf both times."""
+    from datetime import UTC, datetime, timedelta
+
+    from packvault import balance_open, records
+
+    credit_pack = copy.deepcopy(CHASE)
+    credit_pack.update(pack_id="chase-record", prices={"CREDIT": "100"})
+    load_catalog(parse_catalog({"schema_version": 1, "packs": [credit_pack]}))
+    settings, _, _ = env
+    wallet = Keypair.generate().public_key
+    store.grant_credits(wallet, 1000, "grant:record", "test", "test")
+    balance_open.seeds_view(wallet)
+    opened = purchase.purchase(settings, wallet, "chase-record", {"currency": "CREDIT"}, None)[1]
+    assert records.seal_due(datetime.now(UTC) + timedelta(hours=2)) >= 1
+    before = public_proof(opened["opening_id"])
+    assert before["inclusion"] is not None and before["server_seed"] is None
+    assert check_proof(before).verdict == "incomplete" and not any("leaf" in p or "root" in p
+                                                                   for p in check_proof(before).problems)
+    balance_open.rotate(wallet, {})
+    after = public_proof(opened["opening_id"])
+    assert after["server_seed"] and after["inclusion"]["leaf"] == before["inclusion"]["leaf"]
+    assert check_proof(after).verdict == "match"
+    forged = {**after, "nonce": after["nonce"] + 1}  # the record pins every input of the draw
+    assert any("leaf" in p for p in check_proof(forged).problems)
+
+
 def test_merkle_paths_lead_to_the_root_for_every_leaf_count():
     import hashlib
 

@@ -18,7 +18,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from packvault import fairness, money, store
+from packvault import fairness, money, records, store
 from packvault.draw import DrawInputs, NothingToDraw, draw_opening
 from packvault.errors import ErrorCode, PackvaultError
 from packvault.payments import CREDITS, Settlement
@@ -136,7 +136,8 @@ def _attempt(settings: Settings, wallet: str, pack_id: str, idempotency_key: str
                       if idempotency_key is not None else None)
         try:
             store.open_from_balance(opening, vault_items, taken, fmv_micros, pair, cap, remembered,
-                                    _request_token(wallet, opening.opening_id), pack.definition_hash)
+                                    _request_token(wallet, opening.opening_id), pack.definition_hash,
+                                    records.leaf_row(opening, changes["fairness"], changes["opened_at"]))
             return 201, {**answer, "balance": store.credit_balance(wallet)}
         except store.BalanceOpenFailed:
             if (again := recall(wallet, OPERATION, idempotency_key, request_hash)) is not None:

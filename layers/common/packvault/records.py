@@ -24,7 +24,12 @@ _PROOF_EXTRAS = ("odds_table", "item_definitions", "delivered", "inclusion", "op
 
 
 def proof_hash(fairness: dict[str, Any]) -> str:
-    return canonical_hash({k: v for k, v in fairness.items() if k not in _PROOF_EXTRAS})
+    """FAIRNESS.md section 9. A seed-pair proof (an opening paid from the balance) is hashed with its server seed
+    null: the seed is revealed later, at rotation, and its hash is already in the proof."""
+    hashed = {k: v for k, v in fairness.items() if k not in _PROOF_EXTRAS}
+    if hashed.get("scheme") == "seed-pair":
+        hashed["server_seed"] = None
+    return canonical_hash(hashed)
 
 
 def leaf(opening_id: str, pack_id: str, opened_at: str, proof_digest: str) -> str:

@@ -11,7 +11,7 @@ from packvault.store.catalog import PACK_SORT_KEY, PackRecord, pack_pk
 from packvault.store.ledger import Entry, platform_account, post, wallet_account
 from packvault.store.openings import OpeningRecord, take_items
 from packvault.store.seeds import SeedPairRecord, use_nonce
-from packvault.store.table import CANCELLED, EventRecord, connection, new_event
+from packvault.store.table import CANCELLED, EventRecord, Row, connection, new_event
 from packvault.store.wallets import (
     VAULT_TOTAL_SORT_KEY,
     IdempotencyRecord,
@@ -28,10 +28,12 @@ class BalanceOpenFailed(RuntimeError):
 
 def open_from_balance(opening: OpeningRecord, vault_items: list[VaultItemRecord], stock_taken: dict[str, int],
                       fmv_micros: int, pair: SeedPairRecord, max_per_wallet: int | None,
-                      idempotency: IdempotencyRecord | None, request_token: str, definition_hash: str) -> None:
+                      idempotency: IdempotencyRecord | None, request_token: str, definition_hash: str,
+                      record_leaf: Row | None = None) -> None:
     """One transaction: the opening written OPENED with its items and proof, the seed pair's nonce spent, the
     price posted (wallet -, platform sales +) only while the balance covers it, the vault items created, stock
-    and supply taken, the mint-limit count and vault total moved, the answer remembered, the event appended."""
+    and supply taken, the mint-limit count and vault total moved, the answer remembered, the event appended, and
+    the public record's leaf (fairness v2) written with the opening it records."""
     price = int(opening.amount_base_units)
     event = new_event(opening.pk, "OPENED", {"rail": "credits", "payment_id": opening.payment_id,
                                              "items": [v.item_id for v in vault_items], "nonce": int(pair.nonce)})
@@ -39,6 +41,8 @@ def open_from_balance(opening: OpeningRecord, vault_items: list[VaultItemRecord]
     try:
         with TransactWrite(connection=connection(), client_request_token=request_token) as transaction:
             transaction.save(opening, condition=OpeningRecord.pk.does_not_exist())
+            if record_leaf is not None:
+                transaction.save(record_leaf)
             use_nonce(transaction, pair)
             post(transaction, opening.payment_id, "pack_opening", [Entry(wallet_account(opening.wallet), -price),
                                                                    Entry(platform_account("sales"), price)],
