@@ -57,6 +57,19 @@ def open_it(env, keypair, quote, signature, **extra):
                                    {"tx_signature": signature, **extra}).body
 
 
+def credit_pack_and_wallet(pack_id: str) -> str:
+    """CHASE sold for credits under another id, and a wallet with 1,000 credits and a seed pair."""
+    from packvault import balance_open
+
+    credit_pack = copy.deepcopy(CHASE)
+    credit_pack.update(pack_id=pack_id, prices={"CREDIT": "100"})
+    load_catalog(parse_catalog({"schema_version": 1, "packs": [credit_pack]}))
+    wallet = Keypair.generate().public_key
+    store.grant_credits(wallet, 1000, f"grant:{pack_id}", "test", "test")
+    balance_open.seeds_view(wallet)
+    return wallet
+
+
 def public_proof(opening_id: str) -> dict:
     return proofs.public_proof(opening_id)["proof"]
 
@@ -232,13 +245,8 @@ def test_balance_openings_are_in_the_public_record_before_and_after_their_seed_i
 
     from packvault import balance_open, records
 
-    credit_pack = copy.deepcopy(CHASE)
-    credit_pack.update(pack_id="chase-record", prices={"CREDIT": "100"})
-    load_catalog(parse_catalog({"schema_version": 1, "packs": [credit_pack]}))
     settings, _, _ = env
-    wallet = Keypair.generate().public_key
-    store.grant_credits(wallet, 1000, "grant:record", "test", "test")
-    balance_open.seeds_view(wallet)
+    wallet = credit_pack_and_wallet("chase-record")
     opened = purchase.purchase(settings, wallet, "chase-record", {"currency": "CREDIT"}, None)[1]
     assert records.seal_due(datetime.now(UTC) + timedelta(hours=2)) >= 1
     before = public_proof(opened["opening_id"])
@@ -267,15 +275,8 @@ def test_merkle_paths_lead_to_the_root_for_every_leaf_count():
 
 
 def test_a_balance_opening_never_redraws_for_a_failure_that_was_not_about_stock(env):
-    from packvault import balance_open
-
-    credit_pack = copy.deepcopy(CHASE)
-    credit_pack.update(pack_id="chase-credits", prices={"CREDIT": "100"})
-    load_catalog(parse_catalog({"schema_version": 1, "packs": [credit_pack]}))
     settings, _, _ = env
-    wallet = Keypair.generate().public_key
-    store.grant_credits(wallet, 1000, "grant:v2", "test", "test")
-    balance_open.seeds_view(wallet)
+    wallet = credit_pack_and_wallet("chase-credits")
     faults = Faults()
     try:
         faults.inject("TransactWriteItems", faults.seen["TransactWriteItems"] + 1, "cancelled")
