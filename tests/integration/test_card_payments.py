@@ -266,7 +266,7 @@ def test_a_full_refund_of_an_opened_pack_revokes_its_items_without_deleting_them
     pay(double, answer["checkout_session_id"])
     deliver(settings, cards, event_for(double, answer["checkout_session_id"], "checkout.session.completed"))
     record = opening(answer)
-    cards.refund(record.payment_id, record.opening_id, "requested by customer")
+    cards.refund(record.payment_id, record.opening_id)
     assert deliver(settings, cards, charge_event(double, record.payment_id)) == "refunded"
     assert opening(answer).status == "REFUNDED"
     page = store.wallet_vault(wallet, 10, None)
@@ -279,7 +279,7 @@ def test_a_refund_before_completion_means_the_payment_opens_nothing(settings, ca
     _, answer = start(settings, cards)
     pay(double, answer["checkout_session_id"])
     payment_intent = double.state.objects[answer["checkout_session_id"]]["payment_intent"]
-    cards.refund(payment_intent, answer["opening_id"], "fraud")
+    cards.refund(payment_intent, answer["opening_id"])
     assert deliver(settings, cards, charge_event(double, payment_intent)) == "refunded before settlement"
     completed = event_for(double, answer["checkout_session_id"], "checkout.session.completed")
     assert deliver(settings, cards, completed) == "released"
@@ -395,7 +395,7 @@ def test_completed_refunded_and_sweep_release_converge_in_any_order(settings, ca
     wallet, answer = start(settings, cards)
     pay(double, answer["checkout_session_id"])
     payment_intent = double.state.objects[answer["checkout_session_id"]]["payment_intent"]
-    cards.refund(payment_intent, answer["opening_id"], "requested by customer")
+    cards.refund(payment_intent, answer["opening_id"])
     completed = event_for(double, answer["checkout_session_id"], "checkout.session.completed")
     refunded = charge_event(double, payment_intent)
     for step in order:
@@ -466,7 +466,7 @@ def test_a_refund_after_a_buyback_revokes_the_rest_and_names_the_sold_item(setti
     record = opening(answer)
     sold_id = record.items[0]["vault_item_id"]
     sale = credits.sell_back(wallet, record.opening_id, sold_id)
-    cards.refund(record.payment_id, record.opening_id, "requested by customer")
+    cards.refund(record.payment_id, record.opening_id)
     assert deliver(settings, cards, charge_event(double, record.payment_id)) == "refunded"
     rows = {row.vault_item_id: row for row in store.wallet_vault(wallet, 10, None).rows}
     assert rows[sold_id].sold_at and not rows[sold_id].revoked_at
@@ -474,3 +474,35 @@ def test_a_refund_after_a_buyback_revokes_the_rest_and_names_the_sold_item(setti
     assert store.vault_total(wallet) == (0, 0) and store.credit_balance(wallet) == sale["credits"]
     refunded = [e for e in store.events_of(store.opening_pk(record.opening_id)) if e.event_type == "REFUNDED"]
     assert refunded[-1].payload["sold_back_before_refund"] == [sold_id]
+
+
+def test_a_webhook_that_dies_after_stripe_refunded_refunds_once_and_closes_on_charge_refunded(settings, cards, double,
+                                                                                              monkeypatch):
+    """Crash point between two services: Stripe has made the refund, our REFUND_REQUESTED event is not written (the
+    function died). The REFUND_DUE state and the event's marker were already committed together, so Stripe's
+    redelivery is a duplicate (no second refund call); a retried refund returns the same refund (its idempotency key
+    is per opening); charge.refunded closes the opening."""
+    _, answer = start(settings, cards)
+    pay(double, answer["checkout_session_id"])
+    completed = event_for(double, answer["checkout_session_id"], "checkout.session.completed")
+    completed["data"]["object"]["amount_total"] = 99  # opens nothing: the money is due back
+    real_record_event = store.record_event
+
+    def die_on_refund_requested(entity_pk, event_type, payload):
+        if event_type == "REFUND_REQUESTED":
+            raise RuntimeError("died after Stripe refunded, before recording it")
+        return real_record_event(entity_pk, event_type, payload)
+
+    monkeypatch.setattr(store, "record_event", die_on_refund_requested)
+    with pytest.raises(RuntimeError):
+        deliver(settings, cards, completed)
+    monkeypatch.setattr(store, "record_event", real_record_event)
+    record = opening(answer)
+    assert record.status == "REFUND_DUE" and "REFUND_REQUESTED" not in event_types(answer)
+    assert deliver(settings, cards, completed) == "duplicate"  # Stripe redelivers: applied once already
+    again = cards.refund(record.payment_id, record.opening_id)  # e.g. a retry after the crash
+    refunds = [o for o in double.state.objects.values() if o.get("object") == "refund"
+               and o.get("payment_intent", o.get("charge")) in {record.payment_id, again.get("charge")}]
+    assert len({r["id"] for r in refunds}) == 1 and again["id"] == refunds[0]["id"]
+    assert deliver(settings, cards, charge_event(double, record.payment_id)) == "refunded"
+    assert opening(answer).status == "REFUNDED"

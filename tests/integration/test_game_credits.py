@@ -371,7 +371,7 @@ def test_by_card_the_paid_session_becomes_the_paid_order(env, monkeypatch, vendo
 
         deliver(paid)
         intent = store.get_opening(refunded["opening_id"]).payment_id
-        cards.refund(intent, refunded["opening_id"], "requested by customer")
+        cards.refund(intent, refunded["opening_id"])
         (charge,) = [e for e in double.state.events if e["type"] == "charge.refunded"
                      and e["data"]["object"]["payment_intent"] == intent]
         assert deliver(charge) == "refunded"

@@ -160,7 +160,7 @@ def _refund(cards: StripeCheckout, opening: store.OpeningRecord, paid: Settlemen
     """Give card money back through Stripe (idempotent per opening). If Stripe is unreachable the opening
     stays REFUND_DUE, listed by `packvault refunds list`; charge.refunded closes it when the refund lands."""
     try:
-        refund = cards.refund(paid.payment_id, opening.opening_id, reason)
+        refund = cards.refund(paid.payment_id, opening.opening_id)
     except ProviderUnavailable as exc:
         logger.error("stripe refund failed; the opening stays REFUND_DUE", extra={"opening_id": opening.opening_id,
                                                                                   "error": str(exc)})

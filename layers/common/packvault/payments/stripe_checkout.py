@@ -87,8 +87,10 @@ class StripeCheckout:
         except stripe.InvalidRequestError:
             return self.retrieve_session(session_id)
 
-    def refund(self, payment_intent: str, opening_id: str, reason: str) -> dict[str, Any]:
-        params = {"payment_intent": payment_intent, "metadata": {"opening_id": opening_id, "reason": reason[:450]}}
+    def refund(self, payment_intent: str, opening_id: str) -> dict[str, Any]:
+        """A full refund, once per opening: the idempotency key is the opening's, so the parameters are the same on
+        every retry (Stripe refuses a key reused with other ones); the reason is in our REFUND_REQUESTED event."""
+        params = {"payment_intent": payment_intent, "metadata": {"opening_id": opening_id}}
         return self._call(lambda: self._client.v1.refunds.create(
             params, {"idempotency_key": f"packvault-refund-{opening_id}"}))
 
