@@ -16,7 +16,6 @@ import jwt
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
-from packvault import store
 from packvault.errors import ErrorCode, PackvaultError
 from packvault.keys import is_public_key, is_signature
 from packvault.secrets_store import secret
@@ -53,6 +52,8 @@ def create_nonce(settings: Settings, wallet: Any) -> dict[str, str]:
     issued_at = datetime.now(UTC).replace(microsecond=0)
     expires_at = issued_at + timedelta(seconds=settings.auth_nonce_ttl_seconds)
     message = sign_in_message(settings, wallet, nonce, issued_at, expires_at)
+    from packvault import store  # here, not at import: the authorizer verifies tokens without DynamoDB
+
     store.put_nonce(nonce, wallet, message, iso_seconds(issued_at), iso_seconds(expires_at))
     return {"wallet": wallet, "nonce": nonce, "message": message, "issued_at": iso_seconds(issued_at),
             "expires_at": iso_seconds(expires_at)}
@@ -68,6 +69,8 @@ def verify_sign_in(settings: Settings, wallet: Any, message: Any, signature: Any
         raise PackvaultError(ErrorCode.INVALID_MESSAGE)
     if not signed_by(wallet, message, signature):
         raise PackvaultError(ErrorCode.SIGNATURE_MISMATCH)
+    from packvault import store
+
     store.consume_nonce(found.group(1), wallet, message, iso_seconds(datetime.now(UTC)))
     return issue_token(settings, wallet)
 
