@@ -147,10 +147,26 @@ async function showPack (packId) {
   const buy = document.getElementById('buy')
   if (!state.token) { buy.innerHTML = '<p>Sign in with your wallet (top right) to buy.</p>'; return }
   if (pack.sold_out || pack.status !== 'ACTIVE') { buy.innerHTML = '<p>Not on sale right now.</p>'; return }
+  const card = pack.prices.find((p) => p.rail === 'stripe')
   buy.innerHTML = `<label for="currency">Pay with</label>
     <select id="currency">${solana.map((p) => `<option value="${escape(p.currency)}">${escape(p.amount)} ${escape(p.currency)}</option>`).join('')}</select>
-    <button id="purchase">Buy one pack</button>`
+    <button id="purchase">Buy one pack</button>
+    ${card ? `<p>or <button class="secondary" id="card">Pay ${usd(card.amount)} by card</button></p>` : ''}`
   document.getElementById('purchase').onclick = () => purchase(pack, document.getElementById('currency').value)
+  if (card) document.getElementById('card').onclick = () => payByCard(pack)
+}
+
+// Card payments go through Stripe's hosted Checkout page and come back here; the webhook opens the pack. The token
+// stays in memory, so the page that comes back shows the opening from its public proof.
+async function payByCard (pack) {
+  say('')
+  const back = `${location.origin}${location.pathname}#/card-return`
+  try {
+    const started = await api('POST', `/api/v1/packs/${encodeURIComponent(pack.pack_id)}/checkout`,
+      { success_url: back, cancel_url: `${location.origin}${location.pathname}#/pack/${encodeURIComponent(pack.pack_id)}` })
+    sessionStorage.setItem('packvault-card-opening', started.opening_id)  // an id, not a secret
+    location.assign(started.checkout_url)
+  } catch (error) { say(describe(error)) }
 }
 
 // --- buying -----------------------------------------------------------------------------------------------
@@ -273,8 +289,9 @@ async function confirm (quote, signature) {
 
 async function showOpening (openingId) {
   const live = current()
-  const opened = state.lastOpened && state.lastOpened.opening_id === openingId
-    ? state.lastOpened : await api('GET', `/api/v1/packs/openings/${encodeURIComponent(openingId)}`)
+  const opened = state.lastOpened && state.lastOpened.opening_id === openingId ? state.lastOpened
+    : state.token ? await api('GET', `/api/v1/packs/openings/${encodeURIComponent(openingId)}`)
+      : await publicOpening(openingId, live)
   if (!live()) return
   main.innerHTML = `<h1>Your pack</h1><p class="muted">Opening <span class="mono">${escape(openingId)}</span> · ${escape(opened.status)}</p>
     <ul class="reveal" id="reveal" aria-live="polite"></ul>
@@ -288,6 +305,19 @@ async function showOpening (openingId) {
       <span class="muted">${escape(item.rarity)}</span><br>${usd(item.fmv)}</li>`)
     if (!reducedMotion()) await sleep(450)
   }
+}
+
+// An opening seen without signing in (after the card page sent the browser back): its public proof, polled until
+// the payment has opened it.
+async function publicOpening (openingId, live) {
+  for (let attempt = 0; attempt < 60 && live(); attempt++) {
+    const record = await api('GET', `/api/v1/proofs/${encodeURIComponent(openingId)}`)
+    if (record.proof) return { opening_id: openingId, status: record.status, items: record.proof.delivered || [] }
+    if (!['quoted'].includes(record.status)) return { opening_id: openingId, status: record.status, items: [] }
+    main.innerHTML = '<h1>Your pack</h1><p aria-live="polite">Waiting for the card payment to be confirmed…</p>'
+    await sleep(1000)
+  }
+  return { opening_id: openingId, status: 'quoted', items: [] }
 }
 
 async function verifyInto (openingId, target) {
@@ -372,7 +402,11 @@ async function route () {
   say('')
   const [, page, id] = location.hash.split('/')
   try {
-    if (page === 'pack' && id) await showPack(decodeURIComponent(id))
+    if (page === 'card-return') {
+      const openingId = sessionStorage.getItem('packvault-card-opening')
+      if (!openingId) throw new Error('No card payment is waiting here.')
+      location.replace(`#/opening/${openingId}`)
+    } else if (page === 'pack' && id) await showPack(decodeURIComponent(id))
     else if (page === 'opening' && id) await showOpening(decodeURIComponent(id))
     else if (page === 'vault') await showVault()
     else if (page === 'verify') await showVerify()

@@ -160,3 +160,24 @@ def test_an_expired_quote_and_an_error_are_explained_at_a_phones_width(browser, 
     assert "PACK_NOT_FOUND" in page.locator("#notice").inner_text()
     shot(page, "8-error-phone")
     assert errors == []
+
+
+def test_pay_by_card_on_stripes_page_and_come_back_to_the_reveal(browser, stack):
+    """The second rail from the same page: Stripe's hosted Checkout page (the local double) in the same browser, Pay,
+    back to the storefront, where the opening (opened by the signed webhook) is shown from its public proof."""
+    page, errors = open_page(browser, stack, Keypair.generate())
+    sign_in(page)
+    page.goto(f"{stack.base_url}/#/pack/{PACK}")
+    page.get_by_role("button", name="Pay $2.49 by card").click()
+    page.locator("#pay").wait_for(timeout=20_000)  # on the checkout page now
+    assert page.url.startswith(stack.stripe_url)
+    shot(page, "9-card-checkout")
+    page.locator("#pay").click()
+    page.wait_for_url("**/#/opening/*", timeout=30_000)
+    page.locator(".reveal li").nth(2).wait_for(timeout=30_000)
+    assert page.locator(".reveal li").count() == 3
+    shot(page, "10-card-reveal")
+    page.get_by_role("button", name="Verify this opening").click()
+    page.locator("#verdict-word").wait_for(timeout=20_000)
+    assert page.locator("#verdict-word").inner_text() == "match"
+    assert errors == []
