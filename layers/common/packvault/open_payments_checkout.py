@@ -228,8 +228,8 @@ def finish(rail: OpenPaymentsRail | None, key: str, query: dict[str, str], now: 
     context.act_as(f"open_payments:{_wallet_of(flow.buyer).id}")
     if opening.status in {"OPENED", "REFUND_DUE", "REFUNDED"}:
         return _answer(rail, opening, _final_status(opening))
-    if query.get("result") == "grant_rejected":
-        store.record_event(opening.pk, "OPEN_PAYMENTS_GRANT_REJECTED", {"note": "unverified: held until expiry"})
+    if query.get("result") == "grant_rejected":  # carries no hash, so it is not proof of anything: nothing changes
+        logger.info("open payments grant rejected (unverified)", extra={"opening_id": opening.opening_id})
         return _answer(rail, opening, "rejected")
     interact_ref, received_hash = query.get("interact_ref") or "", query.get("hash") or ""
     if not interact_ref or len(interact_ref) > 256 or not finish_hash_matches(
