@@ -100,7 +100,7 @@ def main() -> None:
                 lambda n: deliver(settings, cards, events[n]))
         intents = [double.state.objects[a["checkout_session_id"]]["payment_intent"] for a in keyed]
         for n, intent in enumerate(intents):
-            cards.refund(intent, keyed[n]["opening_id"], "bench")
+            cards.refund(intent, keyed[n]["opening_id"])
         refunds = {e["data"]["object"]["payment_intent"]: e for e in double.state.events
                    if e["type"] == "charge.refunded"}
         measure("webhook charge.refunded (revokes 5 items)", count, meter, calls,

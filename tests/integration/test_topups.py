@@ -105,7 +105,7 @@ def test_a_refunded_card_top_up_takes_its_credits_back_as_far_as_they_remain(env
     if spent:
         assert purchase.purchase(settings, buyer, "starter-unlimited", {"currency": "CREDIT"}, None)[0] == 201
     opening = store.get_opening(started["opening_id"])
-    cards.refund(opening.payment_id, opening.opening_id, "requested by customer")
+    cards.refund(opening.payment_id, opening.opening_id)
     assert deliver("charge.refunded", lambda o: o["payment_intent"] == opening.payment_id) == "refunded"
     refunded = store.get_opening(started["opening_id"])
     assert refunded.status == "REFUNDED" and refunded.payment["credits_taken_back"] == taken_back
