@@ -64,7 +64,7 @@ def test_create_validates_like_a_catalog_file_and_refuses_an_existing_id(setting
     assert store.get_pack("ops-drop") is None
     status, created = admin.create_pack(ADMIN, drop(), "k-1")
     assert (status, created["action"], created["pack"]["supply"]) == (201, "created", {
-        "total": 3, "available": 3, "reserved": 0, "sold": 0})
+        "total": 3, "available": 3, "reserved": 0, "sold": 0, "shards": 1})
     refused("PACK_EXISTS", admin.create_pack, ADMIN, drop(), "k-2")
 
 
@@ -104,11 +104,12 @@ def test_supply_moves_by_delta_and_never_below_reserved_plus_sold(settings):
         purchase.purchase(settings, buyer, "ops-drop", {"currency": "SOL"}, None)
     error = refused("CATALOG_CONFLICT", admin.patch_pack, ADMIN, "ops-drop", {"supply": {"total": 1}}, "s1")
     assert error.status == 409
-    assert admin.get_pack("ops-drop")["pack"]["supply"] == {"total": 3, "available": 1, "reserved": 2, "sold": 0}
+    assert admin.get_pack("ops-drop")["pack"]["supply"] == {"total": 3, "available": 1, "reserved": 2, "sold": 0,
+                                                            "shards": 1}
     _, grown = admin.patch_pack(ADMIN, "ops-drop", {"supply": {"total": 10}}, "s2")
-    assert grown["pack"]["supply"] == {"total": 10, "available": 8, "reserved": 2, "sold": 0}
+    assert grown["pack"]["supply"] == {"total": 10, "available": 8, "reserved": 2, "sold": 0, "shards": 1}
     _, shrunk = admin.patch_pack(ADMIN, "ops-drop", {"supply": {"total": 2}}, "s3")
-    assert shrunk["pack"]["supply"] == {"total": 2, "available": 0, "reserved": 2, "sold": 0}
+    assert shrunk["pack"]["supply"] == {"total": 2, "available": 0, "reserved": 2, "sold": 0, "shards": 1}
 
 
 def test_concurrent_patches_from_the_same_version_apply_one_at_a_time(settings):

@@ -31,13 +31,7 @@ def audit() -> dict[str, int]:
     for pack in store.list_packs():
         if pack.supply_total is None:
             continue
-        mine = [o for o in openings.values() if o.pack_id == pack.pack_id and o.limited_supply]
-        reserved = sum(o.status == "QUOTED" for o in mine)
-        sold = sum(o.status in {"OPENED", "REFUNDED"} for o in mine)
-        assert (int(pack.supply_reserved), int(pack.supply_sold)) == (reserved, sold), \
-            f"{pack.pack_id}: reserved/sold {pack.supply_reserved}/{pack.supply_sold}, openings say {reserved}/{sold}"
-        assert int(pack.supply_available) + reserved + sold == int(pack.supply_total) and int(
-            pack.supply_available) >= 0, f"{pack.pack_id}: oversold or units lost"
+        _audit_supply(pack, [o for o in openings.values() if o.pack_id == pack.pack_id and o.limited_supply])
     wallets = {o.wallet for o in openings.values()}
     for wallet in wallets:
         quoted = sum(o.status == "QUOTED" and o.wallet == wallet and o.rail != "credits" for o in openings.values())
@@ -49,3 +43,19 @@ def audit() -> dict[str, int]:
     postings = [store.get_posting(r.pk.removeprefix("POSTING#")) for r in rows if r.sk == "POSTING"]
     assert all(sum(int(e["amount"]) for e in p.entries) == 0 for p in postings), "an unbalanced posting"
     return {"openings": len(openings), "payments": len(claims), "vault_items": len(vault), "postings": len(postings)}
+
+
+def _audit_supply(pack: store.PackRecord, mine: list[store.OpeningRecord]) -> None:
+    """Every shard's reserved and sold units are the openings that took them there; no shard is negative; the
+    shards together hold exactly the pack's total."""
+    _, shards = store.supply_snapshot(pack.pack_id, store.shard_rows(pack))
+    for shard in shards:
+        here = [o for o in mine if int(o.supply_shard or 0) == shard.shard]
+        reserved = sum(o.status == "QUOTED" for o in here)
+        sold = sum(o.status in {"OPENED", "REFUNDED"} for o in here)
+        assert (shard.reserved, shard.sold) == (reserved, sold), \
+            f"{pack.pack_id} shard {shard.shard}: reserved/sold {shard.reserved}/{shard.sold}, openings say " \
+            f"{reserved}/{sold}"
+        assert shard.available >= 0, f"{pack.pack_id} shard {shard.shard}: oversold"
+    assert sum(s.available + s.reserved + s.sold for s in shards) == int(pack.supply_total), \
+        f"{pack.pack_id}: units lost or invented"

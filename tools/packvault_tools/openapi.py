@@ -357,10 +357,13 @@ class RotateRequest(BaseModel):
 
 
 class Supply(Open):
+    """Summed over the pack's supply shards."""
+
     total: int
     available: int
     reserved: int
     sold: int
+    shards: int = Field(description="Rows the counters are spread over (1: the pack row alone).")
 
 
 class AdminPack(Open):

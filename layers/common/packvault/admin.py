@@ -81,11 +81,12 @@ def set_pack_status(wallet: str, pack_id: str, status: str, idempotency_key: str
 
 
 def pack_summary(pack: store.PackRecord) -> dict[str, Any]:
-    supply = None if pack.supply_total is None else {
-        "total": int(pack.supply_total), "available": int(pack.supply_available or 0),
-        "reserved": int(pack.supply_reserved or 0), "sold": int(pack.supply_sold or 0)}
+    counts = store.supply_counts(pack)  # summed over its shards
+    supply = None if counts is None else {"total": counts.total, "available": counts.available,
+                                          "reserved": counts.reserved, "sold": counts.sold, "shards": counts.shards}
+    opened = counts.opened if counts is not None else int(pack.opened_count or 0)
     return {"pack_id": pack.pack_id, "name": pack.name, "status": pack.status, "prices": pack.prices.as_dict(),
-            "cards_per_pack": int(pack.cards_per_pack), "supply": supply, "opened_count": int(pack.opened_count or 0),
+            "cards_per_pack": int(pack.cards_per_pack), "supply": supply, "opened_count": opened,
             "max_per_wallet": None if pack.max_per_wallet is None else int(pack.max_per_wallet),
             "odds_version": int(pack.odds_version), "odds_hash": pack.odds_hash,
             "definition_hash": pack.definition_hash, "created_at": pack.created_at, "updated_at": pack.updated_at}

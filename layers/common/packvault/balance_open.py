@@ -22,7 +22,15 @@ from packvault import fairness, money, records, store
 from packvault.draw import DrawInputs, NothingToDraw, draw_opening
 from packvault.errors import ErrorCode, PackvaultError
 from packvault.payments import CREDITS, Settlement
-from packvault.reservation import buyback_terms, check_pack_id, forget_pack, purchasable_pack, recall
+from packvault.reservation import (
+    buyback_terms,
+    check_pack_id,
+    check_sharded_supply,
+    forget_pack,
+    purchasable_pack,
+    recall,
+    supply_shard,
+)
 from packvault.settings import Settings
 from packvault.settle import odds_table, opening_changes, receipt, short_items
 from packvault.times import iso_seconds
@@ -152,6 +160,8 @@ def _attempt(settings: Settings, wallet: str, pack_id: str, idempotency_key: str
                 return None  # another opening (or a rotation) spent this nonce: start again with the next one
             short = short_items(opening, taken)
             if not short:  # not a unit this draw needed (supply, a counter): the same round again, never hidden
+                check_sharded_supply(current_pack)  # SOLD_OUT, or the shards that still have a unit
+                opening.supply_shard = supply_shard(current_pack)
                 retries += 1
                 continue
             abandoned.append({"round": round_number, "stock": stock, "short": short,
@@ -181,6 +191,7 @@ def _new_opening(settings: Settings, wallet: str, pack: store.PackRecord, price:
         currency=money.CREDIT.symbol, amount_base_units=str(price), quote_expires_at=iso_seconds(datetime.now(UTC)),
         server_seed=pair.server_seed, server_seed_hash=pair.server_seed_hash, client_seed=pair.client_seed,
         odds_version=int(pack.odds_version), odds_hash=pack.odds_hash, limited_supply=pack.supply_total is not None,
+        supply_shard=supply_shard(pack),
         mint_limited=pack.max_per_wallet is not None, payment_id=f"spend:{opening_id}",
         created_at=now, updated_at=now, **buyback_terms(settings, pack),
     )

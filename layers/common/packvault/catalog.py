@@ -65,7 +65,8 @@ def pack_view(pack: store.PackRecord, items: list[store.PackItemRecord]) -> dict
     live = [row for row in items if not row.retired]
     odds = _odds_view(pack, live)
     drawable = all(slot["tiers"] for slot in odds["slots"])
-    available = _optional_int(pack.supply_available)
+    supply = store.supply_counts(pack)  # summed over its shards
+    available = supply.available if supply is not None else None
     return {
         "pack_id": pack.pack_id,
         "name": pack.name,
@@ -74,7 +75,7 @@ def pack_view(pack: store.PackRecord, items: list[store.PackItemRecord]) -> dict
         "prices": [_price_view(symbol, amount, pack.stripe_price_id)
                    for symbol, amount in sorted(pack.prices.as_dict().items())],
         "cards_per_pack": int(pack.cards_per_pack),
-        "supply": _supply_view(pack),
+        "supply": _supply_view(supply),
         "remaining_supply": available,
         "sold_out": (available is not None and available <= 0) or not drawable,
         "odds": odds,
@@ -90,11 +91,11 @@ def _price_view(symbol: str, amount: str, stripe_price_id: str | None) -> dict[s
     return view
 
 
-def _supply_view(pack: store.PackRecord) -> dict[str, Any]:
-    if pack.supply_total is None:
+def _supply_view(supply: store.SupplyCounts | None) -> dict[str, Any]:
+    if supply is None:
         return {"limited": False}
-    return {"limited": True, "total": int(pack.supply_total), "available": int(pack.supply_available),
-            "reserved": int(pack.supply_reserved), "sold": int(pack.supply_sold)}
+    return {"limited": True, "total": supply.total, "available": supply.available, "reserved": supply.reserved,
+            "sold": supply.sold}
 
 
 def _odds_view(pack: store.PackRecord, items: list[store.PackItemRecord]) -> dict[str, Any]:

@@ -59,6 +59,7 @@ class PackDefinition:
     slots: tuple[SlotSpec, ...]  # (count, ((tier_id, ppm), ...))
     items: tuple[ItemDefinition, ...] = field(repr=False)
     stripe_price_id: str | None = None  # the Stripe Price of the USD price, when Stripe holds one
+    supply_shards: int = 1  # a limited supply's counters spread over this many rows (store.supply)
     buyback: tuple[int, int] | None = None  # (rate in basis points, window hours); None: the deployment default
 
     def layout(self) -> dict[str, Any]:
@@ -81,7 +82,8 @@ class PackDefinition:
         return canonical_hash({
             "pack": [self.pack_id, self.name, self.description, self.status, self.prices, self.cards_per_pack,
                      self.supply_total, self.max_per_wallet, *([self.stripe_price_id] if self.stripe_price_id else []),
-                     *([list(self.buyback)] if self.buyback else [])],
+                     *([list(self.buyback)] if self.buyback else []),
+                     *([{"supply_shards": self.supply_shards}] if self.supply_shards > 1 else [])],
             "odds": self.odds_table(),
             "items": [[i.name, i.nft_id, i.rarity, i.fmv, i.stock, i.metadata] for i in self.items],
         })
@@ -297,7 +299,8 @@ def _parse_pack(raw: dict[str, Any], where: str, problems: list[str]) -> PackDef
     return PackDefinition(
         pack_id=raw["pack_id"], name=raw["name"], description=raw.get("description"), status=raw["status"],
         prices=prices, cards_per_pack=cards, supply_total=supply["total"] if supply else None,
-        max_per_wallet=raw.get("max_per_wallet"), stripe_price_id=raw.get("stripe_price_id"),
+        supply_shards=supply.get("shards", 1) if supply else 1, max_per_wallet=raw.get("max_per_wallet"),
+        stripe_price_id=raw.get("stripe_price_id"),
         buyback=(money.basis_points(raw["buyback"]["rate"]), raw["buyback"].get("window_hours", 72))
         if raw.get("buyback") else None,
         tiers=tiers, slots=slots, items=items,
@@ -401,6 +404,8 @@ def pack_document(pack_id: str) -> tuple[dict[str, Any], str] | None:
         document["description"] = pack.description
     if pack.supply_total is not None:
         document["supply"] = {"total": int(pack.supply_total)}
+        if store.shard_count(pack) > 1:
+            document["supply"]["shards"] = store.shard_count(pack)
     if pack.max_per_wallet is not None:
         document["max_per_wallet"] = int(pack.max_per_wallet)
     if pack.stripe_price_id:
@@ -472,19 +477,28 @@ def load_pack(pack: PackDefinition, based_on: str | None = None) -> LoadResult:
         buyback_bp=pack.buyback[0] if pack.buyback else None, buyback_hours=pack.buyback[1] if pack.buyback else None,
         odds_version=odds_version, odds_hash=odds_hash, definition_hash=definition_hash,
         stock_totals={i.item_id: i.stock for i in pack.items if i.stock is not None}, items_hash=items_hash,
+        supply_shards=pack.supply_shards if pack.supply_shards > 1 or _sharded(existing) else None,
         created_at=existing.created_at if existing else now, updated_at=now,
     )
     old_supply = existing.supply_total if existing is not None else None
     supply = store.CountedChange(int(old_supply) if old_supply is not None else None, pack.supply_total)
+    link = _next_link(record, existing, int(old_supply) if old_supply is not None else None)
     try:
-        store.put_pack(record, supply, existing.definition_hash if existing else None,
-                       _next_link(record, existing, int(old_supply) if old_supply is not None else None))
+        if record.supply_shards is not None:  # every shard row is written with the pack
+            store.put_sharded_pack(record, existing, link)
+        else:
+            store.put_pack(record, supply, existing.definition_hash if existing else None, link)
     except store.CounterConflict as exc:
         current = store.get_pack(pack.pack_id)
         if current is not None and current.definition_hash == definition_hash:  # a concurrent identical load won
             return LoadResult(pack.pack_id, "unchanged", int(current.odds_version))
         raise CatalogError([f"{exc}; nothing was reset"]) from exc
     return LoadResult(pack.pack_id, "updated" if existing else "created", odds_version)
+
+
+def _sharded(existing: store.PackRecord | None) -> bool:
+    """The pack has (or had) supply shard rows: every change to it goes through them."""
+    return existing is not None and store.shard_rows(existing) > 1
 
 
 def _next_link(record: store.PackRecord, existing: store.PackRecord | None,

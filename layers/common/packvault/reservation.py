@@ -54,6 +54,35 @@ def check_idempotency_key(idempotency_key: str | None) -> None:
 def forget_pack(pack_id: str) -> None:
     """Drop a pack from this container's cache (a transaction found it changed)."""
     _PACKS.pop(pack_id, None)
+    _SHARDS_WITH_UNITS.pop(pack_id, None)
+
+
+_SHARDS_WITH_UNITS: dict[str, tuple[float, list[int]]] = {}
+SHARD_HINT_SECONDS = 10.0
+
+
+def supply_shard(pack: store.PackRecord) -> int | None:
+    """The supply shard a purchase of a limited pack takes its unit from: a random one of the pack's shards, or
+    of those the last snapshot found units in (for a few seconds). None: unlimited."""
+    if pack.supply_total is None:
+        return None
+    seen = _SHARDS_WITH_UNITS.get(pack.pack_id)
+    if seen is not None and time.monotonic() - seen[0] < SHARD_HINT_SECONDS:
+        return random.choice(seen[1])
+    return random.randrange(store.shard_count(pack))
+
+
+def check_sharded_supply(pack: store.PackRecord) -> None:
+    """After a refusal on a sharded pack: SOLD_OUT only if one snapshot of every shard finds no unit; otherwise
+    the next attempts choose among the shards that have one."""
+    if not store.is_sharded(pack):
+        return
+    _, shards = store.supply_snapshot(pack.pack_id, store.shard_rows(pack))
+    with_units = [shard.shard for shard in shards if shard.available > 0]
+    if not with_units:
+        _SHARDS_WITH_UNITS.pop(pack.pack_id, None)
+        raise PackvaultError(ErrorCode.SOLD_OUT)
+    _SHARDS_WITH_UNITS[pack.pack_id] = (time.monotonic(), with_units)
 
 
 def recall(wallet: str, operation: str, idempotency_key: str | None,
@@ -119,6 +148,7 @@ def _explain_refusal(settings: Settings, wallet: str, pack_id: str, spec: Reserv
     if spec.product == "pack":
         forget_pack(pack_id)  # it may have changed: the next attempt reads it afresh
         pack = purchasable_pack(pack_id, spec.currency)  # raises PACK_INACTIVE, SOLD_OUT, ...
+        check_sharded_supply(pack)
         cap = int(pack.max_per_wallet) if pack.max_per_wallet is not None else None
         if cap is not None and store.wallet_pack_count(wallet, pack_id) >= cap:
             raise PackvaultError(ErrorCode.MINT_LIMIT_REACHED, f"One wallet may hold at most {cap} of this pack.",
@@ -146,9 +176,9 @@ def purchasable_pack(pack_id: str, currency: str) -> store.PackRecord:
     if currency not in prices:
         raise PackvaultError(ErrorCode.CURRENCY_NOT_ACCEPTED, f"This pack is priced in {', '.join(sorted(prices))}, "
                              f"not {currency}.")
-    if pack.supply_total is not None and int(pack.supply_available) <= 0:
+    if pack.supply_total is not None and not store.is_sharded(pack) and int(pack.supply_available) <= 0:
         _PACKS.pop(pack_id, None)
-        raise PackvaultError(ErrorCode.SOLD_OUT)
+        raise PackvaultError(ErrorCode.SOLD_OUT)  # a sharded pack: decided by check_sharded_supply
     return pack
 
 
@@ -172,7 +202,8 @@ def _pack_fields(settings: Settings, pack: store.PackRecord) -> dict[str, Any]:
             "odds_hash": pack.odds_hash, "server_seed": server_seed,
             "stock_committed": dict(pack.stock_totals or {}), "items_hash": pack.items_hash,
             "server_seed_hash": fairness.commitment(server_seed),
-            "limited_supply": pack.supply_total is not None, "mint_limited": pack.max_per_wallet is not None,
+            "limited_supply": pack.supply_total is not None, "supply_shard": supply_shard(pack),
+            "mint_limited": pack.max_per_wallet is not None,
             **buyback_terms(settings, pack)}
 
 

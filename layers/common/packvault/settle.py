@@ -201,11 +201,25 @@ def settle_expired(opening: store.OpeningRecord, settlement: Settlement, in_time
                    marker: store.ProcessedEventRecord | None = None) -> dict[str, Any] | None:
     """A payment found for an EXPIRED opening: made in time and the policy honours it -> re-reserve and open
     (the receipt); otherwise REFUND_DUE (None). Never dropped."""
-    if in_time and honour and store.re_reserve(opening):
+    if in_time and honour and _re_reserve(opening):
         return open_paid(opening, settlement, None, marker)
     reason = "paid after the quote expired" if not in_time else "no supply left when the payment was found"
     store.mark_refund_due(opening, settlement, reason, marker)
     return None
+
+
+def _re_reserve(opening: store.OpeningRecord) -> bool:
+    """A unit reserved again for a payment made in time: in the shard it came from, else (a sharded pack) in
+    any shard a snapshot finds one in."""
+    if store.re_reserve(opening):
+        return True
+    if not opening.limited_supply:
+        return False
+    pack = store.get_pack(opening.pack_id)
+    if pack is None or not store.is_sharded(pack):
+        return False
+    _, shards = store.supply_snapshot(pack.pack_id, store.shard_rows(pack))
+    return any(store.re_reserve(opening, shard.shard) for shard in shards if shard.available > 0)
 
 
 def opening_changes(opening: store.OpeningRecord, settlement: Settlement, seed: str, round_number: int,

@@ -6,6 +6,7 @@ One table (single-table design) keyed by `pk`/`sk`; the key prefixes say what a 
     PACK#<pack_id>      ITEM#<item_id>    an item of the pack: tier, weight, stock, fmv, nft_id, metadata
     PACK#<pack_id>      ODDS#<000001>     an odds version: the canonical odds table (gzip JSON) and its hash
     PACK#<pack_id>      STOCKCHAIN#<seq>  a link of the pack's stock history chain (what quotes commit to)
+    PACKSUPPLY#<pack_id>#<nn>  SUPPLY     a shard of a hot pack's supply counters (shard 0 is the pack row)
     NONCE#<nonce>       NONCE             a sign-in nonce: wallet, exact message, expiry, consumed_at
     OPENING#<id>        OPENING           an opening: quote, status, seeds, items once opened
     PAYMENT#<rail>#<id> PAYMENT           a claimed payment (signature, PaymentIntent...) -> the opening it paid
@@ -203,6 +204,18 @@ from packvault.store.seeds import (  # noqa: F401
     seeds_pk,
     use_nonce,
 )
+from packvault.store.supply import (  # noqa: F401
+    MAX_SUPPLY_SHARDS,
+    ShardCounts,
+    SupplyCounts,
+    SupplyShardRecord,
+    is_sharded,
+    put_sharded_pack,
+    shard_count,
+    shard_rows,
+    supply_counts,
+)
+from packvault.store.supply import snapshot as supply_snapshot  # noqa: F401
 from packvault.store.table import (  # noqa: F401
     CANCELLED,
     EVENT_PREFIX,

@@ -7,9 +7,10 @@ from typing import Any
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from packvault.store import supply
 from packvault.store.catalog import PACK_SORT_KEY, PackRecord, pack_pk
 from packvault.store.ledger import Entry, platform_account, post, wallet_account
-from packvault.store.openings import OpeningRecord, take_items
+from packvault.store.openings import OpeningRecord, supply_shard, take_items
 from packvault.store.seeds import SeedPairRecord, use_nonce
 from packvault.store.table import CANCELLED, EventRecord, Row, connection, new_event
 from packvault.store.wallets import (
@@ -48,14 +49,11 @@ def open_from_balance(opening: OpeningRecord, vault_items: list[VaultItemRecord]
                                                                    Entry(platform_account("sales"), price)],
                  actor=opening.wallet, now=opening.opened_at, details=details)
             take_items(transaction, opening, vault_items, stock_taken)
-            pack = PackRecord(pk=pack_pk(opening.pack_id), sk=PACK_SORT_KEY)
-            unchanged = (PackRecord.definition_hash == definition_hash) & (PackRecord.status == "ACTIVE")
-            if opening.limited_supply:
-                transaction.update(pack, actions=[PackRecord.supply_available.add(-1), PackRecord.supply_sold.add(1),
-                                                  PackRecord.opened_count.add(1)],
-                                   condition=(PackRecord.supply_available > 0) & unchanged)
+            if opening.limited_supply:  # the shard row carries the pack's status and definition hash
+                supply.sell_unit(transaction, opening.pack_id, supply_shard(opening), definition_hash)
             else:  # the price and odds drawn with are the pack's current ones
-                transaction.condition_check(PackRecord, pack.pk, pack.sk, condition=unchanged)
+                unchanged = (PackRecord.definition_hash == definition_hash) & (PackRecord.status == "ACTIVE")
+                transaction.condition_check(PackRecord, pack_pk(opening.pack_id), PACK_SORT_KEY, condition=unchanged)
             if max_per_wallet is not None:
                 counter = WalletPackCountRecord(pk=wallet_pk(opening.wallet), sk=f"PACKCOUNT#{opening.pack_id}")
                 transaction.update(counter, actions=[WalletPackCountRecord.count.add(1)],

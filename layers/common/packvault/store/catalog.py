@@ -67,6 +67,8 @@ class PackRecord(Row):
     supply_available = NumberAttribute(null=True)
     supply_reserved = NumberAttribute(default=0)
     supply_sold = NumberAttribute(default=0)
+    supply_shards = NumberAttribute(null=True)  # a limited pack's supply spread over this many shards (store.supply)
+    supply_shard_rows = NumberAttribute(null=True)  # shard rows it has ever had (None: 1, the pack row)
     max_per_wallet = NumberAttribute(null=True)
     stripe_price_id = UnicodeAttribute(null=True)  # the Stripe Price behind the USD price, if any
     buyback_bp = NumberAttribute(null=True)  # instant buyback rate for this pack (None: the deployment default)
@@ -275,9 +277,7 @@ def put_pack(pack: PackRecord, supply: CountedChange, expected_definition_hash: 
     The condition on the stored definition hash makes two concurrent loads of different files fail
     instead of interleaving; supply moves by delta and never resets what is reserved or sold.
     """
-    event = new_event(pack.pk, "PACK_LOADED", {"definition_hash": pack.definition_hash, "status": pack.status,
-                                               "odds_version": pack.odds_version,
-                                               "supply_total": supply.new_total})
+    event = pack_loaded_event(pack, supply.new_total)
     try:
         _write_pack(pack, event, supply, expected_definition_hash, chain_link)
     except TransactWriteError as exc:
@@ -289,46 +289,65 @@ def put_pack(pack: PackRecord, supply: CountedChange, expected_definition_hash: 
 def _write_pack(pack: PackRecord, event: EventRecord, supply: CountedChange, expected_hash: str | None,
                 chain_link: dict[str, Any] | None) -> None:
     with TransactWrite(connection=connection()) as transaction:
-        if chain_link is not None:
-            pack.stock_chain_seq, pack.stock_chain_head = chain_link["seq"], chain_link["hash"]
-            transaction.save(StockChainRecord(pk=pack.pk, sk=f"{STOCK_CHAIN_PREFIX}{chain_link['seq']:08d}",
-                                              **{k: v for k, v in chain_link.items()}),
-                             condition=StockChainRecord.pk.does_not_exist())
+        save_chain_link(transaction, pack, chain_link)
         if expected_hash is None:
             pack.supply_available = supply.new_total
             transaction.save(pack, condition=PackRecord.pk.does_not_exist())
         else:
-            actions = [
-                PackRecord.name.set(pack.name),
-                PackRecord.status.set(pack.status),
-                PackRecord.prices.set(pack.prices),
-                PackRecord.cards_per_pack.set(pack.cards_per_pack),
-                PackRecord.max_per_wallet.set(pack.max_per_wallet) if pack.max_per_wallet
-                else PackRecord.max_per_wallet.remove(),
-                PackRecord.stripe_price_id.set(pack.stripe_price_id) if pack.stripe_price_id
-                else PackRecord.stripe_price_id.remove(),
-                PackRecord.buyback_bp.set(pack.buyback_bp) if pack.buyback_bp is not None
-                else PackRecord.buyback_bp.remove(),
-                PackRecord.buyback_hours.set(pack.buyback_hours) if pack.buyback_hours is not None
-                else PackRecord.buyback_hours.remove(),
-                PackRecord.layout.set(pack.layout),
-                PackRecord.stock_totals.set(pack.stock_totals),
-                PackRecord.items_hash.set(pack.items_hash),
-                PackRecord.odds_version.set(pack.odds_version),
-                PackRecord.odds_hash.set(pack.odds_hash),
-                PackRecord.definition_hash.set(pack.definition_hash),
-                PackRecord.updated_at.set(pack.updated_at),
-                PackRecord.description.set(pack.description) if pack.description else PackRecord.description.remove(),
-            ]
-            if chain_link is not None:
-                actions += [PackRecord.stock_chain_seq.set(chain_link["seq"]),
-                            PackRecord.stock_chain_head.set(chain_link["hash"])]
+            actions = definition_actions(pack, chain_link)
             actions += _counter_actions(PackRecord.supply_total, PackRecord.supply_available, None, supply)
             condition = (PackRecord.definition_hash == expected_hash) & _counter_condition(
                 PackRecord.supply_total, PackRecord.supply_available, supply
             )
             transaction.update(pack, actions=actions, condition=condition)
         transaction.save(event, condition=EventRecord.pk.does_not_exist())
+
+
+def pack_loaded_event(pack: PackRecord, supply_total: int | None) -> EventRecord:
+    return new_event(pack.pk, "PACK_LOADED", {"definition_hash": pack.definition_hash, "status": pack.status,
+                                              "odds_version": pack.odds_version, "supply_total": supply_total,
+                                              **({"supply_shards": int(pack.supply_shards)}
+                                                 if pack.supply_shards else {})})
+
+
+def save_chain_link(transaction: TransactWrite, pack: PackRecord, chain_link: dict[str, Any] | None) -> None:
+    """The next link of the pack's stock history chain (when what quotes commit to changed), and its head."""
+    if chain_link is None:
+        return
+    pack.stock_chain_seq, pack.stock_chain_head = chain_link["seq"], chain_link["hash"]
+    transaction.save(StockChainRecord(pk=pack.pk, sk=f"{STOCK_CHAIN_PREFIX}{chain_link['seq']:08d}",
+                                      **{k: v for k, v in chain_link.items()}),
+                     condition=StockChainRecord.pk.does_not_exist())
+
+
+def definition_actions(pack: PackRecord, chain_link: dict[str, Any] | None) -> list[Any]:
+    """The update of an existing pack row to a new definition (its supply counters apart)."""
+    actions = [
+        PackRecord.name.set(pack.name),
+        PackRecord.status.set(pack.status),
+        PackRecord.prices.set(pack.prices),
+        PackRecord.cards_per_pack.set(pack.cards_per_pack),
+        PackRecord.max_per_wallet.set(pack.max_per_wallet) if pack.max_per_wallet
+        else PackRecord.max_per_wallet.remove(),
+        PackRecord.stripe_price_id.set(pack.stripe_price_id) if pack.stripe_price_id
+        else PackRecord.stripe_price_id.remove(),
+        PackRecord.buyback_bp.set(pack.buyback_bp) if pack.buyback_bp is not None
+        else PackRecord.buyback_bp.remove(),
+        PackRecord.buyback_hours.set(pack.buyback_hours) if pack.buyback_hours is not None
+        else PackRecord.buyback_hours.remove(),
+        PackRecord.layout.set(pack.layout),
+        PackRecord.stock_totals.set(pack.stock_totals),
+        PackRecord.items_hash.set(pack.items_hash),
+        PackRecord.odds_version.set(pack.odds_version),
+        PackRecord.odds_hash.set(pack.odds_hash),
+        PackRecord.definition_hash.set(pack.definition_hash),
+        PackRecord.updated_at.set(pack.updated_at),
+        PackRecord.description.set(pack.description) if pack.description else PackRecord.description.remove(),
+    ]
+    if chain_link is not None:
+        actions += [PackRecord.stock_chain_seq.set(chain_link["seq"]),
+                    PackRecord.stock_chain_head.set(chain_link["hash"])]
+    return actions
 
 
 def _counter_actions(total_attr: Any, available_attr: Any, existing: Any, change: CountedChange) -> list[Any]:

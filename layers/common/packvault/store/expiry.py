@@ -5,14 +5,11 @@ from __future__ import annotations
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from packvault.store.catalog import (
-    PACK_SORT_KEY,
-    PackRecord,
-    pack_pk,
-)
+from packvault.store import supply
 from packvault.store.openings import (
     OpeningRecord,
     release_reservation,
+    supply_shard,
 )
 from packvault.store.payments import (
     ProcessedEventRecord,
@@ -95,8 +92,10 @@ def reschedule_watch(opening: OpeningRecord, next_check: str | None, interval_se
             raise
 
 
-def re_reserve(opening: OpeningRecord) -> bool:
-    """EXPIRED -> QUOTED again for a payment made in time, if the pack still has a unit. False otherwise."""
+def re_reserve(opening: OpeningRecord, shard: int | None = None) -> bool:
+    """EXPIRED -> QUOTED again for a payment made in time, if the pack still has a unit (in `shard`, by default
+    the one it was reserved in before). False otherwise."""
+    shard = supply_shard(opening) if shard is None else shard
     now = utc_now_iso()
     event = new_event(opening.pk, "RE_RESERVED", {"reason": "payment made before expiry"})
     try:
@@ -104,12 +103,10 @@ def re_reserve(opening: OpeningRecord) -> bool:
             transaction.update(opening, actions=[
                 OpeningRecord.status.set("QUOTED"), OpeningRecord.updated_at.set(now),
                 OpeningRecord.expiry_shard.remove(), OpeningRecord.expires_at.remove(),
-            ], condition=OpeningRecord.status == "EXPIRED")
+            ] + ([OpeningRecord.supply_shard.set(shard)] if opening.limited_supply else []),
+                condition=OpeningRecord.status == "EXPIRED")
             if opening.limited_supply:
-                pack = PackRecord(pk=pack_pk(opening.pack_id), sk=PACK_SORT_KEY)
-                transaction.update(pack, actions=[PackRecord.supply_available.add(-1),
-                                                  PackRecord.supply_reserved.add(1)],
-                                   condition=PackRecord.supply_available > 0)
+                supply.reserve_unit(transaction, opening.pack_id, shard)
             if opening.mint_limited:
                 counter = WalletPackCountRecord(pk=wallet_pk(opening.wallet), sk=f"PACKCOUNT#{opening.pack_id}")
                 transaction.update(counter, actions=[WalletPackCountRecord.count.add(1)])
@@ -118,4 +115,6 @@ def re_reserve(opening: OpeningRecord) -> bool:
     except TransactWriteError:
         return False
     opening.status = "QUOTED"
+    if opening.limited_supply:
+        opening.supply_shard = shard
     return True

@@ -15,6 +15,7 @@ from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.transactions import TransactWrite
 
 from packvault.payments import Settlement
+from packvault.store import supply
 from packvault.store.catalog import (
     ITEM_PREFIX,
     PACK_SORT_KEY,
@@ -110,6 +111,7 @@ class OpeningRecord(Row):
     odds_version = NumberAttribute()
     odds_hash = UnicodeAttribute()
     limited_supply = BooleanAttribute(default=False)
+    supply_shard = NumberAttribute(null=True)  # limited: the supply shard its unit is reserved in (None: 0)
     mint_limited = BooleanAttribute(default=False)  # counted against the pack's per-wallet limit
     watch_until = UnicodeAttribute(null=True)  # EXPIRED: late payments are looked for until then
     watch_interval_seconds = NumberAttribute(null=True)
@@ -163,6 +165,10 @@ def wallet_openings(wallet: str, limit: int, cursor: str | None) -> Page:
     return newest_first(OpeningRecord.by_kind, "gsi1pk", wallet_openings_key(wallet), limit, cursor)
 
 
+def supply_shard(opening: OpeningRecord) -> int:
+    return int(opening.supply_shard or 0)
+
+
 class ReservationFailed(RuntimeError):
     """The reservation transaction was cancelled: a condition no longer held (the caller re-reads and decides)."""
 
@@ -179,12 +185,11 @@ def reserve_quote(opening: OpeningRecord, pack: PackRecord | None, max_open_quot
     try:
         with TransactWrite(connection=connection(), client_request_token=request_token) as transaction:
             if pack is not None:
-                unchanged = (PackRecord.definition_hash == pack.definition_hash) & (PackRecord.status == "ACTIVE")
-                if pack.supply_total is not None:
-                    transaction.update(pack, actions=[PackRecord.supply_available.add(-1),
-                                                      PackRecord.supply_reserved.add(1)],
-                                       condition=(PackRecord.supply_available > 0) & unchanged)
+                if pack.supply_total is not None:  # the shard row carries the pack's status and definition hash
+                    supply.reserve_unit(transaction, pack.pack_id, supply_shard(opening), pack.definition_hash,
+                                        active=True)
                 else:
+                    unchanged = (PackRecord.definition_hash == pack.definition_hash) & (PackRecord.status == "ACTIVE")
                     transaction.condition_check(PackRecord, pack.pk, pack.sk, condition=unchanged)
             transaction.save(opening, condition=OpeningRecord.pk.does_not_exist())
             transaction.save(event, condition=EventRecord.pk.does_not_exist())
@@ -262,16 +267,13 @@ def open_opening(opening: OpeningRecord, changes: dict[str, Any], settlement: Se
             )
             claim_payment(transaction, opening, settlement, changes["opened_at"])
             take_items(transaction, opening, vault_items, stock_taken)
-            # Items drawn from a cached definition: the pack must still have it (one item, one operation).
-            current = (PackRecord.definition_hash == pack_definition_hash) if pack_definition_hash else None
-            if current is not None and not opening.limited_supply:
-                transaction.condition_check(PackRecord, pack_pk(opening.pack_id), PACK_SORT_KEY, condition=current)
+            # Items drawn from a cached definition: the pack must still have it (one item, one operation; a
+            # supply shard carries the pack's definition hash).
             if opening.limited_supply:
-                pack = PackRecord(pk=pack_pk(opening.pack_id), sk=PACK_SORT_KEY)
-                reserved = PackRecord.supply_reserved >= 1
-                transaction.update(pack, actions=[PackRecord.supply_reserved.add(-1), PackRecord.supply_sold.add(1),
-                                                  PackRecord.opened_count.add(1)],
-                                   condition=reserved & current if current is not None else reserved)
+                supply.sell_reserved_unit(transaction, opening.pack_id, supply_shard(opening), pack_definition_hash)
+            elif pack_definition_hash:
+                transaction.condition_check(PackRecord, pack_pk(opening.pack_id), PACK_SORT_KEY,
+                                            condition=PackRecord.definition_hash == pack_definition_hash)
             total = VaultTotalRecord(pk=wallet_pk(opening.wallet), sk=VAULT_TOTAL_SORT_KEY)
             transaction.update(total, actions=[VaultTotalRecord.item_count.add(len(vault_items)),
                                                VaultTotalRecord.fmv_micros.add(fmv_micros)])
@@ -313,9 +315,7 @@ def reference_fields(opening: OpeningRecord, settlement: Settlement) -> list[tup
 def release_reservation(transaction: TransactWrite, opening: OpeningRecord) -> None:
     """Gives a QUOTED opening's unit back: supply, the mint-limit count and the wallet's open quotes."""
     if opening.limited_supply:
-        pack = PackRecord(pk=pack_pk(opening.pack_id), sk=PACK_SORT_KEY)
-        transaction.update(pack, actions=[PackRecord.supply_reserved.add(-1), PackRecord.supply_available.add(1)],
-                           condition=PackRecord.supply_reserved >= 1)
+        supply.return_unit(transaction, opening.pack_id, supply_shard(opening))
     if opening.mint_limited:
         counter = WalletPackCountRecord(pk=wallet_pk(opening.wallet), sk=f"PACKCOUNT#{opening.pack_id}")
         transaction.update(counter, actions=[WalletPackCountRecord.count.add(-1)],
