@@ -21,7 +21,7 @@ from packvault.payments.solana_rpc import SolanaRpc
 from packvault.settings import Settings
 from packvault_tools.client import Keypair
 from tests.conftest import DEMO_CATALOG
-from tests.faults import audit
+from tests.faults import Faults, audit
 
 ADMIN = Keypair.generate().public_key
 
@@ -217,3 +217,17 @@ def test_a_paused_sharded_pack_refuses_on_every_shard(settings):
     assert {store.SupplyShardRecord.get(store.supply.shard_pk("hot-drop", n), "SUPPLY").status
             for n in range(1, 8)} == {"INACTIVE"}
     audit()
+
+
+def test_a_snapshot_cancelled_by_committing_transactions_is_read_again_never_a_500(settings):
+    load(hot_drop(1, 4))
+    buy(settings)
+    faults = Faults()
+    try:
+        for nth in range(1, 5):  # DynamoDB cancels a TransactGetItems that meets a committing transaction
+            faults.inject("TransactGetItems", nth, "cancelled")
+        refused = attempt(lambda: buy(settings))
+        assert isinstance(refused, PackvaultError) and str(refused.code) == "SOLD_OUT"
+        assert len(faults.fired) == 4
+    finally:
+        faults.close()

@@ -77,7 +77,10 @@ def check_sharded_supply(pack: store.PackRecord) -> None:
     the next attempts choose among the shards that have one."""
     if not store.is_sharded(pack):
         return
-    _, shards = store.supply_snapshot(pack.pack_id, store.shard_rows(pack))
+    try:
+        _, shards = store.supply_snapshot(pack.pack_id, store.shard_rows(pack))
+    except store.SnapshotBusy:
+        return  # units are moving, so not sold out: try a random shard again
     with_units = [shard.shard for shard in shards if shard.available > 0]
     if not with_units:
         _SHARDS_WITH_UNITS.pop(pack.pack_id, None)

@@ -218,7 +218,10 @@ def _re_reserve(opening: store.OpeningRecord) -> bool:
     pack = store.get_pack(opening.pack_id)
     if pack is None or not store.is_sharded(pack):
         return False
-    _, shards = store.supply_snapshot(pack.pack_id, store.shard_rows(pack))
+    try:
+        _, shards = store.supply_snapshot(pack.pack_id, store.shard_rows(pack))
+    except store.SnapshotBusy:  # never REFUND_DUE for want of a read: the buyer's retry or the next sweep
+        raise PackvaultError(ErrorCode.BUSY_RETRY) from None
     return any(store.re_reserve(opening, shard.shard) for shard in shards if shard.available > 0)
 
 

@@ -207,6 +207,7 @@ from packvault.store.seeds import (  # noqa: F401
 from packvault.store.supply import (  # noqa: F401
     MAX_SUPPLY_SHARDS,
     ShardCounts,
+    SnapshotBusy,
     SupplyCounts,
     SupplyShardRecord,
     is_sharded,

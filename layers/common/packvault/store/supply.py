@@ -10,12 +10,14 @@ quotes reserved there return their unit there).
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import TransactGetError, TransactWriteError
 from pynamodb.transactions import TransactGet, TransactWrite
 
 from packvault.store.catalog import (
@@ -27,7 +29,7 @@ from packvault.store.catalog import (
     pack_pk,
     save_chain_link,
 )
-from packvault.store.table import EventRecord, Row, TableMeta, connection, register
+from packvault.store.table import CANCELLED, EventRecord, Row, TableMeta, connection, register
 
 MAX_SUPPLY_SHARDS = 64  # every shard row is written with the pack in one transaction (100 items at most)
 SHARD_SORT_KEY = "SUPPLY"
@@ -142,11 +144,28 @@ def return_unit(transaction: TransactWrite, pack_id: str, shard: int) -> None:
                        condition=model.supply_reserved >= 1)
 
 
+class SnapshotBusy(RuntimeError):
+    """Transactions kept committing on the shards while they were read: no snapshot (the caller retries later)."""
+
+
+SNAPSHOT_ATTEMPTS = 3
+
+
 def snapshot(pack_id: str, rows: int) -> tuple[PackRecord, list[ShardCounts]]:
     """The pack row and every shard as of one instant (TransactGetItems is serializable): sold out is decided
-    from this, never from one shard."""
-    with TransactGet(connection=connection()) as transaction:
-        futures = [transaction.get(*_model_and_key(pack_id, shard)) for shard in range(rows)]
+    from this, never from one shard. A read that meets a committing transaction is cancelled by DynamoDB; after
+    a few tries, SnapshotBusy."""
+    for attempt in range(SNAPSHOT_ATTEMPTS):
+        try:
+            with TransactGet(connection=connection()) as transaction:
+                futures = [transaction.get(*_model_and_key(pack_id, shard)) for shard in range(rows)]
+            break
+        except TransactGetError as exc:
+            if exc.cause_response_code not in CANCELLED:
+                raise
+            time.sleep(random.uniform(0, 0.005 * 2**attempt))
+    else:
+        raise SnapshotBusy(pack_id)
     found = [_resolved(future) for future in futures]
     pack = found[0]
     if pack is None:
