@@ -65,9 +65,10 @@ web: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(VENV)/bin/python bench/cold_start.py
 
-# A bounded mixed load run on its own local stack, then the invariant audit (SECONDS=60 USERS=16 by default).
+# A bounded mixed load run on its own local stack, then the invariant audit (SECONDS=60 USERS=16 by default;
+# SHARDS=8 spreads the limited drop's supply over 8 shard rows).
 load: $(VENV)/.installed
-	$(VENV)/bin/python bench/load.py --seconds $(or $(SECONDS),60) --users $(or $(USERS),16)
+	$(VENV)/bin/python bench/load.py --seconds $(or $(SECONDS),60) --users $(or $(USERS),16) --shards $(or $(SHARDS),1)
 
 build: $(TOOLS)/.installed
 	PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" PYTHON="$(PYTHON)" sam build

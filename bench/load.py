@@ -7,7 +7,9 @@ for --seconds (default 60; it stops by itself) runs --users virtual buyers, each
 the audit (packvault_tools.audit) reads every row. Prints requests, errors and p50/p99 latency per route, and
 the verdict: oversold, double-opened and lost payments (each must be 0).
 
-    .venv/bin/python bench/load.py [--seconds 60] [--users 16]
+    .venv/bin/python bench/load.py [--seconds 60] [--users 16] [--shards 8]
+
+--shards N spreads `genesis-drop`'s supply over N shard rows (a hot drop; docs/ARCHITECTURE.md).
 """
 
 from __future__ import annotations
@@ -120,6 +122,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--users", type=int, default=16)
+    parser.add_argument("--shards", type=int, default=1, help="genesis-drop's supply shards (1..64)")
     args = parser.parse_args()
     with dynamodb.DynamoDBLocal() as database:
         port, solana_port, stripe_port = dynamodb.free_port(), dynamodb.free_port(), dynamodb.free_port()
@@ -132,7 +135,8 @@ def main() -> None:
             env.pop(name, None)
         stack = subprocess.Popen([sys.executable, "-m", "local", "--port", str(port), "--dynamodb-endpoint",
                                   database.endpoint, "--table-name", table, "--solana-port", str(solana_port),
-                                  "--stripe-port", str(stripe_port), "--containers", "8"],
+                                  "--stripe-port", str(stripe_port), "--containers", "8",
+                                  "--catalog", str(catalog_file(state.parent, args.shards))],
                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         base, solana = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{solana_port}"
         try:
@@ -155,6 +159,17 @@ def main() -> None:
             stack.terminate()
             stack.wait(timeout=30)
         report_run(stats, paid, elapsed, report)
+
+
+def catalog_file(directory: Path, shards: int) -> Path:
+    """The demo catalog, with genesis-drop's supply over `shards` shard rows."""
+    document = json.loads((ROOT / "catalog" / "demo.json").read_text())
+    for pack in document["packs"]:
+        if pack["pack_id"] == "genesis-drop" and shards > 1:
+            pack["supply"]["shards"] = shards
+    path = directory / "catalog.json"
+    path.write_text(json.dumps(document))
+    return path
 
 
 def report_run(stats: Stats, paid: list, elapsed: float, sweep_report: expiry.SweepReport) -> None:

@@ -58,4 +58,4 @@ def _audit_supply(pack: store.PackRecord, mine: list[store.OpeningRecord]) -> No
             f"{reserved}/{sold}"
         assert shard.available >= 0, f"{pack.pack_id} shard {shard.shard}: oversold"
     assert sum(s.available + s.reserved + s.sold for s in shards) == int(pack.supply_total), \
-        f"{pack.pack_id}: units lost or invented"
+        f"{pack.pack_id}: oversold or units lost"
