@@ -149,3 +149,24 @@ def test_every_problem_at_once_in_words_located_by_ids():
                             "probability between 0 and 1 with at most 6 decimal places") for p in problems)
     assert any(p.startswith("packs[vault-chase].tiers[*].probability: probabilities sum to") for p in problems)
     assert not any("^" in p or "does not match" in p for p in problems)  # no regular expressions
+
+
+def test_supply_shards_are_parsed_bounded_and_part_of_the_definition():
+    doc = demo()
+    plain = parse_catalog(doc)[1]  # genesis-drop
+    doc["packs"][1]["supply"] = {"total": 20, "shards": 1}
+    assert parse_catalog(doc)[1].definition_hash() == plain.definition_hash()  # 1 shard: the pack as before
+    doc["packs"][1]["supply"] = {"total": 20, "shards": 8}
+    sharded = parse_catalog(doc)[1]
+    assert sharded.supply_shards == 8 and sharded.definition_hash() != plain.definition_hash()
+    for shards in (0, 65, "8"):
+        doc["packs"][1]["supply"] = {"total": 20, "shards": shards}
+        assert any("shards" in problem for problem in rejected(doc))
+
+
+@given(units=st.integers(min_value=0, max_value=10**9), shards=st.integers(min_value=1, max_value=64))
+def test_spread_keeps_every_unit_and_is_even(units, shards):
+    from packvault.store.supply import spread
+
+    parts = spread(units, shards)
+    assert len(parts) == shards and sum(parts) == units and max(parts) - min(parts) <= 1
