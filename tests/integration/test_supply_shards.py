@@ -22,6 +22,7 @@ from packvault.settings import Settings
 from packvault_tools.client import Keypair
 from tests.conftest import DEMO_CATALOG
 from tests.faults import Faults, audit
+from tests.integration.test_faults import until_it_answers
 
 ADMIN = Keypair.generate().public_key
 
@@ -229,5 +230,21 @@ def test_a_snapshot_cancelled_by_committing_transactions_is_read_again_never_a_5
         refused = attempt(lambda: buy(settings))
         assert isinstance(refused, PackvaultError) and str(refused.code) == "SOLD_OUT"
         assert len(faults.fired) == 4
+    finally:
+        faults.close()
+
+
+@pytest.mark.parametrize("kind", ["throttle", "server_error", "timeout", "cancelled", "crash_after"])
+def test_a_sharded_purchase_survives_a_fault_at_its_transaction(settings, kind):
+    load(hot_drop(4, 4))
+    faults = Faults()
+    try:
+        faults.inject("TransactWriteItems", faults.seen["TransactWriteItems"] + 1, kind)
+        wallet = Keypair.generate().public_key
+        _, quote = until_it_answers(lambda: purchase.purchase(settings, wallet, "hot-drop", {}, "same-key"))
+        again = purchase.purchase(settings, wallet, "hot-drop", {}, "same-key")[1]
+        assert again["opening_id"] == quote["opening_id"] and faults.fired  # one quote, one unit
+        assert [sum(s.reserved for s in shards()), sum(s.available for s in shards())] == [1, 3]
+        audit()
     finally:
         faults.close()
