@@ -58,6 +58,17 @@ def buy(settings, wallet=None, pack_id="hot-drop"):
     return purchase.purchase(settings, wallet or Keypair.generate().public_key, pack_id, {}, None)[1]
 
 
+def paid_quote(settings, solana_node):
+    """A buyer's quote of the hot drop, paid in full on the local node: (the buyer, the quote, the signature)."""
+    wallet = RpcWallet(solana_node.url)
+    payer = Keypair.generate()
+    wallet.airdrop(payer.public_key, 2 * 10**9)
+    quote = buy(settings, payer.public_key)
+    signature = wallet.pay(solders_keypair(payer), quote["receiver_wallet"], int(quote["amount_base_units"]),
+                           reference=quote["reference"])
+    return payer, quote, signature
+
+
 def shards(pack_id="hot-drop"):
     pack = store.get_pack(pack_id)
     return store.supply_snapshot(pack_id, store.shard_rows(pack))[1]
@@ -100,13 +111,8 @@ def test_sold_out_only_when_every_shard_is_empty(settings):
 
 def test_each_unit_goes_back_to_or_is_sold_from_its_own_shard(settings, solana_node):
     load(hot_drop(4, 4))
-    wallet = RpcWallet(solana_node.url)
-    payer = Keypair.generate()
-    wallet.airdrop(payer.public_key, 2 * 10**9)
-    paid = buy(settings, payer.public_key)
+    payer, paid, signature = paid_quote(settings, solana_node)
     abandoned = [buy(settings) for _ in range(3)]
-    signature = wallet.pay(solders_keypair(payer), paid["receiver_wallet"], int(paid["amount_base_units"]),
-                           reference=paid["reference"])
     opened = confirm.confirm_payment(settings, SolanaRpc([solana_node.url]), payer.public_key, paid["opening_id"],
                                      {"tx_signature": signature})
     assert opened.status_code == 200
@@ -122,12 +128,7 @@ def test_each_unit_goes_back_to_or_is_sold_from_its_own_shard(settings, solana_n
 
 def test_a_late_payment_takes_a_unit_from_another_shard_when_its_own_is_empty(settings, solana_node):
     load(hot_drop(2, 2))
-    wallet = RpcWallet(solana_node.url)
-    payer = Keypair.generate()
-    wallet.airdrop(payer.public_key, 2 * 10**9)
-    late = buy(settings, payer.public_key)
-    signature = wallet.pay(solders_keypair(payer), late["receiver_wallet"], int(late["amount_base_units"]),
-                           reference=late["reference"])
+    payer, late, signature = paid_quote(settings, solana_node)
     opening = store.get_opening(late["opening_id"])
     store.expire_opening(opening, None, "test: expired before the payment was seen")  # its unit goes back
     own = int(opening.supply_shard or 0)
