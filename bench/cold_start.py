@@ -1,6 +1,8 @@
 """Cold start: for each function in template.yaml, the median over N fresh processes of Lambda's init
 phase (importing the handler module, which validates settings, binds the store and builds the router),
-next to a bare handler that only imports boto3 and creates a DynamoDB client.
+next to a bare handler that only imports boto3 and creates a DynamoDB client, and next to the floor the chosen
+libraries set: the bare handler plus importing pydantic's BaseModel (settings), Powertools' HTTP router and Logger,
+and PynamoDB, with none of our code. Each function's ratio to both is printed.
 
     .venv/bin/python bench/cold_start.py [--runs 10]
 
@@ -42,6 +44,18 @@ boto3.client("dynamodb")
 print((time.perf_counter() - start) * 1000)
 """
 
+FLOOR = """
+import time
+start = time.perf_counter()
+import boto3
+boto3.client("dynamodb")
+from pydantic import BaseModel
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+import pynamodb.models, pynamodb.transactions
+print((time.perf_counter() - start) * 1000)
+"""
+
 ENV = {"STAGE": "dev", "TABLE_NAME": "packvault-bench", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
        "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "POWERTOOLS_SERVICE_NAME": "packvault",
        "DYNAMODB_ENDPOINT": "http://127.0.0.1:1", "PLATFORM_WALLET": new_reference(),
@@ -69,14 +83,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     args = parser.parse_args()
     median_ms(BARE, 1)  # warm the OS file cache so the first row is not penalised
-    rows = [("bare: boto3 + DynamoDB client", median_ms(BARE, args.runs))]
+    bare, floor = median_ms(BARE, args.runs), median_ms(FLOOR, args.runs)
+    rows = [("bare: boto3 + DynamoDB client", bare), ("floor: bare + pydantic, Powertools, PynamoDB", floor)]
     for spec in template.functions(template.load()).values():
         path = spec.code_dir / f"{spec.module}.py"
         rows.append((spec.logical_id, median_ms(INIT.format(path=str(path), handler=spec.handler), args.runs)))
     print(f"cold start: median init over {args.runs} fresh processes (python {sys.version.split()[0]})")
-    print(f"{'function':<34}{'init ms':>10}")
+    print(f"{'function':<46}{'init ms':>8}{'x bare':>8}{'x floor':>9}")
     for name, ms in rows:
-        print(f"{name:<34}{ms:>10.0f}")
+        print(f"{name:<46}{ms:>8.0f}{ms / bare:>8.2f}{ms / floor:>9.2f}")
 
 
 if __name__ == "__main__":
