@@ -249,3 +249,22 @@ def test_a_sharded_purchase_survives_a_fault_at_its_transaction(settings, kind):
         audit()
     finally:
         faults.close()
+
+
+def test_after_a_sold_out_answer_one_read_decides_and_a_released_unit_sells_again(settings):
+    load(hot_drop(3, 8))
+    quotes = [buy(settings) for _ in range(3)]
+    assert str(attempt(lambda: buy(settings)).code) == "SOLD_OUT"
+    calls = Faults()  # injects nothing here: counts this container's DynamoDB calls
+    try:
+        assert str(attempt(lambda: buy(settings)).code) == "SOLD_OUT"
+        assert dict(calls.seen) == {"TransactGetItems": 1}  # no doomed transaction, no second read
+        store.expire_opening(store.get_opening(quotes[1]["opening_id"]), None, "test: a quote expires")
+        calls.seen.clear()
+        again = buy(settings)  # the remembered sold-out is only a reason to read again: the unit sells
+        assert calls.seen["TransactGetItems"] == 1 and calls.seen["TransactWriteItems"] == 1
+        assert int(store.get_opening(again["opening_id"]).supply_shard or 0) == \
+            int(store.get_opening(quotes[1]["opening_id"]).supply_shard or 0)
+    finally:
+        calls.close()
+    audit()

@@ -25,10 +25,10 @@ from packvault.payments import CREDITS, Settlement
 from packvault.reservation import (
     buyback_terms,
     check_pack_id,
-    check_sharded_supply,
     forget_pack,
     purchasable_pack,
     recall,
+    recheck_sharded_supply,
     supply_shard,
 )
 from packvault.settings import Settings
@@ -160,7 +160,8 @@ def _attempt(settings: Settings, wallet: str, pack_id: str, idempotency_key: str
                 return None  # another opening (or a rotation) spent this nonce: start again with the next one
             short = short_items(opening, taken)
             if not short:  # not a unit this draw needed (supply, a counter): the same round again, never hidden
-                check_sharded_supply(current_pack)  # SOLD_OUT, or the shards that still have a unit
+                if store.is_sharded(current_pack):  # SOLD_OUT, or the shards that still have a unit
+                    recheck_sharded_supply(pack_id, current_pack, money.CREDIT.symbol)
                 opening.supply_shard = supply_shard(current_pack)
                 retries += 1
                 continue

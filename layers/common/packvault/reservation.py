@@ -57,7 +57,7 @@ def forget_pack(pack_id: str) -> None:
     _SHARDS_WITH_UNITS.pop(pack_id, None)
 
 
-_SHARDS_WITH_UNITS: dict[str, tuple[float, list[int]]] = {}
+_SHARDS_WITH_UNITS: dict[str, tuple[float, list[int]]] = {}  # the last snapshot: when, shards with a unit
 SHARD_HINT_SECONDS = 10.0
 
 
@@ -67,25 +67,38 @@ def supply_shard(pack: store.PackRecord) -> int | None:
     if pack.supply_total is None:
         return None
     seen = _SHARDS_WITH_UNITS.get(pack.pack_id)
-    if seen is not None and time.monotonic() - seen[0] < SHARD_HINT_SECONDS:
+    if seen is not None and seen[1] and time.monotonic() - seen[0] < SHARD_HINT_SECONDS:
         return random.choice(seen[1])
     return random.randrange(store.shard_count(pack))
 
 
-def check_sharded_supply(pack: store.PackRecord) -> None:
-    """After a refusal on a sharded pack: SOLD_OUT only if one snapshot of every shard finds no unit; otherwise
-    the next attempts choose among the shards that have one."""
-    if not store.is_sharded(pack):
-        return
+def _sold_out_when_last_read(pack: store.PackRecord) -> bool:
+    seen = _SHARDS_WITH_UNITS.get(pack.pack_id)
+    return store.is_sharded(pack) and seen is not None and not seen[1]
+
+
+def recheck_sharded_supply(pack_id: str, known: store.PackRecord, currency: str) -> store.PackRecord:
+    """One read of the pack row and every shard as of one instant: the pack as it is now (cached; PACK_INACTIVE
+    and the like first), SOLD_OUT only if no shard has a unit; otherwise the next attempts choose among the
+    shards that have one. A sold-out answer is remembered only as a reason to read again before the next
+    transaction (a unit released meanwhile is sold, never hidden)."""
     try:
-        _, shards = store.supply_snapshot(pack.pack_id, store.shard_rows(pack))
-    except store.SnapshotBusy:
-        return  # units are moving, so not sold out: try a random shard again
+        fresh, shards = store.supply_snapshot(pack_id, store.shard_rows(known))
+    except (store.SnapshotBusy, store.PackRecord.DoesNotExist):
+        forget_pack(pack_id)
+        return purchasable_pack(pack_id, currency)  # units are moving (so not sold out), or the pack is gone
+    if store.shard_rows(fresh) > len(shards):  # it gained shard rows since it was read
+        return recheck_sharded_supply(pack_id, fresh, currency)
+    forget_pack(pack_id)
+    _PACKS[pack_id] = fresh
+    pack = purchasable_pack(pack_id, currency)  # from the snapshot: PACK_INACTIVE, CURRENCY_NOT_ACCEPTED, ...
+    if not store.is_sharded(pack):
+        return pack
     with_units = [shard.shard for shard in shards if shard.available > 0]
+    _SHARDS_WITH_UNITS[pack_id] = (time.monotonic(), with_units)
     if not with_units:
-        _SHARDS_WITH_UNITS.pop(pack.pack_id, None)
         raise PackvaultError(ErrorCode.SOLD_OUT)
-    _SHARDS_WITH_UNITS[pack.pack_id] = (time.monotonic(), with_units)
+    return pack
 
 
 def recall(wallet: str, operation: str, idempotency_key: str | None,
@@ -127,6 +140,8 @@ def reserve(settings: Settings, wallet: str, pack_id: str, spec: Reservation, id
 def _try_reserve(settings: Settings, wallet: str, pack_id: str, spec: Reservation, idempotency_key: str | None,
                  request_hash: str) -> store.OpeningRecord:
     pack = purchasable_pack(pack_id, spec.currency) if spec.product == "pack" else None
+    if pack is not None and _sold_out_when_last_read(pack):  # read again instead of a doomed transaction
+        pack = recheck_sharded_supply(pack_id, pack, spec.currency)
     now = datetime.now(UTC)
     cap = int(pack.max_per_wallet) if pack is not None and pack.max_per_wallet is not None else None
     if pack is not None:
@@ -149,9 +164,11 @@ def _try_reserve(settings: Settings, wallet: str, pack_id: str, spec: Reservatio
 def _explain_refusal(settings: Settings, wallet: str, pack_id: str, spec: Reservation) -> None:
     """After a cancelled reservation, the reason a buyer should hear (or nothing: try again)."""
     if spec.product == "pack":
+        known = _PACKS.get(pack_id)
         forget_pack(pack_id)  # it may have changed: the next attempt reads it afresh
-        pack = purchasable_pack(pack_id, spec.currency)  # raises PACK_INACTIVE, SOLD_OUT, ...
-        check_sharded_supply(pack)
+        pack = known if known is not None and store.is_sharded(known) else purchasable_pack(pack_id, spec.currency)
+        if store.is_sharded(pack):  # the pack row is read with its shards: one round trip
+            pack = recheck_sharded_supply(pack_id, pack, spec.currency)
         cap = int(pack.max_per_wallet) if pack.max_per_wallet is not None else None
         if cap is not None and store.wallet_pack_count(wallet, pack_id) >= cap:
             raise PackvaultError(ErrorCode.MINT_LIMIT_REACHED, f"One wallet may hold at most {cap} of this pack.",
@@ -181,7 +198,7 @@ def purchasable_pack(pack_id: str, currency: str) -> store.PackRecord:
                              f"not {currency}.")
     if pack.supply_total is not None and not store.is_sharded(pack) and int(pack.supply_available) <= 0:
         _PACKS.pop(pack_id, None)
-        raise PackvaultError(ErrorCode.SOLD_OUT)  # a sharded pack: decided by check_sharded_supply
+        raise PackvaultError(ErrorCode.SOLD_OUT)  # a sharded pack: decided by recheck_sharded_supply
     return pack
 
 
