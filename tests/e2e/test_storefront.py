@@ -88,6 +88,17 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+def reveal_and_verify(page, reveal_shot: str) -> None:
+    """From a paid quote: the opening page reveals three items, and the page's own verifier says `match`."""
+    page.wait_for_url("**/#/opening/*", timeout=60_000)
+    page.locator(".reveal li").nth(2).wait_for(timeout=30_000)
+    assert page.locator(".reveal li").count() == 3
+    shot(page, reveal_shot)
+    page.get_by_role("button", name="Verify this opening").click()
+    page.locator("#verdict-word").wait_for(timeout=20_000)
+    assert page.locator("#verdict-word").inner_text() == "match"
+
+
 def sign_in(page) -> None:
     page.get_by_role("button", name="Sign in with Test Wallet").click()
     page.get_by_role("button", name="Sign out").wait_for()
@@ -115,13 +126,7 @@ def test_browse_sign_in_buy_pay_reveal_vault_and_verify(browser, stack):
     page.locator("#qr svg").wait_for()  # the same request as a QR code for a phone wallet
     shot(page, "2-quote")
     page.get_by_role("button", name="Pay with my wallet").click()
-    page.wait_for_url("**/#/opening/*", timeout=60_000)
-    page.locator(".reveal li").nth(2).wait_for(timeout=20_000)
-    assert page.locator(".reveal li").count() == 3
-    shot(page, "3-reveal")
-    page.get_by_role("button", name="Verify this opening").click()
-    page.locator("#verdict-word").wait_for(timeout=20_000)
-    assert page.locator("#verdict-word").inner_text() == "match"
+    reveal_and_verify(page, "3-reveal")
     shot(page, "4-verified")
     page.goto(f"{stack.base_url}/#/vault")
     page.locator("#vault-count").wait_for()
@@ -173,11 +178,5 @@ def test_pay_by_card_on_stripes_page_and_come_back_to_the_reveal(browser, stack)
     assert page.url.startswith(stack.stripe_url)
     shot(page, "9-card-checkout")
     page.locator("#pay").click()
-    page.wait_for_url("**/#/opening/*", timeout=30_000)
-    page.locator(".reveal li").nth(2).wait_for(timeout=30_000)
-    assert page.locator(".reveal li").count() == 3
-    shot(page, "10-card-reveal")
-    page.get_by_role("button", name="Verify this opening").click()
-    page.locator("#verdict-word").wait_for(timeout=20_000)
-    assert page.locator("#verdict-word").inner_text() == "match"
+    reveal_and_verify(page, "10-card-reveal")
     assert errors == []

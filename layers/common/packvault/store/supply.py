@@ -181,7 +181,7 @@ def _model_and_key(pack_id: str, shard: int) -> tuple[Any, str, str]:
 def _resolved(future: Any) -> Any:
     try:
         return future.get()
-    except Exception:  # DoesNotExist of either model: a shard row not written yet
+    except (PackRecord.DoesNotExist, SupplyShardRecord.DoesNotExist):  # a shard row not written yet
         return None
 
 
