@@ -1,22 +1,28 @@
-"""Lambda emulation: each function's handler module loaded in-process, a pool of 'containers' per
-function (a container serves one request at a time, as in Lambda), and API Gateway payload 2.0 events."""
+"""Lambda emulation: a pool of 'containers' per function, each a process of its own that loads the function's
+handler and serves one request at a time (as in Lambda: no two events ever share module state), and API Gateway
+payload 2.0 events."""
 
 from __future__ import annotations
 
 import base64
 import importlib.util
 import itertools
+import json
 import queue
+import socket
+import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
 from typing import Any
 from urllib.parse import parse_qsl
 
-from local.template import FunctionSpec, Route
+from local.template import ROOT, FunctionSpec, Route
 
 _module_counter = itertools.count()
 
@@ -53,12 +59,57 @@ def load_handler(spec: FunctionSpec) -> Callable[[dict[str, Any], Any], Any]:
     return getattr(module, spec.handler)
 
 
-class FunctionPool:
-    """Up to `size` warm containers of one function; each handles one invocation at a time."""
+class ContainerFailed(RuntimeError):
+    """The function raised (the message is its traceback, printed by the stack as Lambda's log would) or its
+    container died."""
 
-    def __init__(self, spec: FunctionSpec, size: int) -> None:
+
+class ProcessContainer:
+    """One execution environment: `python -m local.container` with the stack's environment, loading the handler on
+    its first event. A container whose process died is not reused."""
+
+    def __init__(self, spec: FunctionSpec, verbose: bool) -> None:
+        ours, theirs = socket.socketpair()
+        function = {"logical_id": spec.logical_id, "code_dir": str(spec.code_dir), "module": spec.module,
+                    "handler": spec.handler, "timeout_seconds": spec.timeout_seconds}
+        with theirs:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "local.container", "--fd", str(theirs.fileno()),
+                 "--function", json.dumps(function), *(["--verbose"] if verbose else [])],
+                cwd=ROOT, pass_fds=(theirs.fileno(),),
+            )
+        self._connection = Connection(ours.detach())
+        self.alive = True
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        try:
+            self._connection.send(event)
+            status, value = self._connection.recv()
+        except (EOFError, OSError) as exc:
+            self.alive = False
+            raise ContainerFailed(f"the container died (exit code {self.process.poll()})") from exc
+        if status == "error":
+            raise ContainerFailed(value)
+        return value
+
+    def stop(self) -> None:
+        self.alive = False
+        self._connection.close()  # the container's next read ends its loop
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+class FunctionPool:
+    """Up to `size` warm containers of one function, started on demand; each handles one invocation at a time."""
+
+    def __init__(self, spec: FunctionSpec, size: int, verbose: bool = False) -> None:
         self.spec = spec
-        self._idle: queue.LifoQueue[Callable[..., Any]] = queue.LifoQueue()
+        self.verbose = verbose
+        self._idle: queue.LifoQueue[ProcessContainer] = queue.LifoQueue()
+        self._started: list[ProcessContainer] = []
+        self._lock = threading.Lock()
         self._slots = queue.Queue(size)
         for _ in range(size):
             self._slots.put(None)
@@ -67,15 +118,24 @@ class FunctionPool:
         self._slots.get()
         try:
             try:
-                handler = self._idle.get_nowait()
+                container = self._idle.get_nowait()
             except queue.Empty:
-                handler = load_handler(self.spec)
+                container = ProcessContainer(self.spec, self.verbose)
+                with self._lock:
+                    self._started.append(container)
             try:
-                return handler(event, LambdaContext(self.spec.logical_id, self.spec.timeout_seconds))
+                return container.invoke(event)
             finally:
-                self._idle.put(handler)
+                if container.alive:
+                    self._idle.put(container)
         finally:
             self._slots.put(None)
+
+    def close(self) -> None:
+        with self._lock:
+            started, self._started = self._started, []
+        for container in started:
+            container.stop()
 
 
 def http_api_event(

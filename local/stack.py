@@ -31,11 +31,9 @@ import base58
 from local import dynamodb, logs, template
 from local.lambdas import (
     FunctionPool,
-    LambdaContext,
     authorizer_event,
     http_api_event,
     http_response,
-    load_handler,
 )
 from local.sqs import QueuePoller
 from packvault_tools import devstack, web
@@ -270,20 +268,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
 
 class Scheduler(threading.Thread):
-    """Runs a scheduled function every `period` seconds, as EventBridge Scheduler would."""
+    """Runs a scheduled function every `period` seconds, as EventBridge Scheduler would (in its own container)."""
 
-    def __init__(self, spec: template.FunctionSpec, period: int, payload: str | None, stop: threading.Event) -> None:
-        super().__init__(daemon=True, name=f"schedule-{spec.logical_id}")
-        self.spec, self.period, self.payload, self._stop = spec, period, payload, stop
-        self._handler = load_handler(spec)
+    def __init__(self, pool: FunctionPool, period: int, payload: str | None, stop: threading.Event) -> None:
+        super().__init__(daemon=True, name=f"schedule-{pool.spec.logical_id}")
+        self.pool, self.period, self.payload, self._stop = pool, period, payload, stop
 
     def run(self) -> None:
         while not self._stop.wait(self.period):
             try:
-                self._handler(json.loads(self.payload or "{}"), LambdaContext(self.spec.logical_id,
-                                                                              self.spec.timeout_seconds))
+                self.pool.invoke(json.loads(self.payload or "{}"))
             except Exception:
-                log.exception("scheduled run of %s failed", self.spec.logical_id)
+                log.exception("scheduled run of %s failed", self.pool.spec.logical_id)
 
 
 def prepare_database(tpl: dict[str, Any], endpoint: str, table_name: str) -> None:
@@ -369,7 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="port of the local Stripe API double started when STRIPE_SECRET_KEY is not set "
                         "(a free one is chosen if it is busy)")
     parser.add_argument("--containers", type=int, default=int(os.environ.get("PACKVAULT_CONTAINERS", "4")),
-                        help="warm containers per function (concurrent requests per function)")
+                        help="containers per function (concurrent requests per function), each a process of its "
+                        "own started on demand")
     parser.add_argument("--verbose", action="store_true", help="log every route at start and the functions' "
                         "INFO lines (requests, sweeps)")
     return parser
@@ -452,12 +449,15 @@ def run(args: argparse.Namespace, explicit: set[str]) -> int:
         sources = template.queue_sources(tpl)
         functions = ({r.function_id for r in routes} | {r.authorizer.function_id for r in routes if r.authorizer}
                      | {source.function_id for source in sources})
-        pools = {fid: FunctionPool(specs[fid], args.containers) for fid in functions}
+        pools = {fid: FunctionPool(specs[fid], args.containers, args.verbose) for fid in functions}
+        for pool in pools.values():
+            stack.callback(pool.close)
         for source in sources:
             QueuePoller(sqs.endpoint, queues[source.queue_id], source, pools[source.function_id].invoke, stop).start()
         for schedule in template.schedules(tpl):
-            Scheduler(specs[schedule.function_id], template.rate_seconds(schedule.expression), schedule.payload,
-                      stop).start()
+            scheduled = FunctionPool(specs[schedule.function_id], 1, args.verbose)
+            stack.callback(scheduled.close)
+            Scheduler(scheduled, template.rate_seconds(schedule.expression), schedule.payload, stop).start()
         stack.callback(stop.set)
         cors = next(iter(template.resources(tpl, "AWS::Serverless::HttpApi").values()))["Properties"].get(
             "CorsConfiguration", {})

@@ -11,6 +11,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -51,13 +52,13 @@ def _drain(process: subprocess.Popen) -> Callable[[], str]:
     return lambda: "".join(lines)
 
 
-@pytest.fixture(scope="session")
-def stack(dynamodb_local, tmp_path_factory) -> Iterator[Stack]:
+@contextmanager
+def running_stack(dynamodb_local, state_dir, **environment: str) -> Iterator[Stack]:
+    """`python -m local` on a fresh table of this session's DynamoDB Local, ready to answer; stopped on exit."""
     port, solana_port, stripe_port = free_port(), free_port(), free_port()
     table_name = f"e2e-{uuid.uuid4().hex[:10]}"
-    state_file = str(tmp_path_factory.mktemp("local-stack") / "state.json")
-    # Every test signs in from 127.0.0.1: the per-IP sign-in limit is tested on its own (integration).
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PACKVAULT_STATE": state_file, "RATE_LIMITS": "false"}
+    state_file = str(state_dir / "state.json")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PACKVAULT_STATE": state_file, **environment}
     env.pop("TABLE_NAME", None)
     for name in ("SOLANA_RPC_URLS", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE",
                  "CHECKOUT_RETURN_ORIGINS"):
@@ -85,6 +86,22 @@ def stack(dynamodb_local, tmp_path_factory) -> Iterator[Stack]:
         time.sleep(0.2)
     settings = Settings.from_env({"STAGE": "dev", "TABLE_NAME": table_name,
                                   "DYNAMODB_ENDPOINT": dynamodb_local.endpoint})
-    yield Stack(base, f"http://127.0.0.1:{solana_port}", f"http://127.0.0.1:{stripe_port}", state_file, settings)
-    process.terminate()
-    process.wait(timeout=15)
+    try:
+        yield Stack(base, f"http://127.0.0.1:{solana_port}", f"http://127.0.0.1:{stripe_port}", state_file, settings)
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+@pytest.fixture(scope="session")
+def stack(dynamodb_local, tmp_path_factory) -> Iterator[Stack]:
+    # Every test signs in from 127.0.0.1: the per-IP sign-in limit is tested on its own (integration).
+    with running_stack(dynamodb_local, tmp_path_factory.mktemp("local-stack"), RATE_LIMITS="false") as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def limited_stack(dynamodb_local, tmp_path_factory) -> Iterator[Stack]:
+    """A second stack with the rate limits on, as deployed (its own table)."""
+    with running_stack(dynamodb_local, tmp_path_factory.mktemp("limited-stack"), RATE_LIMITS="true") as running:
+        yield running
