@@ -18,7 +18,9 @@ _failed on request); no customers, tax, discounts, disputes or partial captures;
 
 Control endpoints for tests and demos (not Stripe's): GET /_double/events, POST /_double/delivery
 {"duplicate": bool, "reverse_batch": int, "hold": bool}, POST /_double/release, POST
-/_double/sessions/{id}/pay {"async": bool}, POST /_double/sessions/{id}/async {"succeeded": bool}.
+/_double/sessions/{id}/pay {"async": bool}, POST /_double/sessions/{id}/async {"succeeded": bool}, POST
+/_double/refunds {"refuse": "<Stripe error code>" | null} (refuse every refund request, as Stripe does when e.g.
+the balance cannot cover it).
 """
 
 from __future__ import annotations
@@ -119,6 +121,7 @@ class StripeState:
     delivery: DeliveryOptions = field(default_factory=DeliveryOptions)
     held: list[dict[str, Any]] = field(default_factory=list)
     deliveries: list[dict[str, Any]] = field(default_factory=list)  # what was sent, and the answer
+    refuse_refunds: str | None = None  # a Stripe error code every refund request is refused with (tests)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
 
@@ -306,6 +309,9 @@ def _charge(charge_id: str, intent: dict[str, Any], metadata: dict[str, Any], no
 
 def create_refund(state: StripeState, params: dict[str, Any]) -> dict[str, Any]:
     with state.lock:
+        if state.refuse_refunds:  # e.g. balance_insufficient: Stripe refuses, creates nothing, keeps the answer
+            raise StripeFailure(400, f"The refund could not be made ({state.refuse_refunds}).",
+                                code=state.refuse_refunds)
         intent = get_object(state, str(params.get("payment_intent") or ""), "payment_intent")
         charge = state.objects.get(intent.get("latest_charge") or "")
         if charge is None:
@@ -489,6 +495,10 @@ class _Handler(BaseHTTPRequestHandler):
                     if hasattr(state.delivery, name):
                         setattr(state.delivery, name, value)
                 return {"delivery": vars(state.delivery)}
+        if method == "POST" and parts == ["_double", "refunds"]:
+            with state.lock:
+                state.refuse_refunds = params.get("refuse") or None
+                return {"refuse": state.refuse_refunds}
         if method == "POST" and parts == ["_double", "release"]:
             return {"released": release_held(state, bool(params.get("reverse", True)))}
         if method == "POST" and len(parts) == 4 and parts[1] == "sessions" and parts[3] == "pay":

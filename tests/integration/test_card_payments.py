@@ -486,17 +486,17 @@ def test_a_webhook_that_dies_after_stripe_refunded_refunds_once_and_closes_on_ch
     pay(double, answer["checkout_session_id"])
     completed = event_for(double, answer["checkout_session_id"], "checkout.session.completed")
     completed["data"]["object"]["amount_total"] = 99  # opens nothing: the money is due back
-    real_record_event = store.record_event
+    real_note = store.note_refund_request
 
-    def die_on_refund_requested(entity_pk, event_type, payload):
+    def die_on_refund_requested(opening, request, event_type, payload):
         if event_type == "REFUND_REQUESTED":
             raise RuntimeError("died after Stripe refunded, before recording it")
-        return real_record_event(entity_pk, event_type, payload)
+        return real_note(opening, request, event_type, payload)
 
-    monkeypatch.setattr(store, "record_event", die_on_refund_requested)
+    monkeypatch.setattr(store, "note_refund_request", die_on_refund_requested)
     with pytest.raises(RuntimeError):
         deliver(settings, cards, completed)
-    monkeypatch.setattr(store, "record_event", real_record_event)
+    monkeypatch.setattr(store, "note_refund_request", real_note)
     record = opening(answer)
     assert record.status == "REFUND_DUE" and "REFUND_REQUESTED" not in event_types(answer)
     assert deliver(settings, cards, completed) == "duplicate"  # Stripe redelivers: applied once already
@@ -506,3 +506,64 @@ def test_a_webhook_that_dies_after_stripe_refunded_refunds_once_and_closes_on_ch
     assert len({r["id"] for r in refunds}) == 1 and again["id"] == refunds[0]["id"]
     assert deliver(settings, cards, charge_event(double, record.payment_id)) == "refunded"
     assert opening(answer).status == "REFUNDED"
+
+
+def test_a_refund_stripe_refuses_stays_pending_and_the_sweep_asks_again_until_it_is_accepted(settings, cards, double):
+    """A mismatched payment is due back, but Stripe refuses the refund (its balance cannot cover it): the webhook
+    still answers (no 5xx, so no redelivery storm, and a redelivery would be a duplicate anyway), the opening shows
+    the failure to operators, and the sweep asks again after the wait until Stripe accepts."""
+    from datetime import UTC, datetime, timedelta
+
+    from packvault import admin, expiry
+
+    _, answer = start(settings, cards)
+    pay(double, answer["checkout_session_id"])
+    completed = event_for(double, answer["checkout_session_id"], "checkout.session.completed")
+    completed["data"]["object"]["amount_total"] = 99
+    double.state.refuse_refunds = "balance_insufficient"
+    assert deliver(settings, cards, completed) == "refund_due"
+    record = opening(answer)
+    request = record.payment["refund_request"]
+    assert record.status == "REFUND_DUE" and request["status"] == "failed" and request["attempts"] == 1
+    assert "balance_insufficient" in request["last_error"] and request["refusals"] == 1
+    assert "REFUND_REQUEST_FAILED" in event_types(answer) and "REFUND_REQUESTED" not in event_types(answer)
+    (listed,) = [r for r in admin.list_refunds()["refunds"] if r["opening_id"] == answer["opening_id"]]
+    assert listed["refund_request"]["status"] == "failed"
+    assert deliver(settings, cards, completed) == "duplicate"
+
+    now = datetime.now(UTC)
+    double.state.refuse_refunds = None
+    assert card_settlement.request_due_refunds(cards, now) == 0  # its wait is not over: not asked
+    assert opening(answer).payment["refund_request"]["attempts"] == 1
+    report = expiry.sweep(settings, None, now=now + timedelta(seconds=61), cards=cards)
+    assert report.refunds_requested == 1
+    record = opening(answer)
+    assert record.payment["refund_request"]["status"] == "requested" and record.payment["refund_request"]["refund_id"]
+    refunds = [o for o in double.state.objects.values() if o.get("object") == "refund"
+               and o.get("metadata", {}).get("opening_id") == answer["opening_id"]]
+    assert len(refunds) == 1
+    assert expiry.sweep(settings, None, now=now + timedelta(hours=2), cards=cards).refunds_requested == 0
+    assert deliver(settings, cards, charge_event(double, record.payment_id)) == "refunded"
+    assert opening(answer).status == "REFUNDED"
+
+
+def test_a_refund_while_stripe_is_down_is_asked_again_with_the_same_key(settings, cards, double, monkeypatch):
+    _, answer = start(settings, cards)
+    pay(double, answer["checkout_session_id"])
+    completed = event_for(double, answer["checkout_session_id"], "checkout.session.completed")
+    completed["data"]["object"]["amount_total"] = 99
+    keys = []
+    real_refund = cards.refund
+
+    def down(payment_intent, opening_id, refusals=0):
+        keys.append(refusals)
+        raise stripe_checkout.ProviderUnavailable("connection reset")
+
+    monkeypatch.setattr(cards, "refund", down)
+    assert deliver(settings, cards, completed) == "refund_due"
+    monkeypatch.setattr(cards, "refund", lambda *args: keys.append(args[2]) or real_refund(*args))
+    from datetime import UTC, datetime, timedelta
+
+    assert card_settlement.request_due_refunds(cards, datetime.now(UTC) + timedelta(seconds=61)) == 1
+    assert keys == [0, 0]  # nothing was refused: the same idempotency key both times
+    assert opening(answer).payment["refund_request"]["status"] == "requested"

@@ -55,6 +55,28 @@ def test_a_signed_body_that_is_not_an_event_is_rejected():
         RAIL.verify_event(payload, sign(payload, SECRET, int(time.time())), int(time.time()))
 
 
+@pytest.mark.parametrize("payload", [b"[1]", b"null", b"1", b'"s"', b"[" * 1000 + b"]" * 1000,
+                                     b'{"object": "event", "data": ' * 1000 + b"{}" + b"}" * 1000,
+                                     b'{"object": "event", "data": [1]}', b'{"object": "event", "data": {"object": 1}}',
+                                     b"\xff\xfe{}"])
+def test_a_signed_body_that_is_not_an_event_object_is_a_clear_refusal_not_a_crash(payload):
+    from packvault import card_settlement
+    from packvault.errors import PackvaultError
+
+    now = int(time.time())
+    header = sign(payload, SECRET, now)
+    with pytest.raises(PackvaultError) as refused:
+        card_settlement.handle_webhook(None, RAIL, payload, header)  # refused before any state is read
+    assert refused.value.status == 400
+    assert refused.value.code in {"WEBHOOK_PAYLOAD_INVALID", "WEBHOOK_SIGNATURE_INVALID"}
+
+
+def test_an_unsigned_deeply_nested_body_is_refused_for_its_signature_before_it_is_parsed():
+    payload = b"[" * 100000 + b"]" * 100000
+    with pytest.raises(WebhookRejected, match="signature"):
+        RAIL.verify_event(payload, sign(b"{}", SECRET, int(time.time())), int(time.time()))
+
+
 def test_a_matching_session_settles():
     assert session_mismatch(SESSION, OPENING, WALLET, 1199, "cs_test_1", livemode=False) is None
     paid = settlement(SESSION, "webhook")

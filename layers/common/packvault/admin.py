@@ -199,7 +199,7 @@ def refund_summary(opening: store.OpeningRecord) -> dict[str, Any]:
     return {"opening_id": opening.opening_id, "wallet": opening.wallet, "pack_id": opening.pack_id,
             "rail": opening.rail, "payment_id": opening.payment_id, "tx_signature": opening.tx_signature,
             "amount": payment.get("received"), "currency": payment.get("currency"), "payer": payment.get("payer"),
-            "reason": payment.get("refund_reason")}
+            "reason": payment.get("refund_reason"), "refund_request": payment.get("refund_request")}
 
 
 def mark_refunded(wallet: str, opening_id: str, body: dict[str, Any],

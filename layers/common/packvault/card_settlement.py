@@ -12,7 +12,9 @@ event without its effect. The outcomes:
                                                                    REFUND_DUE -> REFUNDED; before any
                                                                    settlement: remembered, so it opens nothing
 A session that does not match its opening's quote (amount, currency, livemode, session id) opens nothing:
-the mismatch is recorded, and money that was really taken becomes REFUND_DUE and is refunded.
+the mismatch is recorded, and money that was really taken becomes REFUND_DUE and is refunded. A refund Stripe
+did not accept (down, or refused) stays pending on the opening (`payment.refund_request`, shown to operators)
+and the sweep asks again with the same idempotency key, backing off, until Stripe accepts it.
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ from packvault.log import logger
 from packvault.openings import OPENING_ID
 from packvault.payments import STRIPE, Settlement
 from packvault.payments.stripe_checkout import (
+    ProviderRefused,
     ProviderUnavailable,
     StripeCheckout,
+    WebhookMalformed,
     WebhookRejected,
     charge_payment_intent,
     is_paid,
@@ -41,6 +45,8 @@ from packvault.settle import open_paid, settle_expired
 from packvault.times import iso_seconds
 
 ASYNC_RECHECK_SECONDS = 3600
+REFUND_RETRY_FIRST_SECONDS = 60  # then doubling, up to
+REFUND_RETRY_MAX_SECONDS = 3600
 UNMATCHED_PK = "STRIPE#UNMATCHED"  # events naming no opening of ours are still recorded, here
 
 
@@ -60,6 +66,10 @@ def handle_webhook(settings: Settings, cards: StripeCheckout | None, payload: by
         raise PackvaultError(ErrorCode.CARD_PAYMENTS_UNAVAILABLE)
     try:
         event = cards.verify_event(payload, signature_header, int(datetime.now(UTC).timestamp()))
+    except WebhookMalformed as exc:
+        logger.warning("stripe webhook rejected", extra={"reason": str(exc)})
+        raise PackvaultError(ErrorCode.WEBHOOK_PAYLOAD_INVALID, f"A signed body that is not a Stripe event: {exc}.") \
+            from None
     except WebhookRejected as exc:
         logger.warning("stripe webhook rejected", extra={"reason": str(exc)})
         raise PackvaultError(ErrorCode.WEBHOOK_SIGNATURE_INVALID, f"Stripe-Signature rejected: {exc}.") from None
@@ -142,7 +152,7 @@ def settle_session(settings: Settings, cards: StripeCheckout, opening: store.Ope
 def _refund_due(cards: StripeCheckout, opening: store.OpeningRecord, paid: Settlement, reason: str,
                 marker: Callable[[str], store.ProcessedEventRecord | None]) -> str:
     if store.mark_refund_due(opening, paid, reason, marker("refund_due")):
-        _refund(cards, opening, paid, reason)
+        _refund_if_due(cards, opening.opening_id, paid, reason)
         return "refund_due"
     return _noted(marker, opening, "changed meanwhile")
 
@@ -152,21 +162,55 @@ def _refund_if_due(cards: StripeCheckout, opening_id: str, paid: Settlement, rea
     current = store.get_opening(opening_id)
     if current is None or current.status != "REFUND_DUE" or current.payment_id != paid.payment_id:
         return f"not refunded ({current.status.lower() if current else 'missing'})"
-    _refund(cards, current, paid, reason)
+    _refund(cards, current, reason, datetime.now(UTC))
     return "refund_due"
 
 
-def _refund(cards: StripeCheckout, opening: store.OpeningRecord, paid: Settlement, reason: str) -> None:
-    """Give card money back through Stripe (idempotent per opening). If Stripe is unreachable the opening
-    stays REFUND_DUE, listed by `packvault refunds list`; charge.refunded closes it when the refund lands."""
+def _refund(cards: StripeCheckout, opening: store.OpeningRecord, reason: str, now: datetime) -> bool:
+    """Ask Stripe to give the card money back (idempotent per opening). Accepted: REFUND_REQUESTED, and
+    charge.refunded closes the opening when the refund lands. Not accepted (Stripe down or refusing): the opening
+    stays REFUND_DUE with the failure and the time of the next attempt, for the sweep and for operators."""
+    asked = _refund_request(opening)
+    attempts, refusals = int(asked.get("attempts", 0)) + 1, int(asked.get("refusals", 0))
     try:
-        refund = cards.refund(paid.payment_id, opening.opening_id)
-    except ProviderUnavailable as exc:
-        logger.error("stripe refund failed; the opening stays REFUND_DUE", extra={"opening_id": opening.opening_id,
-                                                                                  "error": str(exc)})
-        return
-    store.record_event(opening.pk, "REFUND_REQUESTED", {"rail": STRIPE, "refund_id": refund.get("id"),
-                                                        "reason": reason, "actor": "packvault"})
+        refund = cards.refund(opening.payment_id, opening.opening_id, refusals)
+    except (ProviderUnavailable, ProviderRefused) as exc:
+        refusals += isinstance(exc, ProviderRefused)
+        wait = min(REFUND_RETRY_FIRST_SECONDS * 2 ** (attempts - 1), REFUND_RETRY_MAX_SECONDS)
+        error = str(exc)[:500]
+        logger.error("stripe refund not accepted; the opening stays REFUND_DUE and is asked again",
+                     extra={"opening_id": opening.opening_id, "error": error})
+        store.note_refund_request(
+            opening, {"status": "failed", "attempts": attempts, "refusals": refusals, "last_error": error,
+                      "next_attempt_at": iso_seconds(now + timedelta(seconds=wait))},
+            "REFUND_REQUEST_FAILED", {"rail": STRIPE, "error": error, "attempts": attempts, "reason": reason,
+                                      "actor": "packvault"})
+        return False
+    store.note_refund_request(opening, {"status": "requested", "refund_id": refund.get("id"), "attempts": attempts,
+                                        "refusals": refusals},
+                              "REFUND_REQUESTED", {"rail": STRIPE, "refund_id": refund.get("id"), "reason": reason,
+                                                   "actor": "packvault"})
+    return True
+
+
+def _refund_request(opening: store.OpeningRecord) -> dict[str, Any]:
+    return (opening.payment or {}).get("refund_request") or {}
+
+
+def request_due_refunds(cards: StripeCheckout | None, now: datetime) -> int:
+    """The sweep's part: card refunds Stripe has not accepted yet are asked for again once their wait is over.
+    Returns how many Stripe accepted in this run."""
+    if cards is None:
+        return 0
+    accepted = 0
+    for opening in store.refunds_due():
+        request = _refund_request(opening)
+        if opening.rail != STRIPE or opening.payment_id is None or request.get("status") == "requested":
+            continue
+        if request.get("next_attempt_at", "") > iso_seconds(now):
+            continue
+        accepted += _refund(cards, opening, (opening.payment or {}).get("refund_reason") or "refund due", now)
+    return accepted
 
 
 # --- charge.refunded ---------------------------------------------------------------------------------

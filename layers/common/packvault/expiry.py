@@ -46,6 +46,7 @@ class SweepReport:
     stopped_watching: int = 0
     checked: int = 0
     orders_resent: int = 0
+    refunds_requested: int = 0
     periods_sealed: int = 0
     periods_anchored: int = 0
     complete: bool = True
@@ -76,6 +77,10 @@ def sweep(settings: Settings, rpc: SolanaRpc | None, millis_left: Callable[[], i
                     break
         report.orders_resent += resend_due(settings, store.expiry_shard_key(store.FULFILMENT_SHARD, shard), now,
                                            settings.sweep_batch_size)
+    if cards is not None:
+        from packvault.card_settlement import request_due_refunds
+
+        report.refunds_requested = request_due_refunds(cards, now)
     report.periods_sealed = records.seal_due(now)
     report.periods_anchored = anchoring.anchor_due(rpc, anchor_key)
     return report

@@ -28,8 +28,17 @@ class ProviderUnavailable(RuntimeError):
     """Stripe could not be reached or failed on its side: retry later (our calls are idempotent)."""
 
 
+class ProviderRefused(RuntimeError):
+    """Stripe answered and refused the request (invalid, not permitted): asking again may not help, but a refund
+    that is due is asked for again until it is accepted (an operator may have to fix its cause first)."""
+
+
 class WebhookRejected(ValueError):
     """A webhook whose signature is missing or does not verify, or whose body is not an event."""
+
+
+class WebhookMalformed(WebhookRejected):
+    """A correctly signed body that is not a Stripe event (not JSON, not an object, nested past reason)."""
 
 
 @dataclass(frozen=True)
@@ -87,12 +96,22 @@ class StripeCheckout:
         except stripe.InvalidRequestError:
             return self.retrieve_session(session_id)
 
-    def refund(self, payment_intent: str, opening_id: str) -> dict[str, Any]:
+    def refund(self, payment_intent: str, opening_id: str, refusals: int = 0) -> dict[str, Any]:
         """A full refund, once per opening: the idempotency key is the opening's, so the parameters are the same on
-        every retry (Stripe refuses a key reused with other ones); the reason is in our REFUND_REQUESTED event."""
+        every retry (Stripe refuses a key reused with other ones); the reason is in our REFUND_REQUESTED event.
+        Stripe replays a refused (4xx) answer to the same key for 24 h, and a refused request created nothing, so
+        after `refusals` refusals the key carries their count; a full refund cannot be made twice whatever the key
+        (Stripe answers charge_already_refunded)."""
         params = {"payment_intent": payment_intent, "metadata": {"opening_id": opening_id}}
-        return self._call(lambda: self._client.v1.refunds.create(
-            params, {"idempotency_key": f"packvault-refund-{opening_id}"}))
+        key = f"packvault-refund-{opening_id}" + (f"-{refusals}" if refusals else "")
+        try:
+            return self._call(lambda: self._client.v1.refunds.create(params, {"idempotency_key": key}))
+        except stripe.InvalidRequestError as exc:
+            if exc.code == "charge_already_refunded":  # asked before (a key older than Stripe's 24 h): it is done
+                return {"id": None, "already_refunded": True}
+            raise ProviderRefused(f"{exc.code or 'invalid_request'}: {exc.user_message or exc}") from None
+        except stripe.StripeError as exc:
+            raise ProviderRefused(f"{exc.code or type(exc).__name__}: {exc.user_message or exc}") from None
 
     def verify_event(self, payload: bytes, signature_header: str | None, now: int) -> dict[str, Any]:
         """The event, if its Stripe-Signature verifies against the endpoint secret; WebhookRejected otherwise."""
@@ -100,18 +119,22 @@ class StripeCheckout:
             raise RuntimeError("STRIPE_WEBHOOK_SECRET (or its SSM parameter) is not configured")
         if not signature_header:
             raise WebhookRejected("no Stripe-Signature header")
-        try:
-            stripe.Webhook.construct_event(payload, signature_header, self._webhook_secret)
+        try:  # the signature first: construct_event would parse an unverified body before checking it
+            stripe.WebhookSignature.verify_header(payload.decode("utf-8"), signature_header, self._webhook_secret,
+                                                  stripe.Webhook.DEFAULT_TOLERANCE)
         except stripe.SignatureVerificationError as exc:
             raise WebhookRejected(f"signature: {exc.user_message or exc}") from None
-        except ValueError:
-            raise WebhookRejected("the body is not JSON") from None
+        except UnicodeDecodeError:
+            raise WebhookRejected("the body is not UTF-8 JSON") from None
         if _signed_at(signature_header) > now + TIMESTAMP_SKEW_SECONDS:
             raise WebhookRejected("signature timestamp is in the future")
-        document = json.loads(payload)
+        try:
+            document = json.loads(payload)
+        except (ValueError, RecursionError):
+            raise WebhookMalformed("the body is not JSON") from None
         if not isinstance(document, dict) or document.get("object") != "event" or not isinstance(
-                (document.get("data") or {}).get("object"), dict):
-            raise WebhookRejected("the body is not a Stripe event")
+                document.get("data"), dict) or not isinstance(document["data"].get("object"), dict):
+            raise WebhookMalformed("the body is not a Stripe event")
         return document
 
     @staticmethod

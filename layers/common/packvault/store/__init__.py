@@ -191,6 +191,7 @@ from packvault.store.refunds import (  # noqa: F401
     RefundIndexRecord,
     mark_refund_due,
     mark_refunded,
+    note_refund_request,
     refunds_due,
     reverse_topup,
     revoke_opening,

@@ -91,6 +91,26 @@ def refunds_due(limit: int = 100) -> list[OpeningRecord]:
     return [o for o in openings if o is not None and o.status == "REFUND_DUE"]
 
 
+def note_refund_request(opening: OpeningRecord, request: dict[str, Any], event_type: str,
+                        payload: dict[str, Any]) -> bool:
+    """What became of asking the provider for this opening's refund (`payment.refund_request`: the refund's id,
+    or the failure, its attempts and when to try again), with its event, in one transaction. False if the opening
+    left REFUND_DUE meanwhile (the refund landed: nothing more to ask)."""
+    now = utc_now_iso()
+    event = new_event(opening.pk, event_type, payload)
+    try:
+        with TransactWrite(connection=connection()) as transaction:
+            transaction.update(opening, actions=[
+                OpeningRecord.payment.set({**(opening.payment or {}), "refund_request": request}),
+                OpeningRecord.updated_at.set(now),
+            ], condition=OpeningRecord.status == "REFUND_DUE")
+            transaction.save(event, condition=EventRecord.pk.does_not_exist())
+    except TransactWriteError:
+        return False
+    opening.payment = {**(opening.payment or {}), "refund_request": request}
+    return True
+
+
 def mark_refunded(opening: OpeningRecord, refund: dict[str, Any], actor: str,
                   marker: ProcessedEventRecord | None = None) -> bool:
     """REFUND_DUE -> REFUNDED, with the refund's reference (a Solana signature, a Stripe refund id)."""
