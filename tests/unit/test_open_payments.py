@@ -48,7 +48,16 @@ def test_wallet_addresses_are_normalised(typed, expected):
 @pytest.mark.parametrize("typed", ["", "alice", "http://wallet.example/alice", "https://user:pw@wallet.example/a",
                                    "https://wallet.example/a?x=1", "https://wallet.example/a#f", "ftp://w.example/a",
                                    "https://localhost/alice", "https://127.0.0.1/alice", "https://10.0.0.8/alice",
-                                   "https://169.254.169.254/latest", "https://intranet/alice", "$", None, "x" * 600])
+                                   "https://169.254.169.254/latest", "https://intranet/alice", "$", None, "x" * 600,
+                                   # every other spelling of an internal address (the security probe's list)
+                                   "https://127.1/a", "https://0177.0.0.1/a", "https://10.1/a", "https://127.0.0.1./a",
+                                   "https://localhost./a", "https://0x7f.1/a", "https://2130706433/a",
+                                   "https://0x7f000001/a", "https://[::1]/a", "https://[::ffff:127.0.0.1]/a",
+                                   "https://[::ffff:7f00:1]/a", "https://[fe80::1]/a", "https://[fd00::1]/a",
+                                   "https://100.64.0.1/a", "https://0.0.0.0/a", "https://224.0.0.1/a",
+                                   "https://255.255.255.255/a", "https://192.168.1.1./a", "https://printer.local/a",
+                                   "https://metadata.google.internal/a", "https://a.localhost/a", "https://[::]/a",
+                                   "https://[2002:7f00:1::1]/a"])
 def test_what_a_buyer_may_not_make_us_fetch(typed):
     with pytest.raises(WalletAddressInvalid):
         normalise_wallet_address(typed)

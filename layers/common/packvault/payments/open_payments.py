@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import ipaddress
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,11 +23,15 @@ from urllib.parse import urlsplit
 
 import requests
 
+from packvault.outbound import NonPublicAddress, guarded_session, public_host, refused_by_guard
 from packvault.payments import OPEN_PAYMENTS, Settlement
 
 SIGNATURE_LABEL = "sig1"
 TIMEOUT = (3.05, 10.0)
 _WALLET_FIELDS = ("id", "assetCode", "assetScale", "authServer", "resourceServer")
+
+
+NON_PUBLIC_ADDRESS = "non_public_address"  # our own refusal to connect (packvault.outbound), not a server's
 
 
 class WalletAddressInvalid(ValueError):
@@ -45,6 +48,8 @@ class OpenPaymentsError(RuntimeError):
 
     @property
     def retryable(self) -> bool:
+        if self.code == NON_PUBLIC_ADDRESS:
+            return False
         return self.status == 0 or self.status == 429 or self.status >= 500
 
 
@@ -54,8 +59,10 @@ class OpenPaymentsError(RuntimeError):
 def normalise_wallet_address(text: str, allow_http: bool = False) -> str:
     """A wallet address URL from what a person types: `$wallet.example/alice` -> `https://wallet.example/alice`,
     `$wallet.example` -> `https://wallet.example/.well-known/pay`, a URL kept (host lower-cased, no trailing
-    slash). Only https, no credentials, query or fragment; plain http and local hosts only with `allow_http`
-    (the local stack), so a buyer cannot make the backend fetch an internal address."""
+    slash). Only https, no credentials, query or fragment, and a host whose text names no internal address in any
+    form (packvault.outbound.public_host); plain http and local hosts only with `allow_http` (the local stack), so a
+    buyer cannot make the backend fetch an internal address. Where it resolves to is checked again at connect
+    time (the client's guarded session)."""
     value = text.strip() if isinstance(text, str) else ""
     if not value or len(value) > 512:
         raise WalletAddressInvalid("a wallet address is required (e.g. $wallet.example/alice)")
@@ -69,20 +76,14 @@ def normalise_wallet_address(text: str, allow_http: bool = False) -> str:
     schemes = {"https", "http"} if allow_http else {"https"}
     if parts.scheme not in schemes or not host or parts.username or parts.password or parts.query or parts.fragment:
         raise WalletAddressInvalid("must be an https URL (or $host/path) without credentials, query or fragment")
-    if not allow_http and _is_local(host):
-        raise WalletAddressInvalid("must name a public host")
+    if not allow_http:
+        try:
+            host = public_host(host)
+        except NonPublicAddress:
+            raise WalletAddressInvalid("must name a public host") from None
     path = parts.path.rstrip("/") or "/.well-known/pay"
-    netloc = host.lower() + (f":{port}" if port else "")
+    netloc = (f"[{host}]" if ":" in host else host.lower()) + (f":{port}" if port else "")
     return f"{parts.scheme}://{netloc}{path}"
-
-
-def _is_local(host: str) -> bool:
-    if host.lower() in {"localhost"} or host.lower().endswith(".localhost") or "." not in host:
-        return True
-    try:
-        return not ipaddress.ip_address(host).is_global
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True)
@@ -260,7 +261,9 @@ class OpenPaymentsClient:
         self.client = client
         self.key = key
         self.allow_http = allow_http
-        self.session = session or requests.Session()
+        # Every host here comes from a buyer's wallet address or its documents: checked at connect time, except on
+        # the local stack (allow_http), whose wallet provider is on this machine.
+        self.session = session or (requests.Session() if allow_http else guarded_session())
 
     # wallet addresses (public, unsigned)
     def wallet_address(self, url: str) -> WalletAddress:
@@ -324,6 +327,9 @@ class OpenPaymentsClient:
         try:
             response = self.session.send(prepared, timeout=TIMEOUT, allow_redirects=False)
         except requests.RequestException as exc:
+            refused = refused_by_guard(exc)
+            if refused is not None:
+                raise OpenPaymentsError(step, 0, NON_PUBLIC_ADDRESS, str(refused)) from None
             raise OpenPaymentsError(step, 0, None, exc.__class__.__name__) from None
         try:
             answer = response.json() if response.content else {}
