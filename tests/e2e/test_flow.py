@@ -3,12 +3,14 @@ really signed Solana transfer (executed by LiteSVM), confirm, and find the items
 
 from __future__ import annotations
 
+import json
 import time
 
 import requests
 
 from local.wallet import RpcWallet, solders_keypair
 from packvault_tools.client import ApiError, Keypair, PackvaultClient
+from tests.conftest import ROOT
 
 
 def test_sign_in_purchase_pay_confirm_and_see_the_items(stack):
@@ -123,6 +125,15 @@ def test_verify_opening_reads_the_quotes_memo_from_the_chain(stack, tmp_path, ca
     assert verdicts[False][0] == 1 and any("does not carry the memo" in p for p in verdicts[False][1]["problems"])
 
 
+def assert_documented(component: str, answer: dict) -> None:
+    """The answer validates against its schema in the committed OpenAPI document (JSON Schema 2020-12)."""
+    import jsonschema
+
+    document = json.loads((ROOT / "docs" / "openapi.json").read_text())
+    schema = {"$ref": f"#/components/schemas/{component}", "components": document["components"]}
+    jsonschema.Draft202012Validator(schema).validate(answer)
+
+
 def test_proofs_are_public_and_an_expired_quote_reveals_its_seed(stack, stack_store):
     import hashlib
 
@@ -132,10 +143,12 @@ def test_proofs_are_public_and_an_expired_quote_reveals_its_seed(stack, stack_st
     client.sign_in(Keypair.generate())
     quote = client.request("POST", "/api/v1/packs/starter-unlimited/purchase", {})
     public = requests.get(f"{stack.base_url}/api/v1/proofs/{quote['opening_id']}", timeout=10).json()
-    assert public["status"] == "quoted" and "server_seed" not in public and "proof" not in public
+    assert public["status"] == "quoted" and "server_seed" not in public and public["proof"] is None
+    assert_documented("PublicProof", public)
     assert store.expire_opening(store.get_opening(quote["opening_id"]), None, "test: expired")
     public = requests.get(f"{stack.base_url}/api/v1/proofs/{quote['opening_id']}", timeout=10).json()
-    assert public["status"] == "expired"
+    assert public["status"] == "expired" and public["proof"] is None
+    assert_documented("PublicProof", public)
     assert hashlib.sha256(bytes.fromhex(public["server_seed"])).hexdigest() == quote["server_seed_hash"]
     missing = requests.get(f"{stack.base_url}/api/v1/proofs/3f1c9a52-3a8e-4d55-9d0e-8f0b7c1e2a11", timeout=10)
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "OPENING_NOT_FOUND"

@@ -87,10 +87,19 @@ def test_a_bad_signature_never_signs_in(stack):
     "{ topupProducts { items { prices { currency } } } } fragment f on Query { ...f }",  # a fragment cycle
     "{ nope }",
     "not graphql at all",
+    "{ " + " ".join(f"s{n}: __schema {{ types {{ name }} }}" for n in range(40)) + " }",  # introspection counts
+    "{ " + " ".join(f"t{n}: __type(name: \"Query\") {{ name }}" for n in range(30)) + " }",
 ])
 def test_abusive_or_broken_queries_are_refused_without_a_server_error(stack, query):
     response = requests.post(f"{stack.base_url}/graphql", timeout=10, json={"query": query})
     assert response.status_code == 400 and response.json()["errors"]
+
+
+def test_one_introspection_of_the_schema_is_answered(stack):
+    response = requests.post(f"{stack.base_url}/graphql", timeout=10,
+                             json={"query": "{ __schema { queryType { name } types { name kind } } }"})
+    assert response.status_code == 200
+    assert response.json()["data"]["__schema"]["queryType"] == {"name": "Query"}
 
 
 def test_the_api_answers_graphql_errors_without_internals(stack):

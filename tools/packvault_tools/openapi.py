@@ -125,8 +125,14 @@ class PublicProof(Open):
     server_seed_hash: str | None
     odds_version: int
     odds_hash: str
-    proof: dict[str, Any] | None = Field(description="Present once opened: everything docs/FAIRNESS.md needs to "
-                                                     "recompute the draw.")
+    proof: dict[str, Any] | None = Field(description="Once opened: everything docs/FAIRNESS.md needs to "
+                                                     "recompute the draw; null before.")
+    server_seed: str | None = Field(None, description="Revealed when the opening can no longer open (expired, "
+                                                      "refund due).")
+    odds_table: dict[str, Any] | None = Field(None, description="With a revealed server seed: the odds it would "
+                                                                "have been drawn with.")
+    would_have_drawn: dict[str, Any] | None = Field(None, description="With a revealed server seed and a known "
+                                                                      "payment: the draw it would have made.")
 
 
 # --- sign-in ----------------------------------------------------------------------------------------
@@ -416,6 +422,15 @@ class AdminOpeningList(Open):
     cursor: str | None
 
 
+class RefundRequest(Open):
+    status: str = Field(description="requested (the provider accepted it) or failed (asked again later)")
+    attempts: int
+    refusals: int = 0
+    refund_id: str | None = None
+    last_error: str | None = None
+    next_attempt_at: str | None = None
+
+
 class Refund(Open):
     opening_id: str
     wallet: str
@@ -424,6 +439,8 @@ class Refund(Open):
     payment_id: str | None
     amount: str | None
     currency: str | None
+    refund_request: RefundRequest | None = Field(
+        None, description="Card refunds: what Stripe said when asked (absent until asked; the sweep retries failures).")
 
 
 class OrderRefund(Open):

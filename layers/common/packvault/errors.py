@@ -14,6 +14,7 @@ class ErrorCode(StrEnum):
     INVALID_JSON = "INVALID_JSON"
     INVALID_BODY_ENCODING = "INVALID_BODY_ENCODING"
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
     VALIDATION_FAILED = "VALIDATION_FAILED"
     ROUTE_NOT_FOUND = "ROUTE_NOT_FOUND"
     PACK_NOT_FOUND = "PACK_NOT_FOUND"
@@ -102,6 +103,8 @@ _CATALOGUE: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.INVALID_JSON: (400, "The request body is not valid JSON."),
     ErrorCode.INVALID_BODY_ENCODING: (400, "The request body must be UTF-8 encoded JSON."),
     ErrorCode.PAYLOAD_TOO_LARGE: (413, "The request body is larger than this route accepts."),
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: (415, "This route takes a JSON body: send it with Content-Type: "
+                                            "application/json."),
     ErrorCode.VALIDATION_FAILED: (400, "A field of the request is not valid."),
     ErrorCode.ROUTE_NOT_FOUND: (404, "No such route."),
     ErrorCode.PACK_NOT_FOUND: (404, "No pack has this id."),

@@ -34,6 +34,10 @@ _ARIADNE_LOG.setLevel(logging.CRITICAL + 1)
 _ARIADNE_LOG.propagate = False
 MAX_DEPTH = 6
 MAX_COST = 200
+# Introspection answers are as large as the schema whatever the query's shape: each root costs a fixed amount on
+# top of its fields, so aliasing `__schema` 40 times is refused instead of answered with 40 copies.
+INTROSPECTION_ROOT_COST = {"__schema": 50, "__type": 5}
+MAX_INTROSPECTION_COST = 100
 AUTHENTICATION_ERROR = "AUTHENTICATION_ERROR"
 PURCHASE_OK = "Game credit purchase successful! Order {number} created."
 
@@ -149,6 +153,35 @@ class DepthLimit(ValidationRule):
             self.report_error(GraphQLError(f"The operation is nested deeper than {MAX_DEPTH} levels.", node))
 
 
+class IntrospectionCost(ValidationRule):
+    """Refuses operations whose introspection costs more than MAX_INTROSPECTION_COST: each __schema or __type
+    selection costs INTROSPECTION_ROOT_COST plus one per field selected beneath it (fragments followed)."""
+
+    def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
+        cost = _introspection_cost(node.selection_set, self.context, inside=False, level=0)
+        if cost > MAX_INTROSPECTION_COST:
+            self.report_error(GraphQLError(f"The operation's introspection costs {cost}; at most "
+                                           f"{MAX_INTROSPECTION_COST} (one __schema, or a few __type).", node))
+
+
+def _introspection_cost(selection_set: Any, context: Any, inside: bool, level: int) -> int:
+    if selection_set is None or level > 4 * MAX_DEPTH:  # fragment cycles are refused by their own rule
+        return 0
+    cost = 0
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            root = INTROSPECTION_ROOT_COST.get(selection.name.value, 0)
+            counted = inside or bool(root)
+            cost += root + (1 if inside else 0)
+            cost += _introspection_cost(selection.selection_set, context, counted, level + 1)
+        else:
+            fragment = selection if isinstance(selection, InlineFragmentNode) else \
+                context.get_fragment(selection.name.value)
+            if fragment is not None:
+                cost += _introspection_cost(fragment.selection_set, context, inside, level + 1)
+    return cost
+
+
 def _depth(selection_set: Any, context: Any, level: int) -> int:
     if selection_set is None:
         return level
@@ -186,7 +219,7 @@ def execute(caller: Caller, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         return 400, {"errors": [{"message": "The body must be {\"query\": \"...\"} with a query under 20,000 "
                                             "characters.", "extensions": {"code": "BAD_REQUEST"}}]}
     _, result = graphql_sync(SCHEMA, body, context_value=caller, debug=False, error_formatter=_format_error,
-                                   validation_rules=[DepthLimit, cost_validator(
+                                   validation_rules=[DepthLimit, IntrospectionCost, cost_validator(
                                        maximum_cost=MAX_COST, default_cost=1, variables=body.get("variables"))],
                                    introspection=True, logger=_ARIADNE_LOG)
     if caller.request_id and result.get("errors"):

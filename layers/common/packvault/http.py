@@ -100,11 +100,16 @@ def raw_body(app: APIGatewayHttpResolver, limit: int = MAX_RAW_BODY_BYTES) -> by
 
 
 def json_body(app: APIGatewayHttpResolver) -> dict:
-    """The request body as a JSON object: 400 INVALID_BODY_ENCODING (not UTF-8), 400 INVALID_JSON (not
-    JSON, or not an object), 413 PAYLOAD_TOO_LARGE. The one place a handler's body is read."""
+    """The request body as a JSON object: 415 UNSUPPORTED_MEDIA_TYPE (a body sent as anything but JSON: text,
+    form and multipart bodies are what a page on another site can send without a preflight), 400
+    INVALID_BODY_ENCODING (not UTF-8), 400 INVALID_JSON (not JSON, or not an object), 413 PAYLOAD_TOO_LARGE. The one
+    place a handler's body is read."""
     data = raw_body(app, MAX_JSON_BODY_BYTES)
     if not data.strip():
         return {}
+    content_type = app.current_event.headers.get("content-type") or ""
+    if not is_json_media_type(content_type):
+        raise PackvaultError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, content_type=content_type[:100] or None)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -116,6 +121,12 @@ def json_body(app: APIGatewayHttpResolver) -> dict:
     if not isinstance(body, dict):
         raise PackvaultError(ErrorCode.INVALID_JSON, "The request body must be a JSON object.")
     return body
+
+
+def is_json_media_type(content_type: str) -> bool:
+    """application/json or a +json type (parameters such as charset allowed)."""
+    mime = content_type.split(";", 1)[0].strip().lower()
+    return mime == "application/json" or (mime.startswith("application/") and mime.endswith("+json"))
 
 
 def _no_constants(name: str) -> None:

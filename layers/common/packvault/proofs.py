@@ -29,7 +29,7 @@ def public_proof(opening_id: str) -> dict[str, Any]:
         "opening_id": opening.opening_id, "pack_id": opening.pack_id, "wallet": opening.wallet,
         "status": STATUS_NAMES.get(opening.status, opening.status.lower()), "rail": opening.rail,
         "server_seed_hash": opening.server_seed_hash, "odds_version": int(opening.odds_version),
-        "odds_hash": opening.odds_hash,
+        "odds_hash": opening.odds_hash, "proof": None,  # null until opened, as the OpenAPI document says
     }
     if opening.fairness:  # opened (and perhaps refunded since): the proof, with its odds table
         proof = dict(opening.fairness)
