@@ -131,6 +131,7 @@ class ProviderState:
         self.quotes: dict[str, dict[str, Any]] = {}
         self.outgoing: dict[str, dict[str, Any]] = {}
         self.log: list[dict[str, Any]] = []
+        self.key_resolution_failures = 0  # the next N signature checks fail as if the client's JWKS could not be read
 
 
 class WalletProvider(ThreadingHTTPServer):
@@ -175,6 +176,11 @@ class WalletProvider(ThreadingHTTPServer):
         if answer.status_code != 302:
             raise RuntimeError(f"consent answered {answer.status_code}: {answer.text[:200]}")
         return answer.headers["Location"]
+
+    def fail_key_resolution(self, times: int) -> None:
+        """The next `times` signed requests are refused 401 invalid_client (the keys could not be fetched)."""
+        with self.state.lock:
+            self.state.key_resolution_failures = times
 
     def outgoing_payments(self) -> list[dict[str, Any]]:
         with self.state.lock:
@@ -279,6 +285,12 @@ class _Handler(BaseHTTPRequestHandler):
         from http_message_signatures.exceptions import HTTPMessageSignaturesException
         from http_message_signatures.resolvers import MappingKeyResolver
 
+        with self.server.state.lock:
+            unresolvable = self.server.state.key_resolution_failures > 0
+            self.server.state.key_resolution_failures -= unresolvable
+        if unresolvable:  # as an authorization server does when fetching the client's keys times out
+            self._note("keys unresolvable", self.path, client)
+            raise Refused(401, "invalid_client", "could not resolve the client's keys")
         keys = {}
         for jwk in self._client_keys(client):
             if jwk.get("kty") == "OKP" and jwk.get("crv") == "Ed25519" and jwk.get("kid"):

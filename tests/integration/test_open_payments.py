@@ -202,6 +202,30 @@ def test_a_rejected_grant_changes_nothing_and_an_empty_wallet_fails_cleanly(rail
     assert opening(poor).status == "EXPIRED" and provider.balance(name) == 100
 
 
+def test_a_passing_401_from_the_wallet_at_finish_is_retried_and_the_pack_opens(rail, provider, monkeypatch):
+    """The authorization server could not fetch our keys twice (401 invalid_client): not the buyer's refusal."""
+    monkeypatch.setattr(open_payments_checkout, "AUTH_RETRY_DELAYS", (0.01, 0.01, 0.01))
+    name, answer = start(rail, provider)
+    key, query = finish_query(provider, answer)
+    provider.fail_key_resolution(2)
+    assert open_payments_checkout.finish(rail, key, query).status == "opened"
+    assert opening(answer).status == "OPENED" and provider.balance(name) == 100_00 - PRICE
+
+
+def test_a_lasting_401_at_finish_releases_nothing_and_a_reload_opens(rail, provider, monkeypatch):
+    monkeypatch.setattr(open_payments_checkout, "AUTH_RETRY_DELAYS", (0.01, 0.01, 0.01))
+    name, answer = start(rail, provider)
+    key, query = finish_query(provider, answer)
+    provider.fail_key_resolution(10)
+    with pytest.raises(PackvaultError) as unavailable:
+        open_payments_checkout.finish(rail, key, query)
+    assert unavailable.value.code == "WALLET_PROVIDER_UNAVAILABLE"
+    assert opening(answer).status == "QUOTED" and supply() == (19, 1, 0) and provider.balance(name) == 100_00
+    provider.fail_key_resolution(0)
+    assert open_payments_checkout.finish(rail, key, query).status == "opened"  # the buyer reloads the page
+    assert provider.balance(name) == 100_00 - PRICE
+
+
 def test_wallet_errors_reserve_nothing_and_idempotency_keys_are_honoured(rail, provider):
     for address, code in ((f"{provider.url}/nobody", ErrorCode.WALLET_ADDRESS_NOT_FOUND),
                           ("ftp://wallet.example/alice", ErrorCode.WALLET_ADDRESS_INVALID),

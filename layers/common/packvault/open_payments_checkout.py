@@ -272,13 +272,13 @@ def _pay(rail: OpenPaymentsRail, flow: store.OpenPaymentsFlowRecord, opening: st
     final (recorded, the unit released); an unreachable wallet gives the claim back for a retry."""
     buyer = _wallet_of(flow.buyer)
     try:
-        grant = rail.client.continue_grant(flow.continue_uri, flow.continue_token, interact_ref)
+        grant = _authenticated(rail.client.continue_grant, flow.continue_uri, flow.continue_token, interact_ref)
         if grant.token is None:
             raise OpenPaymentsError("grant continuation", 200, "too_fast", "no access token yet")
-        outgoing = rail.client.create_outgoing_payment(buyer, grant.token, flow.quote_id,
-                                                       {"opening_id": opening.opening_id})
+        outgoing = _authenticated(rail.client.create_outgoing_payment, buyer, grant.token, flow.quote_id,
+                                  {"opening_id": opening.opening_id})
     except OpenPaymentsError as exc:
-        if exc.retryable:
+        if exc.retryable or _unverified(exc):  # our signature still not verified: ours to fix, not a refusal
             store.release_finish(flow, request_id)
             logger.warning("open payments wallet unavailable at finish", extra={"opening_id": opening.opening_id,
                                                                                 "error": str(exc)})
@@ -294,6 +294,31 @@ def _pay(rail: OpenPaymentsRail, flow: store.OpenPaymentsFlowRecord, opening: st
         return
     store.record_flow_outcome(flow, opening, "paying", str(outgoing.get("id")),
                               {"debit_amount": outgoing.get("debitAmount")})
+
+
+AUTH_RETRY_DELAYS = (0.2, 0.5, 1.0)
+
+
+def _authenticated(call: Any, *args: Any) -> Any:
+    """A call whose 401 is retried: an authorization server answers 401 invalid_client when it could not verify
+    our signature, often because fetching our keys failed for a moment. The request was not accepted, so sending
+    it again is safe. Other refusals (invalid_continuation, a rejected grant, a failed payment) are final."""
+    for delay in (*AUTH_RETRY_DELAYS, None):
+        try:
+            return call(*args)
+        except OpenPaymentsError as exc:
+            if not _unverified(exc) or delay is None:
+                raise
+            logger.warning("open payments request unauthenticated; retrying", extra={"step": exc.step,
+                                                                                   "code": exc.code})
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def _unverified(exc: OpenPaymentsError) -> bool:
+    """GNAP's invalid_client: the server could not verify who we are (our signature or keys), nothing about the
+    buyer's consent."""
+    return exc.status == 401 and exc.code in {"invalid_client", None}
 
 
 def _close(rail: OpenPaymentsRail, opening: store.OpeningRecord) -> None:
