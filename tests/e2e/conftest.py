@@ -105,3 +105,16 @@ def limited_stack(dynamodb_local, tmp_path_factory) -> Iterator[Stack]:
     """A second stack with the rate limits on, as deployed (its own table)."""
     with running_stack(dynamodb_local, tmp_path_factory.mktemp("limited-stack"), RATE_LIMITS="true") as running:
         yield running
+
+
+def assert_audit_holds(stack: Stack) -> None:
+    """`packvault audit` over the stack's whole table, found as a person finds it (the state file): every invariant
+    holds after what a demo did."""
+    import json
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PACKVAULT_STATE": stack.state_file}
+    for name in ("TABLE_NAME", "DYNAMODB_ENDPOINT"):
+        env.pop(name, None)
+    audited = subprocess.run([sys.executable, "-m", "packvault_tools", "audit"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=300, check=False)
+    assert audited.returncode == 0 and json.loads(audited.stdout)["verdict"] == "ok", audited.stdout + audited.stderr

@@ -15,6 +15,7 @@ import requests
 
 from packvault_tools.client import ApiError, Keypair, PackvaultClient
 from tests.conftest import ROOT
+from tests.e2e.conftest import assert_audit_holds
 
 
 @pytest.fixture(scope="module")
@@ -92,3 +93,4 @@ def test_make_demo_admin_works_against_the_stack(stack):
     assert demo.returncode == 0, demo.stderr
     assert '"in_public_catalog": true' in demo.stdout and '"in_public_catalog": false' in demo.stdout
     assert '"retry_gave_the_same_answer": true' in demo.stdout
+    assert_audit_holds(stack)

@@ -11,6 +11,7 @@ import sys
 import time
 
 from tests.conftest import ROOT
+from tests.e2e.conftest import assert_audit_holds
 
 PACKVAULT = [sys.executable, "-m", "packvault_tools"]
 
@@ -44,6 +45,7 @@ def test_the_demo_finds_the_stack_and_works_six_times_in_a_row(stack):
         demo = _run([sys.executable, "-m", "local.demo"], _env(stack))
         assert demo.returncode == 0, f"run {run + 1}: {demo.stderr}"
     assert '"verdict": "match"' in demo.stdout and '"signed_quote": "holds"' in demo.stdout
+    assert_audit_holds(stack)
     proof = os.path.join(os.path.dirname(stack.state_file), "last-proof.json")
     verified = _run([*PACKVAULT, "verify-opening", proof], _env(stack))
     assert verified.returncode == 0 and json.loads(verified.stdout)["verdict"] == "match"
@@ -68,8 +70,10 @@ def test_without_a_stack_or_a_table_the_tools_say_what_to_do(stack, tmp_path):
 def test_the_card_credits_and_topup_demos_work_against_the_stack(stack):
     expected = {"card": ['"verdict": "match"', '"signed_quote": "holds"'],
                 "credits": ['"verdict": "match"', "topup +500"],
-                "topup": ['"status": "succeeded"', "Game credit purchase successful!"]}
+                "topup": ['"status": "succeeded"', "Game credit purchase successful!"],
+                "open-payments": ['"verdict": "match"']}
     for pay, markers in expected.items():
         demo = _run([sys.executable, "-m", "local.demo", "--pay", pay], _env(stack))
         assert demo.returncode == 0, f"{pay}: {demo.stderr}"
         assert all(marker in demo.stdout for marker in markers), (pay, demo.stdout[-2000:])
+        assert_audit_holds(stack)

@@ -10,7 +10,7 @@ from packvault import store
 
 def audit() -> dict[str, int]:
     """Reads every row and checks the invariants; returns the counts it checked. Raises AssertionError naming
-    what is wrong: a payment claimed by nothing opened or owed, an opening with items twice or missing,
+    what is wrong: a payment claimed by nothing opened, owed or ordered, an opening with items twice or missing,
     supply counters that disagree with the openings, vault totals, quote counters, or an unbalanced ledger."""
     rows = list(store.Row.scan())
     openings = {o.opening_id: o for o in (store.get_opening(r.pk.removeprefix("OPENING#")) for r in rows
@@ -18,6 +18,9 @@ def audit() -> dict[str, int]:
     claims = [store.get_payment_claim(*r.pk.split("#", 2)[1:]) for r in rows if r.sk == "PAYMENT"]
     vault = [store.VaultItemRecord.get(r.pk, r.sk) for r in rows if r.sk.startswith("VAULT#")]
     for claim in claims:
+        if claim.opening_id.startswith(ORDER_CLAIM):  # a game-credit order paid first (seed 001), not an opening
+            _audit_order_claim(claim)
+            continue
         opening = openings.get(claim.opening_id)
         assert opening is not None and opening.status in {"OPENED", "REFUND_DUE", "REFUNDED"}, \
             f"payment {claim.payment_id} claimed by {claim.opening_id} in state {opening and opening.status}"
@@ -43,6 +46,17 @@ def audit() -> dict[str, int]:
     postings = [store.get_posting(r.pk.removeprefix("POSTING#")) for r in rows if r.sk == "POSTING"]
     assert all(sum(int(e["amount"]) for e in p.entries) == 0 for p in postings), "an unbalanced posting"
     return {"openings": len(openings), "payments": len(claims), "vault_items": len(vault), "postings": len(postings)}
+
+
+ORDER_CLAIM = "order:"
+
+
+def _audit_order_claim(claim: store.PaymentClaimRecord) -> None:
+    """A claim owned by a game-credit order: the order exists and was paid by exactly this payment."""
+    order = store.get_order(claim.opening_id.removeprefix(ORDER_CLAIM))
+    assert order is not None, f"payment {claim.payment_id} claimed by {claim.opening_id}, which does not exist"
+    assert order.payment_id == claim.payment_id, \
+        f"payment {claim.payment_id} claimed by {claim.opening_id}, which was paid by {order.payment_id}"
 
 
 def _audit_supply(pack: store.PackRecord, mine: list[store.OpeningRecord]) -> None:
