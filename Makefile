@@ -33,12 +33,14 @@ run: $(VENV)/.installed
 # make demo (Solana) | make demo PAY=card (Stripe Checkout; BROWSER_PAY=1 to press Pay yourself) | PAY=credits
 # | PAY=topup (game credits over GraphQL) | PAY=open-payments (an Open Payments wallet on the local provider)
 demo: $(VENV)/.installed
-	$(VENV)/bin/python -m local.demo $(if $(PAY),--pay $(PAY)) $(if $(BROWSER_PAY),--browser) \
+	$(if $(filter command line environment,$(origin PORT)),PACKVAULT_PORT=$(PORT)) $(VENV)/bin/python -m local.demo \
+		$(if $(PAY),--pay $(PAY)) $(if $(BROWSER_PAY),--browser) \
 		$(if $(filter command line environment,$(origin PORT)),--api http://127.0.0.1:$(PORT))
 
 # The operator's side: sign in as the admin `make run` created, manage a pack, read its audit trail.
 demo-admin: $(VENV)/.installed
-	$(VENV)/bin/python -m local.demo_admin $(if $(filter command line environment,$(origin PORT)),--api http://127.0.0.1:$(PORT))
+	$(if $(filter command line environment,$(origin PORT)),PACKVAULT_PORT=$(PORT)) $(VENV)/bin/python -m local.demo_admin \
+		$(if $(filter command line environment,$(origin PORT)),--api http://127.0.0.1:$(PORT))
 
 test: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

