@@ -64,6 +64,7 @@ async function api (method, path, body) {
 }
 
 const escape = (text) => String(text ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+const plural = (count, word) => `${count} ${word}${count === 1 ? '' : 's'}`
 const usd = (amount) => `$${Number(amount).toFixed(2)}`
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 const reducedMotion = () => window.matchMedia('(prefers-reduced-motion: reduce)').matches
@@ -117,7 +118,7 @@ async function showPacks () {
       <h2>${escape(pack.name)}</h2>
       <p class="muted">${escape(pack.description || '')}</p>
       <p>${pack.prices.map((p) => `<strong>${escape(p.amount)} ${escape(p.currency)}</strong>`).join(' · ')}</p>
-      <p>${pack.cards_per_pack} items · ${pack.remaining_supply === null ? 'unlimited supply' : pack.sold_out ? '<strong>sold out</strong>' : `${pack.remaining_supply} left`}</p>
+      <p>${plural(pack.cards_per_pack, 'item')} · ${pack.remaining_supply === null ? 'unlimited supply' : pack.sold_out ? '<strong>sold out</strong>' : `${pack.remaining_supply} left`}</p>
       <a href="#/pack/${encodeURIComponent(pack.pack_id)}">Odds and buying</a>
     </article>`).join('')}</div>`
 }
@@ -341,7 +342,7 @@ async function showVault () {
   const live = current()
   const vault = await api('GET', '/api/v1/me/vault?limit=100')
   if (!live()) return
-  main.innerHTML = `<h1>Vault</h1><p><strong id="vault-count">${vault.item_count}</strong> items, worth <strong id="vault-total">${usd(vault.total_fmv)}</strong> at fair value.</p>
+  main.innerHTML = `<h1>Vault</h1><p><strong id="vault-count">${vault.item_count}</strong> ${vault.item_count === 1 ? 'item' : 'items'}, worth <strong id="vault-total">${usd(vault.total_fmv)}</strong> at fair value.</p>
     <table><thead><tr><th scope="col">Item</th><th scope="col">Rarity</th><th class="num" scope="col">Fair value</th><th scope="col">Opening</th></tr></thead><tbody>
     ${vault.items.map((item) => `<tr><td>${escape(item.name)}</td><td>${escape(item.rarity)}</td><td class="num">${usd(item.fmv)}</td>
       <td><a href="#/opening/${escape(item.opening_id)}">${escape(item.opening_id.slice(0, 8))}</a></td></tr>`).join('')}</tbody></table>`

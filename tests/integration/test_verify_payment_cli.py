@@ -44,3 +44,15 @@ def test_failover_to_the_next_rpc_url(solana_node, capsys):
     code, verdict = run(capsys, signature, "--rpc-url", "http://127.0.0.1:9", "--rpc-url", solana_node.url,
                         "--recipient", str(platform.pubkey()), "--amount", "0.01")
     assert (code, verdict["status"]) == (0, "valid")
+
+
+def test_a_malformed_signature_is_invalid_input_not_pending(solana_node, capsys):
+    for malformed in ("not-a-signature", "1" * 20, "0OIl" * 22):
+        code, verdict = run(capsys, malformed, "--rpc-url", solana_node.url, "--recipient", new_reference(),
+                            "--amount", "0.05")
+        assert (code, verdict["status"], verdict["code"]) == (1, "invalid", "INVALID_TX_SIGNATURE")
+
+
+def test_verify_opening_given_an_opening_id_without_api_says_to_add_it(capsys):
+    code = main(["verify-opening", "3f1c9a52-3a8e-4d55-9d0e-8f0b7c1e2a11"])
+    assert code == 2 and "add --api <url>" in capsys.readouterr().err

@@ -153,6 +153,11 @@ def _check_payment_memo(rpc_url: str, proof: dict, quote_hash: str) -> list[str]
 
 
 def _proof_from_file(path: str) -> dict:
+    from packvault.openings import OPENING_ID
+
+    if path != "-" and OPENING_ID.match(path) and not os.path.exists(path):
+        raise ValueError(f"{path} looks like an opening id, not a file: add --api <url> to read its public proof "
+                         "(e.g. --api http://127.0.0.1:3000)")
     source = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
     with source:
         document = json.load(source)
@@ -203,9 +208,14 @@ def _login(args: argparse.Namespace) -> int:
 
 def _verify_payment(args: argparse.Namespace) -> int:
     from packvault import money
+    from packvault.keys import is_signature
     from packvault.payments.solana import PaymentTerms, verify_payment
     from packvault.payments.solana_rpc import RpcError, RpcUnavailable, SolanaRpc
 
+    if not is_signature(args.signature):
+        print(json.dumps({"status": "invalid", "code": "INVALID_TX_SIGNATURE",
+                          "message": "not a transaction signature (base58 of 64 bytes); nothing was looked up"}))
+        return 1
     try:
         unit = money.currency(args.currency)
         amount = money.to_base_units(args.amount, unit.decimals)
