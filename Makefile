@@ -7,7 +7,7 @@ PIP    := --progress-bar off --disable-pip-version-check
 PORT   ?= $(or $(PACKVAULT_PORT),3000)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint lint-template bench load build clean demo demo-admin openapi web
+.PHONY: run test lint lint-template bench load build deploy clean demo demo-admin openapi web
 
 $(VENV)/.installed: $(VENV)/.python-3.13 requirements/dev.txt layers/common/requirements.txt layers/stripe/requirements.txt layers/graphql/requirements.txt layers/openpayments/requirements.txt pyproject.toml
 	@echo "installing the pinned dependencies into $(VENV) (the first time takes a minute or two)"
@@ -71,6 +71,11 @@ bench: $(VENV)/.installed
 # SHARDS=8 spreads the limited drop's supply over 8 shard rows).
 load: $(VENV)/.installed
 	$(VENV)/bin/python bench/load.py --seconds $(or $(SECONDS),60) --users $(or $(USERS),16) --shards $(or $(SHARDS),1)
+
+# sam deploy keeping samconfig.toml's parameters for ENV (dev|prod) and adding ARGS: make deploy ENV=prod
+# ARGS="PlatformWallet=<base58> AuthDomain=shop.example.com ..." (a prod deploy names every parameter prod needs).
+deploy: $(VENV)/.installed $(TOOLS)/.installed
+	$(VENV)/bin/python -m packvault_tools.deploy $(or $(ENV),dev) $(ARGS)
 
 build: $(TOOLS)/.installed
 	PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" PYTHON="$(PYTHON)" sam build

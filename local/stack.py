@@ -59,6 +59,8 @@ def function_environment(tpl: dict[str, Any], table_name: str, queues: dict[str,
         if isinstance(value, dict) and "Fn::Join" in value:  # a joined list parameter, e.g. the CORS origins
             separator, listed = value["Fn::Join"]
             value = separator.join(str(parameters[listed["Ref"]]).split(","))
+        if isinstance(value, dict) and "Fn::If" in value:  # a stage-scoped SSM key path: locally the keys come
+            value = ""                                       # from the environment (JWT_SIGNING_KEY, ...)
         if isinstance(value, dict) and "Ref" in value:
             ref = value["Ref"]
             value = table_name if ref in tables else parameters[ref]
@@ -151,6 +153,7 @@ class LocalApi(ThreadingHTTPServer):
         self.routes = routes
         self.pools = pools
         self.cors = cors
+        self.content_security_policy = ""
         self.authorizations = AuthorizerCache()
 
 
@@ -236,7 +239,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         found = (document, web.TYPES[".json"]) if document is not None else web.static_file(path)
         if found is None:
             return False
-        self._send(200, {"content-type": found[1], "cache-control": "no-cache"}, found[0])
+        headers = {"content-type": found[1], "cache-control": "no-cache"}
+        if found[1].startswith("text/html"):
+            headers["content-security-policy"] = self.server.content_security_policy
+        self._send(200, headers, found[0])
         return True
 
     def _authorize(self, authorizer: template.Authorizer, event: dict) -> bool:
@@ -353,6 +359,16 @@ def choose_ports(args: argparse.Namespace, explicit: set[str]) -> None:
             if name in explicit:
                 raise StartFailed(f"port {port} ({flag}) is already in use; choose another with {flag} <port>")
             setattr(args, name, dynamodb.free_port())
+
+
+def storefront_policy(tpl: dict[str, Any], solana_rpc: str) -> str:
+    """The storefront's Content-Security-Policy from the template (WebSecurityHeaders), for the page served here:
+    the API is the page's own origin ('self'), the RPC the local node's."""
+    (policy,) = template.resources(tpl, "AWS::CloudFront::ResponseHeadersPolicy").values()
+    text = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]["ContentSecurityPolicy"][
+        "ContentSecurityPolicy"]["Fn::Sub"]
+    text = text.replace("https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}", "")
+    return " ".join(text.replace("${StorefrontSolanaRpc}", solana_rpc).split())
 
 
 def on_a_free_port(start: Any, args: argparse.Namespace, name: str, explicit: set[str]) -> Any:
@@ -488,6 +504,7 @@ def run(args: argparse.Namespace, explicit: set[str]) -> int:
             Scheduler(scheduled, template.rate_seconds(schedule.expression), schedule.payload, stop).start()
         stack.callback(stop.set)
         server.routes, server.pools = routes, pools
+        server.content_security_policy = storefront_policy(tpl, os.environ["SOLANA_RPC_URLS"].split(",")[0])
         server.cors = next(iter(template.resources(tpl, "AWS::Serverless::HttpApi").values()))["Properties"].get(
             "CorsConfiguration", {})
         signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())

@@ -107,6 +107,14 @@ def limited_stack(dynamodb_local, tmp_path_factory) -> Iterator[Stack]:
         yield running
 
 
+@pytest.fixture(scope="session")
+def demo_stack(dynamodb_local, tmp_path_factory) -> Iterator[Stack]:
+    """A stack whose table holds only what went through its API (the demos, then `packvault audit` over all of it):
+    other tests plant rows directly, which the audit would rightly question."""
+    with running_stack(dynamodb_local, tmp_path_factory.mktemp("demo-stack"), RATE_LIMITS="false") as running:
+        yield running
+
+
 def assert_audit_holds(stack: Stack) -> None:
     """`packvault audit` over the stack's whole table, found as a person finds it (the state file): every invariant
     holds after what a demo did."""

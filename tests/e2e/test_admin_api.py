@@ -86,7 +86,8 @@ def test_operator_reads_answer_in_the_documented_shapes(operator):
     assert set(page) == {"openings", "cursor"}
 
 
-def test_make_demo_admin_works_against_the_stack(stack):
+def test_make_demo_admin_works_against_the_stack(demo_stack):
+    stack = demo_stack
     env = {"PYTHONPATH": str(ROOT), "PACKVAULT_STATE": stack.state_file, "PATH": "/usr/bin:/bin"}
     demo = subprocess.run([sys.executable, "-m", "local.demo_admin"], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=120)

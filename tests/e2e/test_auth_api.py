@@ -60,7 +60,8 @@ def test_malformed_wallet_is_400(api, wallet):
 
 
 def test_malformed_json_is_400(api):
-    response = requests.post(f"{api}/api/v1/auth/nonce", data="{nope", timeout=10)
+    response = requests.post(f"{api}/api/v1/auth/nonce", data="{nope", timeout=10,
+                             headers={"content-type": "application/json"})
     assert (response.status_code, response.json()["error"]["code"]) == (400, "INVALID_JSON")
 
 
@@ -111,7 +112,7 @@ def test_expired_nonce_is_401(api, stack_store):
 
 def token_with(wallet, key=None, algorithm="HS256", **changes):
     now = int(time.time())
-    claims = {"sub": wallet, "iss": "packvault", "aud": "packvault-api", "iat": now, "exp": now + 300, **changes}
+    claims = {"sub": wallet, "iss": "packvault", "aud": "packvault-api:dev", "iat": now, "exp": now + 300, **changes}
     signing_key = None if algorithm == "none" else (key or os.environ["JWT_SIGNING_KEY"])
     return jwt.encode(claims, signing_key, algorithm=algorithm)
 

@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT
 from tests.e2e.conftest import assert_audit_holds
 
@@ -26,6 +28,12 @@ def _env(stack, **extra: str) -> dict[str, str]:
 
 def _run(command: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+@pytest.fixture(scope="module")
+def stack(demo_stack):
+    """This module's demos run on a table of their own, so the audit after them judges only what they did."""
+    return demo_stack
 
 
 def _files(folder: str) -> dict[str, bytes]:

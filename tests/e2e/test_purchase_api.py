@@ -47,5 +47,6 @@ def test_purchase_errors_use_the_error_shape(api):
                              headers={"authorization": f"Bearer {client.token}"}, timeout=10)
     assert (response.status_code, response.json()["error"]["code"]) == (409, "PACK_INACTIVE")
     response = requests.post(f"{api}/api/v1/packs/genesis-drop/purchase", data="[1,2]",
-                             headers={"authorization": f"Bearer {client.token}"}, timeout=10)
+                             headers={"authorization": f"Bearer {client.token}", "content-type": "application/json"},
+                             timeout=10)
     assert (response.status_code, response.json()["error"]["code"]) == (400, "INVALID_JSON")

@@ -79,6 +79,8 @@ def open_page(browser, stack, keypair: Keypair, **context_options):
                                                    "publicKey": list(bytes(signing_key.verify_key))}))
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.append(message.text)  # the page must work under its CSP
+            if "Content Security Policy" in message.text else None)
     page.goto(stack.base_url + "/")
     return page, errors
 
@@ -180,3 +182,11 @@ def test_pay_by_card_on_stripes_page_and_come_back_to_the_reveal(browser, stack)
     page.locator("#pay").click()
     reveal_and_verify(page, "10-card-reveal")
     assert errors == []
+
+
+def test_the_page_is_served_with_the_templates_content_security_policy(stack):
+    import requests
+
+    policy = requests.get(stack.base_url + "/", timeout=10).headers["content-security-policy"]
+    assert "script-src 'self';" in policy and "frame-ancestors 'none'" in policy and "default-src 'none'" in policy
+    assert f"connect-src 'self' {stack.solana_url};" in policy

@@ -48,7 +48,7 @@ def forged(claims: dict, key: str = "k" * 40, algorithm: str = "HS256") -> str:
 
 def claims_for(wallet: str, **changes) -> dict:
     now = int(time.time())
-    return {"sub": wallet, "iss": "packvault", "aud": "packvault-api", "iat": now, "exp": now + 60, **changes}
+    return {"sub": wallet, "iss": "packvault", "aud": "packvault-api:dev", "iat": now, "exp": now + 60, **changes}
 
 
 @pytest.mark.parametrize(

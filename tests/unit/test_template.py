@@ -24,9 +24,10 @@ def _references(node: Any) -> set[str]:
                 found.add(value)
             elif key == "Fn::GetAtt":
                 found.add(value[0])
-            elif key == "Fn::Sub":
-                text = value if isinstance(value, str) else value[0]
-                found |= {name.split(".")[0] for name in re.findall(r"\$\{([^}!]+)\}", text)}
+            elif key == "Fn::Sub":  # "text" or ["text", {local: value}]: the local names are not references
+                text, local = (value, {}) if isinstance(value, str) else (value[0], value[1])
+                found |= {name.split(".")[0] for name in re.findall(r"\$\{([^}!]+)\}", text)} - set(local)
+                found |= _references(list(local.values()))
             else:
                 found |= _references(value)
     elif isinstance(node, list):

@@ -86,8 +86,8 @@ def signed_by(wallet: str, message: str, signature: str) -> bool:
 def issue_token(settings: Settings, wallet: str) -> dict[str, Any]:
     now = int(time.time())
     expires = now + settings.auth_token_ttl_seconds
-    claims = {"sub": wallet, "iss": TOKEN_ISSUER, "aud": TOKEN_AUDIENCE, "iat": now, "nbf": now, "exp": expires,
-              "jti": secrets.token_hex(8)}
+    claims = {"sub": wallet, "iss": TOKEN_ISSUER, "aud": token_audience(settings), "stage": settings.stage,
+              "iat": now, "nbf": now, "exp": expires, "jti": secrets.token_hex(8)}
     role = operator_role(settings, wallet)
     if role is not None:
         claims["role"] = role
@@ -96,6 +96,11 @@ def issue_token(settings: Settings, wallet: str) -> dict[str, Any]:
               "expires_at": iso_seconds(datetime.fromtimestamp(expires, UTC)),
               "expires_in": settings.auth_token_ttl_seconds}
     return {**answer, "role": role} if role is not None else answer
+
+
+def token_audience(settings: Settings) -> str:
+    """The API of one stage: a token made for dev is refused by staging and prod (and back), even were a key shared."""
+    return f"{TOKEN_AUDIENCE}:{settings.stage}"
 
 
 def operator_role(settings: Settings, wallet: str) -> str | None:
@@ -114,8 +119,9 @@ def operator_role(settings: Settings, wallet: str) -> str | None:
 def read_token(settings: Settings, token: str) -> dict[str, Any]:
     """The claims of a valid token; PackvaultError TOKEN_EXPIRED or TOKEN_INVALID otherwise."""
     try:
-        claims = jwt.decode(token, signing_key(settings), algorithms=[TOKEN_ALGORITHM], audience=TOKEN_AUDIENCE,
-                            issuer=TOKEN_ISSUER, options={"require": ["sub", "exp", "iat", "iss", "aud"]})
+        claims = jwt.decode(token, signing_key(settings), algorithms=[TOKEN_ALGORITHM],
+                            audience=token_audience(settings), issuer=TOKEN_ISSUER,
+                            options={"require": ["sub", "exp", "iat", "iss", "aud"]})
     except jwt.ExpiredSignatureError:
         raise PackvaultError(ErrorCode.TOKEN_EXPIRED) from None
     except jwt.PyJWTError:

@@ -209,6 +209,23 @@ class Settings(BaseModel):
         return self
 
     @model_validator(mode="after")
+    def _no_dev_keys_or_settings_in_prod(self) -> Settings:
+        """A prod function refuses to start with another stage's key paths or dev settings, whatever the template
+        let through: a dev token or a dev-held key must never work in prod."""
+        if self.stage != "prod":
+            return self
+        for name, field in type(self).model_fields.items():
+            value = getattr(self, name)
+            if name.endswith("_parameter") and isinstance(value, str) and not value.startswith("/packvault/prod/") \
+                    and "/dev/" in value:
+                raise ValueError(f"{field.alias} is {value!r} but STAGE is prod: prod reads no /dev/ parameter")
+        if self.auth_domain in {"localhost", "127.0.0.1"}:
+            raise ValueError("AUTH_DOMAIN is localhost but STAGE is prod: sign-in messages must name the public host")
+        if self.solana_cluster != "mainnet":
+            raise ValueError(f"SOLANA_CLUSTER is {self.solana_cluster} but STAGE is prod")
+        return self
+
+    @model_validator(mode="after")
     def _live_keys_only_in_prod(self) -> Settings:
         key = self.stripe_secret_key.get_secret_value() if self.stripe_secret_key else ""
         if key.startswith(("sk_live_", "rk_live_")) and self.stage != "prod":
