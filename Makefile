@@ -3,11 +3,12 @@
 PYTHON ?= $(shell tools/python313)
 VENV   := .venv
 TOOLS  := .venv-tools
+IAC    := .venv-checkov
 PIP    := --progress-bar off --disable-pip-version-check
 PORT   ?= $(or $(PACKVAULT_PORT),3000)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: run test lint lint-template bench load build deploy clean demo demo-admin openapi web
+.PHONY: run test lint lint-template lint-iac bench load build deploy clean demo demo-admin openapi web
 
 $(VENV)/.installed: $(VENV)/.python-3.13 requirements/dev.txt layers/common/requirements.txt layers/stripe/requirements.txt layers/graphql/requirements.txt layers/openpayments/requirements.txt pyproject.toml
 	@echo "installing the pinned dependencies into $(VENV) (the first time takes a minute or two)"
@@ -49,6 +50,15 @@ test: $(VENV)/.installed
 lint: $(VENV)/.installed lint-template
 	$(VENV)/bin/ruff check .
 
+# Checkov over template.yaml with .checkov.yaml (its skips carry their reasons). CI runs it.
+$(IAC)/.installed: requirements/checkov.txt
+	$(or $(shell command -v python3),$(PYTHON)) -m venv $(IAC)
+	$(IAC)/bin/pip install $(PIP) -r requirements/checkov.txt
+	touch $@
+
+lint-iac: $(IAC)/.installed
+	$(IAC)/bin/checkov --config-file .checkov.yaml
+
 # The template's own linters (CI runs this beside `make test`, which runs ruff).
 lint-template: $(TOOLS)/.installed
 	$(TOOLS)/bin/sam validate --lint --region us-east-1
@@ -81,4 +91,4 @@ build: $(TOOLS)/.installed
 	PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" PYTHON="$(PYTHON)" sam build
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) $(IAC) .aws-sam .pytest_cache .ruff_cache

@@ -50,7 +50,13 @@ class Stats:
     def __init__(self) -> None:
         self.latencies: dict[str, list[float]] = defaultdict(list)
         self.errors: dict[str, int] = defaultdict(int)
+        self.causes: list[tuple[str, str, str | None]] = []  # (route, what the client saw, the request id)
         self.lock = threading.Lock()
+
+    def _failed(self, route: str, seen: str, request_id: str | None) -> None:
+        with self.lock:
+            self.errors[route] += 1
+            self.causes.append((route, seen, request_id))
 
     def timed(self, route: str, call):
         started = time.perf_counter()
@@ -58,12 +64,12 @@ class Stats:
             return call()
         except ApiError as refused:
             if refused.status >= 500:
-                with self.lock:
-                    self.errors[route] += 1
+                error = (refused.body or {}).get("error", {}) if isinstance(refused.body, dict) else {}
+                self._failed(route, f"HTTP {refused.status} {error.get('code') or refused.body}",
+                             error.get("request_id"))
             raise
-        except requests.RequestException:
-            with self.lock:
-                self.errors[route] += 1
+        except requests.RequestException as failure:  # no answer at all: a client timeout, a reset connection
+            self._failed(route, f"{type(failure).__name__}: {str(failure)[:160]}", None)
             raise
         finally:
             with self.lock:
@@ -128,6 +134,8 @@ def main() -> None:
         port, solana_port, stripe_port = dynamodb.free_port(), dynamodb.free_port(), dynamodb.free_port()
         table = f"load-{uuid.uuid4().hex[:8]}"
         state = Path(tempfile.mkdtemp(prefix="packvault-load-")) / "state.json"
+        stack_log = state.parent / "stack.log"  # the stack's own lines, read for the cause of any 5xx
+        log_file = stack_log.open("w")
         env = {**os.environ, "PYTHONPATH": str(ROOT), "PACKVAULT_STATE": str(state),
                "QUOTE_TTL_SECONDS": "60", "MAX_OPEN_QUOTES": "10", "POWERTOOLS_LOG_LEVEL": "ERROR",
                "RATE_LIMITS": "false"}  # every simulated user signs in from 127.0.0.1
@@ -137,7 +145,7 @@ def main() -> None:
                                   database.endpoint, "--table-name", table, "--solana-port", str(solana_port),
                                   "--stripe-port", str(stripe_port), "--containers", "8",
                                   "--catalog", str(catalog_file(state.parent, args.shards))],
-                                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                 cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
         base, solana = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{solana_port}"
         try:
             _wait(base)
@@ -158,6 +166,8 @@ def main() -> None:
         finally:
             stack.terminate()
             stack.wait(timeout=30)
+        log_file.close()
+        report_causes(stats, stack_log)
         report_run(stats, paid, elapsed, report)
 
 
@@ -170,6 +180,23 @@ def catalog_file(directory: Path, shards: int) -> Path:
     path = directory / "catalog.json"
     path.write_text(json.dumps(document))
     return path
+
+
+def report_causes(stats: Stats, stack_log: Path) -> None:
+    """Every server error: what the client saw and, by its request id, what the stack logged about it."""
+    if not stats.causes:
+        return
+    lines = stack_log.read_text(errors="replace").splitlines()
+    print(f"server errors, with their causes (stack log: {stack_log}):")
+    for route, seen, request_id in stats.causes:
+        print(f"  {route}: {seen}")
+        logged = [n for n, line in enumerate(lines) if request_id and request_id in line]
+        for n in logged[:1]:
+            print("    " + "\n    ".join(lines[n:n + 12]))
+    failures = [n for n, line in enumerate(lines) if "unhandled error" in line or (
+        "failed" in line and ("function" in line or "authorizer" in line))]
+    for n in failures[:5]:
+        print("  stack: " + "\n    ".join(lines[n:n + 15]))
 
 
 def report_run(stats: Stats, paid: list, elapsed: float, sweep_report: expiry.SweepReport) -> None:

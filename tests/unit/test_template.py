@@ -3,6 +3,7 @@ resources, impossible runtimes, handlers that do not exist, models that disagree
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from typing import Any
@@ -161,3 +162,24 @@ def test_operator_routes_are_throttled_more_strictly_than_buyer_routes():
     assert all(s["ThrottlingRateLimit"] == {"Ref": "AdminThrottlingRateLimit"} for s in api["RouteSettings"].values())
     parameters = TPL["Parameters"]
     assert parameters["AdminThrottlingRateLimit"]["Default"] < parameters["ThrottlingRateLimit"]["Default"]
+
+
+def test_every_function_logs_to_a_group_with_retention_and_the_api_logs_each_request():
+    groups = {str(r["Properties"]["LogGroupName"]["Fn::Sub"]): r["Properties"] for r in TPL["Resources"].values()
+              if r["Type"] == "AWS::Logs::LogGroup"}
+    for logical_id in template.functions(TPL):
+        group = groups.get(f"/aws/lambda/${{{logical_id}}}")
+        assert group is not None and group["RetentionInDays"] == {"Ref": "LogRetentionDays"}, logical_id
+    access = TPL["Resources"]["HttpApi"]["Properties"]["AccessLogSettings"]
+    fields = json.loads(access["Format"])
+    assert {"requestId", "status", "responseLatency", "authorizerError", "routeKey"} <= set(fields)
+    assert access["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+
+
+def test_functions_are_traced_and_background_consumers_have_reserved_concurrency():
+    assert TPL["Globals"]["Function"]["Tracing"] == "Active"
+    resources = TPL["Resources"]
+    assert resources["ExpireQuotesFunction"]["Properties"]["ReservedConcurrentExecutions"] == 1
+    fulfilment = resources["FulfilmentFunction"]["Properties"]
+    mapping = fulfilment["Events"]["Orders"]["Properties"]["ScalingConfig"]["MaximumConcurrency"]
+    assert mapping <= fulfilment["ReservedConcurrentExecutions"]
