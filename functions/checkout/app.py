@@ -6,7 +6,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from packvault import checkout
-from packvault.http import create_app, current_wallet, json_body, logger, rate_limited, to_json
+from packvault.http import create_app, current_wallet, idempotency_key, json_body, logger, rate_limited, to_json
 from packvault.payments import stripe_checkout
 from packvault.runtime import configure
 
@@ -18,22 +18,25 @@ CHECKOUT_LIMIT = rate_limited("checkout")
 
 @app.post("/api/v1/packs/<pack_id>/checkout", middlewares=[CHECKOUT_LIMIT])
 def start_checkout(pack_id: str) -> Response:
-    status, answer = checkout.create_checkout(settings, cards, current_wallet(app), pack_id, json_body(app),
-                                              app.current_event.get_header_value("idempotency-key"))
+    body = json_body(app)
+    status, answer = checkout.create_checkout(settings, cards, current_wallet(app), pack_id, body,
+                                              idempotency_key(app, body))
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=to_json(answer))
 
 
 @app.post("/api/v1/credits/bundles/<bundle_id>/checkout", middlewares=[CHECKOUT_LIMIT])
 def checkout_credits(bundle_id: str) -> Response:
-    status, answer = checkout.create_checkout(settings, cards, current_wallet(app), bundle_id, json_body(app),
-                                              app.current_event.get_header_value("idempotency-key"), "credits")
+    body = json_body(app)
+    status, answer = checkout.create_checkout(settings, cards, current_wallet(app), bundle_id, body,
+                                              idempotency_key(app, body), "credits")
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=to_json(answer))
 
 
 @app.post("/api/v1/game-credits/<item_id>/checkout", middlewares=[CHECKOUT_LIMIT])
 def checkout_game_credit(item_id: str) -> Response:
-    status, answer = checkout.create_checkout(settings, cards, current_wallet(app), item_id, json_body(app),
-                                              app.current_event.get_header_value("idempotency-key"), "game_credit")
+    body = json_body(app)
+    status, answer = checkout.create_checkout(settings, cards, current_wallet(app), item_id, body,
+                                              idempotency_key(app, body), "game_credit")
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=to_json(answer))
 
 

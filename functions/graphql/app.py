@@ -1,5 +1,6 @@
 """POST /graphql (public: sign-in is one of its operations; the others read the bearer token themselves):
-seed 001's game-credit operations over the domain the REST API uses (packvault.graphql_api)."""
+seed 001's game-credit operations over the domain the REST API uses (packvault.graphql_api); GET
+/graphql/schema.graphql: its SDL, for schema tools."""
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
@@ -22,6 +23,12 @@ def graphql() -> Response:
                                 event.request_context.http.source_ip, event.request_context.request_id)
     status, result = graphql_api.execute(caller, json_body(app))
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=to_json(result))
+
+
+@app.get("/graphql/schema.graphql")
+def schema() -> Response:
+    return Response(status_code=200, content_type="text/plain; charset=utf-8", body=graphql_api.SDL,
+                    headers={"Cache-Control": "public, max-age=300"})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -567,3 +567,23 @@ def test_a_refund_while_stripe_is_down_is_asked_again_with_the_same_key(settings
     assert card_settlement.request_due_refunds(cards, datetime.now(UTC) + timedelta(seconds=61)) == 1
     assert keys == [0, 0]  # nothing was refused: the same idempotency key both times
     assert opening(answer).payment["refund_request"]["status"] == "requested"
+
+
+def test_an_in_flight_checkout_of_the_same_buyer_and_pack_is_answered_again(settings, cards, double, monkeypatch):
+    """Seed 004 §4.1: a second checkout for the same pack within the window returns the original checkout_url."""
+    wallet, first = start(settings, cards)
+    _, again = start(settings, cards, wallet=wallet)
+    assert again == first and supply() == (19, 1, 0)  # one reservation, one session
+    sessions = [o for o in double.state.objects.values() if o.get("object") == "checkout.session"
+                and o["metadata"]["wallet"] == wallet]
+    assert len(sessions) == 1
+    _, other_pack = start(settings, cards, pack="starter-unlimited", wallet=wallet)
+    assert other_pack["opening_id"] != first["opening_id"]
+    monkeypatch.setattr(checkout, "IN_FLIGHT_MIN_LEFT", checkout.IN_FLIGHT_MIN_LEFT * 100)  # too close to its end
+    _, fresh = start(settings, cards, wallet=wallet)
+    assert fresh["opening_id"] != first["opening_id"]
+    pay(double, first["checkout_session_id"])
+    deliver(settings, cards, event_for(double, first["checkout_session_id"], "checkout.session.completed"))
+    monkeypatch.setattr(checkout, "IN_FLIGHT_MIN_LEFT", checkout.IN_FLIGHT_MIN_LEFT / 100)
+    _, after_paid = start(settings, cards, wallet=wallet)
+    assert after_paid["opening_id"] == fresh["opening_id"]  # the paid one is never answered again; the open one is

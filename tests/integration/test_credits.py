@@ -200,9 +200,8 @@ def test_a_pack_opened_from_the_balance_is_paid_and_opened_in_one_step(env):
     assert opened["balance"] == 350 and store.credit_balance(wallet) == 350
     assert opened["rail"] == "credits" and opened["fairness"]["scheme"] == "seed-pair"
     assert opened["fairness"]["server_seed"] is None and opened["fairness"]["draw_id"] == "nonce:0"
-    assert purchase.purchase(env, wallet, "starter-unlimited", {"currency": "CREDIT"}, "key-1")[1]["opening_id"] \
-        == opened["opening_id"]  # the same key: the same opening, charged once
-    assert store.credit_balance(wallet) == 350
+    assert purchase.purchase(env, wallet, "starter-unlimited", {"currency": "CREDIT"}, "key-1") == (201, opened)
+    assert store.credit_balance(wallet) == 350  # the same key: exactly the same answer (balance too), charged once
     entries = store.all_entries(store.wallet_account(wallet))
     assert sorted(int(e.amount) for e in entries) == [-250, 600]
 
@@ -234,6 +233,7 @@ def test_fifty_concurrent_openings_from_a_balance_that_covers_twenty(env):
     refused = [r for r in results if isinstance(r, PackvaultError)]
     assert len(opened) == 20 and {r.code for r in refused} <= {"INSUFFICIENT_CREDITS", "BUSY_RETRY"}
     assert store.credit_balance(wallet) == 0 and store.vault_total(wallet)[0] == 60
+    assert sorted(o["balance"] for o in opened) == [250 * n for n in range(20)]  # each answer's balance is exact
     nonces = sorted(o["fairness"]["nonce"] for o in opened)
     assert nonces == list(range(20))  # one nonce per opening, none shared, none skipped
 

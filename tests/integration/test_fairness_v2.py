@@ -286,3 +286,46 @@ def test_a_balance_opening_never_redraws_for_a_failure_that_was_not_about_stock(
     assert faults.fired
     fairness = opened["fairness"]
     assert (fairness["round"], fairness["abandoned_rounds"], fairness["version"]) == (0, [], 2)
+
+
+def test_sealing_an_hour_counts_each_packs_openings_once(env, monkeypatch):
+    """Unlimited packs carry no opened counter on the open path: their openings are counted when their hour of the
+    public record is sealed, exactly once, also for an hour with more packs than one transaction holds."""
+    from datetime import UTC, datetime
+
+    from packvault import admin, records
+    from packvault.store import records as record_rows
+
+    period = "2031-01-01T00"
+    for n, pack_id in enumerate(["count-a", "count-a", "count-a", "count-b", "count-b", None]):
+        store.record_leaf_row(f"3f1c9a52-3a8e-4d55-9d0e-00000000000{n}", f"{period}:1{n}:00.000Z", "ab" * 32,
+                              pack_id).save()
+    assert records.seal_due(datetime(2031, 1, 1, 2, 10, tzinfo=UTC)) >= 1
+    assert store.pack_stats("count-a") == (3, period) and store.pack_stats("count-b") == (2, period)
+    assert records.seal_due(datetime(2031, 1, 1, 2, 10, tzinfo=UTC)) == 0
+    assert store.pack_stats("count-a") == (3, period)  # sealed (and counted) once
+
+    many = {f"many-{n:03d}": 1 + n % 3 for n in range(230)}  # three transactions' worth of packs
+    real_write, calls = record_rows._write_counts, []
+
+    def dies_at_the_seal(period_, counts, guard):
+        calls.append(guard.pk)
+        if guard.pk == record_rows.SEALS_PK:
+            raise RuntimeError("the sweep died before sealing")
+        return real_write(period_, counts, guard)
+
+    monkeypatch.setattr(record_rows, "_write_counts", dies_at_the_seal)
+    with pytest.raises(RuntimeError):
+        store.put_seal("2031-02-01T00", "00" * 32, 230, many)
+    monkeypatch.setattr(record_rows, "_write_counts", real_write)
+    assert store.put_seal("2031-02-01T00", "00" * 32, 230, many)  # the next sweep: the chunks are not counted again
+    assert all(store.pack_stats(pack_id)[0] == count for pack_id, count in many.items())
+    assert calls == ["SEALCOUNT#2031-02-01T00", "SEALCOUNT#2031-02-01T00", record_rows.SEALS_PK]
+    assert not store.put_seal("2031-02-01T00", "00" * 32, 230, many)
+
+    unlimited = {k: v for k, v in copy.deepcopy(CHASE).items() if k != "supply"}
+    unlimited["pack_id"] = "count-a"
+    unlimited["tiers"][1]["items"][0].pop("stock")
+    load_catalog(parse_catalog({"schema_version": 1, "packs": [unlimited]}))
+    summary = admin.pack_summary(store.get_pack("count-a"))
+    assert (summary["supply"], summary["opened_count"], summary["opened_count_through"]) == (None, 3, period)

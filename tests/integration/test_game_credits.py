@@ -146,6 +146,42 @@ def test_seed_001_refusals_in_its_words(env):
     assert refused("INVALID_TX_SIGNATURE", submit, settings, rpc, keypair, "not-a-signature").status == 400
 
 
+def test_only_the_identical_request_replays_a_used_signature(env):
+    """Seed 001's error 4 for a used signature sent again for another game account (or product); the identical
+    request gets its order back."""
+    settings, rpc, chain, _, _, _ = env
+    keypair = buyer(chain)
+    signature = pay(chain, keypair)
+    created, first = submit(settings, rpc, keypair, signature)
+    again_created, again = submit(settings, rpc, keypair, signature)
+    assert created and not again_created and again["id"] == first["id"]
+    other_account = {**FIELDS, "game_account_id": "87654321"}
+    used = refused("SIGNATURE_ALREADY_USED", submit, settings, rpc, keypair, signature, fields=other_account)
+    assert used.message == "This transaction has already been used"
+    refused("SIGNATURE_ALREADY_USED", submit, settings, rpc, keypair, signature, extra={"zone_id": "EU"})
+
+
+def test_a_pay_first_usdt_transfer_is_recognised_from_its_mint_without_a_currency(env, monkeypatch):
+    from solders.keypair import Keypair as SoldersKeypair
+
+    from packvault import money
+
+    settings, rpc, chain, _, _, _ = env
+    authority = SoldersKeypair()
+    chain.airdrop(str(authority.pubkey()), 10**10)
+    usdt = chain.create_mint(authority, 6)
+    monkeypatch.setitem(money.CURRENCIES, "USDT", money.CURRENCIES["USDT"])  # restored after the test
+    money.configure_mints({"USDT": str(usdt)})
+    keypair = buyer(chain)
+    chain.mint_to(authority, usdt, solders_keypair(keypair).pubkey(), 10_000_000)
+    signature = chain.pay_token(solders_keypair(keypair), PLATFORM.public_key, usdt, 1_490_000, 6,
+                                create_recipient_account=True)
+    created, order = submit(settings, rpc, keypair, signature)  # no currency: seed 001's client sends none
+    assert created and (order["currency"], order["amount"], order["status"]) == ("USDT", "1.49", "paid")
+    sol_created, sol_order = submit(settings, rpc, keypair, pay(chain, keypair))
+    assert sol_created and sol_order["currency"] == "SOL"
+
+
 def test_a_wrong_amount_is_refused_in_seed_001s_words_and_kept_for_a_refund(env):
     settings, rpc, chain, _, server, queue = env
     keypair = buyer(chain)

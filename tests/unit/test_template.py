@@ -54,8 +54,9 @@ def test_functions_run_the_python_the_tests_run_and_their_handlers_exist():
 def test_routes_are_versioned_and_unique():
     keys = [route.route_key for route in template.routes(TPL)]
     assert len(keys) == len(set(keys))
-    # GraphQL evolves by its schema, not its URL: seed 001's clients call /graphql.
-    assert all(route.path.startswith("/api/v1/") or route.path == "/graphql" for route in template.routes(TPL))
+    # GraphQL evolves by its schema, not its URL: seed 001's clients call /graphql (its SDL beside it).
+    assert all(route.path.startswith("/api/v1/") or route.path in {"/graphql", "/graphql/schema.graphql"}
+               for route in template.routes(TPL))
     assert "GET /api/v1/packs" in keys
     assert "GET /api/v1/packs/{pack_id}" in keys
 
@@ -96,7 +97,8 @@ def test_iam_statements_name_actions_and_resources_exactly():
 PUBLIC_ROUTES = {"GET /api/v1/packs", "GET /api/v1/packs/{pack_id}", "GET /api/v1/packs/{pack_id}/odds/{version}",
                  "POST /api/v1/auth/nonce", "POST /api/v1/auth/verify", "POST /api/v1/webhooks/stripe",
                  "GET /api/v1/credits/bundles", "GET /api/v1/proofs/{opening_id}", "GET /api/v1/openapi.json",
-                 "POST /graphql", "GET /api/v1/game-credits", "GET /api/v1/fairness/quote-key",
+                 "POST /graphql", "GET /graphql/schema.graphql", "GET /api/v1/game-credits",
+                 "GET /api/v1/fairness/quote-key",
                  "GET /api/v1/fairness/records/{period}", "GET /api/v1/open-payments/finish/{key}",
                  "GET /api/v1/open-payments/jwks.json", "GET /api/v1/packs/{pack_id}/stock-chain"}
 

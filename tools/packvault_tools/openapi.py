@@ -379,7 +379,10 @@ class AdminPack(Open):
     prices: dict[str, str]
     cards_per_pack: int
     supply: Supply | None
-    opened_count: int
+    opened_count: int = Field(description="Openings so far: a limited pack's from its supply counters; an unlimited "
+                                          "pack's counted when each hour of the public record is sealed")
+    opened_count_through: str | None = Field(None, description="Unlimited packs: the last sealed hour counted "
+                                                               "(YYYY-MM-DDTHH, UTC); null when none yet")
     max_per_wallet: int | None
     odds_version: int
     odds_hash: str
@@ -540,7 +543,7 @@ class Operation:
     operation_id: str
     summary: str
     tag: str
-    responses: dict[int, type[BaseModel] | tuple[type[BaseModel], ...] | None]
+    responses: dict[int, type[BaseModel] | tuple[type[BaseModel], ...] | str | None]  # str: a text media type
     request: type[BaseModel] | dict[str, Any] | None = None
     query: tuple[str, ...] = ()
     headers: tuple[str, ...] = ()
@@ -630,6 +633,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/graphql"): Operation("graphql", "Seed 001's GraphQL operations: sign-in, game-credit products, "
                                     "purchaseGameCredit, order, myOrders", "game-credits",
                                     {200: GraphqlResponse, 400: GraphqlResponse}, GraphqlRequest),
+    ("GET", "/graphql/schema.graphql"): Operation("graphqlSchema", "The GraphQL schema (SDL) of POST /graphql, for "
+                                                  "schema tools; standard introspection is answered too",
+                                                  "game-credits", {200: "text/plain"}),
     ("GET", "/api/v1/admin/packs"): Operation("adminListPacks", "Every pack, inactive ones too", "operators",
                                               {200: AdminPackList}),
     ("POST", "/api/v1/admin/packs"): Operation("adminCreatePack", "Create a pack from a catalog-file definition",
@@ -735,6 +741,9 @@ def _operation(path: str, operation: Operation, secured: bool, schemas: dict[str
         if status == 303:
             responses["303"] = {"description": "See Other: the configured result page, ?opening_id=&status=",
                                 "headers": {"Location": {"schema": {"type": "string"}}}}
+            continue
+        if isinstance(model, str):  # a text answer of that media type
+            responses[str(status)] = {"description": "OK", "content": {model: {"schema": {"type": "string"}}}}
             continue
         if isinstance(model, tuple):
             schema = {"oneOf": [_ref(each, schemas) for each in model]}

@@ -84,9 +84,12 @@ def pack_summary(pack: store.PackRecord) -> dict[str, Any]:
     counts = store.supply_counts(pack)  # summed over its shards
     supply = None if counts is None else {"total": counts.total, "available": counts.available,
                                           "reserved": counts.reserved, "sold": counts.sold, "shards": counts.shards}
-    opened = counts.opened if counts is not None else int(pack.opened_count or 0)
+    # A limited pack counts its openings on its supply rows; an unlimited one has no counter on the open path:
+    # its openings are counted when each hour of the public record is sealed (up to ~1 h 5 min behind).
+    opened, through = (counts.opened, None) if counts is not None else store.pack_stats(pack.pack_id)
     return {"pack_id": pack.pack_id, "name": pack.name, "status": pack.status, "prices": pack.prices.as_dict(),
             "cards_per_pack": int(pack.cards_per_pack), "supply": supply, "opened_count": opened,
+            "opened_count_through": through,
             "max_per_wallet": None if pack.max_per_wallet is None else int(pack.max_per_wallet),
             "odds_version": int(pack.odds_version), "odds_hash": pack.odds_hash,
             "definition_hash": pack.definition_hash, "created_at": pack.created_at, "updated_at": pack.updated_at}

@@ -116,7 +116,7 @@ def _attempt(settings: Settings, wallet: str, pack_id: str, idempotency_key: str
     if cap is not None and store.wallet_pack_count(wallet, pack_id) >= cap:
         raise PackvaultError(ErrorCode.MINT_LIMIT_REACHED, f"One wallet may hold at most {cap} of this pack.",
                              limit=cap)
-    _require_balance(wallet, price)
+    balance = _require_balance(wallet, price)
     pair = _current_pair(wallet)
     opening = _new_opening(settings, wallet, pack, price, pair)
     table = odds_table(pack_id, int(pack.odds_version))
@@ -139,14 +139,17 @@ def _attempt(settings: Settings, wallet: str, pack_id: str, idempotency_key: str
                                "stock_committed": {}, "abandoned_rounds": list(abandoned)}
         for name, value in changes.items():
             setattr(opening, name, value)
-        answer = receipt(opening)  # remembered for the Idempotency-Key; the fresh answer adds the new balance
+        # The balance after is exact (the debit is conditioned on the balance read), so a replay of the
+        # Idempotency-Key answers exactly this, balance included.
+        answer = {**receipt(opening), "balance": balance - price}
         remembered = (store.new_idempotency(wallet, OPERATION, idempotency_key, request_hash, 201, answer)
                       if idempotency_key is not None else None)
         try:
             store.open_from_balance(opening, vault_items, taken, fmv_micros, pair, cap, remembered,
                                     _request_token(wallet, opening.opening_id), pack.definition_hash,
-                                    records.leaf_row(opening, changes["fairness"], changes["opened_at"]))
-            return 201, {**answer, "balance": store.credit_balance(wallet)}
+                                    records.leaf_row(opening, changes["fairness"], changes["opened_at"]),
+                                    balance_before=balance)
+            return 201, answer
         except store.BalanceOpenFailed:
             if (again := recall(wallet, OPERATION, idempotency_key, request_hash)) is not None:
                 return int(again.status_code), again.response
@@ -154,7 +157,7 @@ def _attempt(settings: Settings, wallet: str, pack_id: str, idempotency_key: str
             current_pack = store.get_pack(pack_id)
             if current_pack is None or current_pack.definition_hash != pack.definition_hash:
                 return None  # the pack changed (price, odds, status): start again from what it is now
-            _require_balance(wallet, price)
+            balance = _require_balance(wallet, price)
             current = store.current_pair(wallet)
             if current is None or int(current.nonce) != int(pair.nonce) or current.pair_number != pair.pair_number:
                 return None  # another opening (or a rotation) spent this nonce: start again with the next one
@@ -174,11 +177,13 @@ def _attempt(settings: Settings, wallet: str, pack_id: str, idempotency_key: str
 MAX_ROUNDS = 5
 
 
-def _require_balance(wallet: str, price: int) -> None:
+def _require_balance(wallet: str, price: int) -> int:
+    """The balance, if it covers the price; 402 INSUFFICIENT_CREDITS otherwise."""
     balance = store.credit_balance(wallet)
     if balance < price:
         raise PackvaultError(ErrorCode.INSUFFICIENT_CREDITS, f"This pack costs {price} credits; your balance is "
                              f"{balance}.", balance=balance, price=price)
+    return balance
 
 
 def _new_opening(settings: Settings, wallet: str, pack: store.PackRecord, price: int,

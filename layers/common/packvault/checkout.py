@@ -4,14 +4,18 @@
    answer remembered as pending), through the same reservation every rail uses.
 2. The Checkout Session is created with a Stripe idempotency key derived from the opening id.
 3. The session id and URL are persisted on the opening, and the remembered answer completed, together.
-A retry with the same Idempotency-Key returns the original answer, or finishes steps 2-3 for the same
-opening: never a second opening, never a second session. The reservation lasts as long as the session.
+A retry with the same Idempotency-Key (header, or seed 004's `idempotency_key` in the body) returns the original
+answer, or finishes steps 2-3 for the same opening: never a second opening, never a second session. Without one
+(or with a new one), a checkout of the same buyer for the same product made in the last IN_FLIGHT_WINDOW whose
+session still has IN_FLIGHT_MIN_LEFT to run is answered again instead of a new one (seed 004 §4.1: "return the
+original checkout_url"); it is found among the buyer's newest openings (an index read, so two calls in the same
+instant may still make two). The reservation lasts as long as the session.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,6 +33,8 @@ OPERATION = "checkout"
 TOPUP_OPERATION = "topup-checkout"
 _CLIENT_SEED = re.compile(r"^[\x20-\x7e]{1,128}$")
 MAX_URL_LENGTH = 2048
+IN_FLIGHT_WINDOW = timedelta(minutes=10)
+IN_FLIGHT_MIN_LEFT = timedelta(minutes=10)
 
 
 OPERATIONS = {"pack": OPERATION, "credits": TOPUP_OPERATION, "game_credit": "checkout.game_credit"}
@@ -58,6 +64,9 @@ def create_checkout(settings: Settings, cards: StripeCheckout | None, wallet: st
                                             **({"product_data": product_data} if product_data else {})})
     operation = OPERATIONS[product]
     remembered = recall(wallet, operation, idempotency_key, request_hash)
+    if remembered is None and (earlier := _in_flight(wallet, pack_id, product, client_seed, product_data)):
+        logger.info("checkout in flight answered again", extra={"opening_id": earlier.opening_id})
+        return 201, _answer(earlier, earlier.rail_refs["checkout_session_id"], earlier.rail_refs["checkout_url"])
     if remembered is None:
         spec = Reservation(STRIPE, operation, money.USD.symbol, client_seed, settings.checkout_session_ttl_seconds,
                            product=product, product_data=product_data)
@@ -108,8 +117,16 @@ def _open_session(cards: StripeCheckout, opening: store.OpeningRecord, success_u
         logger.warning("stripe unavailable creating a checkout session", extra={"opening_id": opening.opening_id,
                                                                                 "error": str(exc)})
         raise PackvaultError(ErrorCode.PAYMENT_PROVIDER_UNAVAILABLE) from None
-    answer = {"opening_id": opening.opening_id, "checkout_url": session["url"],
-              "checkout_session_id": session["id"], "expires_at": opening.quote_expires_at,
+    answer = _answer(opening, session["id"], session["url"])
+    references = {"checkout_session_id": session["id"], "checkout_url": session["url"]}
+    remembered = remembered_row(opening.wallet, OPERATIONS[opening.product], idempotency_key)
+    store.attach_checkout(opening, references, remembered, answer)
+    return answer
+
+
+def _answer(opening: store.OpeningRecord, session_id: str, checkout_url: str) -> dict[str, Any]:
+    answer = {"opening_id": opening.opening_id, "checkout_url": checkout_url,
+              "checkout_session_id": session_id, "expires_at": opening.quote_expires_at,
               "amount": money.from_base_units(int(opening.amount_base_units), money.USD.decimals), "currency": "USD",
               "server_seed_hash": opening.server_seed_hash}
     if opening.product == "credits":
@@ -118,7 +135,19 @@ def _open_session(cards: StripeCheckout, opening: store.OpeningRecord, success_u
         answer |= {"product": "game_credit", "item_id": opening.pack_id, "order_id": opening.opening_id}
     if opening.product == "pack" and opening.stock_committed is not None:
         answer |= signed(commitment(opening))
-    references = {"checkout_session_id": session["id"], "checkout_url": session["url"]}
-    remembered = remembered_row(opening.wallet, OPERATIONS[opening.product], idempotency_key)
-    store.attach_checkout(opening, references, remembered, answer)
     return answer
+
+
+def _in_flight(wallet: str, pack_id: str, product: str, client_seed: str | None,
+               product_data: dict[str, Any] | None) -> store.OpeningRecord | None:
+    """This buyer's open card checkout for the same product and choices, recent and with time left to pay."""
+    now = datetime.now(UTC)
+    for opening in store.wallet_openings(wallet, 10, None).rows:
+        refs = opening.rail_refs or {}
+        same = (opening.status == "QUOTED" and opening.rail == STRIPE and opening.pack_id == pack_id
+                and opening.product == product and opening.client_seed == client_seed
+                and (opening.product_data or {}).get("user_data") == (product_data or {}).get("user_data"))
+        if same and refs.get("checkout_url") and parse_iso(opening.created_at) >= now - IN_FLIGHT_WINDOW \
+                and parse_iso(opening.quote_expires_at) >= now + IN_FLIGHT_MIN_LEFT:
+            return opening
+    return None

@@ -42,6 +42,7 @@ class ErrorCode(StrEnum):
     MINT_LIMIT_REACHED = "MINT_LIMIT_REACHED"
     INVALID_IDEMPOTENCY_KEY = "INVALID_IDEMPOTENCY_KEY"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    IDEMPOTENCY_KEY_MISMATCH = "IDEMPOTENCY_KEY_MISMATCH"
     BUSY_RETRY = "BUSY_RETRY"
     INVALID_CHAIN = "INVALID_CHAIN"
     INVALID_TX_SIGNATURE = "INVALID_TX_SIGNATURE"
@@ -132,6 +133,8 @@ _CATALOGUE: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.MINT_LIMIT_REACHED: (429, "You have reached this pack's limit per wallet."),
     ErrorCode.INVALID_IDEMPOTENCY_KEY: (400, "Idempotency-Key must be 1-128 printable ASCII characters."),
     ErrorCode.IDEMPOTENCY_KEY_REUSED: (422, "This Idempotency-Key was used for a different request."),
+    ErrorCode.IDEMPOTENCY_KEY_MISMATCH: (400, "The Idempotency-Key header and the body's idempotency_key differ: "
+                                              "send one, or the same in both."),
     ErrorCode.BUSY_RETRY: (503, "Too many simultaneous changes; retry shortly."),
     ErrorCode.INVALID_CHAIN: (400, "chain must be Solana (accepted: sol, solana, in any case)."),
     ErrorCode.INVALID_TX_SIGNATURE: (400, "tx_signature must be a base58 transaction signature (64 bytes)."),

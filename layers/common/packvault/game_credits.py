@@ -34,25 +34,28 @@ QUOTE_MEMO_PREFIX = "packvault:"  # a quote's payment names its opening in its m
 
 
 def submit_paid_order(settings: Settings, rpc: SolanaRpc | None, wallet: str, item_id: str, signature: str,
-                      user_fields: dict[str, Any], additional_info: Any = None, currency: str = "SOL"
+                      user_fields: dict[str, Any], additional_info: Any = None, currency: str | None = None
                       ) -> tuple[bool, dict[str, Any]]:
-    """(created now, the order). The same submission again gives the same order; see the module's rules."""
+    """(created now, the order). The identical submission again gives the same order; see the module's rules.
+    Without `currency`, the transaction says which it was (SOL, or the USDC/USDT mint it moved)."""
     if not isinstance(signature, str) or not is_signature(signature):
         raise PackvaultError(ErrorCode.INVALID_TX_SIGNATURE)
     item = store.get_topup_item(item_id) if isinstance(item_id, str) and len(item_id) <= 64 else None
     if item is None:
         raise PackvaultError(ErrorCode.TOPUP_ITEM_NOT_FOUND, item_id=str(item_id)[:64])
-    if item.status != "ACTIVE" or currency not in item.prices.as_dict():
+    currencies = [c for c in item.prices.as_dict() if c in money.CURRENCIES and money.currency(c).rail == "solana"]
+    if item.status != "ACTIVE" or (currency is not None and currency not in item.prices.as_dict()) or not currencies:
         raise PackvaultError(ErrorCode.PRODUCT_UNAVAILABLE, "This product is currently unavailable",
                              problems=["Product is not available for purchase"])
-    if money.currency(currency).rail != "solana":
+    if currency is not None and money.currency(currency).rail != "solana":
         raise PackvaultError(ErrorCode.CURRENCY_NOT_ACCEPTED, f"{currency} is paid by card: use POST "
                              "/api/v1/game-credits/{item_id}/checkout.", currency=currency)
     user_data = check_user_data(item, user_fields, additional_info)
-    if (earlier := _earlier_order(wallet, signature, item_id)) is not None:
+    if (earlier := _earlier_order(wallet, signature, item_id, user_data)) is not None:
         return False, order_view(earlier)
-    terms = _terms(settings, item, wallet, currency)
-    verdict = _verify(settings, rpc, signature, terms)
+    result = _fetch(settings, rpc, signature)
+    terms, verdict = _judge(settings, result, [_terms(settings, item, wallet, c) for c in
+                                               ([currency] if currency is not None else currencies)])
     return _record(settings, rpc, wallet, item, signature, user_data, terms, verdict)
 
 
@@ -82,14 +85,14 @@ def check_user_data(item: store.TopupItemRecord, user_fields: dict[str, Any], ad
     return data
 
 
-def _earlier_order(wallet: str, signature: str, item_id: str) -> store.OrderRecord | None:
-    """The order this signature already paid, if it is this wallet's for this item; SIGNATURE_ALREADY_USED if it
-    paid anything else."""
+def _earlier_order(wallet: str, signature: str, item_id: str, user_data: dict[str, Any]) -> store.OrderRecord | None:
+    """The order this signature already paid, if this is the identical request again (this wallet, this item, the
+    same game account details); SIGNATURE_ALREADY_USED if it paid anything else."""
     claim = store.get_payment_claim("solana", signature)
     if claim is None:
         return None
     order = store.get_order(claim.opening_id.removeprefix("order:")) if claim.opening_id.startswith("order:") else None
-    if order is not None and order.wallet == wallet and order.item_id == item_id:
+    if order is not None and order.wallet == wallet and order.item_id == item_id and order.user_data == user_data:
         return order
     raise PackvaultError(ErrorCode.SIGNATURE_ALREADY_USED, "This transaction has already been used",
                          problems=["This transaction signature has already been used for another order"])
@@ -103,21 +106,43 @@ def _terms(settings: Settings, item: store.TopupItemRecord, wallet: str, currenc
                         mint=unit.mint, token_program=unit.token_program)
 
 
-def _verify(settings: Settings, rpc: SolanaRpc | None, signature: str, terms: PaymentTerms) -> Verdict:
-    """The payment, checked for everything but its amount (compared with the price by the caller, so that a
-    wrong amount from this wallet is kept for a refund rather than refused and forgotten)."""
+def _fetch(settings: Settings, rpc: SolanaRpc | None, signature: str) -> Any:
     if rpc is None:
         raise PackvaultError(ErrorCode.RPC_UNAVAILABLE, "No Solana RPC URL is configured.")
     try:
-        result = rpc.get_transaction(signature, settings.solana_commitment, settings.solana_max_transaction_version)
+        return rpc.get_transaction(signature, settings.solana_commitment, settings.solana_max_transaction_version)
     except (RpcUnavailable, RpcError) as exc:
         logger.warning("solana rpc unavailable", extra={"error": str(exc)})
         raise PackvaultError(ErrorCode.RPC_UNAVAILABLE) from None
+
+
+def _judge(settings: Settings, result: Any, candidates: list[PaymentTerms]) -> tuple[PaymentTerms, Verdict]:
+    """The terms this transaction paid (the first candidate currency it moved to the platform wallet, else the
+    first one, whose refusal is the answer) and its verdict."""
+    judged = [(terms, _verify(settings, result, terms)) for terms in candidates]
+    paid = [(terms, verdict) for terms, verdict in judged if verdict.accepted and verdict.received_base_units > 0]
+    if paid:
+        return paid[0]
+    terms, verdict = judged[0]
+    _refuse(settings, result, terms, verdict)
+    raise AssertionError("unreachable")  # _refuse always raises for a verdict that was not accepted
+
+
+def _verify(settings: Settings, result: Any, terms: PaymentTerms) -> Verdict:
+    """The payment in one currency, checked for everything but its amount (compared with the price by the caller,
+    so that a wrong amount from this wallet is kept for a refund rather than refused and forgotten)."""
     verdict = verify_payment(result, replace(terms, amount_base_units=1, tolerance_base_units=0))
     if verdict.status == "pending":
         raise PackvaultError(ErrorCode.TRANSACTION_NOT_FOUND, "Transaction not found on blockchain")
     if any(memo.startswith(QUOTE_MEMO_PREFIX) for memo in memos(result)):
         raise PackvaultError(ErrorCode.PAYMENT_FOR_A_QUOTE)
+    if verdict.accepted:
+        _refuse(settings, result, terms, verdict)
+    return verdict
+
+
+def _refuse(settings: Settings, result: Any, terms: PaymentTerms, verdict: Verdict) -> None:
+    """Raises for a payment not made by the signed-in wallet, not accepted, or too old; returns otherwise."""
     sender_paid = verdict.accepted and paid_by(result, terms, terms.sender or "") >= verdict.received_base_units
     if verdict.code in {"SENDER_NOT_SIGNER", "SENDER_NOT_DEBITED"} or (verdict.accepted and not sender_paid):
         sender = verdict.fee_payer or "unknown"
@@ -128,7 +153,6 @@ def _verify(settings: Settings, rpc: SolanaRpc | None, signature: str, terms: Pa
     max_age = timedelta(seconds=settings.topup_payment_max_age_seconds)
     if verdict.block_time is not None and datetime.fromtimestamp(verdict.block_time, UTC) < datetime.now(UTC) - max_age:
         raise PackvaultError(ErrorCode.PAYMENT_TOO_OLD, max_age_seconds=settings.topup_payment_max_age_seconds)
-    return verdict
 
 
 def _record(settings: Settings, rpc: SolanaRpc | None, wallet: str, item: store.TopupItemRecord, signature: str,
@@ -149,7 +173,7 @@ def _record(settings: Settings, rpc: SolanaRpc | None, wallet: str, item: store.
             break
         except store.OrderConflict as conflict:
             if conflict.reason == "payment_claimed":  # a concurrent submission of this payment won
-                earlier = _earlier_order(wallet, signature, item.item_id)
+                earlier = _earlier_order(wallet, signature, item.item_id, user_data)
                 if earlier is None:
                     raise
                 return False, order_view(earlier)

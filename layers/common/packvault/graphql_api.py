@@ -35,11 +35,17 @@ _ARIADNE_LOG.propagate = False
 MAX_DEPTH = 6
 MAX_COST = 200
 # Introspection answers are as large as the schema whatever the query's shape: each root costs a fixed amount on
-# top of its fields, so aliasing `__schema` 40 times is refused instead of answered with 40 copies.
+# top of its fields, so aliasing `__schema` 40 times is refused instead of answered with 40 copies. One standard
+# introspection query (graphql-core's get_introspection_query, what GraphiQL, Apollo and codegen send: 269) passes;
+# it nests deeper than MAX_DEPTH (ofType chains), so the depth limit counts data fields only.
 INTROSPECTION_ROOT_COST = {"__schema": 50, "__type": 5}
-MAX_INTROSPECTION_COST = 100
+MAX_INTROSPECTION_COST = 300
 AUTHENTICATION_ERROR = "AUTHENTICATION_ERROR"
 PURCHASE_OK = "Game credit purchase successful! Order {number} created."
+PROOF_NEEDED = ("A wallet address alone proves nothing: call signInMessage(walletAddress) for the message, sign it "
+                "with the wallet, then authenticateWallet(walletAddress, message, signature).")
+_PURCHASE_FIELDS = ("product_item_id", "transaction_signature", "game_account_id", "server_id", "in_game_name",
+                    "additional_info", "currency")
 
 
 @dataclass
@@ -101,8 +107,11 @@ def _sign_in_message(_: Any, info: Any, wallet_address: str) -> dict[str, Any]:
 
 
 @mutation.field("authenticateWallet")
-def _authenticate(_: Any, info: Any, wallet_address: str, message: str, signature: str) -> dict[str, Any]:
+def _authenticate(_: Any, info: Any, wallet_address: str, message: str | None = None,
+                  signature: str | None = None) -> dict[str, Any]:
     caller: Caller = info.context
+    if not message or not signature:  # seed 001 issued a token for any address: that would let anyone be anyone
+        return {"user": None, "token": None, "errors": [PROOF_NEEDED]}
     ratelimit.enforce(caller.settings, "sign-in", caller.source_ip)
     try:
         session = auth.verify_sign_in(caller.settings, wallet_address, message, signature)
@@ -112,15 +121,15 @@ def _authenticate(_: Any, info: Any, wallet_address: str, message: str, signatur
 
 
 @mutation.field("purchaseGameCredit")
-def _purchase(_: Any, info: Any, product_item_id: str, transaction_signature: str, game_account_id: str,
-              server_id: str | None = None, in_game_name: str | None = None, additional_info: Any = None,
-              currency: str | None = None) -> dict[str, Any]:
+def _purchase(_: Any, info: Any, input: dict[str, Any] | None = None, **arguments: Any) -> dict[str, Any]:
     caller: Caller = info.context
     wallet = caller.wallet("purchase game credits")
-    fields = {"game_account_id": game_account_id, "server_id": server_id, "in_game_name": in_game_name}
     try:
-        _, order = game_credits.submit_paid_order(caller.settings, caller.rpc, wallet, product_item_id,
-                                                  transaction_signature, fields, additional_info, currency or "SOL")
+        given = _purchase_arguments(input, arguments)
+        fields = {name: given.get(name) for name in ("game_account_id", "server_id", "in_game_name")}
+        _, order = game_credits.submit_paid_order(caller.settings, caller.rpc, wallet, given["product_item_id"],
+                                                  given["transaction_signature"], fields,
+                                                  given.get("additional_info"), given.get("currency"))
     except PackvaultError as refused:
         if refused.status >= 500:
             raise
@@ -128,6 +137,25 @@ def _purchase(_: Any, info: Any, product_item_id: str, transaction_signature: st
                 "errors": [str(p) for p in refused.details.get("problems", [])] or [refused.message]}
     return {"order": order, "success": True, "message": PURCHASE_OK.format(number=order["order_number"]),
             "errors": []}
+
+
+def _purchase_arguments(input: dict[str, Any] | None, arguments: dict[str, Any]) -> dict[str, Any]:
+    """Seed 001's arguments, or the same as one `input` object; exactly one form, with what it requires."""
+    named = {key: value for key, value in arguments.items() if key in _PURCHASE_FIELDS and value is not None}
+    if input is not None and named:
+        raise PackvaultError(ErrorCode.VALIDATION_FAILED, "Give either input or the separate arguments, not both.",
+                             problems=["input and separate arguments were both given"])
+    given = dict(input) if input is not None else named
+    missing = [name for name in ("productItemId", "transactionSignature", "gameAccountId")
+               if given.get(_snake(name)) is None]
+    if missing:
+        raise PackvaultError(ErrorCode.VALIDATION_FAILED, f"Missing {', '.join(missing)}.",
+                             problems=[f"{name} is required" for name in missing])
+    return given
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
 
 
 @topup_item.field("id")
@@ -161,7 +189,7 @@ class IntrospectionCost(ValidationRule):
         cost = _introspection_cost(node.selection_set, self.context, inside=False, level=0)
         if cost > MAX_INTROSPECTION_COST:
             self.report_error(GraphQLError(f"The operation's introspection costs {cost}; at most "
-                                           f"{MAX_INTROSPECTION_COST} (one __schema, or a few __type).", node))
+                                           f"{MAX_INTROSPECTION_COST} (one standard introspection query).", node))
 
 
 def _introspection_cost(selection_set: Any, context: Any, inside: bool, level: int) -> int:
@@ -187,7 +215,9 @@ def _depth(selection_set: Any, context: Any, level: int) -> int:
         return level
     deepest = level
     for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
+        if isinstance(selection, FieldNode) and selection.name.value in INTROSPECTION_ROOT_COST:
+            deepest = max(deepest, level + 1)  # bounded by IntrospectionCost instead
+        elif isinstance(selection, FieldNode):
             deepest = max(deepest, _depth(selection.selection_set, context, level + 1))
         elif isinstance(selection, InlineFragmentNode):
             deepest = max(deepest, _depth(selection.selection_set, context, level))
@@ -198,9 +228,8 @@ def _depth(selection_set: Any, context: Any, level: int) -> int:
     return deepest
 
 
-SCHEMA = make_executable_schema(
-    resources.files("packvault").joinpath("schemas/game_credits.graphql").read_text(encoding="utf-8"),
-    query, mutation, json_scalar, topup_item, user, convert_names_case=True)
+SDL = resources.files("packvault").joinpath("schemas/game_credits.graphql").read_text(encoding="utf-8")
+SCHEMA = make_executable_schema(SDL, query, mutation, json_scalar, topup_item, user, convert_names_case=True)
 
 
 def _format_error(error: GraphQLError, debug: bool = False) -> dict[str, Any]:

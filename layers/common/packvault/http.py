@@ -62,8 +62,18 @@ def current_role(app: APIGatewayHttpResolver) -> str | None:
     return str(role) if role else None
 
 
-def idempotency_key(app: APIGatewayHttpResolver) -> str | None:
-    return app.current_event.headers.get("idempotency-key")
+def idempotency_key(app: APIGatewayHttpResolver, body: dict | None = None) -> str | None:
+    """The Idempotency-Key header; with `body`, seed 004's `idempotency_key` field is read too (the same scope and
+    stored answer): one of them, or both equal; both and different is 400 IDEMPOTENCY_KEY_MISMATCH."""
+    header = app.current_event.headers.get("idempotency-key")
+    field = (body or {}).get("idempotency_key")
+    if field is None:
+        return header
+    if not isinstance(field, str):
+        raise PackvaultError(ErrorCode.INVALID_IDEMPOTENCY_KEY)
+    if header is not None and header != field:
+        raise PackvaultError(ErrorCode.IDEMPOTENCY_KEY_MISMATCH)
+    return field
 
 
 _AUTH_ERRORS = {ErrorCode.AUTH_REQUIRED, ErrorCode.TOKEN_INVALID, ErrorCode.TOKEN_EXPIRED}

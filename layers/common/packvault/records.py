@@ -11,6 +11,7 @@ root of no leaves = sha256(b"")
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,7 +40,8 @@ def leaf(opening_id: str, pack_id: str, opened_at: str, proof_digest: str) -> st
 
 def leaf_row(opening: store.OpeningRecord, fairness: dict[str, Any], opened_at: str) -> store.RecordLeafRecord:
     return store.record_leaf_row(opening.opening_id, opened_at,
-                                 leaf(opening.opening_id, opening.pack_id, opened_at, proof_hash(fairness)))
+                                 leaf(opening.opening_id, opening.pack_id, opened_at, proof_hash(fairness)),
+                                 opening.pack_id)
 
 
 def merkle_levels(leaves: list[str]) -> list[list[bytes]]:
@@ -86,8 +88,9 @@ def seal_due(now: datetime | None = None) -> int:
         period = (latest - timedelta(hours=back)).strftime("%Y-%m-%dT%H")
         if store.get_seal(period) is not None:
             break
-        leaves = [row.leaf for row in store.period_leaves(period)]
-        sealed += store.put_seal(period, merkle_root(leaves), len(leaves))
+        rows = store.period_leaves(period)
+        counts = Counter(row.pack_id for row in rows if row.pack_id)
+        sealed += store.put_seal(period, merkle_root([row.leaf for row in rows]), len(rows), dict(counts))
     return sealed
 
 

@@ -179,6 +179,7 @@ from packvault.store.records import (  # noqa: F401
     RecordLeafRecord,
     RecordSealRecord,
     get_seal,
+    pack_stats,
     period_leaves,
     put_seal,
     set_anchor,

@@ -30,9 +30,10 @@ class BalanceOpenFailed(RuntimeError):
 def open_from_balance(opening: OpeningRecord, vault_items: list[VaultItemRecord], stock_taken: dict[str, int],
                       fmv_micros: int, pair: SeedPairRecord, max_per_wallet: int | None,
                       idempotency: IdempotencyRecord | None, request_token: str, definition_hash: str,
-                      record_leaf: Row | None = None) -> None:
+                      record_leaf: Row | None = None, balance_before: int | None = None) -> None:
     """One transaction: the opening written OPENED with its items and proof, the seed pair's nonce spent, the
-    price posted (wallet -, platform sales +) only while the balance covers it, the vault items created, stock
+    price posted (wallet -, platform sales +) only while the balance covers it (is exactly `balance_before`, when
+    given, so the answer can say the balance after), the vault items created, stock
     and supply taken, the mint-limit count and vault total moved, the answer remembered, the event appended, and
     the public record's leaf (fairness v2) written with the opening it records."""
     price = int(opening.amount_base_units)
@@ -47,7 +48,8 @@ def open_from_balance(opening: OpeningRecord, vault_items: list[VaultItemRecord]
             use_nonce(transaction, pair)
             post(transaction, opening.payment_id, "pack_opening", [Entry(wallet_account(opening.wallet), -price),
                                                                    Entry(platform_account("sales"), price)],
-                 actor=opening.wallet, now=opening.opened_at, details=details)
+                 actor=opening.wallet, now=opening.opened_at, details=details,
+                 expected_balances=None if balance_before is None else {wallet_account(opening.wallet): balance_before})
             take_items(transaction, opening, vault_items, stock_taken)
             if opening.limited_supply:  # the shard row carries the pack's status and definition hash
                 supply.sell_unit(transaction, opening.pack_id, supply_shard(opening), definition_hash)

@@ -101,9 +101,10 @@ def balance_pk(wallet: str) -> str:
 
 
 def post(transaction: TransactWrite, posting_id: str, kind: str, entries: list[Entry], actor: str, now: str,
-         details: dict[str, Any] | None = None) -> None:
+         details: dict[str, Any] | None = None, expected_balances: dict[str, int] | None = None) -> None:
     """Adds a balanced posting to `transaction`: the posting row (only if its id is new), one entry row per
-    account, and each wallet balance moved, a debit only while the balance covers it."""
+    account, and each wallet balance moved, a debit only while the balance covers it (or, for an account in
+    `expected_balances`, only while the balance is exactly that: the caller then knows the balance after)."""
     if sum(entry.amount for entry in entries) != 0 or any(
             isinstance(entry.amount, bool) or not isinstance(entry.amount, int) or entry.amount == 0
             for entry in entries):
@@ -121,6 +122,8 @@ def post(transaction: TransactWrite, posting_id: str, kind: str, entries: list[E
         if entry.account.startswith("wallet:"):
             row = CreditBalanceRecord(pk=balance_pk(entry.account.removeprefix("wallet:")), sk=BALANCE_SORT_KEY)
             condition = CreditBalanceRecord.balance >= -entry.amount if entry.amount < 0 else None
+            if expected_balances and entry.account in expected_balances:
+                condition = CreditBalanceRecord.balance == expected_balances[entry.account]
             transaction.update(row, actions=[CreditBalanceRecord.balance.add(entry.amount)], condition=condition)
 
 

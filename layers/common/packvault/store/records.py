@@ -1,15 +1,21 @@
 """The public record of openings (fairness v2): a leaf per opened pack, written in its open transaction, and
 per hour a sealed Merkle root over that hour's leaves. Leaves are spread over RECORD_SHARDS partitions so a hot
-drop has no single hot key; a sealed hour is immutable."""
+drop has no single hot key; a sealed hour is immutable.
+
+Sealing also counts each pack's openings of that hour into its stats row (PACKSTATS#<pack>), exactly once: the
+counts are written in the seal's own transaction (the first PACKS_PER_TRANSACTION packs) and, for an hour with
+more packs, in earlier transactions each guarded by a marker row of its own, so a sweep that dies half-way
+counts nothing twice when it seals the hour again. Opening counts therefore cost the open path nothing."""
 
 from __future__ import annotations
 
 import hashlib
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
 
-from packvault.store.table import Row, TableMeta, register, utc_now_iso
+from packvault.store.table import CANCELLED, Row, TableMeta, connection, register, utc_now_iso
 
 RECORD_SHARDS = 16
 SEALS_PK = "RECORD_SEALS"
@@ -21,6 +27,21 @@ class RecordLeafRecord(Row):
 
     leaf = UnicodeAttribute()  # hex sha256, FAIRNESS.md section 9
     opening_id = UnicodeAttribute()
+    pack_id = UnicodeAttribute(null=True)  # for the per-pack counts at sealing (leaves before 2026-12-04 lack it)
+
+
+class PackStatsRecord(Row):
+    """A pack's openings counted from sealed hours: `opened` through the hour `through`."""
+
+    class Meta(TableMeta):
+        pass
+
+    opened = NumberAttribute(default=0)
+    through = UnicodeAttribute(null=True)
+
+
+PACK_STATS_SORT_KEY = "STATS"
+PACKS_PER_TRANSACTION = 98  # with the seal (or a chunk's marker): under DynamoDB's 100 actions
 
 
 class RecordSealRecord(Row):
@@ -39,10 +60,10 @@ def period_of(opened_at: str) -> str:
     return opened_at[:13]
 
 
-def leaf_row(opening_id: str, opened_at: str, leaf: str) -> RecordLeafRecord:
+def leaf_row(opening_id: str, opened_at: str, leaf: str, pack_id: str | None = None) -> RecordLeafRecord:
     shard = int(hashlib.sha256(opening_id.encode()).hexdigest(), 16) % RECORD_SHARDS
     return RecordLeafRecord(pk=f"RECORD#{period_of(opened_at)}#{shard:02d}", sk=f"{opened_at}#{opening_id}",
-                            leaf=leaf, opening_id=opening_id)
+                            leaf=leaf, opening_id=opening_id, pack_id=pack_id)
 
 
 def period_leaves(period: str) -> list[RecordLeafRecord]:
@@ -59,16 +80,59 @@ def get_seal(period: str) -> RecordSealRecord | None:
         return None
 
 
-def put_seal(period: str, root: str, count: int) -> bool:
-    """Sealed once; False when it already was (a concurrent sweep)."""
+def put_seal(period: str, root: str, count: int, pack_counts: dict[str, int] | None = None) -> bool:
+    """Sealed once, with each pack's openings of the hour added to its stats; False when it already was (a
+    concurrent sweep)."""
+    packs = sorted((pack_counts or {}).items())
+    chunks = [packs[n:n + PACKS_PER_TRANSACTION] for n in range(0, len(packs), PACKS_PER_TRANSACTION)] or [[]]
+    for number, chunk in enumerate(chunks[1:], start=1):  # an hour with many packs: counted before the seal
+        marker = RecordSealRecord(pk=f"SEALCOUNT#{period}", sk=str(number), root="", count=len(chunk),
+                                  sealed_at=utc_now_iso())
+        if not _write_counts(period, chunk, marker) and not _exists(marker):
+            raise SealInterrupted(f"{period}: counts of chunk {number} not written; the next sweep seals it")
+    seal = RecordSealRecord(pk=SEALS_PK, sk=period, root=root, count=count, sealed_at=utc_now_iso())
+    return _write_counts(period, chunks[0], seal)
+
+
+def _write_counts(period: str, counts: list[tuple[str, int]], guard: RecordSealRecord) -> bool:
+    """The guard row (the seal, or a chunk's marker) put once, with these packs' counts, in one transaction."""
     try:
-        RecordSealRecord(pk=SEALS_PK, sk=period, root=root, count=count, sealed_at=utc_now_iso()).save(
-            condition=RecordSealRecord.pk.does_not_exist())
-    except PutError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        with TransactWrite(connection=connection()) as transaction:
+            transaction.save(guard, condition=RecordSealRecord.pk.does_not_exist())
+            for pack_id, opened in counts:
+                row = PackStatsRecord(pk=pack_stats_pk(pack_id), sk=PACK_STATS_SORT_KEY)
+                transaction.update(row, actions=[PackStatsRecord.opened.add(opened),
+                                                 PackStatsRecord.through.set(period)])
+    except TransactWriteError as exc:
+        if exc.cause_response_code in CANCELLED:
             return False
         raise
     return True
+
+
+class SealInterrupted(RuntimeError):
+    """A chunk of an hour's counts could not be written (a conflict): the hour stays unsealed for the next sweep."""
+
+
+def _exists(row: RecordSealRecord) -> bool:
+    try:
+        RecordSealRecord.get(row.pk, row.sk, consistent_read=True)
+    except RecordSealRecord.DoesNotExist:
+        return False
+    return True
+
+
+def pack_stats_pk(pack_id: str) -> str:
+    return f"PACKSTATS#{pack_id}"
+
+
+def pack_stats(pack_id: str) -> tuple[int, str | None]:
+    """(openings counted from sealed hours, the last hour counted)."""
+    try:
+        row = PackStatsRecord.get(pack_stats_pk(pack_id), PACK_STATS_SORT_KEY, consistent_read=True)
+    except PackStatsRecord.DoesNotExist:
+        return 0, None
+    return int(row.opened or 0), row.through
 
 
 def unanchored_seals(limit: int) -> list[RecordSealRecord]:
@@ -90,4 +154,4 @@ def set_anchor(period: str, signature: str) -> bool:
     return True
 
 
-register(RecordLeafRecord, RecordSealRecord)
+register(RecordLeafRecord, RecordSealRecord, PackStatsRecord)
