@@ -136,3 +136,19 @@ def test_the_double_decodes_stripe_form_encoding_as_the_library_sends_it():
     assert decode_form(body) == {"mode": "payment", "expires_at": "1700000000", "metadata": {"opening_id": "abc"},
                                  "line_items": [{"quantity": "1", "price_data": {
                                      "currency": "usd", "unit_amount": "1199", "product_data": {"name": "Genesis"}}}]}
+
+
+def test_an_unsigned_webhook_is_refused_before_any_read_or_write(monkeypatch):
+    """Why the webhook carries no per-IP limit (docs/FROM-THE-SEEDS.md): an unsigned flood costs no DynamoDB."""
+    from packvault import card_settlement, store
+    from packvault.errors import PackvaultError
+
+    def no_data_access(*_, **__):
+        raise AssertionError("the store was reached")
+
+    for name in ("get_processed_event", "get_opening", "record_processed", "get_payment_claim"):
+        monkeypatch.setattr(store, name, no_data_access)
+    payload = json.dumps(EVENT).encode()
+    with pytest.raises(PackvaultError) as refused:
+        card_settlement.handle_webhook(None, RAIL, payload, sign(payload, "whsec_forged", int(time.time())))
+    assert refused.value.code == "WEBHOOK_SIGNATURE_INVALID"
