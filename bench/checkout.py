@@ -27,9 +27,10 @@ from bench.common import fresh_settings  # noqa: E402
 from bench.common import measure as measure_with  # noqa: E402
 from bench.dynamo_meter import DynamoMeter  # noqa: E402
 from local import dynamodb, stripe_double  # noqa: E402
-from packvault import card_settlement, checkout  # noqa: E402
-from packvault.catalog_loader import load_catalog, parse_catalog  # noqa: E402
-from packvault.payments import stripe_checkout  # noqa: E402
+from packvault.catalog.loader import load_catalog, parse_catalog  # noqa: E402
+from packvault.rails.card import checkout  # noqa: E402
+from packvault.rails.card import settlement as card_settlement  # noqa: E402
+from packvault.rails.card import stripe_api as stripe_checkout  # noqa: E402
 from packvault_tools.client import Keypair  # noqa: E402
 
 SECRET_KEY, WEBHOOK_SECRET, SHOP = "sk_test_bench", "whsec_bench", "https://shop.example"

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from local import template  # noqa: E402
-from packvault.keys import new_reference  # noqa: E402
+from packvault.core.keys import new_reference  # noqa: E402
 
 INIT = """
 import importlib.util, sys, time

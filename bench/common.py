@@ -9,7 +9,7 @@ from typing import Any
 
 from local import dynamodb, template
 from packvault import store
-from packvault.settings import Settings
+from packvault.core.settings import Settings
 from packvault_tools.client import Keypair
 
 

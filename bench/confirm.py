@@ -30,9 +30,10 @@ from bench.purchase import _wait  # noqa: E402
 from local import dynamodb  # noqa: E402
 from local.solana_rpc import LocalSolanaServer  # noqa: E402
 from local.wallet import RpcWallet, solders_keypair  # noqa: E402
-from packvault import confirm, purchase  # noqa: E402
-from packvault.catalog_loader import load_catalog, read_catalog_file  # noqa: E402
-from packvault.payments.solana_rpc import SolanaRpc  # noqa: E402
+from packvault.catalog.loader import load_catalog, read_catalog_file  # noqa: E402
+from packvault.chain.rpc import SolanaRpc  # noqa: E402
+from packvault.edge import purchasing as purchase  # noqa: E402
+from packvault.rails.solana import confirm  # noqa: E402
 from packvault_tools.client import Keypair, PackvaultClient  # noqa: E402
 
 DEMO = ROOT / "catalog" / "demo.json"

@@ -31,9 +31,11 @@ from bench.common import fresh_settings  # noqa: E402
 from local import dynamodb  # noqa: E402
 from local.solana_rpc import LocalSolanaServer  # noqa: E402
 from local.wallet import RpcWallet, solders_keypair  # noqa: E402
-from packvault import confirm, purchase, store  # noqa: E402
-from packvault.catalog_loader import load_catalog, parse_catalog  # noqa: E402
-from packvault.payments.solana_rpc import SolanaRpc  # noqa: E402
+from packvault import store  # noqa: E402
+from packvault.catalog.loader import load_catalog, parse_catalog  # noqa: E402
+from packvault.chain.rpc import SolanaRpc  # noqa: E402
+from packvault.edge import purchasing as purchase  # noqa: E402
+from packvault.rails.solana import confirm  # noqa: E402
 from packvault_tools.client import Keypair  # noqa: E402
 
 PRICES = {  # US dollars, us-east-1, on-demand, as assumed here

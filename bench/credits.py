@@ -21,8 +21,10 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
 from bench.common import fresh_settings, measure  # noqa: E402
 from bench.dynamo_meter import DynamoMeter  # noqa: E402
 from local import dynamodb  # noqa: E402
-from packvault import balance_open, credits, store  # noqa: E402
-from packvault.catalog_loader import load_catalog, parse_catalog  # noqa: E402
+from packvault import store  # noqa: E402
+from packvault.catalog.loader import load_catalog, parse_catalog  # noqa: E402
+from packvault.rails.credits import balance as credits  # noqa: E402
+from packvault.rails.credits import open as balance_open  # noqa: E402
 from packvault_tools.client import Keypair  # noqa: E402
 
 ITEM = {"item_id": "bench-card", "name": "Bench Card", "nft_id": "nft-bench", "rarity": "common", "fmv": "1",

@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from packvault.draw import Drawer, DrawInputs, OddsTable
-from packvault.fairness import new_server_seed
+from packvault.fairness.draw import Drawer, DrawInputs, OddsTable
+from packvault.fairness.primitives import new_server_seed
 
 TIERS = [("common", 600_000), ("uncommon", 250_000), ("rare", 100_000), ("epic", 40_000), ("legendary", 10_000)]
 

@@ -24,9 +24,10 @@ from bench.dynamo_meter import DynamoMeter  # noqa: E402
 from bench.purchase import CATALOG  # noqa: E402
 from local import dynamodb  # noqa: E402
 from local.solana_rpc import LocalSolanaServer  # noqa: E402
-from packvault import expiry, purchase  # noqa: E402
-from packvault.catalog_loader import load_catalog, parse_catalog  # noqa: E402
-from packvault.payments.solana_rpc import SolanaRpc  # noqa: E402
+from packvault.catalog.loader import load_catalog, parse_catalog  # noqa: E402
+from packvault.chain.rpc import SolanaRpc  # noqa: E402
+from packvault.edge import purchasing as purchase  # noqa: E402
+from packvault.edge import sweeping as expiry  # noqa: E402
 from packvault_tools.client import Keypair  # noqa: E402
 
 

@@ -39,9 +39,10 @@ import requests  # noqa: E402
 from bench.purchase import _wait  # noqa: E402
 from local import dynamodb  # noqa: E402
 from local.wallet import RpcWallet, solders_keypair  # noqa: E402
-from packvault import expiry, store  # noqa: E402
-from packvault.payments.solana_rpc import SolanaRpc  # noqa: E402
-from packvault.settings import Settings  # noqa: E402
+from packvault import store  # noqa: E402
+from packvault.chain.rpc import SolanaRpc  # noqa: E402
+from packvault.core.settings import Settings  # noqa: E402
+from packvault.edge import sweeping as expiry  # noqa: E402
 from packvault_tools.audit import audit  # noqa: E402
 from packvault_tools.client import ApiError, Keypair, PackvaultClient  # noqa: E402
 

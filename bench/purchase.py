@@ -31,8 +31,8 @@ import requests  # noqa: E402
 from bench.common import fresh_settings  # noqa: E402
 from bench.dynamo_meter import DynamoMeter  # noqa: E402
 from local import dynamodb  # noqa: E402
-from packvault import purchase  # noqa: E402
-from packvault.catalog_loader import load_catalog, parse_catalog  # noqa: E402
+from packvault.catalog.loader import load_catalog, parse_catalog  # noqa: E402
+from packvault.edge import purchasing as purchase  # noqa: E402
 from packvault_tools.client import Keypair, PackvaultClient  # noqa: E402
 
 ITEM = {"item_id": "bench-card", "name": "Bench Card", "nft_id": "nft-bench", "rarity": "common", "fmv": "1",

@@ -20,7 +20,7 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
 from bench.common import fresh_settings, measure  # noqa: E402
 from bench.dynamo_meter import DynamoMeter  # noqa: E402
 from local import dynamodb  # noqa: E402
-from packvault import ratelimit  # noqa: E402
+from packvault.edge import ratelimit  # noqa: E402
 
 
 def main() -> None:

@@ -35,7 +35,7 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
 
 PARTITION_WCU = 1000.0  # per partition, per second (DynamoDB's documented per-partition write limit)
 BURST_SECONDS = 0.1
-ATTEMPTS = 6  # packvault.reservation.ATTEMPTS
+ATTEMPTS = 6  # packvault.sales.reservation.ATTEMPTS
 SHARD_COUNTS = (1, 2, 4, 8, 16, 32, 64)
 OFFERED = (250, 500, 1000, 2000, 4000, 8000, 16000)
 
@@ -57,7 +57,7 @@ def measure_costs() -> Costs:
     from bench.dynamo_meter import DynamoMeter
     from local import dynamodb
     from packvault import store
-    from packvault.catalog_loader import load_catalog, parse_catalog
+    from packvault.catalog.loader import load_catalog, parse_catalog
     from packvault.store import supply
 
     document = json.loads((ROOT / "catalog" / "demo.json").read_text())

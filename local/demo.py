@@ -34,7 +34,7 @@ from typing import Any
 import requests
 
 from local.wallet import RpcWallet, solders_keypair
-from packvault.proof import check_against_quote, check_proof
+from packvault.fairness.proof import check_against_quote, check_proof
 from packvault_tools import devstack
 from packvault_tools.client import ApiError, GraphqlClient, Keypair, PackvaultClient
 

@@ -31,7 +31,7 @@ def configure(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
-    from packvault.log import logger
+    from packvault.core.log import logger
 
     class FunctionFormatter(LambdaPowertoolsFormatter):
         """Powertools' formatter (it keeps the appended keys) printing the human line instead of JSON."""

@@ -307,8 +307,8 @@ def prepare_database(tpl: dict[str, Any], endpoint: str, table_name: str) -> Non
 
 
 def load_catalog(path: Path) -> None:
-    from packvault.catalog_loader import load_catalog_file
-    from packvault.runtime import configure
+    from packvault.catalog.loader import load_catalog_file
+    from packvault.edge.runtime import configure
 
     configure()
     packs, bundles, topups = load_catalog_file(path)
@@ -470,7 +470,7 @@ def run(args: argparse.Namespace, explicit: set[str]) -> int:
         os.environ.setdefault("JWT_SIGNING_KEY", secrets.token_urlsafe(48))
         os.environ.setdefault("QUOTE_SIGNING_KEY", secrets.token_hex(32))  # signs quotes (fairness v2), per run
         if not os.environ.get("PLATFORM_WALLET"):
-            from packvault.keys import new_reference
+            from packvault.core.keys import new_reference
 
             os.environ["PLATFORM_WALLET"] = new_reference()  # a fresh receiving address per local run
         if not os.environ.get("SOLANA_RPC_URLS"):

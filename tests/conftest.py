@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from local import dynamodb, template
-from packvault import store
-from packvault.settings import Settings
+from packvault import products, store
+from packvault.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CATALOG = ROOT / "catalog" / "demo.json"
@@ -29,6 +29,7 @@ os.environ.update({
     "JWT_SIGNING_KEY_PARAMETER": "",
     **dynamodb.LOCAL_CREDENTIALS,
 })
+products.register()  # as every function that settles does at start: the open path learns the products
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,8 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from packvault import admin
-from packvault.http import (
+from packvault.edge import admin
+from packvault.edge.http import (
     create_app,
     current_role,
     current_wallet,
@@ -18,7 +18,7 @@ from packvault.http import (
     rate_limited,
     to_json,
 )
-from packvault.runtime import configure
+from packvault.edge.runtime import configure
 
 settings = configure()
 app = create_app()

@@ -3,9 +3,9 @@
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from packvault import auth
-from packvault.http import create_app, json_body, logger, rate_limited
-from packvault.runtime import configure
+from packvault.edge import auth
+from packvault.edge.http import create_app, json_body, logger, rate_limited
+from packvault.edge.runtime import configure
 
 settings = configure()
 auth.signing_key(settings)  # fail at cold start, not on the first sign-in, if no key is configured

@@ -1,16 +1,16 @@
 """Lambda authorizer for every buyer route (HTTP API, payload 2.0, simple responses).
 
 It verifies the bearer token and hands the handler either the wallet and the token's expiry, or the
-reason the token was refused; packvault.http.current_wallet turns a refusal into a 401 in the API's one
+reason the token was refused; packvault.edge.http.current_wallet turns a refusal into a 401 in the API's one
 error shape (a plain deny would reach the client as API Gateway's bare 403).
 """
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from packvault import auth
-from packvault.errors import PackvaultError
-from packvault.log import logger
-from packvault.settings import get_settings
+from packvault.core.errors import PackvaultError
+from packvault.core.log import logger
+from packvault.core.settings import get_settings
+from packvault.edge import auth
 
 settings = get_settings()
 auth.signing_key(settings)

@@ -3,9 +3,9 @@
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from packvault import openings, vault
-from packvault.http import create_app, current_wallet, logger, query_limit
-from packvault.runtime import configure
+from packvault.edge.http import create_app, current_wallet, logger, query_limit
+from packvault.edge.runtime import configure
+from packvault.sales import openings, vault
 
 configure()
 app = create_app()

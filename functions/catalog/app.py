@@ -6,9 +6,11 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from packvault import catalog, proofs, quote_signing, records
-from packvault.http import create_app, logger
-from packvault.runtime import configure
+from packvault.catalog import views as catalog
+from packvault.edge.http import create_app, logger
+from packvault.edge.runtime import configure
+from packvault.fairness import quote_signing, records
+from packvault.sales import proofs
 
 configure()
 app = create_app()

@@ -5,10 +5,10 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from packvault import checkout
-from packvault.http import create_app, current_wallet, idempotency_key, json_body, logger, rate_limited, to_json
-from packvault.payments import stripe_checkout
-from packvault.runtime import configure
+from packvault.edge import purchasing
+from packvault.edge.http import create_app, current_wallet, idempotency_key, json_body, logger, rate_limited, to_json
+from packvault.edge.runtime import configure
+from packvault.rails.card import stripe_api as stripe_checkout
 
 settings = configure()
 cards = stripe_checkout.from_settings(settings)
@@ -19,7 +19,7 @@ CHECKOUT_LIMIT = rate_limited("checkout")
 @app.post("/api/v1/packs/<pack_id>/checkout", middlewares=[CHECKOUT_LIMIT])
 def start_checkout(pack_id: str) -> Response:
     body = json_body(app)
-    status, answer = checkout.create_checkout(settings, cards, current_wallet(app), pack_id, body,
+    status, answer = purchasing.checkout(settings, cards, current_wallet(app), pack_id, body,
                                               idempotency_key(app, body))
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=to_json(answer))
 
@@ -27,7 +27,7 @@ def start_checkout(pack_id: str) -> Response:
 @app.post("/api/v1/credits/bundles/<bundle_id>/checkout", middlewares=[CHECKOUT_LIMIT])
 def checkout_credits(bundle_id: str) -> Response:
     body = json_body(app)
-    status, answer = checkout.create_checkout(settings, cards, current_wallet(app), bundle_id, body,
+    status, answer = purchasing.checkout(settings, cards, current_wallet(app), bundle_id, body,
                                               idempotency_key(app, body), "credits")
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=to_json(answer))
 
@@ -35,7 +35,7 @@ def checkout_credits(bundle_id: str) -> Response:
 @app.post("/api/v1/game-credits/<item_id>/checkout", middlewares=[CHECKOUT_LIMIT])
 def checkout_game_credit(item_id: str) -> Response:
     body = json_body(app)
-    status, answer = checkout.create_checkout(settings, cards, current_wallet(app), item_id, body,
+    status, answer = purchasing.checkout(settings, cards, current_wallet(app), item_id, body,
                                               idempotency_key(app, body), "game_credit")
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=to_json(answer))
 

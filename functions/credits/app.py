@@ -6,9 +6,10 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from packvault import balance_open, credits
-from packvault.http import create_app, current_wallet, json_body, logger, query_limit, to_json
-from packvault.runtime import configure
+from packvault.edge.http import create_app, current_wallet, json_body, logger, query_limit, to_json
+from packvault.edge.runtime import configure
+from packvault.rails.credits import balance as credits
+from packvault.rails.credits import open as balance_open
 
 configure()
 app = create_app()

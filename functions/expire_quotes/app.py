@@ -6,12 +6,14 @@ from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from packvault import anchoring, expiry, open_payments_checkout
-from packvault.log import logger
-from packvault.payments import stripe_checkout
-from packvault.payments.solana_rpc import SolanaRpc
-from packvault.runtime import configure
-from packvault.secrets_store import secret
+from packvault.chain.rpc import SolanaRpc
+from packvault.core.log import logger
+from packvault.core.secrets_store import secret
+from packvault.edge import sweeping as expiry
+from packvault.edge.runtime import configure
+from packvault.fairness import anchoring
+from packvault.rails.card import stripe_api as stripe_checkout
+from packvault.rails.open_payments import checkout as open_payments_checkout
 
 settings = configure()
 rpc = SolanaRpc(settings.solana_rpc_urls) if settings.solana_rpc_urls else None

@@ -8,9 +8,10 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from packvault import context, fulfilment
-from packvault.log import logger
-from packvault.runtime import configure
+from packvault.core import context
+from packvault.core.log import logger
+from packvault.edge.runtime import configure
+from packvault.products import fulfilment
 
 settings = configure()
 vendor = fulfilment.from_settings(settings)

@@ -6,10 +6,10 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from packvault import graphql_api
-from packvault.http import create_app, json_body, logger, to_json
-from packvault.payments.solana_rpc import SolanaRpc
-from packvault.runtime import configure
+from packvault.chain.rpc import SolanaRpc
+from packvault.edge import graphql as graphql_api
+from packvault.edge.http import create_app, json_body, logger, to_json
+from packvault.edge.runtime import configure
 
 settings = configure()
 rpc = SolanaRpc(settings.solana_rpc_urls) if settings.solana_rpc_urls else None

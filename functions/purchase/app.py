@@ -5,10 +5,10 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from packvault import purchase
-from packvault.http import create_app, current_wallet, json_body, logger, to_json
-from packvault.runtime import configure
-from packvault.settings import require_platform_wallet
+from packvault.core.settings import require_platform_wallet
+from packvault.edge import purchasing as purchase
+from packvault.edge.http import create_app, current_wallet, json_body, logger, to_json
+from packvault.edge.runtime import configure
 
 settings = configure()
 require_platform_wallet(settings)

@@ -19,7 +19,7 @@ import requests
 
 from local.dynamodb import free_port
 from packvault import store
-from packvault.settings import Settings
+from packvault.core.settings import Settings
 from tests.conftest import ROOT
 
 

@@ -86,6 +86,6 @@ def test_a_buyer_on_an_admin_change_route_is_refused_for_the_role_never_counted_
 
 
 def ratelimit_per_minute(scope: str) -> int:
-    from packvault import ratelimit
+    from packvault.edge import ratelimit
 
     return ratelimit.LIMITS[scope].per_minute

@@ -10,10 +10,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from local.wallet import RpcWallet, solders_keypair
-from packvault import admin, context, expiry, purchase, store
-from packvault.errors import PackvaultError
-from packvault.payments.solana_rpc import SolanaRpc
-from packvault.settings import Settings
+from packvault import store
+from packvault.chain.rpc import SolanaRpc
+from packvault.core import context
+from packvault.core.errors import PackvaultError
+from packvault.core.settings import Settings
+from packvault.edge import admin
+from packvault.edge import purchasing as purchase
+from packvault.edge import sweeping as expiry
 from packvault_tools.client import Keypair
 
 PLATFORM = Keypair.generate().public_key
@@ -204,7 +208,7 @@ def test_a_refund_is_marked_once_with_its_reference(settings, solana_node):
 
 
 def test_every_demo_pack_reads_back_to_its_definition(settings):
-    from packvault.catalog_loader import load_catalog, pack_document, parse_catalog, read_catalog_file
+    from packvault.catalog.loader import load_catalog, pack_document, parse_catalog, read_catalog_file
     from tests.conftest import DEMO_CATALOG
 
     for pack in load_catalog(read_catalog_file(DEMO_CATALOG)):

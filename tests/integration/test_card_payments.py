@@ -14,11 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from local import stripe_double
-from packvault import card_settlement, checkout, store
-from packvault.catalog_loader import load_catalog, read_catalog_file
-from packvault.errors import PackvaultError
-from packvault.payments import stripe_checkout
-from packvault.settings import Settings
+from packvault import store
+from packvault.catalog.loader import load_catalog, read_catalog_file
+from packvault.core.errors import PackvaultError
+from packvault.core.settings import Settings
+from packvault.rails.card import checkout
+from packvault.rails.card import settlement as card_settlement
+from packvault.rails.card import stripe_api as stripe_checkout
 from packvault_tools.client import Keypair
 from tests.conftest import DEMO_CATALOG
 
@@ -417,7 +419,7 @@ def test_completed_refunded_and_sweep_release_converge_in_any_order(settings, ca
 @pytest.mark.parametrize(("price_cents", "outcome"), [(1199, "opened"), (999, "refund_due")])
 def test_a_stripe_price_id_is_used_and_its_amount_is_checked_against_the_catalog(settings, cards, double,
                                                                                  price_cents, outcome):
-    from packvault.catalog_loader import parse_catalog
+    from packvault.catalog.loader import parse_catalog
 
     price = stripe_double.create_price(double.state, {"unit_amount": str(price_cents), "currency": "usd",
                                                       "product_data": {"name": "Genesis Drop"}})
@@ -435,7 +437,8 @@ def test_a_stripe_price_id_is_used_and_its_amount_is_checked_against_the_catalog
 
 
 def test_refusals_name_the_rail(settings, cards, double):
-    from packvault import confirm, purchase
+    from packvault.edge import purchasing as purchase
+    from packvault.rails.solana import confirm
 
     with pytest.raises(PackvaultError) as no_usd:
         checkout.create_checkout(settings, cards, Keypair.generate().public_key, "vault-chase", dict(URLS), None)
@@ -458,7 +461,7 @@ def test_refusals_name_the_rail(settings, cards, double):
 
 
 def test_a_refund_after_a_buyback_revokes_the_rest_and_names_the_sold_item(settings, cards, double):
-    from packvault import credits
+    from packvault.rails.credits import balance as credits
 
     wallet, answer = start(settings, cards)
     pay(double, answer["checkout_session_id"])
@@ -514,7 +517,8 @@ def test_a_refund_stripe_refuses_stays_pending_and_the_sweep_asks_again_until_it
     the failure to operators, and the sweep asks again after the wait until Stripe accepts."""
     from datetime import UTC, datetime, timedelta
 
-    from packvault import admin, expiry
+    from packvault.edge import admin
+    from packvault.edge import sweeping as expiry
 
     _, answer = start(settings, cards)
     pay(double, answer["checkout_session_id"])

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from packvault import store
-from packvault.catalog_loader import CatalogError, load_catalog, parse_catalog, read_catalog_file
+from packvault.catalog.loader import CatalogError, load_catalog, parse_catalog, read_catalog_file
 from tests.conftest import DEMO_CATALOG
 
 

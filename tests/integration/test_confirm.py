@@ -9,12 +9,14 @@ import pytest
 from solders.keypair import Keypair as SoldersKeypair
 
 from local.wallet import RpcWallet, solders_keypair
-from packvault import confirm, purchase, store
-from packvault.catalog_loader import load_catalog, read_catalog_file
-from packvault.errors import PackvaultError
-from packvault.payments.solana_rpc import SolanaRpc
-from packvault.proof import check_proof
-from packvault.settings import Settings
+from packvault import store
+from packvault.catalog.loader import load_catalog, read_catalog_file
+from packvault.chain.rpc import SolanaRpc
+from packvault.core.errors import PackvaultError
+from packvault.core.settings import Settings
+from packvault.edge import purchasing as purchase
+from packvault.fairness.proof import check_proof
+from packvault.rails.solana import confirm
 from packvault_tools.client import Keypair
 from tests.conftest import DEMO_CATALOG
 
@@ -280,7 +282,7 @@ def test_dev_bypass_opens_without_a_payment_and_logs_a_warning_naming_the_openin
 
 
 def test_the_bypass_refuses_to_start_outside_dev():
-    from packvault.settings import ConfigurationError
+    from packvault.core.settings import ConfigurationError
 
     with pytest.raises(ConfigurationError, match="DEV_PAYMENT_BYPASS"):
         Settings.from_env({"STAGE": "prod", "TABLE_NAME": "ttt", "DEV_PAYMENT_BYPASS": "true"})

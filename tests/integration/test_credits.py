@@ -13,12 +13,15 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from packvault import credits, money, purchase, store
-from packvault.catalog_loader import load_catalog, read_catalog_file
-from packvault.errors import PackvaultError
-from packvault.payments import Settlement
-from packvault.settings import Settings
-from packvault.settle import open_paid
+from packvault import store
+from packvault.catalog.loader import load_catalog, read_catalog_file
+from packvault.core import money
+from packvault.core.errors import PackvaultError
+from packvault.core.settings import Settings
+from packvault.core.settlement import Settlement
+from packvault.edge import purchasing as purchase
+from packvault.rails.credits import balance as credits
+from packvault.sales.settle import open_paid
 from packvault_tools.client import Keypair
 from tests.conftest import DEMO_CATALOG
 
@@ -99,7 +102,7 @@ def test_no_sale_after_the_window_or_of_someone_elses_item(env):
 
 
 def test_a_zero_rate_pack_has_no_offer(env):
-    from packvault.catalog_loader import parse_catalog
+    from packvault.catalog.loader import parse_catalog
 
     document = json.loads(DEMO_CATALOG.read_text())
     for pack in document["packs"]:
@@ -216,7 +219,7 @@ def test_not_enough_credits_is_402_with_the_balance_and_price_and_nothing_writte
 
 
 def test_fifty_concurrent_openings_from_a_balance_that_covers_twenty(env):
-    from packvault import balance_open
+    from packvault.rails.credits import open as balance_open
 
     wallet = Keypair.generate().public_key
     grant(wallet, 20 * 250)
@@ -239,8 +242,9 @@ def test_fifty_concurrent_openings_from_a_balance_that_covers_twenty(env):
 
 
 def test_rotation_reveals_the_seed_and_the_balance_openings_verify(env):
-    from packvault import balance_open, openings
-    from packvault.proof import check_proof
+    from packvault.fairness.proof import check_proof
+    from packvault.rails.credits import open as balance_open
+    from packvault.sales import openings
 
     wallet = Keypair.generate().public_key
     grant(wallet, 500)

@@ -15,11 +15,20 @@ import pytest
 
 from local import stripe_double
 from local.wallet import RpcWallet, solders_keypair
-from packvault import admin, balance_open, card_settlement, checkout, confirm, context, credits, expiry, purchase, store
-from packvault.catalog_loader import load_catalog_file
-from packvault.payments import stripe_checkout
-from packvault.payments.solana_rpc import SolanaRpc
-from packvault.settings import Settings
+from packvault import store
+from packvault.catalog.loader import load_catalog_file
+from packvault.chain.rpc import SolanaRpc
+from packvault.core import context
+from packvault.core.settings import Settings
+from packvault.edge import admin
+from packvault.edge import purchasing as purchase
+from packvault.edge import sweeping as expiry
+from packvault.rails.card import checkout
+from packvault.rails.card import settlement as card_settlement
+from packvault.rails.card import stripe_api as stripe_checkout
+from packvault.rails.credits import balance as credits
+from packvault.rails.credits import open as balance_open
+from packvault.rails.solana import confirm
 from packvault_tools.client import Keypair
 from tests.conftest import DEMO_CATALOG
 

@@ -9,11 +9,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from local.wallet import RpcWallet, solders_keypair
-from packvault import confirm, expiry, purchase, store
-from packvault.catalog_loader import load_catalog, read_catalog_file
-from packvault.errors import PackvaultError
-from packvault.payments.solana_rpc import SolanaRpc
-from packvault.settings import Settings
+from packvault import store
+from packvault.catalog.loader import load_catalog, read_catalog_file
+from packvault.chain.rpc import SolanaRpc
+from packvault.core.errors import PackvaultError
+from packvault.core.settings import Settings
+from packvault.edge import purchasing as purchase
+from packvault.edge import sweeping as expiry
+from packvault.rails.solana import confirm
 from packvault_tools.client import Keypair
 from tests.conftest import DEMO_CATALOG
 

@@ -12,11 +12,15 @@ import base58
 import pytest
 
 from local.wallet import RpcWallet, solders_keypair
-from packvault import admin, confirm, proofs, purchase, store
-from packvault.catalog_loader import load_catalog, parse_catalog
-from packvault.payments.solana_rpc import SolanaRpc
-from packvault.proof import check_proof
-from packvault.settings import Settings
+from packvault import store
+from packvault.catalog.loader import load_catalog, parse_catalog
+from packvault.chain.rpc import SolanaRpc
+from packvault.core.settings import Settings
+from packvault.edge import admin
+from packvault.edge import purchasing as purchase
+from packvault.fairness.proof import check_proof
+from packvault.rails.solana import confirm
+from packvault.sales import proofs
 from packvault_tools.client import Keypair
 from tests.faults import Faults
 
@@ -59,7 +63,7 @@ def open_it(env, keypair, quote, signature, **extra):
 
 def credit_pack_and_wallet(pack_id: str) -> str:
     """CHASE sold for credits under another id, and a wallet with 1,000 credits and a seed pair."""
-    from packvault import balance_open
+    from packvault.rails.credits import open as balance_open
 
     credit_pack = copy.deepcopy(CHASE)
     credit_pack.update(pack_id=pack_id, prices={"CREDIT": "100"})
@@ -139,12 +143,12 @@ def test_a_forged_or_hidden_round_is_refused_by_the_verifier(env):
 def test_a_signed_quote_holds_the_server_to_its_commitment(env, monkeypatch):
     import secrets
 
-    from packvault import quote_signing
-    from packvault.proof import check_against_quote
+    from packvault.fairness import quote_signing
+    from packvault.fairness.proof import check_against_quote
 
     settings, _, _ = env
     signing = settings.model_copy(update={"quote_signing_key": __import__("pydantic").SecretStr(secrets.token_hex(32))})
-    monkeypatch.setattr("packvault.settings.get_settings", lambda: signing)
+    monkeypatch.setattr("packvault.core.settings.get_settings", lambda: signing)
     quote_signing._signing_key.cache_clear()
     try:
         keypair, quote, signature = quote_and_pay(env, {"client_seed": "mine"})
@@ -187,7 +191,7 @@ def test_the_assets_delivered_are_the_ones_the_quote_committed_to(env):
 def test_openings_are_in_a_sealed_public_record_and_a_rewrite_shows(env):
     from datetime import UTC, datetime, timedelta
 
-    from packvault import records
+    from packvault.fairness import records
 
     opened = []
     for _ in range(3):
@@ -217,7 +221,7 @@ def test_sealed_hours_are_anchored_on_solana_once_and_the_anchor_is_checkable(en
 
     from nacl.signing import SigningKey
 
-    from packvault import anchoring, records
+    from packvault.fairness import anchoring, records
 
     _, rpc, chain = env
     keypair, quote, signature = quote_and_pay(env)
@@ -243,7 +247,8 @@ def test_balance_openings_are_in_the_public_record_before_and_after_their_seed_i
     before the reveal (incomplete: the seed is not out yet) and after it (match), the same leaf both times."""
     from datetime import UTC, datetime, timedelta
 
-    from packvault import balance_open, records
+    from packvault.fairness import records
+    from packvault.rails.credits import open as balance_open
 
     settings, _, _ = env
     wallet = credit_pack_and_wallet("chase-record")
@@ -264,7 +269,7 @@ def test_balance_openings_are_in_the_public_record_before_and_after_their_seed_i
 def test_merkle_paths_lead_to_the_root_for_every_leaf_count():
     import hashlib
 
-    from packvault import records
+    from packvault.fairness import records
 
     for count in range(1, 12):
         leaves = [hashlib.sha256(str(n).encode()).hexdigest() for n in range(count)]
@@ -293,7 +298,8 @@ def test_sealing_an_hour_counts_each_packs_openings_once(env, monkeypatch):
     public record is sealed, exactly once, also for an hour with more packs than one transaction holds."""
     from datetime import UTC, datetime
 
-    from packvault import admin, records
+    from packvault.edge import admin
+    from packvault.fairness import records
     from packvault.store import records as record_rows
 
     period = "2031-01-01T00"

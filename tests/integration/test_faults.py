@@ -14,12 +14,17 @@ import pytest
 
 from local import stripe_double
 from local.wallet import RpcWallet, solders_keypair
-from packvault import card_settlement, checkout, confirm, expiry, purchase, store
-from packvault.catalog_loader import load_catalog, read_catalog_file
-from packvault.errors import PackvaultError
-from packvault.payments import stripe_checkout
-from packvault.payments.solana_rpc import SolanaRpc
-from packvault.settings import Settings
+from packvault import store
+from packvault.catalog.loader import load_catalog, read_catalog_file
+from packvault.chain.rpc import SolanaRpc
+from packvault.core.errors import PackvaultError
+from packvault.core.settings import Settings
+from packvault.edge import purchasing as purchase
+from packvault.edge import sweeping as expiry
+from packvault.rails.card import checkout
+from packvault.rails.card import settlement as card_settlement
+from packvault.rails.card import stripe_api as stripe_checkout
+from packvault.rails.solana import confirm
 from packvault_tools.client import Keypair
 from tests.conftest import DEMO_CATALOG
 from tests.faults import Faults, InjectedCrash, audit

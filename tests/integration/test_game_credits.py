@@ -17,12 +17,14 @@ from local import template
 from local.sqs import LocalSqs
 from local.vendor_double import VendorDouble
 from local.wallet import RpcWallet, solders_keypair
-from packvault import expiry, fulfilment, game_credits, store
-from packvault.catalog_loader import load_catalog_file
-from packvault.errors import PackvaultError
-from packvault.payments.solana_rpc import SolanaRpc
-from packvault.settings import Settings
-from packvault.vendor import VendorClient
+from packvault import store
+from packvault.catalog.loader import load_catalog_file
+from packvault.chain.rpc import SolanaRpc
+from packvault.core.errors import PackvaultError
+from packvault.core.settings import Settings
+from packvault.edge import sweeping as expiry
+from packvault.products import fulfilment, game_credits
+from packvault.products.vendor import VendorClient
 from packvault_tools.client import Keypair
 from tests.conftest import DEMO_CATALOG
 
@@ -57,7 +59,7 @@ def env(local_table, solana_node, sqs, vendor_double, monkeypatch):
         "PLATFORM_WALLET": PLATFORM.public_key, "SOLANA_RPC_URLS": solana_node.url, "SQS_ENDPOINT": server.endpoint,
         "FULFILMENT_QUEUE_URL": queues["FulfilmentQueue"], "VENDOR_API_URL": vendor_double.url,
         "VENDOR_API_KEY": VENDOR_KEY, "FULFILMENT_MAX_ATTEMPTS": "3"})
-    monkeypatch.setattr("packvault.settings.get_settings", lambda: settings)  # the process's settings, as in Lambda
+    monkeypatch.setattr("packvault.core.settings.get_settings", lambda: settings)  # the process settings, as Lambda
     vendor = VendorClient(vendor_double.url, VENDOR_KEY, timeout=(1.0, 1.0), attempts=2, backoff_seconds=0.01)
     while messages(server, queues["FulfilmentQueue"]):  # each test sees only its own messages
         pass
@@ -164,7 +166,7 @@ def test_only_the_identical_request_replays_a_used_signature(env):
 def test_a_pay_first_usdt_transfer_is_recognised_from_its_mint_without_a_currency(env, monkeypatch):
     from solders.keypair import Keypair as SoldersKeypair
 
-    from packvault import money
+    from packvault.core import money
 
     settings, rpc, chain, _, _, _ = env
     authority = SoldersKeypair()
@@ -275,7 +277,7 @@ def test_the_sweep_sends_again_a_message_that_was_lost(env, monkeypatch):
 
 
 def test_orders_due_a_refund_are_listed_for_operators_and_marked_refunded_once(env):
-    from packvault import admin
+    from packvault.edge import admin
 
     settings, rpc, chain, vendor, _, _ = env
     keypair = buyer(chain)
@@ -304,7 +306,7 @@ def PLATFORM_FUNDED(chain: RpcWallet) -> Keypair:
 
 
 def test_a_payment_made_for_a_pack_quote_cannot_become_a_top_up(env):
-    from packvault import purchase
+    from packvault.edge import purchasing as purchase
 
     settings, rpc, chain, _, _, _ = env
     keypair = buyer(chain)
@@ -319,7 +321,8 @@ def test_a_payment_made_for_a_pack_quote_cannot_become_a_top_up(env):
 
 
 def test_quote_first_a_confirmed_quote_becomes_the_paid_order_once(env, vendor_double):
-    from packvault import confirm, purchase
+    from packvault.edge import purchasing as purchase
+    from packvault.rails.solana import confirm
 
     settings, rpc, chain, vendor, server, queue = env
     keypair = buyer(chain)
@@ -344,7 +347,7 @@ def test_quote_first_a_confirmed_quote_becomes_the_paid_order_once(env, vendor_d
 
 
 def test_quote_first_refuses_bad_user_data_before_reserving(env):
-    from packvault import purchase
+    from packvault.edge import purchasing as purchase
 
     settings, _, chain, _, _, _ = env
     keypair = buyer(chain)
@@ -362,8 +365,9 @@ def test_by_card_the_paid_session_becomes_the_paid_order(env, monkeypatch, vendo
     import time
 
     from local import stripe_double
-    from packvault import card_settlement, checkout
-    from packvault.payments import stripe_checkout
+    from packvault.edge import purchasing
+    from packvault.rails.card import settlement as card_settlement
+    from packvault.rails.card import stripe_api as stripe_checkout
 
     settings, _, _, vendor, server, queue = env
     double = stripe_double.StripeDouble(0, "sk_test_game_credits_0123").start()
@@ -376,10 +380,10 @@ def test_by_card_the_paid_session_becomes_the_paid_order(env, monkeypatch, vendo
                                            "SQS_ENDPOINT": settings.sqs_endpoint,
                                            "FULFILMENT_QUEUE_URL": settings.fulfilment_queue_url})
         cards = stripe_checkout.from_settings(card_settings)
-        monkeypatch.setattr("packvault.settings.get_settings", lambda: card_settings)
+        monkeypatch.setattr("packvault.core.settings.get_settings", lambda: card_settings)
         wallet = Keypair.generate().public_key
         body = {"success_url": "https://shop.example/done", "cancel_url": "https://shop.example/no", **FIELDS}
-        status, started = checkout.create_checkout(card_settings, cards, wallet, "mlbb-86", body, "card-1",
+        status, started = purchasing.checkout(card_settings, cards, wallet, "mlbb-86", body, "card-1",
                                                    "game_credit")
         assert status == 201 and started["product"] == "game_credit" and started["amount"] == "1.49"
         stripe_double.pay_session(double.state, started["checkout_session_id"])
@@ -394,7 +398,7 @@ def test_by_card_the_paid_session_becomes_the_paid_order(env, monkeypatch, vendo
         assert fulfilment.fulfil(settings, vendor, order.order_id) == "delivered"
 
         # A second order refunded by card before delivery is never delivered.
-        _, refunded = checkout.create_checkout(card_settings, cards, wallet, "mlbb-86", body, "card-2",
+        _, refunded = purchasing.checkout(card_settings, cards, wallet, "mlbb-86", body, "card-2",
                                                "game_credit")
         stripe_double.pay_session(double.state, refunded["checkout_session_id"])
         (paid,) = [e for e in double.state.events if e["type"] == "checkout.session.completed"

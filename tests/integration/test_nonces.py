@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from packvault import auth, store
-from packvault.errors import PackvaultError
-from packvault.settings import Settings
-from packvault.times import iso_seconds
+from packvault import store
+from packvault.core.errors import PackvaultError
+from packvault.core.settings import Settings
+from packvault.core.times import iso_seconds
+from packvault.edge import auth
 from packvault_tools.client import Keypair
 
 

@@ -13,11 +13,12 @@ import pytest
 import requests
 
 from local.open_payments_double import WalletProvider
-from packvault import open_payments_checkout, store
-from packvault.catalog_loader import load_catalog, read_catalog_file
-from packvault.errors import ErrorCode, PackvaultError
-from packvault.payments.open_payments import SellerKey
-from packvault.settings import Settings
+from packvault import store
+from packvault.catalog.loader import load_catalog, read_catalog_file
+from packvault.core.errors import ErrorCode, PackvaultError
+from packvault.core.settings import Settings
+from packvault.rails.open_payments import checkout as open_payments_checkout
+from packvault.rails.open_payments.client import SellerKey
 from packvault_tools.client import Keypair
 from tests.conftest import DEMO_CATALOG
 
@@ -289,7 +290,7 @@ def test_a_finish_that_dies_after_paying_opens_once_on_replay_or_after_its_lease
 
 
 def test_a_finish_that_dies_after_the_open_transaction_answers_the_same_on_replay(rail, provider, monkeypatch):
-    from packvault import settle
+    from packvault.sales import settle
 
     _, answer = start(rail, provider)
     key, query = finish_query(provider, answer)

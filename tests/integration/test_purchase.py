@@ -7,10 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from packvault import purchase, store
-from packvault.catalog_loader import load_catalog, read_catalog_file
-from packvault.errors import PackvaultError
-from packvault.settings import Settings
+from packvault import store
+from packvault.catalog.loader import load_catalog, read_catalog_file
+from packvault.core.errors import PackvaultError
+from packvault.core.settings import Settings
+from packvault.edge import purchasing as purchase
 from packvault_tools.client import Keypair
 from tests.conftest import DEMO_CATALOG
 
@@ -164,8 +165,8 @@ def test_bad_idempotency_key_is_400(settings):
 def test_the_unpaid_quote_count_follows_every_way_a_quote_ends(settings):
     import secrets as _secrets
 
-    from packvault.payments import Settlement
-    from packvault.settle import open_paid
+    from packvault.core.settlement import Settlement
+    from packvault.sales.settle import open_paid
 
     wallet = Keypair.generate().public_key
     a, b, c = (buy(settings, wallet, "starter-unlimited")[1] for _ in range(3))
@@ -183,7 +184,7 @@ def test_the_unpaid_quote_count_follows_every_way_a_quote_ends(settings):
 
 
 def test_a_catalog_change_is_seen_by_the_next_purchase_though_the_pack_is_cached(settings):
-    from packvault.catalog_loader import parse_catalog
+    from packvault.catalog.loader import parse_catalog
 
     wallet = Keypair.generate().public_key
     assert buy(roomy := settings.model_copy(update={"max_open_quotes": 50}), wallet, "starter-unlimited")[1][
@@ -197,9 +198,9 @@ def test_a_catalog_change_is_seen_by_the_next_purchase_though_the_pack_is_cached
 def test_an_open_delivers_the_definitions_its_quote_committed_to_never_a_stale_cache(settings):
     import secrets as _secrets
 
-    from packvault.catalog_loader import parse_catalog
-    from packvault.payments import Settlement
-    from packvault.settle import open_paid
+    from packvault.catalog.loader import parse_catalog
+    from packvault.core.settlement import Settlement
+    from packvault.sales.settle import open_paid
 
     roomy = settings.model_copy(update={"max_open_quotes": 50})
     wallet = Keypair.generate().public_key

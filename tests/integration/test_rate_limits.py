@@ -12,9 +12,9 @@ import pytest
 
 from local import template
 from local.lambdas import LambdaContext, http_api_event
-from packvault import http, ratelimit
-from packvault.errors import PackvaultError
-from packvault.settings import Settings
+from packvault.core.errors import PackvaultError
+from packvault.core.settings import Settings
+from packvault.edge import http, ratelimit
 
 
 @pytest.fixture

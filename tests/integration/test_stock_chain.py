@@ -7,9 +7,12 @@ from __future__ import annotations
 import copy
 import dataclasses
 
-from packvault import catalog, purchase, stock_chain, store
-from packvault.catalog_loader import load_catalog, read_catalog_file
-from packvault.settings import Settings
+from packvault import store
+from packvault.catalog import views as catalog
+from packvault.catalog.loader import load_catalog, read_catalog_file
+from packvault.core.settings import Settings
+from packvault.edge import purchasing as purchase
+from packvault.fairness import stock_chain
 from packvault_tools.client import Keypair
 from tests.conftest import DEMO_CATALOG
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 import threading
 
 from local.wallet import RpcWallet, solders_keypair
-from packvault import confirm, purchase, store
-from packvault.catalog_loader import load_catalog, parse_catalog
-from packvault.payments.solana_rpc import SolanaRpc
-from packvault.proof import check_proof
-from packvault.settings import Settings
+from packvault import store
+from packvault.catalog.loader import load_catalog, parse_catalog
+from packvault.chain.rpc import SolanaRpc
+from packvault.core.settings import Settings
+from packvault.edge import purchasing as purchase
+from packvault.fairness.proof import check_proof
+from packvault.rails.solana import confirm
 from packvault_tools.client import Keypair
 
 LAST_UNIT = {"schema_version": 1, "packs": [{

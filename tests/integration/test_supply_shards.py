@@ -14,11 +14,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from local.wallet import RpcWallet, solders_keypair
-from packvault import admin, balance_open, catalog, confirm, expiry, purchase, store
-from packvault.catalog_loader import CatalogError, load_catalog, parse_catalog
-from packvault.errors import PackvaultError
-from packvault.payments.solana_rpc import SolanaRpc
-from packvault.settings import Settings
+from packvault import store
+from packvault.catalog import views as catalog
+from packvault.catalog.loader import CatalogError, load_catalog, parse_catalog
+from packvault.chain.rpc import SolanaRpc
+from packvault.core.errors import PackvaultError
+from packvault.core.settings import Settings
+from packvault.edge import admin
+from packvault.edge import purchasing as purchase
+from packvault.edge import sweeping as expiry
+from packvault.rails.credits import open as balance_open
+from packvault.rails.solana import confirm
 from packvault_tools.client import Keypair
 from tests.conftest import DEMO_CATALOG
 from tests.faults import Faults, audit

@@ -9,11 +9,15 @@ import pytest
 from solders.keypair import Keypair as SoldersKeypair
 
 from local.wallet import RpcWallet, associated_token_address
-from packvault import confirm, expiry, money, purchase, store
-from packvault.catalog_loader import load_catalog, read_catalog_file
-from packvault.errors import PackvaultError
-from packvault.payments.solana_rpc import SolanaRpc
-from packvault.settings import Settings
+from packvault import store
+from packvault.catalog.loader import load_catalog, read_catalog_file
+from packvault.chain.rpc import SolanaRpc
+from packvault.core import money
+from packvault.core.errors import PackvaultError
+from packvault.core.settings import Settings
+from packvault.edge import purchasing as purchase
+from packvault.edge import sweeping as expiry
+from packvault.rails.solana import confirm
 from packvault_tools.cli import main
 from tests.conftest import DEMO_CATALOG
 

@@ -7,7 +7,7 @@ import json
 from solders.keypair import Keypair
 
 from local.wallet import RpcWallet
-from packvault.keys import new_reference
+from packvault.core.keys import new_reference
 from packvault_tools.cli import main
 
 

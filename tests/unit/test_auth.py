@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import jwt
 import pytest
 
-from packvault import auth
-from packvault.errors import ErrorCode, PackvaultError
-from packvault.settings import ConfigurationError, Settings
+from packvault.core.errors import ErrorCode, PackvaultError
+from packvault.core.settings import ConfigurationError, Settings
+from packvault.edge import auth
 from packvault_tools.client import Keypair
 
 SETTINGS = Settings.from_env({"STAGE": "dev", "TABLE_NAME": "t-auth", "AUTH_DOMAIN": "shop.example",

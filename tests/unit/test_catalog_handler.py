@@ -10,8 +10,8 @@ from moto import mock_aws
 from local import dynamodb, template
 from local.lambdas import LambdaContext, http_api_event, load_handler
 from packvault import store
-from packvault.catalog_loader import load_catalog, read_catalog_file
-from packvault.settings import Settings
+from packvault.catalog.loader import load_catalog, read_catalog_file
+from packvault.core.settings import Settings
 from tests.conftest import DEMO_CATALOG
 
 TPL = template.load()

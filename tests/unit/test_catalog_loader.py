@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from packvault.catalog_loader import CatalogError, parse_catalog, read_catalog_file
+from packvault.catalog.loader import CatalogError, parse_catalog, read_catalog_file
 from tests.conftest import DEMO_CATALOG
 
 

@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import chisquare
 
-from packvault.catalog_loader import read_catalog_file
-from packvault.draw import Drawer, DrawInputs, NothingToDraw, OddsTable, draw_opening
-from packvault.fairness import commitment, new_server_seed, random_below
-from packvault.odds import drawable_items_by_tier, slot_odds
+from packvault.catalog.loader import read_catalog_file
+from packvault.fairness.draw import Drawer, DrawInputs, NothingToDraw, OddsTable, draw_opening
+from packvault.fairness.odds import drawable_items_by_tier, slot_odds
+from packvault.fairness.primitives import commitment, new_server_seed, random_below
 from tests.conftest import DEMO_CATALOG, ROOT
 
 PACKS = {p.pack_id: p for p in read_catalog_file(DEMO_CATALOG)}
@@ -98,8 +98,8 @@ def test_same_inputs_give_the_same_items_in_another_process():
     inputs = DrawInputs(SEED, "determinism", "opening-x")
     here = [d.item_id for d in draw_opening(STARTER, inputs, {"tidepup": 1})]
     code = (
-        "import json; from packvault.catalog_loader import read_catalog_file;"
-        "from packvault.draw import *;"
+        "import json; from packvault.catalog.loader import read_catalog_file;"
+        "from packvault.fairness.draw import *;"
         f"p = {{p.pack_id: p for p in read_catalog_file({str(DEMO_CATALOG)!r})}}['starter-unlimited'];"
         f"print(json.dumps([d.item_id for d in draw_opening(OddsTable.from_document(p.odds_table()),"
         f" DrawInputs({SEED!r}, 'determinism', 'opening-x'), {{'tidepup': 1}})]))"
@@ -126,7 +126,7 @@ def test_commitment_is_sha256_of_the_seed_bytes():
 
 def test_item_odds_in_the_stream_follow_weights_exactly_for_a_small_space():
     # With bound 8 the sampler is exactly uniform; the weighted pick maps r to items by running sums.
-    from packvault.draw import _WeightedChoice
+    from packvault.fairness.draw import _WeightedChoice
 
     choice = _WeightedChoice([("a", 3), ("b", 0), ("c", 5)])
     assert [choice.pick(r) for r in range(8)] == ["a"] * 3 + ["c"] * 5

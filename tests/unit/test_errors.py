@@ -1,4 +1,4 @@
-from packvault.errors import ErrorCode, PackvaultError, catalogue
+from packvault.core.errors import ErrorCode, PackvaultError, catalogue
 
 
 def test_every_code_has_an_http_status_and_a_human_message():

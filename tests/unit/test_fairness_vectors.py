@@ -10,8 +10,8 @@ import re
 
 import pytest
 
-from packvault.draw import DrawInputs, OddsTable, draw_opening
-from packvault.fairness import canonical_hash, commitment, random_below
+from packvault.fairness.draw import DrawInputs, OddsTable, draw_opening
+from packvault.fairness.primitives import canonical_hash, commitment, random_below
 from tests.conftest import ROOT
 
 DOC = (ROOT / "docs" / "FAIRNESS.md").read_text(encoding="utf-8")
@@ -116,7 +116,7 @@ def spec_walk(leaf: str, path: list[dict]) -> str:
 
 @pytest.mark.parametrize("vector", V2["client_seeds"], ids=lambda v: v["client_seed"][:12])
 def test_v2_client_seed_vectors(vector):
-    from packvault.settle import effective_client_seed
+    from packvault.sales.settle import effective_client_seed
 
     parts = [vector["payment_id"], vector["quote_seed"], vector["confirm_seed"]]
     assert ":".join(p for p in parts if p) == vector["client_seed"]
@@ -124,7 +124,7 @@ def test_v2_client_seed_vectors(vector):
 
 
 def test_v2_item_definitions_vector_with_non_ascii_and_escapes():
-    from packvault import item_definitions
+    from packvault.catalog import item_definitions
 
     vector = V2["item_definitions"]
     assert spec_canonical(vector["definitions"]).decode("utf-8") == vector["canonical_json"]
@@ -138,7 +138,7 @@ def test_v2_quote_signature_vector():
     import base58
     from nacl.signing import SigningKey, VerifyKey
 
-    from packvault import quote_signing
+    from packvault.fairness import quote_signing
 
     vector = V2["quote_signature"]
     assert spec_canonical(vector["commitment"]).decode("utf-8") == vector["canonical_json"]
@@ -154,7 +154,7 @@ def test_v2_quote_signature_vector():
 
 
 def test_v2_merkle_vectors():
-    from packvault import records
+    from packvault.fairness import records
 
     vector = V2["merkle"]
     assert spec_merkle_root(vector["leaves"]) == records.merkle_root(vector["leaves"]) == vector["root"]
@@ -168,7 +168,7 @@ def test_v2_merkle_vectors():
 
 
 def test_v2_stock_chain_vector():
-    from packvault import stock_chain
+    from packvault.fairness import stock_chain
 
     vector = V2["stock_chain"]
     prev = "0" * 64
@@ -184,7 +184,7 @@ def test_v2_stock_chain_vector():
 
 @pytest.mark.parametrize("vector", V2["openings_v2"], ids=lambda v: v["name"][:40])
 def test_v2_opening_vectors_with_an_abandoned_round(vector):
-    from packvault.proof import check_proof
+    from packvault.fairness.proof import check_proof
 
     assert spec_draw(vector) == vector["items"]
     for abandoned in vector["abandoned_rounds"]:

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from packvault import money
+from packvault.core import money
 
 
 @pytest.mark.parametrize(

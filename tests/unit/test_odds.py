@@ -2,7 +2,7 @@ from fractions import Fraction
 
 import pytest
 
-from packvault.odds import (
+from packvault.fairness.odds import (
     Slot,
     WeightedItem,
     drawable_items_by_tier,

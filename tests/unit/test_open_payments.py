@@ -16,9 +16,9 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-from packvault import open_payments_checkout
-from packvault.errors import ErrorCode
-from packvault.payments.open_payments import (
+from packvault.core.errors import ErrorCode
+from packvault.rails.open_payments import checkout as open_payments_checkout
+from packvault.rails.open_payments.client import (
     OpenPaymentsError,
     SellerKey,
     WalletAddressInvalid,
@@ -239,7 +239,7 @@ def test_a_wallet_address_that_does_not_answer(status, ours):
     {"id": "https://w.example/quotes/1", "receiveAmount": "1199", "debitAmount": None},
 ])
 def test_a_malformed_or_short_quote_is_a_refusal_not_a_5xx(quote):
-    from packvault.payments.open_payments import WalletAddress
+    from packvault.rails.open_payments.client import WalletAddress
 
     seller = WalletAddress("https://w.example/shop", "USD", 2, "https://w.example/auth", "https://w.example/op")
     with pytest.raises(Exception) as raised:
@@ -248,7 +248,7 @@ def test_a_malformed_or_short_quote_is_a_refusal_not_a_5xx(quote):
 
 
 def test_malformed_grant_answers_read_as_missing_parts():
-    from packvault.payments.open_payments import Grant
+    from packvault.rails.open_payments.client import Grant
 
     grant = Grant.from_answer({"access_token": "oops", "interact": {"redirect": 5, "finish": "n"},
                                "continue": {"access_token": ["x"], "uri": "https://as.example/c", "wait": "soon"}})

@@ -9,8 +9,8 @@ import pytest
 
 from local import template
 from local.lambdas import LambdaContext, http_api_event
-from packvault import http
-from packvault.settings import Settings
+from packvault.core.settings import Settings
+from packvault.edge import http
 
 
 @pytest.fixture

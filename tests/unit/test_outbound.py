@@ -13,8 +13,8 @@ import pytest
 import requests
 from urllib3.util import connection as urllib3_connection
 
-from packvault import outbound
-from packvault.payments.open_payments import OpenPaymentsClient, OpenPaymentsError, SellerKey
+from packvault.core import outbound
+from packvault.rails.open_payments.client import OpenPaymentsClient, OpenPaymentsError, SellerKey
 
 
 def _key() -> SellerKey:

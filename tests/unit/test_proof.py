@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from packvault.proof import check_proof
+from packvault.fairness.proof import check_proof
 from packvault_tools.cli import main
 from tests.unit.test_fairness_vectors import VECTORS
 

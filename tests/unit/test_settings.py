@@ -1,6 +1,6 @@
 import pytest
 
-from packvault.settings import ConfigurationError, Settings
+from packvault.core.settings import ConfigurationError, Settings
 
 WALLET = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM"
 BASE = {"STAGE": "prod", "TABLE_NAME": "packvault-prod", "AUTH_DOMAIN": "shop.example", "SOLANA_CLUSTER": "mainnet"}
@@ -68,8 +68,8 @@ def test_prod_with_its_own_key_paths_starts():
 
 
 def test_a_token_of_one_stage_is_refused_by_another_even_with_the_same_key():
-    from packvault import auth
-    from packvault.errors import PackvaultError
+    from packvault.core.errors import PackvaultError
+    from packvault.edge import auth
     from packvault_tools.client import Keypair
 
     key = {"JWT_SIGNING_KEY": "k" * 40}

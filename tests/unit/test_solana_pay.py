@@ -1,7 +1,7 @@
 from urllib.parse import parse_qs, urlsplit
 
-from packvault.keys import is_public_key, new_reference
-from packvault.payments.solana_pay import transfer_request_url
+from packvault.chain.solana_pay import transfer_request_url
+from packvault.core.keys import is_public_key, new_reference
 
 RECIPIENT = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM"
 

@@ -6,7 +6,7 @@ import pytest
 import requests
 import responses
 
-from packvault.payments.solana_rpc import RpcError, RpcUnavailable, SolanaRpc
+from packvault.chain.rpc import RpcError, RpcUnavailable, SolanaRpc
 
 A, B = "https://rpc-a.example", "https://rpc-b.example"
 

@@ -7,7 +7,7 @@ import copy
 
 import pytest
 
-from packvault.payments.solana import PaymentTerms, account_keys, verify_payment
+from packvault.chain.transactions import PaymentTerms, account_keys, verify_payment
 from tests.fixtures.solana import load
 
 SIGNATURE, ONE_SOL = load("mainnet_sol_transfer_1sol.json")

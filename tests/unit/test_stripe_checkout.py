@@ -9,10 +9,10 @@ import time
 import pytest
 
 from local.stripe_double import decode_form, sign
-from packvault.checkout import return_url
-from packvault.errors import PackvaultError
-from packvault.payments.stripe_checkout import StripeCheckout, WebhookRejected, session_mismatch, settlement
-from packvault.settings import Settings
+from packvault.core.errors import PackvaultError
+from packvault.core.settings import Settings
+from packvault.rails.card.checkout import return_url
+from packvault.rails.card.stripe_api import StripeCheckout, WebhookRejected, session_mismatch, settlement
 
 SECRET = "whsec_unit_0123456789abcdef"
 EVENT = {"id": "evt_1", "object": "event", "type": "checkout.session.completed",
@@ -60,8 +60,8 @@ def test_a_signed_body_that_is_not_an_event_is_rejected():
                                      b'{"object": "event", "data": [1]}', b'{"object": "event", "data": {"object": 1}}',
                                      b"\xff\xfe{}"])
 def test_a_signed_body_that_is_not_an_event_object_is_a_clear_refusal_not_a_crash(payload):
-    from packvault import card_settlement
-    from packvault.errors import PackvaultError
+    from packvault.core.errors import PackvaultError
+    from packvault.rails.card import settlement as card_settlement
 
     now = int(time.time())
     header = sign(payload, SECRET, now)
@@ -121,7 +121,7 @@ def test_return_urls_elsewhere_are_refused_naming_the_field(settings, url):
 
 
 def test_live_keys_are_refused_outside_prod_and_origins_must_be_origins():
-    from packvault.settings import ConfigurationError
+    from packvault.core.settings import ConfigurationError
 
     with pytest.raises(ConfigurationError, match="live key"):
         Settings.from_env({"STAGE": "staging", "TABLE_NAME": "unit", "STRIPE_SECRET_KEY": "sk_live_x"})
@@ -140,8 +140,9 @@ def test_the_double_decodes_stripe_form_encoding_as_the_library_sends_it():
 
 def test_an_unsigned_webhook_is_refused_before_any_read_or_write(monkeypatch):
     """Why the webhook carries no per-IP limit (docs/FROM-THE-SEEDS.md): an unsigned flood costs no DynamoDB."""
-    from packvault import card_settlement, store
-    from packvault.errors import PackvaultError
+    from packvault import store
+    from packvault.core.errors import PackvaultError
+    from packvault.rails.card import settlement as card_settlement
 
     def no_data_access(*_, **__):
         raise AssertionError("the store was reached")

@@ -9,8 +9,8 @@ import re
 import requests
 import responses
 
-from packvault import game_credits
-from packvault.vendor import VendorClient
+from packvault.products import game_credits
+from packvault.products.vendor import VendorClient
 
 URL = "https://vendor.example/v1/topups"
 

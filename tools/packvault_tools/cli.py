@@ -16,14 +16,14 @@ import sys
 import uuid
 from collections.abc import Sequence
 
-from packvault import context
-from packvault.settings import ConfigurationError
+from packvault.core import context
+from packvault.core.settings import ConfigurationError
 from packvault_tools import devstack
 
 
 def _catalog_load(args: argparse.Namespace) -> int:
-    from packvault.catalog_loader import CatalogError, load_catalog_file
-    from packvault.runtime import configure
+    from packvault.catalog.loader import CatalogError, load_catalog_file
+    from packvault.edge.runtime import configure
 
     try:
         configure()
@@ -41,7 +41,7 @@ def _catalog_load(args: argparse.Namespace) -> int:
 
 
 def _catalog_validate(args: argparse.Namespace) -> int:
-    from packvault.catalog_loader import (
+    from packvault.catalog.loader import (
         CatalogError,
         parse_bundles,
         parse_topups,
@@ -62,14 +62,14 @@ def _catalog_validate(args: argparse.Namespace) -> int:
 
 
 def _catalog_schema(_: argparse.Namespace) -> int:
-    from packvault.catalog_loader import schema
+    from packvault.catalog.loader import schema
 
     print(json.dumps(schema(), indent=2))
     return 0
 
 
 def _verify_opening(args: argparse.Namespace) -> int:
-    from packvault.proof import check_proof
+    from packvault.fairness.proof import check_proof
 
     try:
         proof = _proof_from_api(args) if args.api else _proof_from_file(args.proof)
@@ -92,7 +92,7 @@ def _verify_opening(args: argparse.Namespace) -> int:
 def _check_stock_chain(args: argparse.Namespace, proof: dict) -> list[str]:
     """The pack's stock history chain is intact, and the stock the quote committed to is one of its states (an
     operator cannot commit a quote to stock that was never on the record)."""
-    from packvault import stock_chain
+    from packvault.fairness import stock_chain
     from packvault_tools.client import PackvaultClient
 
     pack_id = proof.get("pack_id")
@@ -116,8 +116,8 @@ def _check_record(args: argparse.Namespace, proof: dict) -> list[str]:
         return [f"the record of {inclusion['period']} is sealed under another root than this proof's path reaches"]
     anchor = published.get("anchor")
     if anchor and getattr(args, "solana_rpc", None):  # the root on chain, where nobody can rewrite it
-        from packvault.anchoring import check_anchor
-        from packvault.payments.solana_rpc import SolanaRpc
+        from packvault.chain.rpc import SolanaRpc
+        from packvault.fairness.anchoring import check_anchor
 
         return check_anchor(SolanaRpc([args.solana_rpc]), anchor["signature"], inclusion["period"], published["root"])
     return []
@@ -125,7 +125,7 @@ def _check_record(args: argparse.Namespace, proof: dict) -> list[str]:
 
 def _check_quote(args: argparse.Namespace, proof: dict) -> list[str]:
     """--quote FILE: the buyer's saved purchase answer, checked against the proof (and the API's published key)."""
-    from packvault.proof import check_against_quote
+    from packvault.fairness.proof import check_against_quote
     from packvault_tools.client import PackvaultClient
 
     with open(args.quote, encoding="utf-8") as file:
@@ -141,8 +141,8 @@ def _check_quote(args: argparse.Namespace, proof: dict) -> list[str]:
 def _check_payment_memo(rpc_url: str, proof: dict, quote_hash: str) -> list[str]:
     """The payment on chain carries the memo `packvault:<opening_id>:<quote_hash>`: the commitment existed before
     the buyer paid, and the chain, not the operator, keeps it. The payment's id opens the client seed (FAIRNESS 1.4)."""
-    from packvault.payments.solana import memos
-    from packvault.payments.solana_rpc import SolanaRpc
+    from packvault.chain.rpc import SolanaRpc
+    from packvault.chain.transactions import memos
 
     signature = str(proof.get("client_seed", "")).split(":")[0]
     result = SolanaRpc([rpc_url]).get_transaction(signature)
@@ -153,7 +153,7 @@ def _check_payment_memo(rpc_url: str, proof: dict, quote_hash: str) -> list[str]
 
 
 def _proof_from_file(path: str) -> dict:
-    from packvault.openings import OPENING_ID
+    from packvault.sales.openings import OPENING_ID
 
     if path != "-" and OPENING_ID.match(path) and not os.path.exists(path):
         raise ValueError(f"{path} looks like an opening id, not a file: add --api <url> to read its public proof "
@@ -207,10 +207,10 @@ def _login(args: argparse.Namespace) -> int:
 
 
 def _verify_payment(args: argparse.Namespace) -> int:
-    from packvault import money
-    from packvault.keys import is_signature
-    from packvault.payments.solana import PaymentTerms, verify_payment
-    from packvault.payments.solana_rpc import RpcError, RpcUnavailable, SolanaRpc
+    from packvault.chain.rpc import RpcError, RpcUnavailable, SolanaRpc
+    from packvault.chain.transactions import PaymentTerms, verify_payment
+    from packvault.core import money
+    from packvault.core.keys import is_signature
 
     if not is_signature(args.signature):
         print(json.dumps({"status": "invalid", "code": "INVALID_TX_SIGNATURE",
@@ -238,10 +238,10 @@ def _verify_payment(args: argparse.Namespace) -> int:
 
 
 def _sweep(_: argparse.Namespace) -> int:
-    from packvault import expiry
-    from packvault.payments import stripe_checkout
-    from packvault.payments.solana_rpc import SolanaRpc
-    from packvault.runtime import configure
+    from packvault.chain.rpc import SolanaRpc
+    from packvault.edge import sweeping as expiry
+    from packvault.edge.runtime import configure
+    from packvault.rails.card import stripe_api as stripe_checkout
 
     settings = configure()
     rpc = SolanaRpc(settings.solana_rpc_urls) if settings.solana_rpc_urls else None
@@ -251,8 +251,8 @@ def _sweep(_: argparse.Namespace) -> int:
 
 
 def _refunds_list(_: argparse.Namespace) -> int:
-    from packvault import admin
-    from packvault.runtime import configure
+    from packvault.edge import admin
+    from packvault.edge.runtime import configure
 
     configure()
     due = admin.list_refunds()["refunds"]
@@ -265,8 +265,8 @@ def _refunds_list(_: argparse.Namespace) -> int:
 
 def _refunds_mark(args: argparse.Namespace) -> int:
     from packvault import store
-    from packvault.keys import is_signature
-    from packvault.runtime import configure
+    from packvault.core.keys import is_signature
+    from packvault.edge.runtime import configure
 
     if not is_signature(args.tx):
         print("packvault: --tx must be the refund's transaction signature (base58, 64 bytes)", file=sys.stderr)
@@ -281,7 +281,7 @@ def _refunds_mark(args: argparse.Namespace) -> int:
 
 
 def _audit(_: argparse.Namespace) -> int:
-    from packvault.runtime import configure
+    from packvault.edge.runtime import configure
     from packvault_tools.audit import audit
 
     configure()
@@ -298,8 +298,8 @@ def _credits_grant(args: argparse.Namespace) -> int:
     import uuid
 
     from packvault import store
-    from packvault.keys import is_public_key
-    from packvault.runtime import configure
+    from packvault.core.keys import is_public_key
+    from packvault.edge.runtime import configure
 
     if not is_public_key(args.wallet) or args.amount == 0:
         print("packvault: give a base58 wallet and a non-zero whole number of credits", file=sys.stderr)

@@ -1,6 +1,6 @@
 """The API's OpenAPI 3.1 document, generated from the code: routes and their authorizers from template.yaml
 (the one source of truth for routes), bodies from the pydantic models below, error codes from
-packvault.errors. `make openapi` writes docs/openapi.json and the copy the catalog function serves at
+packvault.core.errors. `make openapi` writes docs/openapi.json and the copy the catalog function serves at
 GET /api/v1/openapi.json; a test fails when either differs from what this module generates, or when a route
 of the template has no description here.
 
@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from packvault.errors import ErrorCode, catalogue
+from packvault.core.errors import ErrorCode, catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT = ROOT / "docs" / "openapi.json"
@@ -761,7 +761,7 @@ def _operation(path: str, operation: Operation, secured: bool, schemas: dict[str
 def _catalog_schemas() -> dict[str, Any]:
     """The catalog file's JSON Schema definitions as components (CatalogPack, CatalogTier, ...): a pack sent to
     the operators' API is checked by exactly the schema a catalog file is."""
-    from packvault.catalog_loader import schema
+    from packvault.catalog.loader import schema
 
     definitions = schema()["$defs"]
     name = {key: f"Catalog{key[0].upper()}{key[1:]}" for key in definitions}

@@ -8,14 +8,14 @@ from pynamodb.attributes import (
 )
 from pynamodb.exceptions import UpdateError
 
-from packvault.errors import ErrorCode, PackvaultError
+from packvault.core.errors import ErrorCode, PackvaultError
+from packvault.core.times import parse_iso
 from packvault.store.table import (
     Row,
     TableMeta,
     is_condition_failure,
     register,
 )
-from packvault.times import parse_iso
 
 
 class NonceRecord(Row):

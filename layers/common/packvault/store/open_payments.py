@@ -15,6 +15,7 @@ from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
+from packvault.core.times import iso_seconds, parse_iso
 from packvault.store.openings import IdempotencyRecord, OpeningRecord
 from packvault.store.table import (
     EventRecord,
@@ -26,7 +27,6 @@ from packvault.store.table import (
     register,
     utc_now_iso,
 )
-from packvault.times import iso_seconds, parse_iso
 
 FLOW_SORT_KEY = "OPEN_PAYMENTS"
 FLOW_KEEP_SECONDS = 7 * 86400  # kept a week past its quote for support; the opening keeps the public references

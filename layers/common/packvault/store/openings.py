@@ -14,7 +14,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.transactions import TransactWrite
 
-from packvault.payments import Settlement
+from packvault.core.settlement import Settlement
 from packvault.store import supply
 from packvault.store.catalog import (
     ITEM_PREFIX,

@@ -13,6 +13,7 @@ from pynamodb.attributes import (
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from packvault.core.times import iso_millis
 from packvault.store.table import (
     EventRecord,
     Row,
@@ -22,7 +23,6 @@ from packvault.store.table import (
     register,
     utc_now_iso,
 )
-from packvault.times import iso_millis
 
 
 class PaymentClaimRecord(Row):

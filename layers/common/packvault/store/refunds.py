@@ -10,8 +10,8 @@ from pynamodb.attributes import (
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from packvault import money
-from packvault.payments import Settlement
+from packvault.core import money
+from packvault.core.settlement import Settlement
 from packvault.store.ledger import Entry, credit_balance, platform_account, post, wallet_account
 from packvault.store.openings import (
     OpeningRecord,

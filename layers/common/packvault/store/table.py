@@ -18,9 +18,9 @@ from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
-from packvault import context
-from packvault.settings import Settings
-from packvault.times import iso_millis
+from packvault.core import context
+from packvault.core.settings import Settings
+from packvault.core.times import iso_millis
 
 EVENT_PREFIX = "EVENT#"
 

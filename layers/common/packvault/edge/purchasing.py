@@ -1,0 +1,62 @@
+"""Which rail and which product a purchase request is for: the one place, with the handlers, that knows every rail
+and product, so that no rail dispatches to another and none reads a product's terms itself.
+
+    POST /packs/{id}/purchase            a price in credits -> rails.credits (opened at once); else rails.solana
+    POST /game-credits/{id}/purchase     the product reads the game account -> rails.solana quote
+    POST /.../checkout (card)            the product reads the game account (game credits) -> rails.card
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from packvault.core import money
+from packvault.core.settings import Settings
+from packvault.core.settlement import CREDITS
+from packvault.rails.credits import open as balance_open
+from packvault.rails.solana import quote
+from packvault.sales.reservation import check_pack_id
+
+if TYPE_CHECKING:
+    from packvault.rails.card.stripe_api import StripeCheckout
+
+# Imported where used: the card rail needs the Stripe layer, which only the card functions have, and the purchase
+# function (the hot path) should not pay for the game-credit product's imports on every cold start.
+
+__all__ = ["checkout", "purchase", "purchase_bundle", "purchase_game_credit"]
+
+
+def purchase(settings: Settings, wallet: str, pack_id: str, body: dict[str, Any],
+             idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
+    """A Solana quote, or with `"currency": "CREDIT"` (or `"payment": "credits"`) the pack opened from the balance."""
+    if body.get("payment") == CREDITS or str(body.get("currency", "")).strip().upper() == money.CREDIT.symbol:
+        return balance_open.open_with_credits(settings, wallet, pack_id, body, idempotency_key)
+    return quote.purchase(settings, wallet, pack_id, body, idempotency_key)
+
+
+def purchase_bundle(settings: Settings, wallet: str, bundle_id: str, body: dict[str, Any],
+                    idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
+    return quote.purchase_bundle(settings, wallet, bundle_id, body, idempotency_key)
+
+
+def purchase_game_credit(settings: Settings, wallet: str, item_id: str, body: dict[str, Any],
+                         idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
+    from packvault.products import game_credits
+
+    check_pack_id(item_id)
+    item, user_data = game_credits.order_terms(item_id, body)
+    return quote.purchase_game_credit(settings, wallet, item.item_id, body, idempotency_key, user_data)
+
+
+def checkout(settings: Settings, cards: StripeCheckout | None, wallet: str, product_id: str, body: dict[str, Any],
+             idempotency_key: str | None, product: str = "pack") -> tuple[int, dict[str, Any]]:
+    from packvault.rails.card import checkout as card_checkout
+
+    product_data = None
+    if product == "game_credit" and cards is not None:
+        from packvault.products import game_credits
+
+        check_pack_id(product_id)
+        product_data = {"user_data": game_credits.order_terms(product_id, body)[1]}
+    return card_checkout.create_checkout(settings, cards, wallet, product_id, body, idempotency_key, product,
+                                         product_data)

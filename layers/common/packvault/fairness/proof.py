@@ -1,0 +1,172 @@
+"""An opening's fairness proof: what is published when the pack opens, and its independent check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from packvault.fairness.draw import DrawInputs, NothingToDraw, OddsTable, draw_opening
+from packvault.fairness.primitives import canonical_hash, commitment
+
+PROOF_FIELDS = ("opening_id", "server_seed", "server_seed_hash", "client_seed", "round", "stock", "odds_version",
+                "odds_hash", "odds_table", "items")
+
+
+@dataclass(frozen=True)
+class ProofCheck:
+    match: bool
+    problems: list[str] = field(default_factory=list)
+    expected_items: list[dict[str, str]] = field(default_factory=list)
+    incomplete: bool = False  # an input is missing (or not yet revealed): nothing could be checked
+    warnings: list[str] = field(default_factory=list)  # consistent, but worth a buyer's attention
+
+    @property
+    def verdict(self) -> str:
+        return "incomplete" if self.incomplete else "match" if self.match else "mismatch"
+
+
+def check_proof(proof: dict[str, Any]) -> ProofCheck:
+    """Recompute an opening from its proof alone (docs/FAIRNESS.md section 6)."""
+    missing = [name for name in PROOF_FIELDS if proof.get(name) is None]
+    if missing:
+        return ProofCheck(False, [f"the proof lacks {', '.join(missing)}"
+                                  + (" (a seed pair's server seed is revealed when the pair is rotated)"
+                                     if "server_seed" in missing and proof.get("scheme") == "seed-pair" else "")],
+                          incomplete=True)
+    problems = []
+    try:
+        seed_ok = commitment(proof["server_seed"]) == proof["server_seed_hash"]
+    except ValueError:
+        seed_ok = False
+    if not seed_ok:
+        problems.append("sha256(server_seed) is not server_seed_hash: the revealed seed is not the committed one")
+    if canonical_hash(proof["odds_table"]) != proof["odds_hash"]:
+        problems.append("the odds table does not hash to odds_hash")
+    if problems:
+        return ProofCheck(False, problems)
+    # A balance opening draws under its seed pair's nonce ("draw_id"), fixed before the buyer chose to open.
+    inputs = DrawInputs(proof["server_seed"], proof["client_seed"], proof.get("draw_id", proof["opening_id"]),
+                        int(proof["round"]))
+    try:
+        drawn = draw_opening(OddsTable.from_document(proof["odds_table"]), inputs, proof["stock"])
+    except NothingToDraw as exc:
+        return ProofCheck(False, [f"nothing could be drawn from this odds table and stock: {exc}"])
+    expected = [{"tier_id": d.tier_id, "item_id": d.item_id} for d in drawn]
+    problems = _check_v2(proof)
+    if problems:
+        return ProofCheck(False, problems, expected)
+    published = [{"tier_id": i["tier_id"], "item_id": i["item_id"]} for i in proof["items"]]
+    if expected != published:
+        differences = [
+            f"draw {n}: published {p['item_id']} ({p['tier_id']}), recomputed {e['item_id']} ({e['tier_id']})"
+            for n, (p, e) in enumerate(zip(published, expected, strict=False)) if p != e
+        ]
+        if len(published) != len(expected):
+            differences.append(f"published {len(published)} items, recomputed {len(expected)}")
+        return ProofCheck(False, differences, expected)
+    return ProofCheck(True, [], expected, warnings=_withdrawn_stock(proof))
+
+
+def _check_v2(proof: dict[str, Any]) -> list[str]:
+    """Fairness v2 (FAIRNESS.md 5): the stock drawn with never exceeds what the quote committed to, and every
+    abandoned round is recomputable and names a unit of its own draw that was gone."""
+    if proof.get("version") != 2:
+        return []
+    committed = proof.get("stock_committed") or {}
+    problems = [f"stock of {item_id} ({units}) exceeds the {committed[item_id]} the quote committed to"
+                for item_id, units in proof["stock"].items() if item_id in committed and units > committed[item_id]]
+    problems += _check_assets(proof) + _check_inclusion(proof)
+    rounds = proof.get("abandoned_rounds") or []
+    if [r.get("round") for r in rounds] != list(range(int(proof["round"]))):
+        problems.append(f"round {proof['round']} needs abandoned rounds 0..{int(proof['round']) - 1} on the record, "
+                        f"found {[r.get('round') for r in rounds]}")
+        return problems
+    table = OddsTable.from_document(proof["odds_table"])
+    for abandoned in rounds:
+        inputs = DrawInputs(proof["server_seed"], proof["client_seed"], proof.get("draw_id", proof["opening_id"]),
+                            int(abandoned["round"]))
+        try:
+            drawn = [{"tier_id": d.tier_id, "item_id": d.item_id} for d in draw_opening(table, inputs,
+                                                                                      abandoned["stock"])]
+        except NothingToDraw:
+            drawn = []
+        if drawn != abandoned.get("items"):
+            problems.append(f"abandoned round {abandoned['round']} does not recompute to the items it lists")
+        drawn_ids = {d["item_id"] for d in drawn}
+        if not abandoned.get("short") or not set(abandoned["short"]) <= drawn_ids:
+            problems.append(f"abandoned round {abandoned['round']} names no unit of its own draw that was gone")
+    return problems
+
+
+def _withdrawn_stock(proof: dict[str, Any]) -> list[str]:
+    """A redraw caused by stock taken away after the quote (the item's total now below what the quote committed
+    to) is consistent, but it is the operator's doing, not another buyer's: say so."""
+    found = []
+    for abandoned in proof.get("abandoned_rounds") or []:
+        for item_id, short in (abandoned.get("short") or {}).items():
+            if 0 <= short.get("total", 0) < short.get("committed", -1):
+                found.append(f"round {abandoned['round']} was abandoned because {item_id}'s stock was cut from "
+                             f"{short['committed']} (committed at quote time) to {short['total']} before it opened")
+    return found
+
+
+def check_against_quote(proof: dict[str, Any], quote: dict[str, Any], published_key: str | None = None) -> list[str]:
+    """The proof against the quote the buyer kept (fairness v2): the quote's signature by the published key, and
+    the proof opening exactly what that quote committed to. Problems, or none."""
+    from packvault.fairness.quote_signing import verify
+
+    committed = quote.get("commitment")
+    if not isinstance(committed, dict):
+        return ["the quote carries no commitment (a v1 quote, or not a purchase answer)"]
+    problems = []
+    if canonical_hash(committed) != quote.get("quote_hash"):
+        problems.append("the quote's commitment does not hash to its quote_hash")
+    signature, key = quote.get("quote_signature"), quote.get("quote_key")
+    if not signature or not key:
+        problems.append("the quote is not signed")
+    elif not verify(committed, signature, key):
+        problems.append("the quote's signature does not verify with its key")
+    elif published_key is not None and key != published_key:
+        problems.append("the quote was signed with another key than the one the API publishes")
+    for name in ("opening_id", "server_seed_hash", "odds_version", "odds_hash", "stock_committed", "items_hash"):
+        if proof.get(name) != committed.get(name):
+            problems.append(f"{name} differs from the quote's: the opening is not the one you were quoted")
+    seed = committed.get("client_seed")
+    if seed and f":{seed}" not in str(proof.get("client_seed", "")):
+        problems.append("the client seed you sent with the purchase is not in the draw's client seed")
+    return problems
+
+
+def _check_assets(proof: dict[str, Any]) -> list[str]:
+    """v2: the item definitions hash to the committed items_hash, and each delivered item is its definition."""
+    definitions, delivered = proof.get("item_definitions"), proof.get("delivered")
+    if definitions is None or delivered is None:
+        return []  # a proof without them (e.g. the buyer's own copy) is checked for the draw alone
+    if canonical_hash(definitions) != proof.get("items_hash"):
+        return ["the item definitions do not hash to items_hash: they are not the ones the quote committed to"]
+    by_id = {entry["item_id"]: entry for entry in definitions}
+    problems = []
+    for n, item in enumerate(delivered):
+        promised = by_id.get(item.get("item_id"))
+        fields = ("name", "nft_id", "rarity", "fmv", "metadata")
+        if promised is None or any(item.get(k) != promised.get(k) for k in fields):
+            problems.append(f"delivered item {n} ({item.get('item_id')}) is not the committed definition")
+    if [d.get("item_id") for d in delivered] != [i["item_id"] for i in proof["items"]]:
+        problems.append("the delivered items are not the drawn items")
+    return problems
+
+
+def _check_inclusion(proof: dict[str, Any]) -> list[str]:
+    """v2: the proof's leaf, walked up its inclusion path, gives its sealed hour's root (FAIRNESS.md section 9).
+    Comparing that root with the one the API publishes for the hour is the caller's part (verify-opening --api)."""
+    inclusion = proof.get("inclusion")
+    if not inclusion:
+        return []
+    from packvault.fairness.records import leaf, proof_hash, root_from_path
+
+    expected = leaf(proof["opening_id"], proof.get("pack_id", ""), proof.get("opened_at", ""), proof_hash(proof))
+    if expected != inclusion.get("leaf"):
+        return ["the proof does not hash to its leaf in the public record: it was changed after it was recorded"]
+    if root_from_path(expected, inclusion.get("path", [])) != inclusion.get("root"):
+        return ["the inclusion path does not lead to the sealed root"]
+    return []

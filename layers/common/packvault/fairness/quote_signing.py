@@ -1,0 +1,84 @@
+"""Signed quotes (fairness v2, FAIRNESS.md section 1): the quote's commitment as one canonical document, its
+hash (also carried on chain in the payment's memo) and an Ed25519 signature the buyer keeps. A server that later
+rewrote the opening's row could publish another seed with a matching hash, but not under the commitment the
+buyer holds, signed with the published key, and named on chain.
+
+The key: QUOTE_SIGNING_KEY (64 hex characters: an Ed25519 seed; local use) or the SSM SecureString that
+QUOTE_SIGNING_KEY_PARAMETER names. Without one, quotes carry the commitment and its hash but no signature.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import base58
+
+from packvault.fairness.primitives import canonical_hash, canonical_json
+
+ALGORITHM = "Ed25519"
+COMMITTED_FIELDS = ("opening_id", "pack_id", "wallet", "currency", "amount_base_units", "quote_expires_at",
+                    "server_seed_hash", "odds_version", "odds_hash", "stock_committed", "items_hash", "client_seed")
+
+
+def commitment(record: Any) -> dict[str, Any]:
+    """What a v2 quote commits to, from the opening's fields."""
+    return {"version": 2, **{name: _plain(getattr(record, name)) for name in COMMITTED_FIELDS}}
+
+
+def quote_hash(document: dict[str, Any]) -> str:
+    return canonical_hash(document)
+
+
+def signed(document: dict[str, Any]) -> dict[str, Any]:
+    """{commitment, quote_hash, quote_signature?, quote_key?} for a quote's answer."""
+    answer: dict[str, Any] = {"commitment": document, "quote_hash": quote_hash(document)}
+    key = _signing_key()
+    if key is not None:
+        answer |= {"quote_signature": base58.b58encode(key.sign(canonical_json(document)).signature).decode(),
+                   "quote_key": base58.b58encode(bytes(key.verify_key)).decode()}
+    return answer
+
+
+def public_key() -> dict[str, Any]:
+    key = _signing_key()
+    if key is None:
+        return {"algorithm": ALGORITHM, "public_key": None, "signed_quotes": False}
+    return {"algorithm": ALGORITHM, "public_key": base58.b58encode(bytes(key.verify_key)).decode(),
+            "signed_quotes": True}
+
+
+def verify(document: dict[str, Any], signature: str, key: str) -> bool:
+    """The signature is the key's over canonical_json(document)."""
+    from nacl.exceptions import BadSignatureError
+    from nacl.signing import VerifyKey
+
+    try:
+        VerifyKey(base58.b58decode(key)).verify(canonical_json(document), base58.b58decode(signature))
+    except (BadSignatureError, ValueError):
+        return False
+    return True
+
+
+@cache
+def _signing_key() -> Any:
+    from nacl.signing import SigningKey
+
+    from packvault.core.secrets_store import secret
+    from packvault.core.settings import ConfigurationError, get_settings
+
+    try:
+        settings = get_settings()
+    except ConfigurationError:  # a process with no environment of its own (a bench, a script): nothing to sign with
+        return None
+    seed = secret(settings.quote_signing_key, settings.quote_signing_key_parameter)
+    if seed is None:
+        return None
+    try:
+        return SigningKey(bytes.fromhex(seed))
+    except ValueError:
+        raise ConfigurationError("QUOTE_SIGNING_KEY must be 64 hex characters (an Ed25519 seed)") from None
+
+
+def _plain(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value

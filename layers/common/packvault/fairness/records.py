@@ -1,0 +1,147 @@
+"""The tamper-evident record of openings (FAIRNESS.md section 9): each opened pack's leaf commits to its proof;
+each hour's leaves are sealed under one Merkle root that the API publishes and never changes. An opening
+cannot be rewritten or hidden after its hour is sealed without the root, or its inclusion path, showing it.
+
+leaf  = sha256(canonical_json({"opening_id", "pack_id", "opened_at", "proof_hash"}))
+proof_hash = sha256(canonical_json(the opening's fairness proof as stored when it opened))
+node  = sha256(left_bytes || right_bytes); an odd node at the end of a level moves up unchanged
+root of no leaves = sha256(b"")
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from packvault import store
+from packvault.core.errors import ErrorCode, PackvaultError
+from packvault.fairness.primitives import canonical_hash
+
+SEAL_AFTER = timedelta(minutes=5)  # an hour is sealed this long after it ends (open transactions have finished)
+LOOKBACK_HOURS = 3  # the sweep runs every minute: three hours of outage are still sealed when it returns
+_PROOF_EXTRAS = ("odds_table", "item_definitions", "delivered", "inclusion", "opened_at", "pack_id")
+
+
+def proof_hash(fairness: dict[str, Any]) -> str:
+    """FAIRNESS.md section 9. A seed-pair proof (an opening paid from the balance) is hashed with its server seed
+    null: the seed is revealed later, at rotation, and its hash is already in the proof."""
+    hashed = {k: v for k, v in fairness.items() if k not in _PROOF_EXTRAS}
+    if hashed.get("scheme") == "seed-pair":
+        hashed["server_seed"] = None
+    return canonical_hash(hashed)
+
+
+def leaf(opening_id: str, pack_id: str, opened_at: str, proof_digest: str) -> str:
+    return canonical_hash({"opening_id": opening_id, "pack_id": pack_id, "opened_at": opened_at,
+                           "proof_hash": proof_digest})
+
+
+def leaf_row(opening: store.OpeningRecord, fairness: dict[str, Any], opened_at: str) -> store.RecordLeafRecord:
+    return store.record_leaf_row(opening.opening_id, opened_at,
+                                 leaf(opening.opening_id, opening.pack_id, opened_at, proof_hash(fairness)),
+                                 opening.pack_id)
+
+
+def merkle_levels(leaves: list[str]) -> list[list[bytes]]:
+    level = [bytes.fromhex(x) for x in leaves]
+    levels = [level]
+    while len(level) > 1:
+        level = [hashlib.sha256(level[i] + level[i + 1]).digest() if i + 1 < len(level) else level[i]
+                 for i in range(0, len(level), 2)]
+        levels.append(level)
+    return levels
+
+
+def merkle_root(leaves: list[str]) -> str:
+    if not leaves:
+        return hashlib.sha256(b"").hexdigest()
+    return merkle_levels(leaves)[-1][0].hex()
+
+
+def inclusion_path(leaves: list[str], index: int) -> list[dict[str, str]]:
+    """The sibling hashes from the leaf up: [{"side": "left"|"right", "hash"}] (a level where the node moved up
+    alone contributes nothing)."""
+    path = []
+    for level in merkle_levels(leaves)[:-1]:
+        sibling = index ^ 1
+        if sibling < len(level):
+            path.append({"side": "left" if sibling < index else "right", "hash": level[sibling].hex()})
+        index //= 2
+    return path
+
+
+def root_from_path(leaf_hex: str, path: list[dict[str, str]]) -> str:
+    node = bytes.fromhex(leaf_hex)
+    for step in path:
+        other = bytes.fromhex(step["hash"])
+        node = hashlib.sha256(other + node if step["side"] == "left" else node + other).digest()
+    return node.hex()
+
+
+def seal_due(now: datetime | None = None) -> int:
+    """Seal every finished, unsealed hour of the last LOOKBACK_HOURS (the sweep's part); how many were sealed."""
+    latest = ((now or datetime.now(UTC)) - SEAL_AFTER).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    sealed = 0
+    for back in range(LOOKBACK_HOURS):
+        period = (latest - timedelta(hours=back)).strftime("%Y-%m-%dT%H")
+        if store.get_seal(period) is not None:
+            break
+        rows = store.period_leaves(period)
+        counts = Counter(row.pack_id for row in rows if row.pack_id)
+        sealed += store.put_seal(period, merkle_root([row.leaf for row in rows]), len(rows), dict(counts))
+    return sealed
+
+
+_SEALED: dict[tuple[str, str], tuple[Any, list[Any]]] = {}
+
+
+def _sealed(period: str) -> tuple[Any, list[Any]] | None:
+    """(seal, leaf rows) of a sealed hour: immutable once sealed, so read once per container (16 queries)."""
+    key = (store.RecordSealRecord.Meta.table_name, period)
+    if key not in _SEALED:
+        seal = store.get_seal(period)
+        if seal is None:
+            return None
+        _SEALED[key] = (seal, store.period_leaves(period))
+    return _SEALED[key]
+
+
+def period_record(period: str) -> dict[str, Any]:
+    """GET /api/v1/fairness/records/{period}: the sealed root and every leaf, to recompute it."""
+    if len(period) != 13 or period[10] != "T":
+        raise PackvaultError(ErrorCode.VALIDATION_FAILED, "period is an hour: YYYY-MM-DDTHH (UTC).", field="period")
+    sealed = _sealed(period)
+    if sealed is None:
+        raise PackvaultError(ErrorCode.RECORD_NOT_SEALED)
+    seal, rows = sealed
+    if seal.anchor_signature is None and int(seal.count) > 0:  # anchored after it was cached: read the seal again
+        seal = store.get_seal(period) or seal
+        _SEALED[(store.RecordSealRecord.Meta.table_name, period)] = (seal, rows)
+    leaves = [row.leaf for row in rows]
+    answer = {"period": period, "root": seal.root, "count": int(seal.count), "sealed_at": seal.sealed_at,
+              "leaves": leaves}
+    if seal.anchor_signature:
+        from packvault.fairness.anchoring import memo_text
+
+        answer["anchor"] = {"chain": "solana", "signature": seal.anchor_signature, "memo": memo_text(period, seal.root),
+                            "anchored_at": seal.anchored_at}
+    return answer
+
+
+def inclusion(opening: store.OpeningRecord) -> dict[str, Any] | None:
+    """Where a v2 opening sits in its sealed hour, or None until the hour is sealed."""
+    if not opening.opened_at or not opening.fairness or opening.fairness.get("version") != 2:
+        return None
+    period = store.record_period(opening.opened_at)
+    sealed = _sealed(period)
+    if sealed is None:
+        return None
+    seal, rows = sealed
+    index = next((n for n, row in enumerate(rows) if row.opening_id == opening.opening_id), None)
+    if index is None:
+        return None
+    leaves = [row.leaf for row in rows]
+    return {"period": period, "index": index, "leaf": leaves[index], "path": inclusion_path(leaves, index),
+            "root": seal.root}

@@ -1,0 +1,217 @@
+"""Opening a pack from the credit balance, and the seed pairs that keep those draws provably fair.
+
+There is no quote/payment gap to commit across, so fairness comes from a seed pair committed in advance
+(docs/FAIRNESS.md section 8): the wallet's current server-seed hash is shown before any opening, the buyer sets
+the client seed, and each opening uses the next nonce (its `draw_id` is `nonce:<n>`). Paying, drawing and
+writing the items are one transaction (store.open_from_balance); a balance that does not cover the price
+writes nothing and answers 402 with the balance and the price. Rotating the pair reveals its server seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+import secrets
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from packvault import store
+from packvault.core import money
+from packvault.core.errors import ErrorCode, PackvaultError
+from packvault.core.settings import Settings
+from packvault.core.settlement import CREDITS, Settlement
+from packvault.core.times import iso_seconds
+from packvault.fairness import primitives as fairness
+from packvault.fairness import records
+from packvault.fairness.draw import DrawInputs, NothingToDraw, draw_opening
+from packvault.sales.reservation import (
+    buyback_terms,
+    check_pack_id,
+    forget_pack,
+    purchasable_pack,
+    recall,
+    recheck_sharded_supply,
+    supply_shard,
+)
+from packvault.sales.settle import odds_table, opening_changes, receipt, short_items
+
+OPERATION = "purchase"  # the same route as a Solana quote: one Idempotency-Key scope
+ATTEMPTS = 6
+_CLIENT_SEED = re.compile(r"^[\x20-\x7e]{1,64}$")
+
+
+# --- seed pairs --------------------------------------------------------------------------------------
+
+
+def seeds_view(wallet: str) -> dict[str, Any]:
+    pair = _current_pair(wallet)
+    view = {"server_seed_hash": pair.server_seed_hash, "client_seed": pair.client_seed,
+            "next_nonce": int(pair.nonce), "pair": int(pair.pair_number)}
+    if int(pair.pair_number) > 1 and (previous := store.revealed_pair(wallet, int(pair.pair_number) - 1)):
+        view["previous"] = _revealed_view(previous)
+    return view
+
+
+def rotate(wallet: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Reveal the current server seed and start a new pair (the buyer's client seed, or a random one)."""
+    client_seed = body.get("client_seed")
+    if client_seed is not None and not (isinstance(client_seed, str) and _CLIENT_SEED.match(client_seed)):
+        raise PackvaultError(ErrorCode.INVALID_CLIENT_SEED, "client_seed must be 1-64 printable ASCII characters.")
+    for _ in range(ATTEMPTS):
+        pair = _current_pair(wallet)
+        server_seed = fairness.new_server_seed()
+        if store.rotate_pair(pair, server_seed, fairness.commitment(server_seed),
+                             client_seed or secrets.token_hex(16)):
+            return {**seeds_view(wallet), "revealed": _revealed_view(store.revealed_pair(wallet,
+                                                                                          int(pair.pair_number)))}
+    raise PackvaultError(ErrorCode.BUSY_RETRY)
+
+
+def revealed_seed(wallet: str, pair_number: int) -> str | None:
+    pair = store.revealed_pair(wallet, pair_number)
+    return pair.server_seed if pair is not None else None
+
+
+def _current_pair(wallet: str) -> store.SeedPairRecord:
+    pair = store.current_pair(wallet)
+    if pair is None:
+        server_seed = fairness.new_server_seed()
+        pair = store.create_pair(wallet, server_seed, fairness.commitment(server_seed), secrets.token_hex(16))
+    return pair
+
+
+def _revealed_view(pair: store.SeedPairRecord | None) -> dict[str, Any] | None:
+    if pair is None:
+        return None
+    return {"pair": int(pair.pair_number), "server_seed": pair.server_seed, "server_seed_hash": pair.server_seed_hash,
+            "client_seed": pair.client_seed, "nonces_used": int(pair.nonce), "revealed_at": pair.revealed_at}
+
+
+# --- opening from the balance ------------------------------------------------------------------------
+
+
+def open_with_credits(settings: Settings, wallet: str, pack_id: str, body: dict[str, Any],
+                      idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
+    """(201, the receipt with the new balance). The same Idempotency-Key answers the same receipt."""
+    check_pack_id(pack_id)
+    if body.get("client_seed") is not None:
+        raise PackvaultError(ErrorCode.INVALID_CLIENT_SEED, "A balance opening uses your seed pair: set its client "
+                             "seed with POST /api/v1/me/seeds/rotate before opening.")
+    request_hash = fairness.canonical_hash({"pack_id": pack_id, "currency": money.CREDIT.symbol})
+    if (remembered := recall(wallet, OPERATION, idempotency_key, request_hash)) is not None:
+        return int(remembered.status_code), remembered.response
+    for attempt in range(ATTEMPTS):
+        outcome = _attempt(settings, wallet, pack_id, idempotency_key, request_hash)
+        if outcome is not None:
+            return outcome
+        time.sleep(random.uniform(0, 0.01 * 2**attempt))  # the pair's nonce or the stock moved: read again
+    raise PackvaultError(ErrorCode.BUSY_RETRY)
+
+
+def _attempt(settings: Settings, wallet: str, pack_id: str, idempotency_key: str | None,
+             request_hash: str) -> tuple[int, dict[str, Any]] | None:
+    pack = purchasable_pack(pack_id, money.CREDIT.symbol)
+    price = money.to_base_units(pack.prices.as_dict()[money.CREDIT.symbol], 0)
+    cap = int(pack.max_per_wallet) if pack.max_per_wallet is not None else None
+    if cap is not None and store.wallet_pack_count(wallet, pack_id) >= cap:
+        raise PackvaultError(ErrorCode.MINT_LIMIT_REACHED, f"One wallet may hold at most {cap} of this pack.",
+                             limit=cap)
+    balance = _require_balance(wallet, price)
+    pair = _current_pair(wallet)
+    opening = _new_opening(settings, wallet, pack, price, pair)
+    table = odds_table(pack_id, int(pack.odds_version))
+    round_number, retries, abandoned = 0, 0, []
+    while round_number < MAX_ROUNDS and retries <= MAX_ROUNDS:
+        items = {row.item_id: row for row in store.pack_items(pack_id, consistent=True)}
+        stock = {item_id: int(row.stock_available) for item_id, row in items.items()
+                 if row.stock_available is not None}
+        draw_id = f"nonce:{int(pair.nonce)}"
+        try:
+            drawn = draw_opening(table, DrawInputs(pair.server_seed, pair.client_seed, draw_id, round_number), stock)
+        except NothingToDraw:
+            raise PackvaultError(ErrorCode.PACK_EXHAUSTED, "Nothing is left to draw in this pack; no credits were "
+                                 "spent.") from None
+        settlement = Settlement(CREDITS, opening.payment_id, {"rail": CREDITS, "posting_id": opening.payment_id,
+                                                              "currency": "CREDIT", "received": str(price)})
+        changes, vault_items, taken, fmv_micros = opening_changes(opening, settlement, pair.client_seed, round_number,
+                                                                  stock, drawn, items)
+        changes["fairness"] = {**_seed_pair_proof(changes["fairness"], pair, draw_id), "version": 2,
+                               "stock_committed": {}, "abandoned_rounds": list(abandoned)}
+        for name, value in changes.items():
+            setattr(opening, name, value)
+        # The balance after is exact (the debit is conditioned on the balance read), so a replay of the
+        # Idempotency-Key answers exactly this, balance included.
+        answer = {**receipt(opening), "balance": balance - price}
+        remembered = (store.new_idempotency(wallet, OPERATION, idempotency_key, request_hash, 201, answer)
+                      if idempotency_key is not None else None)
+        try:
+            store.open_from_balance(opening, vault_items, taken, fmv_micros, pair, cap, remembered,
+                                    _request_token(wallet, opening.opening_id), pack.definition_hash,
+                                    records.leaf_row(opening, changes["fairness"], changes["opened_at"]),
+                                    balance_before=balance)
+            return 201, answer
+        except store.BalanceOpenFailed:
+            if (again := recall(wallet, OPERATION, idempotency_key, request_hash)) is not None:
+                return int(again.status_code), again.response
+            forget_pack(pack_id)
+            current_pack = store.get_pack(pack_id)
+            if current_pack is None or current_pack.definition_hash != pack.definition_hash:
+                return None  # the pack changed (price, odds, status): start again from what it is now
+            balance = _require_balance(wallet, price)
+            current = store.current_pair(wallet)
+            if current is None or int(current.nonce) != int(pair.nonce) or current.pair_number != pair.pair_number:
+                return None  # another opening (or a rotation) spent this nonce: start again with the next one
+            short = short_items(opening, taken)
+            if not short:  # not a unit this draw needed (supply, a counter): the same round again, never hidden
+                if store.is_sharded(current_pack):  # SOLD_OUT, or the shards that still have a unit
+                    recheck_sharded_supply(pack_id, current_pack, money.CREDIT.symbol)
+                opening.supply_shard = supply_shard(current_pack)
+                retries += 1
+                continue
+            abandoned.append({"round": round_number, "stock": stock, "short": short,
+                              "items": [{"tier_id": d.tier_id, "item_id": d.item_id} for d in drawn]})
+            round_number += 1  # a drawn unit is truly gone: redraw with the next round, on the record
+    return None
+
+
+MAX_ROUNDS = 5
+
+
+def _require_balance(wallet: str, price: int) -> int:
+    """The balance, if it covers the price; 402 INSUFFICIENT_CREDITS otherwise."""
+    balance = store.credit_balance(wallet)
+    if balance < price:
+        raise PackvaultError(ErrorCode.INSUFFICIENT_CREDITS, f"This pack costs {price} credits; your balance is "
+                             f"{balance}.", balance=balance, price=price)
+    return balance
+
+
+def _new_opening(settings: Settings, wallet: str, pack: store.PackRecord, price: int,
+                 pair: store.SeedPairRecord) -> store.OpeningRecord:
+    opening_id = str(uuid.uuid4())
+    now = store.utc_now_iso()
+    return store.OpeningRecord(
+        **store.opening_keys(opening_id, wallet, pack.pack_id, now), opening_id=opening_id, wallet=wallet,
+        pack_id=pack.pack_id,
+        pack_name=pack.name, cards_per_pack=int(pack.cards_per_pack), status="QUOTED", rail=CREDITS,
+        currency=money.CREDIT.symbol, amount_base_units=str(price), quote_expires_at=iso_seconds(datetime.now(UTC)),
+        server_seed=pair.server_seed, server_seed_hash=pair.server_seed_hash, client_seed=pair.client_seed,
+        odds_version=int(pack.odds_version), odds_hash=pack.odds_hash, limited_supply=pack.supply_total is not None,
+        supply_shard=supply_shard(pack),
+        mint_limited=pack.max_per_wallet is not None, payment_id=f"spend:{opening_id}",
+        created_at=now, updated_at=now, **buyback_terms(settings, pack),
+    )
+
+
+def _seed_pair_proof(proof: dict[str, Any], pair: store.SeedPairRecord, draw_id: str) -> dict[str, Any]:
+    """The v1 proof with the seed pair's inputs; the server seed is published when the pair is rotated."""
+    public = {key: value for key, value in proof.items() if key != "server_seed"}
+    return {**public, "scheme": "seed-pair", "pair": int(pair.pair_number), "nonce": int(pair.nonce),
+            "draw_id": draw_id, "server_seed": None}
+
+
+def _request_token(wallet: str, opening_id: str) -> str:
+    return hashlib.sha256(f"balance-open|{wallet}|{opening_id}".encode()).hexdigest()[:36]

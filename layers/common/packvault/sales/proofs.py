@@ -1,0 +1,66 @@
+"""Public proofs: any opening's fairness record, by id, without signing in, complete enough to check alone.
+
+An opened pack's proof embeds the odds table it was drawn with. An opening that can no longer open (expired,
+or a payment recorded for a refund) reveals its server seed, so anyone can check it against the commitment
+made at quote time, and, when a payment is known, the draw it would have produced. A quote still open shows
+its commitment only. The only personal data is the buyer's wallet, which is public on chain anyway.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from packvault import store
+from packvault.catalog import item_definitions
+from packvault.core.errors import ErrorCode, PackvaultError
+from packvault.fairness import records
+from packvault.fairness.draw import DrawInputs, NothingToDraw, OddsTable, draw_opening
+from packvault.sales.openings import OPENING_ID, STATUS_NAMES
+
+NEVER_OPENED = {"EXPIRED", "REFUND_DUE"}
+
+
+def public_proof(opening_id: str) -> dict[str, Any]:
+    if not OPENING_ID.match(opening_id):
+        raise PackvaultError(ErrorCode.INVALID_OPENING_ID)
+    opening = store.get_opening(opening_id)
+    if opening is None or opening.product != "pack":
+        raise PackvaultError(ErrorCode.OPENING_NOT_FOUND)
+    table = store.odds_table(opening.pack_id, int(opening.odds_version))
+    record: dict[str, Any] = {
+        "opening_id": opening.opening_id, "pack_id": opening.pack_id, "wallet": opening.wallet,
+        "status": STATUS_NAMES.get(opening.status, opening.status.lower()), "rail": opening.rail,
+        "server_seed_hash": opening.server_seed_hash, "odds_version": int(opening.odds_version),
+        "odds_hash": opening.odds_hash, "proof": None,  # null until opened, as the OpenAPI document says
+    }
+    if opening.fairness:  # opened (and perhaps refunded since): the proof, with its odds table
+        proof = dict(opening.fairness)
+        if proof.get("scheme") == "seed-pair" and proof.get("server_seed") is None:
+            revealed = store.revealed_pair(opening.wallet, int(proof["pair"]))
+            proof["server_seed"] = revealed.server_seed if revealed is not None else None
+        if proof.get("version") == 2:  # where it sits in the public record, once its hour is sealed
+            proof |= {"pack_id": opening.pack_id, "opened_at": opening.opened_at,
+                      "inclusion": records.inclusion(opening)}
+        if proof.get("items_hash"):  # v2: the asset each item id stood for, and what was delivered
+            proof["item_definitions"] = item_definitions.listed(opening.pack_id, proof["items_hash"])
+            proof["delivered"] = [{key: item.get(key) for key in ("item_id", "name", "nft_id", "rarity", "fmv",
+                                                                  "metadata")} for item in opening.items or []]
+        return {**record, "proof": {**proof, "odds_table": table}}
+    if opening.status in NEVER_OPENED:  # it can no longer open: nothing is left to protect by keeping it secret
+        record["server_seed"] = opening.server_seed
+        record["odds_table"] = table
+        client_seed = opening.client_seed or opening.payment_id or opening.tx_signature
+        if client_seed and table is not None:
+            record["would_have_drawn"] = _would_have_drawn(opening, table, client_seed)
+    return record
+
+
+def _would_have_drawn(opening: store.OpeningRecord, table: dict[str, Any], client_seed: str) -> dict[str, Any]:
+    """Round 0 with the client seed it would have used and no finite stock (stock at the time is unknowable)."""
+    inputs = DrawInputs(opening.server_seed, client_seed, opening.opening_id, 0)
+    try:
+        drawn = draw_opening(OddsTable.from_document(table), inputs, {})
+    except NothingToDraw:
+        return {"client_seed": client_seed, "round": 0, "stock": {}, "items": []}
+    return {"client_seed": client_seed, "round": 0, "stock": {},
+            "items": [{"tier_id": d.tier_id, "item_id": d.item_id} for d in drawn]}

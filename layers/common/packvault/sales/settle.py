@@ -1,0 +1,279 @@
+"""The one open path: whatever rail proved a payment, the pack opens here, in one DynamoDB transaction.
+
+A rail hands over a `Settlement` (its own payment id, what it found, its references). Opening draws the
+items (provably fair, redrawn with the next round only when a drawn unit is truly gone, and then on the
+record), then writes QUOTED ->
+OPENED with the vault items, stock, supply, the payment claim and the event, all or nothing. A payment that
+cannot open its pack (expired without supply, nothing left to draw) is recorded as REFUND_DUE, never lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+import uuid
+from types import SimpleNamespace
+from typing import Any
+
+from packvault import store
+from packvault.catalog import item_definitions
+from packvault.core import money
+from packvault.core.errors import ErrorCode, PackvaultError
+from packvault.core.settlement import Settlement
+from packvault.fairness import records
+from packvault.fairness.draw import DrawInputs, NothingToDraw, OddsTable, draw_opening
+from packvault.sales import products
+from packvault.sales.openings import opening_view
+
+MAX_ROUNDS = 5
+_VAULT_NAMESPACE = uuid.UUID("6f1c6a52-3a8e-4d55-9d0e-8f0b7c1e2a11")
+_ODDS_TABLES: dict[tuple[str, int], OddsTable] = {}
+
+
+def receipt(opening: store.OpeningRecord) -> dict[str, Any]:
+    view = opening_view(opening)
+    answer = {key: view[key] for key in ("opening_id", "pack_id", "status", "rail", "tx_signature", "opened_at",
+                                         "items", "fairness")} | {"payment": opening.payment}
+    if opening.product == "credits":
+        answer |= {"product": "credits", "credits": int(opening.credits)}
+    if opening.product == "game_credit":
+        answer |= {"product": "game_credit", "order_id": opening.opening_id,
+                   "order_number": (opening.product_data or {}).get("order_number")}
+    return answer
+
+
+def open_paid(opening: store.OpeningRecord, settlement: Settlement, client_seed: str | None = None,
+              marker: store.ProcessedEventRecord | None = None) -> dict[str, Any]:
+    """Draw and open a QUOTED opening paid by `settlement`; the receipt. Concurrent or repeated calls for
+    one opening all get the same items. `marker` records the outside event that caused it, with it. A paid
+    top-up (a bundle of credits) posts its credits instead of drawing."""
+    if opening.product == "credits":
+        return _credit_topup(opening, settlement, marker)
+    if opening.product != "pack":  # a product that registered how it is fulfilled (sales.products)
+        return products.fulfilment(opening.product)(opening, settlement, marker)
+    seed = effective_client_seed(settlement.payment_id, opening.client_seed, client_seed)
+    table = odds_table(opening.pack_id, int(opening.odds_version))
+    round_number, refreshed, retries, abandoned = 0, False, 0, []
+    while round_number < MAX_ROUNDS:
+        items, current, cached_hash = _items_for_draw(opening.pack_id)
+        stock = committed_stock(opening, items, current, {i for r in abandoned for i in r["short"]})
+        try:
+            drawn = draw_opening(table, DrawInputs(opening.server_seed, seed, opening.opening_id, round_number), stock)
+        except NothingToDraw:
+            return _nothing_to_draw(opening, settlement, marker)
+        changes, vault_items, taken, fmv_micros = opening_changes(opening, settlement, seed, round_number, stock,
+                                                                  drawn, items, abandoned)
+        try:
+            leaf = records.leaf_row(opening, changes["fairness"], changes["opened_at"]) \
+                if opening.stock_committed is not None else None
+            store.open_opening(opening, changes, settlement, vault_items, taken, fmv_micros,
+                               request_token(opening.opening_id, settlement, round_number + 10 * retries), marker,
+                               cached_hash, leaf)
+            for name, value in changes.items():  # the receipt is what was just written; no re-read
+                setattr(opening, name, value)
+            return receipt(opening)
+        except store.OpenFailed:
+            current_row = store.get_opening(opening.opening_id)
+            if current_row is not None and current_row.status == "OPENED":
+                return receipt(current_row)  # a concurrent settlement opened it: same items for everyone
+            claim = store.get_payment_claim(settlement.rail, settlement.payment_id)
+            if claim is not None and claim.opening_id != opening.opening_id:
+                raise PackvaultError(ErrorCode.SIGNATURE_ALREADY_USED) from None
+            if current_row is None or current_row.status != "QUOTED":
+                raise PackvaultError(ErrorCode.OPENING_NOT_CONFIRMABLE) from None
+            short = short_items(opening, taken)  # first: a unit that is truly gone is a redraw on the record
+            if not short and cached_hash is not None and not refreshed:
+                _ITEMS.pop(opening.pack_id, None)  # the cached items may be stale: the same draw, fresh items
+                refreshed = True
+                continue
+            time.sleep(random.uniform(0, 0.02 * 2 ** (round_number + retries)))
+            if not short:  # not a unit this draw needed: try the same round again, never a hidden redraw
+                retries += 1
+                if retries > MAX_ROUNDS:
+                    break
+                continue
+            abandoned.append({"round": round_number, "stock": stock, "short": short,
+                              "items": [{"tier_id": d.tier_id, "item_id": d.item_id} for d in drawn]})
+            round_number += 1  # a drawn unit is truly gone: redraw with the next round, on the record
+    raise PackvaultError(ErrorCode.BUSY_RETRY)
+
+
+def effective_client_seed(payment_id: str, quote_seed: str | None, confirm_seed: str | None) -> str:
+    """FAIRNESS.md 1.4 (v2): the payment's id always enters; the buyer's seeds, if any, follow it."""
+    return ":".join(part for part in (payment_id, quote_seed, confirm_seed) if part)
+
+
+def committed_stock(opening: store.OpeningRecord, items: dict[str, store.PackItemRecord],
+                    current: dict[str, int], found_short: set[str] = frozenset()) -> dict[str, int]:
+    """The stock this opening draws with (FAIRNESS.md 5, v2): for each item with finite stock, the total its quote
+    committed to less the units drawn by anyone since the catalog was loaded; an operator's later change to a
+    total does not move this opening's odds. An item an abandoned round found short counts only what is really
+    left. An opening quoted before v2 (nothing committed) uses the current stock."""
+    committed = opening.stock_committed
+    if committed is None:
+        return current
+    stock = {}
+    for item_id, available in current.items():
+        row = items[item_id]
+        if item_id in committed:
+            drawn_so_far = int(row.stock_total) - int(row.stock_available)
+            stock[item_id] = max(0, int(committed[item_id]) - drawn_so_far)
+            if item_id in found_short:
+                stock[item_id] = min(stock[item_id], available)
+        else:  # unlimited when quoted, finite now: only what is really there
+            stock[item_id] = available
+    return stock
+
+
+def short_items(opening: store.OpeningRecord, taken: dict[str, int]) -> dict[str, dict[str, int]]:
+    """The drawn finite-stock items that no longer have the units this draw needs (read fresh): the evidence a
+    redraw is published with. Empty when the failure was not about stock."""
+    if not taken:
+        return {}
+    rows = store.pack_items_by_id(opening.pack_id, list(taken))
+    short = {}
+    for item_id, needed in taken.items():
+        row = rows.get(item_id)
+        available = int(row.stock_available) if row is not None and row.stock_available is not None else 0
+        if available < needed:
+            short[item_id] = {"needed": needed, "available": available,
+                              "total": int(row.stock_total) if row is not None and row.stock_total is not None
+                              else 0,
+                              "committed": int((opening.stock_committed or {}).get(item_id, -1))}
+    return short
+
+
+def _credit_topup(opening: store.OpeningRecord, settlement: Settlement,
+                  marker: store.ProcessedEventRecord | None) -> dict[str, Any]:
+    now = store.utc_now_iso()
+    changes = {"status": "OPENED", "opened_at": now, "updated_at": now, "payment_id": settlement.payment_id,
+               "payment": settlement.details, "items": [], **dict(store.reference_fields(opening, settlement))}
+    try:
+        store.fulfil_topup(opening, changes, settlement, request_token(opening.opening_id, settlement, 0), marker)
+    except store.OpenFailed:
+        current = store.get_opening(opening.opening_id)
+        if current is not None and current.status == "OPENED":
+            return receipt(current)  # credited already (a concurrent or repeated settlement)
+        claim = store.get_payment_claim(settlement.rail, settlement.payment_id)
+        if claim is not None and claim.opening_id != opening.opening_id:
+            raise PackvaultError(ErrorCode.SIGNATURE_ALREADY_USED) from None
+        raise PackvaultError(ErrorCode.OPENING_NOT_CONFIRMABLE) from None
+    for name, value in changes.items():
+        setattr(opening, name, value)
+    return receipt(opening)
+
+
+def settle_expired(opening: store.OpeningRecord, settlement: Settlement, in_time: bool, honour: bool,
+                   marker: store.ProcessedEventRecord | None = None) -> dict[str, Any] | None:
+    """A payment found for an EXPIRED opening: made in time and the policy honours it -> re-reserve and open
+    (the receipt); otherwise REFUND_DUE (None). Never dropped."""
+    if in_time and honour and _re_reserve(opening):
+        return open_paid(opening, settlement, None, marker)
+    reason = "paid after the quote expired" if not in_time else "no supply left when the payment was found"
+    store.mark_refund_due(opening, settlement, reason, marker)
+    return None
+
+
+def _re_reserve(opening: store.OpeningRecord) -> bool:
+    """A unit reserved again for a payment made in time: in the shard it came from, else (a sharded pack) in
+    any shard a snapshot finds one in."""
+    if store.re_reserve(opening):
+        return True
+    if not opening.limited_supply:
+        return False
+    pack = store.get_pack(opening.pack_id)
+    if pack is None or not store.is_sharded(pack):
+        return False
+    try:
+        _, shards = store.supply_snapshot(pack.pack_id, store.shard_rows(pack))
+    except store.SnapshotBusy:  # never REFUND_DUE for want of a read: the buyer's retry or the next sweep
+        raise PackvaultError(ErrorCode.BUSY_RETRY) from None
+    return any(store.re_reserve(opening, shard.shard) for shard in shards if shard.available > 0)
+
+
+def opening_changes(opening: store.OpeningRecord, settlement: Settlement, seed: str, round_number: int,
+                    stock: dict[str, int], drawn: list, items: dict[str, store.PackItemRecord],
+                    abandoned: list[dict[str, Any]] | None = None,
+                    ) -> tuple[dict[str, Any], list[store.VaultItemRecord], dict[str, int], int]:
+    """What opening writes: the opening's new fields (items revealed, the proof), its vault items, the stock
+    each drawn finite item loses, and the fair value added to the vault."""
+    opened_at = store.utc_now_iso()
+    vault_items, taken, fmv_micros = [], {}, 0
+    revealed = []
+    promised = item_definitions.committed(opening.pack_id, opening.items_hash)  # v2: what the quote committed to
+    for index, draw in enumerate(drawn):
+        row = SimpleNamespace(**promised[draw.item_id]) if promised and draw.item_id in promised \
+            else items[draw.item_id]
+        vault_item_id = str(uuid.uuid5(_VAULT_NAMESPACE, f"{opening.opening_id}/{index}"))
+        vault_items.append(store.new_vault_item(opening.wallet, opening, vault_item_id, row, opened_at))
+        if draw.item_id in stock:
+            taken[draw.item_id] = taken.get(draw.item_id, 0) + 1
+        fmv_micros += money.to_base_units(row.fmv, money.FMV_DECIMALS)
+        revealed.append({"vault_item_id": vault_item_id, "item_id": row.item_id, "nft_id": row.nft_id,
+                         "name": row.name, "rarity": row.rarity, "tier_id": row.tier_id, "fmv": row.fmv,
+                         "metadata": row.metadata})
+    fairness = {"opening_id": opening.opening_id, "server_seed": opening.server_seed,
+                "server_seed_hash": opening.server_seed_hash, "client_seed": seed, "round": round_number,
+                "stock": stock, "odds_version": int(opening.odds_version), "odds_hash": opening.odds_hash,
+                "items": [{"tier_id": d.tier_id, "item_id": d.item_id} for d in drawn]}
+    if opening.stock_committed is not None:  # fairness v2: what the quote committed to, and every abandoned round
+        fairness |= {"version": 2, "stock_committed": opening.stock_committed, "abandoned_rounds": abandoned or [],
+                     "items_hash": opening.items_hash}
+    changes = {"status": "OPENED", "opened_at": opened_at, "updated_at": opened_at,
+               "payment_id": settlement.payment_id, "payment": settlement.details, "items": revealed,
+               "fairness": fairness, "client_seed": seed}
+    changes.update(dict(store.reference_fields(opening, settlement)))
+    return changes, vault_items, taken, fmv_micros
+
+
+def _nothing_to_draw(opening: store.OpeningRecord, settlement: Settlement,
+                     marker: store.ProcessedEventRecord | None) -> dict[str, Any]:
+    if store.mark_refund_due(opening, settlement, "nothing left to draw", marker):
+        raise PackvaultError(ErrorCode.PACK_EXHAUSTED)
+    current = store.get_opening(opening.opening_id)
+    if current is not None and current.status == "OPENED":
+        return receipt(current)
+    raise PackvaultError(ErrorCode.OPENING_NOT_CONFIRMABLE)
+
+
+_ITEMS: dict[str, tuple[dict[str, store.PackItemRecord], str]] = {}
+
+
+def _items_for_draw(pack_id: str) -> tuple[dict[str, store.PackItemRecord], dict[str, int], str | None]:
+    """(items by id, finite stock, the definition hash the open transaction must find unchanged). A pack's item
+    definitions are cached per container (the transaction checks the pack's definition, which includes every
+    stock total, is still the cached one); only the items with finite stock are read, fresh, in one BatchGetItem:
+    an open costs the same whether the pack has 3 items or 10,000."""
+    cached = _ITEMS.get(pack_id)
+    if cached is None:
+        pack = store.get_pack(pack_id)  # read before the items that are cached: a later catalog change fails the check
+        items = {row.item_id: row for row in store.pack_items(pack_id, consistent=True)}
+        if pack is None:
+            return items, _finite(items), None
+        cached = _ITEMS[pack_id] = (items, pack.definition_hash)
+    items, definition_hash = cached
+    finite = [item_id for item_id, row in items.items() if row.stock_available is not None]
+    if not finite:
+        return items, {}, definition_hash
+    fresh = store.pack_items_by_id(pack_id, finite)
+    return {**items, **fresh}, _finite(fresh), definition_hash
+
+
+def _finite(items: dict[str, store.PackItemRecord]) -> dict[str, int]:
+    return {item_id: int(row.stock_available) for item_id, row in items.items() if row.stock_available is not None}
+
+
+def odds_table(pack_id: str, version: int) -> OddsTable:
+    """Odds versions are immutable, so a container reads each one once."""
+    key = (pack_id, version)
+    if key not in _ODDS_TABLES:
+        document = store.odds_table(pack_id, version)
+        if document is None:
+            raise PackvaultError(ErrorCode.ODDS_VERSION_NOT_FOUND)
+        _ODDS_TABLES[key] = OddsTable.from_document(document)
+    return _ODDS_TABLES[key]
+
+
+def request_token(opening_id: str, settlement: Settlement, round_number: int) -> str:
+    return hashlib.sha256(f"open|{opening_id}|{settlement.claim_key}|{round_number}".encode()).hexdigest()[:36]
