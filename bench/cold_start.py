@@ -121,7 +121,7 @@ ENV = {"STAGE": "dev", "TABLE_NAME": "packvault-bench", "AWS_REGION": "us-east-1
 
 
 def median_ms(code: str, runs: int) -> float:
-    env = {**os.environ, **ENV, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, **ENV, "PYTHONPATH": f"{ROOT}:{ROOT / 'layers' / 'common'}"}  # this checkout's layer
     samples = []
     for _ in range(runs):
         out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)

@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from packvault.edge import purchasing
 from packvault.edge.http import create_app, current_wallet, idempotency_key, json_body, logger, rate_limited, to_json
 from packvault.edge.runtime import configure
+from packvault.rails.card import checkout as _card_checkout  # noqa: F401 - loaded at init, as before
 from packvault.rails.card import stripe_api as stripe_checkout
 
 settings = configure()

@@ -9,6 +9,8 @@ from packvault.core.settings import require_platform_wallet
 from packvault.edge import purchasing as purchase
 from packvault.edge.http import create_app, current_wallet, json_body, logger, to_json
 from packvault.edge.runtime import configure
+from packvault.rails.credits import open as _credits  # noqa: F401 - loaded at init, as before
+from packvault.rails.solana import quote as _quote  # noqa: F401 - loaded at init, as before
 
 settings = configure()
 require_platform_wallet(settings)

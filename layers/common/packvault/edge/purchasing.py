@@ -13,15 +13,14 @@ from typing import TYPE_CHECKING, Any
 from packvault.core import money
 from packvault.core.settings import Settings
 from packvault.core.settlement import CREDITS
-from packvault.rails.credits import open as balance_open
-from packvault.rails.solana import quote
 from packvault.sales.reservation import check_pack_id
 
 if TYPE_CHECKING:
     from packvault.rails.card.stripe_api import StripeCheckout
 
-# Imported where used: the card rail needs the Stripe layer, which only the card functions have, and the purchase
-# function (the hot path) should not pay for the game-credit product's imports on every cold start.
+# Rails and products are imported where used: each function loads only the rail it serves (the card rail needs the
+# Stripe layer, which only the card functions have), and the purchase function (the hot path) does not pay for the
+# game-credit product's imports on every cold start.
 
 __all__ = ["checkout", "purchase", "purchase_bundle", "purchase_game_credit"]
 
@@ -29,6 +28,9 @@ __all__ = ["checkout", "purchase", "purchase_bundle", "purchase_game_credit"]
 def purchase(settings: Settings, wallet: str, pack_id: str, body: dict[str, Any],
              idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
     """A Solana quote, or with `"currency": "CREDIT"` (or `"payment": "credits"`) the pack opened from the balance."""
+    from packvault.rails.credits import open as balance_open
+    from packvault.rails.solana import quote
+
     if body.get("payment") == CREDITS or str(body.get("currency", "")).strip().upper() == money.CREDIT.symbol:
         return balance_open.open_with_credits(settings, wallet, pack_id, body, idempotency_key)
     return quote.purchase(settings, wallet, pack_id, body, idempotency_key)
@@ -36,12 +38,15 @@ def purchase(settings: Settings, wallet: str, pack_id: str, body: dict[str, Any]
 
 def purchase_bundle(settings: Settings, wallet: str, bundle_id: str, body: dict[str, Any],
                     idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
+    from packvault.rails.solana import quote
+
     return quote.purchase_bundle(settings, wallet, bundle_id, body, idempotency_key)
 
 
 def purchase_game_credit(settings: Settings, wallet: str, item_id: str, body: dict[str, Any],
                          idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
     from packvault.products import game_credits
+    from packvault.rails.solana import quote
 
     check_pack_id(item_id)
     item, user_data = game_credits.order_terms(item_id, body)

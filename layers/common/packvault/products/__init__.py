@@ -4,13 +4,20 @@ the edge). `register()` tells the open path how each product's paid opening is f
 
 from __future__ import annotations
 
-__all__ = ["fulfilment", "fulfilment_queue", "game_credits", "register", "vendor"]
+from typing import Any
+
+__all__ = ["fulfilment", "fulfilment_queue", "game_credits", "paid_orders", "register", "vendor"]
 
 
 def register() -> None:
     """Called at start by every function that may settle a product's opening (confirm, the Stripe webhook, Open
     Payments, the sweep): the open path then knows how to fulfil it without importing it."""
-    from packvault.products.game_credits import fulfil_paid_order
     from packvault.sales import products
 
-    products.register("game_credit", fulfil_paid_order)
+    products.register("game_credit", _fulfil_game_credit)
+
+
+def _fulfil_game_credit(opening: Any, settlement: Any, marker: Any) -> dict[str, Any]:
+    from packvault.products.paid_orders import fulfil_paid_order  # on the first paid order, not at cold start
+
+    return fulfil_paid_order(opening, settlement, marker)

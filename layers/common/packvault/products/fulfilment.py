@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packvault import store
 from packvault.core import context
@@ -20,7 +20,9 @@ from packvault.core.settings import Settings
 from packvault.core.times import iso_seconds
 from packvault.products import fulfilment_queue
 from packvault.products.vendor import VendorClient
-from packvault.sales.expiry import ShardTask, SweepReport
+
+if TYPE_CHECKING:  # the sweep's types only: the function that sweeps imports it, the others need not
+    from packvault.sales.expiry import ShardTask, SweepReport
 
 LEASE_SECONDS = 60
 SETTLED = {"succeeded", "failed", "refund_due", "refunded"}

@@ -11,7 +11,6 @@ A payment from this wallet to the platform for the wrong amount is not lost: it 
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 import string
 import time
@@ -28,10 +27,8 @@ from packvault.core.errors import ErrorCode, PackvaultError
 from packvault.core.keys import is_signature
 from packvault.core.log import logger
 from packvault.core.settings import Settings, require_platform_wallet
-from packvault.core.settlement import Settlement
 from packvault.core.times import iso_seconds
 from packvault.products import fulfilment_queue
-from packvault.sales.settle import receipt, request_token
 
 _ORDER_NUMBER_CHARS = string.ascii_uppercase + string.digits
 FIRST_CHECK_SECONDS = 120  # when the sweep first looks at a paid order (its message may have been lost)
@@ -281,41 +278,3 @@ def order_view(order: store.OrderRecord) -> dict[str, Any]:
                                    "state": transaction.get("state"), "confirmations": transaction.get("confirmations"),
                                    "block_timestamp": iso_seconds(datetime.fromtimestamp(block_time, UTC))
                                    if block_time else None}}
-
-
-# --- the paid quote becomes the order (registered with sales.products) -------------------------------
-
-
-def fulfil_paid_order(opening: store.OpeningRecord, settlement: Settlement,
-                       marker: store.ProcessedEventRecord | None) -> dict[str, Any]:
-    """A paid game-credit quote becomes a paid order (same id) in the open transaction, then goes to delivery."""
-    from packvault.core.settings import ConfigurationError, get_settings
-
-    for attempt in range(3):  # an order number drawn twice in one second: draw again
-        order = paid_order(opening, settlement.details, settlement.payment_id)
-        now = store.utc_now_iso()
-        changes = {"status": "OPENED", "opened_at": now, "updated_at": now, "payment_id": settlement.payment_id,
-                   "payment": settlement.details, "items": [], **dict(store.reference_fields(opening, settlement)),
-                   "product_data": {**(opening.product_data or {}), "order_number": order.order_number}}
-        event = store.new_event(opening.pk, "ORDERED", {"rail": settlement.rail, "payment_id": settlement.payment_id,
-                                                        "order_number": order.order_number})
-        try:
-            store.fulfil_product(opening, changes, settlement,
-                                 request_token(opening.opening_id, settlement, attempt), event,
-                                 store.order_writes(order), marker)
-        except store.OpenFailed:
-            current = store.get_opening(opening.opening_id)
-            if current is not None and current.status == "OPENED":
-                return receipt(current)  # a concurrent or repeated settlement made the order
-            claim = store.get_payment_claim(settlement.rail, settlement.payment_id)
-            if claim is not None and claim.opening_id != opening.opening_id:
-                raise PackvaultError(ErrorCode.SIGNATURE_ALREADY_USED) from None
-            if current is None or current.status != "QUOTED":
-                raise PackvaultError(ErrorCode.OPENING_NOT_CONFIRMABLE) from None
-            continue
-        for name, value in changes.items():
-            setattr(opening, name, value)
-        with contextlib.suppress(ConfigurationError):  # no process settings (a script): the sweep sends it
-            fulfilment_queue.send(get_settings(), order.order_id)
-        return receipt(opening)
-    raise PackvaultError(ErrorCode.BUSY_RETRY)

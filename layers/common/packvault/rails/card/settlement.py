@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packvault import store
 from packvault.core import context
@@ -42,9 +42,11 @@ from packvault.rails.card.stripe_api import (
     session_mismatch,
     settlement,
 )
-from packvault.sales.expiry import SettleDue, SweepReport, count_outcome
 from packvault.sales.openings import OPENING_ID
 from packvault.sales.settle import open_paid, settle_expired
+
+if TYPE_CHECKING:  # the sweep's types only: the function that sweeps imports it, the others need not
+    from packvault.sales.expiry import SettleDue, SweepReport
 
 ASYNC_RECHECK_SECONDS = 3600
 REFUND_RETRY_FIRST_SECONDS = 60  # then doubling, up to
@@ -282,6 +284,8 @@ def settle_due(settings: Settings, cards: StripeCheckout | None) -> SettleDue:
             logger.warning("card opening left for the next run", extra={"opening_id": opening.opening_id,
                                                                         "error": str(exc)})
             return
+        from packvault.sales.expiry import count_outcome
+
         count_outcome(outcome, opening, report)
 
     return settle

@@ -23,7 +23,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from packvault import store
@@ -49,10 +49,12 @@ from packvault.rails.open_payments.client import (
     scaled_price,
     settlement,
 )
-from packvault.sales.expiry import SettleDue, SweepReport, count_outcome
 from packvault.sales.openings import OPENING_ID
 from packvault.sales.reservation import Reservation, check_pack_id, recall, remembered_row, reserve
 from packvault.sales.settle import open_paid, settle_expired
+
+if TYPE_CHECKING:  # the sweep's types only: the function that sweeps imports it, the others need not
+    from packvault.sales.expiry import SettleDue, SweepReport
 
 OPERATION = "open-payments-checkout"
 FINISH_LEASE_SECONDS = 60
@@ -428,6 +430,8 @@ def settle_due(wallets: OpenPaymentsRail | None) -> SettleDue:
             logger.warning("open payments opening left for the next run",
                            extra={"opening_id": opening.opening_id, "error": str(exc)})
             return
+        from packvault.sales.expiry import count_outcome
+
         count_outcome(outcome, opening, report)
 
     return settle
