@@ -4,7 +4,6 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from packvault import products
 from packvault.chain.rpc import SolanaRpc
 from packvault.core.settings import require_platform_wallet
 from packvault.edge.http import create_app, current_wallet, json_body, logger, to_json
@@ -12,7 +11,6 @@ from packvault.edge.runtime import configure
 from packvault.rails.solana import confirm
 
 settings = configure()
-products.register()  # the open path learns how a paid game-credit quote becomes its order
 require_platform_wallet(settings)
 rpc = SolanaRpc(settings.solana_rpc_urls) if settings.solana_rpc_urls else None
 app = create_app()

@@ -6,13 +6,11 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from packvault import products
 from packvault.edge.http import create_app, current_wallet, json_body, logger, rate_limited, to_json
 from packvault.edge.runtime import configure
 from packvault.rails.open_payments import checkout as open_payments_checkout
 
 settings = configure()
-products.register()  # the open path learns how a paid game-credit quote becomes its order
 rail = open_payments_checkout.from_settings(settings)
 app = create_app()
 

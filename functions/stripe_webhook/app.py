@@ -4,14 +4,12 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from packvault import products
 from packvault.edge.http import create_app, logger, raw_body, to_json
 from packvault.edge.runtime import configure
 from packvault.rails.card import settlement as card_settlement
 from packvault.rails.card import stripe_api as stripe_checkout
 
 settings = configure()
-products.register()  # the open path learns how a paid game-credit quote becomes its order
 cards = stripe_checkout.from_settings(settings)
 app = create_app()
 

@@ -50,7 +50,8 @@ def purchase_game_credit(settings: Settings, wallet: str, item_id: str, body: di
 
     check_pack_id(item_id)
     item, user_data = game_credits.order_terms(item_id, body)
-    return quote.purchase_game_credit(settings, wallet, item.item_id, body, idempotency_key, user_data)
+    return quote.purchase_product(settings, wallet, "game_credit", item.item_id, body, idempotency_key,
+                                  {"user_data": user_data})
 
 
 def checkout(settings: Settings, cards: StripeCheckout | None, wallet: str, product_id: str, body: dict[str, Any],

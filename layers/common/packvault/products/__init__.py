@@ -10,14 +10,33 @@ __all__ = ["fulfilment", "fulfilment_queue", "game_credits", "paid_orders", "reg
 
 
 def register() -> None:
-    """Called at start by every function that may settle a product's opening (confirm, the Stripe webhook, Open
-    Payments, the sweep): the open path then knows how to fulfil it without importing it."""
+    """Called at start by every function (edge.runtime.configure): the open path and the rails then serve game
+    credits without importing them. The hooks import the product's modules on first use, not at cold start."""
     from packvault.sales import products
 
-    products.register("game_credit", _fulfil_game_credit)
+    products.register("game_credit", products.ProductKind(reserve_fields=_reserve_fields, fulfil=_fulfil,
+                                                          view_fields=_view_fields, refunded=_refunded))
 
 
-def _fulfil_game_credit(opening: Any, settlement: Any, marker: Any) -> dict[str, Any]:
-    from packvault.products.paid_orders import fulfil_paid_order  # on the first paid order, not at cold start
+def _reserve_fields(item_id: str, currency: str, product_data: dict[str, Any]) -> dict[str, Any]:
+    from packvault.products.game_credits import reservation_fields
+
+    return reservation_fields(item_id, currency, product_data)
+
+
+def _fulfil(opening: Any, settlement: Any, marker: Any) -> dict[str, Any]:
+    from packvault.products.paid_orders import fulfil_paid_order
 
     return fulfil_paid_order(opening, settlement, marker)
+
+
+def _view_fields(opening: Any, view: str) -> dict[str, Any]:
+    from packvault.products.game_credits import opening_fields
+
+    return opening_fields(opening, view)
+
+
+def _refunded(opening: Any, refund: dict[str, Any]) -> None:
+    from packvault.products.paid_orders import stop_delivery
+
+    stop_delivery(opening.opening_id, refund)

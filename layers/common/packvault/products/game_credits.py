@@ -278,3 +278,34 @@ def order_view(order: store.OrderRecord) -> dict[str, Any]:
                                    "state": transaction.get("state"), "confirmations": transaction.get("confirmations"),
                                    "block_timestamp": iso_seconds(datetime.fromtimestamp(block_time, UTC))
                                    if block_time else None}}
+
+
+# --- what the open path and the rails ask of a game-credit opening (registered with sales.products) ------------
+
+
+def reservation_fields(item_id: str, currency: str, product_data: dict[str, Any]) -> dict[str, Any]:
+    """A game-credit quote draws nothing; it carries what the order will be made of."""
+    item = store.get_topup_item(item_id)
+    if item is None:
+        raise PackvaultError(ErrorCode.TOPUP_ITEM_NOT_FOUND, f"No game-credit item has the id {item_id!r}.")
+    prices = item.prices.as_dict()
+    if item.status != "ACTIVE":
+        raise PackvaultError(ErrorCode.PRODUCT_UNAVAILABLE)
+    if currency not in prices:
+        raise PackvaultError(ErrorCode.CURRENCY_NOT_ACCEPTED, f"This item is priced in {', '.join(sorted(prices))}, "
+                             f"not {currency}.")
+    return {"pack_id": item.item_id, "pack_name": item.name, "prices": prices, "cards_per_pack": 0,
+            "odds_version": 0, "odds_hash": "", "product": "game_credit",
+            "product_data": {"game_id": item.game_id, "denomination": int(item.denomination), **product_data}}
+
+
+def opening_fields(opening: store.OpeningRecord, view: str) -> dict[str, Any]:
+    """What a quote, a receipt or a card checkout's answer shows of a game-credit opening (its order)."""
+    data = opening.product_data or {}
+    if view == "quote":
+        return {"product": "game_credit", "item_id": opening.pack_id, "game_id": data.get("game_id"),
+                "denomination": data.get("denomination"), "user_data": data.get("user_data"),
+                "order_id": opening.opening_id, "order_number": data.get("order_number")}
+    if view == "receipt":
+        return {"product": "game_credit", "order_id": opening.opening_id, "order_number": data.get("order_number")}
+    return {"product": "game_credit", "item_id": opening.pack_id, "order_id": opening.opening_id}

@@ -9,6 +9,7 @@ from typing import Any
 
 from packvault import store
 from packvault.core.errors import ErrorCode, PackvaultError
+from packvault.core.log import logger
 from packvault.core.settlement import Settlement
 from packvault.products import fulfilment_queue
 from packvault.products.game_credits import paid_order
@@ -48,3 +49,17 @@ def fulfil_paid_order(opening: store.OpeningRecord, settlement: Settlement,
             fulfilment_queue.send(get_settings(), order.order_id)
         return receipt(opening)
     raise PackvaultError(ErrorCode.BUSY_RETRY)
+
+
+def stop_delivery(order_id: str, refund: dict[str, Any]) -> None:
+    """A refunded game-credit order not yet handed to the vendor is not delivered; one already delivered (or in
+    flight) is recorded for operators: the credits cannot be taken back from the game."""
+    order = store.get_order(order_id)
+    if order is None:
+        return
+    if not store.transition(order, ("paid",), "refunded", "ORDER_CANCELLED_BY_REFUND", {"refund": refund},
+                            [store.OrderRecord.failure.set({"code": "REFUNDED_BEFORE_DELIVERY", "refund": refund}),
+                             *store.leave_fulfilment_index()]):
+        store.record_event(order.pk, "ORDER_REFUNDED_AFTER_DELIVERY", {"status": order.status, "refund": refund})
+        logger.warning("card refund of a game-credit order already delivered or in flight",
+                       extra={"order_id": order_id, "status": order.status})

@@ -11,6 +11,7 @@ from packvault.core import money
 from packvault.core.errors import ErrorCode, PackvaultError
 from packvault.core.settlement import SOLANA
 from packvault.fairness.quote_signing import commitment, quote_hash, signed
+from packvault.sales import products
 
 OPENING_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 STATUS_NAMES = {"QUOTED": "quoted", "OPENED": "opened", "EXPIRED": "expired", "REFUND_DUE": "refund_due",
@@ -67,11 +68,7 @@ def quote_view(record: store.OpeningRecord) -> dict[str, Any]:
     }
     if record.product == "credits":
         quote |= {"product": "credits", "credits": int(record.credits), "bundle_id": record.pack_id}
-    if record.product == "game_credit":
-        data = record.product_data or {}
-        quote |= {"product": "game_credit", "item_id": record.pack_id, "game_id": data.get("game_id"),
-                  "denomination": data.get("denomination"), "user_data": data.get("user_data"),
-                  "order_id": record.opening_id, "order_number": data.get("order_number")}
+    quote |= products.view_fields(record, "quote")
     if unit.symbol == "SOL":
         quote["amount_sol"] = amount
     elif unit.mint is not None:

@@ -24,6 +24,7 @@ from packvault.core.settings import Settings, require_platform_wallet
 from packvault.core.settlement import SOLANA
 from packvault.core.times import iso_seconds
 from packvault.fairness import primitives as fairness
+from packvault.sales import products
 from packvault.sales.openings import signed_quote_view
 
 ATTEMPTS = 6
@@ -40,8 +41,8 @@ class Reservation:
     currency: str
     client_seed: str | None
     ttl_seconds: int
-    product: str = "pack"  # pack | credits (a bundle of credits: a top-up) | game_credit (an item of a game)
-    product_data: dict[str, Any] | None = None  # game_credit: game, denomination, the buyer's user data
+    product: str = "pack"  # pack | credits (a bundle of credits: a top-up) | a registered product (sales.products)
+    product_data: dict[str, Any] | None = None  # a registered product's own data (game credits: the user data)
 
 
 def check_pack_id(pack_id: str) -> None:
@@ -149,8 +150,8 @@ def _try_reserve(settings: Settings, wallet: str, pack_id: str, spec: Reservatio
     cap = int(pack.max_per_wallet) if pack is not None and pack.max_per_wallet is not None else None
     if pack is not None:
         fields = _pack_fields(settings, pack)
-    elif spec.product == "game_credit":
-        fields = _game_credit_fields(purchasable_topup_item(pack_id, spec.currency), spec.product_data or {})
+    elif products.is_registered(spec.product):
+        fields = products.kind(spec.product).reserve_fields(pack_id, spec.currency, spec.product_data or {})
     else:
         fields = _bundle_fields(purchasable_bundle(pack_id, spec.currency))
     opening = _new_opening(settings, wallet, spec, now, fields)
@@ -235,26 +236,6 @@ def buyback_terms(settings: Settings, pack: store.PackRecord) -> dict[str, int]:
     return {"buyback_bp": int(pack.buyback_bp) if pack.buyback_bp is not None else settings.buyback_bp,
             "buyback_hours": int(pack.buyback_hours) if pack.buyback_hours is not None
             else settings.buyback_window_hours}
-
-
-def purchasable_topup_item(item_id: str, currency: str) -> store.TopupItemRecord:
-    item = store.get_topup_item(item_id)
-    if item is None:
-        raise PackvaultError(ErrorCode.TOPUP_ITEM_NOT_FOUND, f"No game-credit item has the id {item_id!r}.")
-    prices = item.prices.as_dict()
-    if item.status != "ACTIVE":
-        raise PackvaultError(ErrorCode.PRODUCT_UNAVAILABLE)
-    if currency not in prices:
-        raise PackvaultError(ErrorCode.CURRENCY_NOT_ACCEPTED, f"This item is priced in {', '.join(sorted(prices))}, "
-                             f"not {currency}.")
-    return item
-
-
-def _game_credit_fields(item: store.TopupItemRecord, data: dict[str, Any]) -> dict[str, Any]:
-    """A game-credit quote draws nothing; it carries what the order will be made of."""
-    return {"pack_id": item.item_id, "pack_name": item.name, "prices": item.prices.as_dict(), "cards_per_pack": 0,
-            "odds_version": 0, "odds_hash": "", "product": "game_credit",
-            "product_data": {"game_id": item.game_id, "denomination": int(item.denomination), **data}}
 
 
 def _bundle_fields(bundle: store.BundleRecord) -> dict[str, Any]:

@@ -37,9 +37,7 @@ def receipt(opening: store.OpeningRecord) -> dict[str, Any]:
                                          "items", "fairness")} | {"payment": opening.payment}
     if opening.product == "credits":
         answer |= {"product": "credits", "credits": int(opening.credits)}
-    if opening.product == "game_credit":
-        answer |= {"product": "game_credit", "order_id": opening.opening_id,
-                   "order_number": (opening.product_data or {}).get("order_number")}
+    answer |= products.view_fields(opening, "receipt")
     return answer
 
 
@@ -51,7 +49,7 @@ def open_paid(opening: store.OpeningRecord, settlement: Settlement, client_seed:
     if opening.product == "credits":
         return _credit_topup(opening, settlement, marker)
     if opening.product != "pack":  # a product that registered how it is fulfilled (sales.products)
-        return products.fulfilment(opening.product)(opening, settlement, marker)
+        return products.kind(opening.product).fulfil(opening, settlement, marker)
     seed = effective_client_seed(settlement.payment_id, opening.client_seed, client_seed)
     table = odds_table(opening.pack_id, int(opening.odds_version))
     round_number, refreshed, retries, abandoned = 0, False, 0, []

@@ -29,6 +29,7 @@ from packvault.core.times import parse_iso
 from packvault.fairness import primitives as fairness
 from packvault.fairness.quote_signing import commitment, signed
 from packvault.rails.card.stripe_api import CheckoutRequest, ProviderUnavailable, StripeCheckout
+from packvault.sales import products
 from packvault.sales.reservation import Reservation, check_pack_id, recall, remembered_row, reserve
 
 OPERATION = "checkout"
@@ -39,16 +40,16 @@ IN_FLIGHT_WINDOW = timedelta(minutes=10)
 IN_FLIGHT_MIN_LEFT = timedelta(minutes=10)
 
 
-OPERATIONS = {"pack": OPERATION, "credits": TOPUP_OPERATION, "game_credit": "checkout.game_credit"}
+OPERATIONS = {"pack": OPERATION, "credits": TOPUP_OPERATION}  # a registered product: checkout.<product>
 
 
 def create_checkout(settings: Settings, cards: StripeCheckout | None, wallet: str, pack_id: str,
                     body: dict[str, Any], idempotency_key: str | None, product: str = "pack",
                     product_data: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
     """(201, {opening_id, checkout_url, checkout_session_id, expires_at}). `product="credits"`: `pack_id` names
-    a bundle of credits (a top-up), which is posted to the balance when the session is paid; "game_credit": a
-    game-credit item, with the account to credit in `product_data` (read by the product: packvault.edge.purchasing),
-    which becomes an order when paid."""
+    a bundle of credits (a top-up), which is posted to the balance when the session is paid; a registered product
+    (sales.products, e.g. a game-credit item) with what the product read into `product_data`
+    (packvault.edge.purchasing), which the product fulfils when paid."""
     if cards is None:
         raise PackvaultError(ErrorCode.CARD_PAYMENTS_UNAVAILABLE)
     check_pack_id(pack_id)
@@ -60,7 +61,7 @@ def create_checkout(settings: Settings, cards: StripeCheckout | None, wallet: st
     request_hash = fairness.canonical_hash({"pack_id": pack_id, "success_url": success_url, "cancel_url": cancel_url,
                                             "client_seed": client_seed, "rail": STRIPE, "product": product,
                                             **({"product_data": product_data} if product_data else {})})
-    operation = OPERATIONS[product]
+    operation = operation_of(product)
     remembered = recall(wallet, operation, idempotency_key, request_hash)
     if remembered is None and (earlier := _in_flight(wallet, pack_id, product, client_seed, product_data)):
         logger.info("checkout in flight answered again", extra={"opening_id": earlier.opening_id})
@@ -79,6 +80,11 @@ def create_checkout(settings: Settings, cards: StripeCheckout | None, wallet: st
         raise PackvaultError(ErrorCode.OPENING_NOT_CONFIRMABLE, "This checkout's reservation has ended; start a new "
                              "checkout with another Idempotency-Key.")
     return 201, _open_session(cards, opening, success_url, cancel_url, idempotency_key)
+
+
+def operation_of(product: str) -> str:
+    """The Idempotency-Key scope of a card checkout of this product."""
+    return OPERATIONS.get(product, f"checkout.{product}")
 
 
 def return_url(settings: Settings, body: dict[str, Any], field: str) -> str:
@@ -117,7 +123,7 @@ def _open_session(cards: StripeCheckout, opening: store.OpeningRecord, success_u
         raise PackvaultError(ErrorCode.PAYMENT_PROVIDER_UNAVAILABLE) from None
     answer = _answer(opening, session["id"], session["url"])
     references = {"checkout_session_id": session["id"], "checkout_url": session["url"]}
-    remembered = remembered_row(opening.wallet, OPERATIONS[opening.product], idempotency_key)
+    remembered = remembered_row(opening.wallet, operation_of(opening.product), idempotency_key)
     store.attach_checkout(opening, references, remembered, answer)
     return answer
 
@@ -129,8 +135,7 @@ def _answer(opening: store.OpeningRecord, session_id: str, checkout_url: str) ->
               "server_seed_hash": opening.server_seed_hash}
     if opening.product == "credits":
         answer |= {"product": "credits", "credits": int(opening.credits)}
-    if opening.product == "game_credit":
-        answer |= {"product": "game_credit", "item_id": opening.pack_id, "order_id": opening.opening_id}
+    answer |= products.view_fields(opening, "checkout")
     if opening.product == "pack" and opening.stock_committed is not None:
         answer |= signed(commitment(opening))
     return answer

@@ -42,6 +42,7 @@ from packvault.rails.card.stripe_api import (
     session_mismatch,
     settlement,
 )
+from packvault.sales import products
 from packvault.sales.openings import OPENING_ID
 from packvault.sales.settle import open_paid, settle_expired
 
@@ -247,28 +248,14 @@ def _charge_refunded(ctx: Context, charge: dict[str, Any]) -> str:
         return _note(ctx, opening, "partial refund", refund)
     revoke = store.reverse_topup if opening.product == "credits" else store.revoke_opening
     if opening.status == "OPENED" and revoke(opening, refund, "stripe", marker):
-        if opening.product == "game_credit":
-            _stop_delivery(opening.opening_id, refund)
+        if products.is_registered(opening.product):
+            products.kind(opening.product).refunded(opening, refund)
         return "refunded"
     if opening.status == "REFUND_DUE" and store.mark_refunded(opening, refund, "stripe", marker):
         return "refunded"
     if opening.status in {"OPENED", "REFUND_DUE"}:
         return _retry_or_duplicate(ctx)
     return _note(ctx, opening, f"already {opening.status.lower()}", refund) if marker is not None else "refunded"
-
-
-def _stop_delivery(order_id: str, refund: dict[str, Any]) -> None:
-    """A refunded game-credit order not yet handed to the vendor is not delivered; one already delivered (or in
-    flight) is recorded for operators: the credits cannot be taken back from the game."""
-    order = store.get_order(order_id)
-    if order is None:
-        return
-    if not store.transition(order, ("paid",), "refunded", "ORDER_CANCELLED_BY_REFUND", {"refund": refund},
-                            [store.OrderRecord.failure.set({"code": "REFUNDED_BEFORE_DELIVERY", "refund": refund}),
-                             *store.leave_fulfilment_index()]):
-        store.record_event(order.pk, "ORDER_REFUNDED_AFTER_DELIVERY", {"status": order.status, "refund": refund})
-        logger.warning("card refund of a game-credit order already delivered or in flight",
-                       extra={"order_id": order_id, "status": order.status})
 
 
 # --- the sweep ---------------------------------------------------------------------------------------

@@ -53,20 +53,17 @@ def purchase_bundle(settings: Settings, wallet: str, bundle_id: str, body: dict[
     return _quote(settings, wallet, bundle_id, spec, idempotency_key, request_hash)
 
 
-GAME_CREDIT_OPERATION = "game_credit.purchase"
-
-
-def purchase_game_credit(settings: Settings, wallet: str, item_id: str, body: dict[str, Any],
-                         idempotency_key: str | None, user_data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    """Quote first, as for packs: a Solana quote (reference + memo) for a game-credit item and the account to
-    credit (`user_data`, checked by the product); once paid and confirmed (confirm-payment, or the sweep) it becomes
-    a paid order, delivered like any."""
-    check_pack_id(item_id)
+def purchase_product(settings: Settings, wallet: str, product: str, product_id: str, body: dict[str, Any],
+                     idempotency_key: str | None, product_data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """Quote first, as for packs, for a registered product (sales.products: e.g. a game-credit item with the account
+    to credit, read by the product into `product_data`); once paid and confirmed (confirm-payment, or the sweep) the
+    product fulfils it (a game-credit quote becomes its paid order)."""
+    check_pack_id(product_id)
     currency, _ = _read_body({**body, "client_seed": None})
-    request_hash = fairness.canonical_hash({"item_id": item_id, "currency": currency, "user_data": user_data})
-    spec = Reservation(SOLANA, GAME_CREDIT_OPERATION, currency, None, settings.quote_ttl_seconds,
-                       product="game_credit", product_data={"user_data": user_data})
-    return _quote(settings, wallet, item_id, spec, idempotency_key, request_hash)
+    request_hash = fairness.canonical_hash({"item_id": product_id, "currency": currency, **product_data})
+    spec = Reservation(SOLANA, f"{product}.purchase", currency, None, settings.quote_ttl_seconds,
+                       product=product, product_data=product_data)
+    return _quote(settings, wallet, product_id, spec, idempotency_key, request_hash)
 
 
 def _read_body(body: dict[str, Any]) -> tuple[str, str | None]:
