@@ -28,7 +28,7 @@ class Stack:
     base_url: str
     solana_url: str
     stripe_url: str
-    state_file: str  # what `make run` writes for the tools (.local-stack/state.json), here in a temp folder
+    state_file: str  # what `make run` writes for the tools (.local-stack/stack-<port>.json), here PACKVAULT_STATE
     settings: Settings  # the table and endpoint the stack uses, for tests that set up records directly
 
 
