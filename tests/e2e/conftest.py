@@ -90,7 +90,11 @@ def running_stack(dynamodb_local, state_dir, **environment: str) -> Iterator[Sta
         yield Stack(base, f"http://127.0.0.1:{solana_port}", f"http://127.0.0.1:{stripe_port}", state_file, settings)
     finally:
         process.terminate()
-        process.wait(timeout=15)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:  # never leave a stack behind (its containers end when it does)
+            process.kill()
+            process.wait(timeout=15)
 
 
 @pytest.fixture(scope="session")
