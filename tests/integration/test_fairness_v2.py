@@ -335,3 +335,18 @@ def test_sealing_an_hour_counts_each_packs_openings_once(env, monkeypatch):
     load_catalog(parse_catalog({"schema_version": 1, "packs": [unlimited]}))
     summary = admin.pack_summary(store.get_pack("count-a"))
     assert (summary["supply"], summary["opened_count"], summary["opened_count_through"]) == (None, 3, period)
+
+
+def test_an_hour_left_unsealed_behind_a_sealed_one_is_still_sealed(env):
+    """A sweep that died after sealing one hour but before the hour before it: the next run seals that one too."""
+    from datetime import UTC, datetime
+
+    from packvault.fairness import records
+
+    for hour in ("2032-03-01T00", "2032-03-01T01"):
+        store.record_leaf_row("3f1c9a52-3a8e-4d55-9d0e-000000000099", f"{hour}:30:00.000Z", "cd" * 32,
+                              "count-c").save()
+    assert store.put_seal("2032-03-01T01", "00" * 32, 1)  # the later hour sealed, the earlier one not
+    assert store.get_seal("2032-03-01T00") is None
+    assert records.seal_due(datetime(2032, 3, 1, 2, 10, tzinfo=UTC)) >= 1
+    assert store.get_seal("2032-03-01T00") is not None and store.pack_stats("count-c")[0] == 1

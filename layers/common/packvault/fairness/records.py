@@ -84,10 +84,10 @@ def seal_due(now: datetime | None = None) -> int:
     """Seal every finished, unsealed hour of the last LOOKBACK_HOURS (the sweep's part); how many were sealed."""
     latest = ((now or datetime.now(UTC)) - SEAL_AFTER).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
     sealed = 0
-    for back in range(LOOKBACK_HOURS):
-        period = (latest - timedelta(hours=back)).strftime("%Y-%m-%dT%H")
+    for back in reversed(range(LOOKBACK_HOURS)):  # oldest first, and every one: a run that died between two
+        period = (latest - timedelta(hours=back)).strftime("%Y-%m-%dT%H")  # seals leaves no hour behind for good
         if store.get_seal(period) is not None:
-            break
+            continue
         rows = store.period_leaves(period)
         counts = Counter(row.pack_id for row in rows if row.pack_id)
         sealed += store.put_seal(period, merkle_root([row.leaf for row in rows]), len(rows), dict(counts))
