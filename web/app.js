@@ -146,7 +146,7 @@ async function showPack (packId) {
       <p class="muted">${escape(pack.odds.policy)}</p>${oddsTable(pack.odds)}
       <p class="muted mono">odds hash ${escape(pack.odds.hash)}</p></section>`
   const buy = document.getElementById('buy')
-  if (!state.token) { buy.innerHTML = '<p>Sign in with your wallet (top right) to buy.</p>'; return }
+  if (!state.token) { buy.innerHTML = '<p>Sign in with your wallet (at the top of the page) to buy.</p>'; return }
   if (pack.sold_out || pack.status !== 'ACTIVE') { buy.innerHTML = '<p>Not on sale right now.</p>'; return }
   const card = pack.prices.find((p) => p.rail === 'stripe')
   buy.innerHTML = `<label for="currency">Pay with</label>
