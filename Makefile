@@ -10,7 +10,7 @@ export SAM_CLI_TELEMETRY := 0
 
 .PHONY: run test lint lint-template lint-iac bench load build deploy clean demo demo-admin openapi web
 
-$(VENV)/.installed: $(VENV)/.python-3.13 requirements/dev.txt layers/common/requirements.txt layers/stripe/requirements.txt layers/graphql/requirements.txt layers/openpayments/requirements.txt pyproject.toml
+$(VENV)/.installed: $(VENV)/.python-3.13 requirements/dev.txt layers/common/requirements.txt layers/stripe/requirements.txt layers/graphql/requirements.txt layers/openpayments/requirements.txt layers/passkeys/requirements.txt pyproject.toml
 	@echo "installing the pinned dependencies into $(VENV) (the first time takes a minute or two)"
 	$(VENV)/bin/pip install $(PIP) -r requirements/dev.txt
 	$(VENV)/bin/pip install $(PIP) --no-deps -e .
@@ -33,9 +33,10 @@ run: $(VENV)/.installed
 
 # make demo (Solana) | make demo PAY=card (Stripe Checkout; BROWSER_PAY=1 to press Pay yourself) | PAY=credits
 # | PAY=topup (game credits over GraphQL) | PAY=open-payments (an Open Payments wallet on the local provider)
+# SIGNIN=email: a buyer without a wallet signs in with an emailed code (make demo PAY=card SIGNIN=email)
 demo: $(VENV)/.installed
 	$(if $(filter command line environment,$(origin PORT)),PACKVAULT_PORT=$(PORT)) $(VENV)/bin/python -m local.demo \
-		$(if $(PAY),--pay $(PAY)) $(if $(BROWSER_PAY),--browser) \
+		$(if $(PAY),--pay $(PAY)) $(if $(SIGNIN),--sign-in $(SIGNIN)) $(if $(BROWSER_PAY),--browser) \
 		$(if $(filter command line environment,$(origin PORT)),--api http://127.0.0.1:$(PORT))
 
 # The operator's side: sign in as the admin `make run` created, manage a pack, read its audit trail.

@@ -14,6 +14,10 @@ valuable item back for credits and prints the balance and the ledger.
 `make demo PAY=open-payments` pays from an Open Payments wallet on the local wallet provider: the checkout asks the
 buyer's wallet (alice) for a grant, the demo opens the consent page, presses Approve, follows the wallet's
 redirect to the finish route, which pays and opens the pack.
+`make demo PAY=card SIGNIN=email` is a buyer with no wallet at all: signs in with an emailed code (read from the
+local mail reader, as `packvault mail` does), pays by card, opens, checks the proof, sees the vault. With SIGNIN=email
+and a Solana rail (PAY=solana or credits), the buyer links the local keypair to the account first (a signed sign-in
+message): Solana payments come from a wallet linked to the account.
 `make demo PAY=credits` tops up with SOL and opens a pack from the balance; `make demo PAY=topup` buys game
 credits over GraphQL as seed 001's frontend does (sign in, pay the platform wallet first, purchaseGameCredit,
 poll the order until the vendor has delivered it).
@@ -70,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--wallet-address", default=os.environ.get("WALLET_ADDRESS")
                         or (state.get("open_payments_wallets", "http://127.0.0.1") + "/alice"),
                         help="open-payments: the buyer's wallet address")
+    parser.add_argument("--sign-in", choices=["wallet", "email"], default=os.environ.get("SIGNIN") or "wallet",
+                        help="wallet (Sign-In With Solana with the local keypair) or email (a one-time code read "
+                        "from the local stack's mail)")
     parser.add_argument("--browser", action="store_true", default=bool(os.environ.get("BROWSER_PAY")),
                         help="card: print the checkout URL and wait while you pay in a browser")
     return parser
@@ -86,9 +93,13 @@ def main(argv: list[str] | None = None) -> int:
     def flow() -> int:
         if args.pay == "topup":
             return topup_flow(GraphqlClient(args.api), RpcWallet(args.solana_rpc), keypair)
-        session = client.sign_in(keypair)
-        step("1. signed in with a fresh local keypair", {"wallet": session["wallet"], "keypair": str(KEYPAIR),
-                                                         "expires_at": session["expires_at"]})
+        if args.sign_in == "email":
+            email_sign_in(client, args.api, keypair, needs_wallet=args.pay in ("solana", "credits"))
+        else:
+            session = client.sign_in(keypair)
+            step("1. signed in with a fresh local keypair", {"account_id": session["account_id"],
+                                                             "wallet": session["wallet"], "keypair": str(KEYPAIR),
+                                                             "expires_at": session["expires_at"]})
         if args.pay == "credits":
             return credits_flow(client, RpcWallet(args.solana_rpc), keypair)
         if args.pay == "card":
@@ -103,6 +114,30 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     return guarded("demo", args.api, flow)
+
+
+def email_sign_in(client: PackvaultClient, api: str, keypair: Keypair, needs_wallet: bool) -> None:
+    """No wallet needed: an emailed code (read from the local stack's mail) signs a new address in to a new
+    account; a Solana rail then links the local keypair to it."""
+    email = f"buyer-{uuid.uuid4().hex[:8]}@example.com"
+    started = client.request("POST", "/api/v1/auth/email/start", {"email": email})
+    state = next((s for s in devstack.running_stacks().values() if s.get("api") == api.rstrip("/")), None)
+    code = devstack.newest_code(state, email) if state else None
+    if code is None:
+        raise ApiError(0, {"error": {"message": f"no code reached the local mail for {email} (SES is not the local "
+                                                "one?): read it with `.venv/bin/packvault mail --to ...`"}})
+    step("1a. asked for a sign-in code by email; read it from the local mail (`packvault mail`)", {
+        "email": email, "answer": started["message"], "code": code})
+    session = client.request("POST", "/api/v1/auth/email/verify", {"email": email, "code": code})
+    client.token = session["token"]
+    step("1b. signed in with the code: a new account, no wallet", {
+        "account_id": session["account_id"], "wallet": session["wallet"], "expires_at": session["expires_at"]})
+    if needs_wallet:
+        challenge = client.request("POST", "/api/v1/auth/nonce", {"wallet": keypair.public_key})
+        linked = client.request("POST", "/api/v1/me/identities/wallet", {
+            "wallet": keypair.public_key, "message": challenge["message"],
+            "signature": keypair.sign(challenge["message"].encode())})
+        step("1c. linked the local keypair: Solana payments come from a wallet linked to the account", linked)
 
 
 def guarded(name: str, api: str, flow: Callable[[], int]) -> int:

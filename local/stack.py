@@ -79,6 +79,24 @@ def start_sqs(tpl: dict[str, Any]) -> tuple[Any, dict[str, str]]:
     return sqs, queues
 
 
+LOCAL_MAIL_FROM = "no-reply@packvault.localhost"
+
+
+def start_mail(sqs: Any) -> None:
+    """SES on the same moto server as SQS (it serves every service): the sender identity created, the functions'
+    SES client pointed at it; `packvault mail` reads what was sent."""
+    if os.environ.get("SES_ENDPOINT") or os.environ.get("MAIL_FROM"):
+        return  # a real SES (or another endpoint) was asked for
+    import boto3
+
+    os.environ.setdefault("MAIL_FROM", LOCAL_MAIL_FROM)
+    os.environ["SES_ENDPOINT"] = sqs.endpoint
+    boto3.client("sesv2", endpoint_url=sqs.endpoint, region_name=os.environ.get("AWS_REGION", "us-east-1")
+                 ).create_email_identity(EmailIdentity=os.environ["MAIL_FROM"])
+    log.info("SES (moto server)          %s   sender %s; read the mail with `.venv/bin/packvault mail`",
+             sqs.endpoint, os.environ["MAIL_FROM"])
+
+
 def start_vendor_double() -> Any:
     """The local game-credit vendor (local/vendor_double.py) with a fresh API key."""
     from local.vendor_double import VendorDouble
@@ -454,6 +472,11 @@ def run(args: argparse.Namespace, explicit: set[str]) -> int:
             stack.callback(stripe.shutdown)
         sqs, queues = start_sqs(tpl)
         stack.callback(sqs.shutdown)
+        start_mail(sqs)
+        # Passkeys need a domain: browsers refuse WebAuthn on http://127.0.0.1, so the page signs in with passkeys
+        # on http://localhost:<port> (the same server).
+        os.environ.setdefault("PASSKEY_RP_ID", "localhost")
+        os.environ.setdefault("PASSKEY_ORIGINS", f"http://localhost:{args.port}")
         if not os.environ.get("VENDOR_API_URL"):
             vendor = start_vendor_double()
             stack.callback(vendor.shutdown)
@@ -526,6 +549,7 @@ def run(args: argparse.Namespace, explicit: set[str]) -> int:
             "stripe_secret_key": stripe and os.environ["STRIPE_SECRET_KEY"],
             "stripe_webhook_secret": stripe and os.environ["STRIPE_WEBHOOK_SECRET"],
             "admin_keypair": admin_keypair, "sqs_endpoint": sqs.endpoint, "queues": queues,
+            "ses_endpoint": os.environ.get("SES_ENDPOINT", ""),
             "vendor_api": os.environ["VENDOR_API_URL"],
             "open_payments_wallets": os.environ["OPEN_PAYMENTS_WALLET_ADDRESS"].rsplit("/", 1)[0],
         }, args.port)

@@ -1,6 +1,6 @@
 """The operators' API under /api/v1/admin: packs (list, read, create, patch, activate, deactivate), openings,
-refunds (list, mark refunded) and any entity's events. Every route needs an operator role (admin for
-changes, support or admin for reads); every change needs an Idempotency-Key."""
+refunds (list, mark refunded), closing a buyer account and any entity's events. Every route needs an operator role
+(admin for changes, support or admin for reads); every change needs an Idempotency-Key."""
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
@@ -9,8 +9,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from packvault.edge import admin
 from packvault.edge.http import (
     create_app,
+    current_account,
     current_role,
-    current_wallet,
     idempotency_key,
     json_body,
     logger,
@@ -26,7 +26,7 @@ CHANGE_LIMIT = rate_limited("admin-change")
 
 
 def _operator(needs: str) -> str:
-    wallet = current_wallet(app)
+    wallet = current_account(app)
     admin.authorize(settings, wallet, current_role(app), needs)
     return wallet
 
@@ -96,6 +96,12 @@ def list_refunds() -> Response:
 @app.post("/api/v1/admin/refunds/<opening_id>/mark-refunded", middlewares=[_admin_change])
 def mark_refunded(opening_id: str) -> Response:
     status, answer = admin.mark_refunded(_operator(admin.ADMIN), opening_id, json_body(app), idempotency_key(app))
+    return _json(answer, status)
+
+
+@app.post("/api/v1/admin/accounts/<account_id>/close", middlewares=[_admin_change])
+def close_account(account_id: str) -> Response:
+    status, answer = admin.close_account(_operator(admin.ADMIN), account_id, json_body(app), idempotency_key(app))
     return _json(answer, status)
 
 

@@ -1,10 +1,13 @@
-"""Sign-In With Solana: POST /api/v1/auth/nonce and POST /api/v1/auth/verify (public routes)."""
+"""Sign-in and the account's identities: Sign-In With Solana (POST /api/v1/auth/nonce, /api/v1/auth/verify), email
+one-time codes (POST /api/v1/auth/email/start, /api/v1/auth/email/verify), and for a signed-in account
+GET /api/v1/me/identities, linking a wallet or an email (POST /api/v1/me/identities/wallet|email) and unlinking
+(DELETE /api/v1/me/identities/{kind}/{identity_id}). Passkeys have their own function (functions/passkeys)."""
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from packvault.edge import auth
-from packvault.edge.http import create_app, json_body, logger, rate_limited
+from packvault.edge import auth, identities
+from packvault.edge.http import create_app, current_account, json_body, logger, rate_limited
 from packvault.edge.runtime import configure
 
 settings = configure()
@@ -22,6 +25,37 @@ def create_nonce() -> dict:
 def verify() -> dict:
     body = json_body(app)
     return auth.verify_sign_in(settings, body.get("wallet"), body.get("message"), body.get("signature"))
+
+
+@app.post("/api/v1/auth/email/start", middlewares=[SIGN_IN_LIMIT])
+def start_email() -> dict:
+    return auth.start_email_sign_in(settings, json_body(app).get("email"))
+
+
+@app.post("/api/v1/auth/email/verify", middlewares=[SIGN_IN_LIMIT])
+def verify_email() -> dict:
+    body = json_body(app)
+    return auth.verify_email_sign_in(settings, body.get("email"), body.get("code"))
+
+
+@app.get("/api/v1/me/identities")
+def list_identities() -> dict:
+    return identities.list_identities(current_account(app))
+
+
+@app.post("/api/v1/me/identities/wallet", middlewares=[SIGN_IN_LIMIT])
+def link_wallet() -> dict:
+    return identities.link_wallet(current_account(app), json_body(app))
+
+
+@app.post("/api/v1/me/identities/email", middlewares=[SIGN_IN_LIMIT])
+def link_email() -> dict:
+    return identities.link_email(settings, current_account(app), json_body(app))
+
+
+@app.delete("/api/v1/me/identities/<kind>/<identity_id>")
+def unlink(kind: str, identity_id: str) -> dict:
+    return identities.unlink(current_account(app), kind, identity_id)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

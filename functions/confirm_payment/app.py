@@ -6,7 +6,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from packvault.chain.rpc import SolanaRpc
 from packvault.core.settings import require_platform_wallet
-from packvault.edge.http import create_app, current_wallet, json_body, logger, to_json
+from packvault.edge.http import create_app, current_account, json_body, logger, to_json
 from packvault.edge.runtime import configure
 from packvault.rails.solana import confirm
 
@@ -18,7 +18,7 @@ app = create_app()
 
 @app.post("/api/v1/packs/openings/<opening_id>/confirm-payment")
 def confirm_payment(opening_id: str) -> Response:
-    outcome = confirm.confirm_payment(settings, rpc, current_wallet(app), opening_id, json_body(app))
+    outcome = confirm.confirm_payment(settings, rpc, current_account(app), opening_id, json_body(app))
     return Response(status_code=outcome.status_code, content_type=content_types.APPLICATION_JSON,
                     body=to_json(outcome.body), headers=outcome.headers)
 

@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from packvault.edge.http import create_app, current_wallet, json_body, logger, rate_limited, to_json
+from packvault.edge.http import create_app, current_account, json_body, logger, rate_limited, to_json
 from packvault.edge.runtime import configure
 from packvault.rails.open_payments import checkout as open_payments_checkout
 
@@ -17,7 +17,7 @@ app = create_app()
 
 @app.post("/api/v1/packs/<pack_id>/open-payments/checkout", middlewares=[rate_limited("checkout")])
 def start_checkout(pack_id: str) -> Response:
-    status, answer = open_payments_checkout.start_checkout(rail, current_wallet(app), pack_id, json_body(app),
+    status, answer = open_payments_checkout.start_checkout(rail, current_account(app), pack_id, json_body(app),
                                                            app.current_event.get_header_value("idempotency-key"))
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=to_json(answer))
 

@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from packvault.core.settings import require_platform_wallet
 from packvault.edge import purchasing as purchase
-from packvault.edge.http import create_app, current_wallet, json_body, logger, to_json
+from packvault.edge.http import create_app, current_account, json_body, logger, signed_in_wallet, to_json
 from packvault.edge.runtime import configure
 from packvault.rails.credits import open as _credits  # noqa: F401 - loaded at init, as before
 from packvault.rails.solana import quote as _quote  # noqa: F401 - loaded at init, as before
@@ -19,23 +19,24 @@ app = create_app()
 
 @app.post("/api/v1/packs/<pack_id>/purchase")
 def buy(pack_id: str) -> Response:
-    wallet = current_wallet(app)
-    status, quote = purchase.purchase(settings, wallet, pack_id, json_body(app),
-                                      app.current_event.get_header_value("idempotency-key"))
+    status, quote = purchase.purchase(settings, current_account(app), pack_id, json_body(app),
+                                      app.current_event.get_header_value("idempotency-key"), signed_in_wallet(app))
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=to_json(quote))
 
 
 @app.post("/api/v1/credits/bundles/<bundle_id>/purchase")
 def buy_credits(bundle_id: str) -> Response:
-    status, quote = purchase.purchase_bundle(settings, current_wallet(app), bundle_id, json_body(app),
-                                             app.current_event.get_header_value("idempotency-key"))
+    status, quote = purchase.purchase_bundle(settings, current_account(app), bundle_id, json_body(app),
+                                             app.current_event.get_header_value("idempotency-key"),
+                                             signed_in_wallet(app))
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=to_json(quote))
 
 
 @app.post("/api/v1/game-credits/<item_id>/purchase")
 def buy_game_credit(item_id: str) -> Response:
-    status, quote = purchase.purchase_game_credit(settings, current_wallet(app), item_id, json_body(app),
-                                                  app.current_event.get_header_value("idempotency-key"))
+    status, quote = purchase.purchase_game_credit(settings, current_account(app), item_id, json_body(app),
+                                                  app.current_event.get_header_value("idempotency-key"),
+                                                  signed_in_wallet(app))
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=to_json(quote))
 
 

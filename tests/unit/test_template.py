@@ -91,7 +91,7 @@ def test_iam_statements_name_actions_and_resources_exactly():
                 assert "*" not in resources, logical_id
                 assert all("*" not in action for action in statement["Action"]), logical_id
                 for action in statement["Action"]:
-                    assert action.split(":")[0] in {"dynamodb", "ssm", "sqs"}, (logical_id, action)
+                    assert action.split(":")[0] in {"dynamodb", "ssm", "sqs", "ses"}, (logical_id, action)
 
 
 PUBLIC_ROUTES = {"GET /api/v1/packs", "GET /api/v1/packs/{pack_id}", "GET /api/v1/packs/{pack_id}/odds/{version}",
@@ -100,7 +100,10 @@ PUBLIC_ROUTES = {"GET /api/v1/packs", "GET /api/v1/packs/{pack_id}", "GET /api/v
                  "POST /graphql", "GET /graphql/schema.graphql", "GET /api/v1/game-credits",
                  "GET /api/v1/fairness/quote-key",
                  "GET /api/v1/fairness/records/{period}", "GET /api/v1/open-payments/finish/{key}",
-                 "GET /api/v1/open-payments/jwks.json", "GET /api/v1/packs/{pack_id}/stock-chain"}
+                 "GET /api/v1/open-payments/jwks.json", "GET /api/v1/packs/{pack_id}/stock-chain",
+                 "POST /api/v1/auth/email/start", "POST /api/v1/auth/email/verify",
+                 "POST /api/v1/auth/passkey/register/options", "POST /api/v1/auth/passkey/register/verify",
+                 "POST /api/v1/auth/passkey/authenticate/options", "POST /api/v1/auth/passkey/authenticate/verify"}
 
 
 def test_every_route_but_the_public_ones_is_behind_the_wallet_authorizer():

@@ -206,6 +206,24 @@ def _login(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mail(args: argparse.Namespace) -> int:
+    state = devstack.read_state()
+    if state is None:
+        print("packvault: no local stack is running (`make run`); in AWS the mail went through SES", file=sys.stderr)
+        return 2
+    if args.code:
+        code = devstack.newest_code(state, args.to) if args.to else None
+        if code is None:
+            print("packvault: no code was sent to that address" if args.to else "packvault: --code needs --to",
+                  file=sys.stderr)
+            return 1
+        print(code)
+        return 0
+    for message in devstack.sent_mail(state, args.to):
+        print(f"To: {', '.join(message['to'])}\nSubject: {message['subject']}\n\n{message['body']}\n")
+    return 0
+
+
 def _verify_payment(args: argparse.Namespace) -> int:
     from packvault.chain.rpc import RpcError, RpcUnavailable, SolanaRpc
     from packvault.chain.transactions import PaymentTerms, verify_payment
@@ -378,6 +396,10 @@ def build_parser() -> argparse.ArgumentParser:
     login.add_argument("--api", default=None, help="the API (default: the running local stack, else port 3000)")
     login.add_argument("--json", action="store_true", help="print the whole session, not only the token")
     login.set_defaults(run=_login)
+    mail = _command(commands, "mail", "the mail the local stack sent (sign-in codes), oldest first")
+    mail.add_argument("--to", help="only the mail to this address")
+    mail.add_argument("--code", action="store_true", help="print only the newest code sent to --to")
+    mail.set_defaults(run=_mail)
     return parser
 
 

@@ -123,3 +123,28 @@ def read_state_or_exit(tool: str) -> dict[str, Any] | None:
 def api_url(default: str = "http://127.0.0.1:3000") -> str:
     state = read_state_or_exit("packvault")
     return state["api"] if state else default
+
+
+def sent_mail(state: dict[str, Any], to: str | None = None) -> list[dict[str, Any]]:
+    """What the local stack's functions sent through SES (moto's server keeps every message), oldest first;
+    with `to`, only the messages to that address (compared lower-cased)."""
+    import requests
+
+    endpoint = state.get("ses_endpoint")
+    if not endpoint:
+        raise RuntimeError("this stack sends mail through a real SES (SES_ENDPOINT or MAIL_FROM was set at start)")
+    messages = requests.get(f"{endpoint}/moto-api/data.json", timeout=10).json().get("ses", {}).get("Message", [])
+    found = [{"to": message["destinations"].get("ToAddresses", []), "from": message.get("source"),
+              "subject": message.get("subject"), "body": message.get("body")} for message in messages]
+    wanted = to.strip().lower() if to else None
+    return [m for m in found if wanted is None or wanted in [a.lower() for a in m["to"]]]
+
+
+def newest_code(state: dict[str, Any], to: str) -> str | None:
+    """The sign-in code of the newest message to `to` (the only one that works)."""
+    import re
+
+    for message in reversed(sent_mail(state, to)):
+        if found := re.search(r"\b([0-9]{6})\b", message["subject"] or ""):
+            return found.group(1)
+    return None

@@ -174,10 +174,71 @@ class VerifyRequest(BaseModel):
 class Session(Open):
     token: str
     token_type: Literal["Bearer"]
-    wallet: str
+    account_id: str = Field(description="The account the token acts for: a wallet's own account is named by its "
+                                        "address, an account created by a passkey or an email is acct_<24 chars>.")
+    wallet: str | None = Field(description="The wallet this session signed in with (null for a passkey or an email).")
     expires_at: str
     expires_in: int
     role: Literal["admin", "support"] | None = Field(None, description="Only for operators.")
+
+
+class EmailStartRequest(BaseModel):
+    email: str = Field(max_length=254, description="Where to send the 6-digit code.")
+
+
+class EmailStarted(Open):
+    """The same answer whether or not the address has an account."""
+
+    status: Literal["sent"]
+    email: str
+    expires_in: int
+    message: str
+
+
+class EmailVerifyRequest(BaseModel):
+    email: str = Field(max_length=254)
+    code: str = Field(pattern=r"^[0-9]{6}$", description="The code from the newest email; 5 guesses per code.")
+
+
+class PasskeyOptionsRequest(BaseModel):
+    name: str | None = Field(None, max_length=64, description="What the passkey manager shows for this passkey.")
+
+
+class PasskeyOptions(Open):
+    options: dict[str, Any] = Field(description="PublicKeyCredentialCreationOptionsJSON (or RequestOptionsJSON) for "
+                                                "navigator.credentials.create/get; binary fields are base64url.")
+    expires_in: int
+
+
+class PasskeyCredentialRequest(BaseModel):
+    credential: dict[str, Any] = Field(description="The PublicKeyCredential as JSON (id, rawId, type, response with "
+                                                   "base64url fields), e.g. credential.toJSON().")
+
+
+class Identity(Open):
+    kind: Literal["wallet", "passkey", "email"]
+    id: str = Field(description="The wallet address, the passkey's credential id or the email address.")
+    linked_at: str
+
+
+class Identities(Open):
+    account_id: str
+    identities: list[Identity]
+
+
+class LinkWalletRequest(VerifyRequest):
+    pass
+
+
+class CloseAccountRequest(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ClosedAccount(Open):
+    account_id: str
+    status: Literal["CLOSED"]
+    closed_at: str
+    closed_reason: str
 
 
 # --- buying -----------------------------------------------------------------------------------------
@@ -187,6 +248,8 @@ class PurchaseRequest(BaseModel):
     currency: str | None = Field(None, description="SOL, USDC, USDT (a Solana quote) or CREDIT (opens at once "
                                                    "from the credit balance). Default: SOL.")
     client_seed: str | None = Field(None, max_length=128)
+    payer_wallet: str | None = Field(None, description="A Solana quote: the account's linked wallet that pays "
+                                                       "(default: the wallet you signed in with, else your only one).")
 
 
 class Quote(Open):
@@ -199,6 +262,7 @@ class Quote(Open):
     amount_base_units: str
     quote_expires_at: str
     receiver_wallet: str | None = None
+    payer_wallet: str | None = Field(None, description="The wallet the payment must come from.")
     reference: str | None = None
     solana_pay_url: str | None = None
     stock_committed: dict[str, int] | None = Field(None, description="Finite stock totals the draw will use (v2).")
@@ -578,6 +642,39 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
                                               {200: Nonce}, NonceRequest),
     ("POST", "/api/v1/auth/verify"): Operation("verifySignIn", "Exchange the signed message for an access token",
                                                "auth", {200: Session}, VerifyRequest),
+    ("POST", "/api/v1/auth/email/start"): Operation(
+        "startEmailSignIn", "Email a 6-digit sign-in code (same answer for every address)", "auth",
+        {200: EmailStarted}, EmailStartRequest),
+    ("POST", "/api/v1/auth/email/verify"): Operation(
+        "verifyEmailSignIn", "Exchange the emailed code for an access token (a new address gets an account)", "auth",
+        {200: Session}, EmailVerifyRequest),
+    ("POST", "/api/v1/auth/passkey/register/options"): Operation(
+        "passkeyRegistrationOptions", "Start creating a passkey for a new account", "auth", {200: PasskeyOptions},
+        PasskeyOptionsRequest),
+    ("POST", "/api/v1/auth/passkey/register/verify"): Operation(
+        "passkeyRegister", "Finish creating the passkey: a new account and its access token", "auth",
+        {200: Session}, PasskeyCredentialRequest),
+    ("POST", "/api/v1/auth/passkey/authenticate/options"): Operation(
+        "passkeyAuthenticationOptions", "Start signing in with a passkey", "auth", {200: PasskeyOptions}),
+    ("POST", "/api/v1/auth/passkey/authenticate/verify"): Operation(
+        "passkeyAuthenticate", "Finish signing in with a passkey: an access token", "auth", {200: Session},
+        PasskeyCredentialRequest),
+    ("GET", "/api/v1/me/identities"): Operation(
+        "listIdentities", "The ways your account signs in", "auth", {200: Identities}),
+    ("POST", "/api/v1/me/identities/wallet"): Operation(
+        "linkWallet", "Link a Solana wallet (a sign-in message from /auth/nonce, signed)", "auth",
+        {200: Identities}, LinkWalletRequest),
+    ("POST", "/api/v1/me/identities/email"): Operation(
+        "linkEmail", "Link an email address (a code from /auth/email/start)", "auth", {200: Identities},
+        EmailVerifyRequest),
+    ("POST", "/api/v1/me/identities/passkey/options"): Operation(
+        "linkPasskeyOptions", "Start creating a passkey for your account", "auth", {200: PasskeyOptions},
+        PasskeyOptionsRequest),
+    ("POST", "/api/v1/me/identities/passkey"): Operation(
+        "linkPasskey", "Finish creating the passkey and link it", "auth", {200: Identities},
+        PasskeyCredentialRequest),
+    ("DELETE", "/api/v1/me/identities/{kind}/{identity_id}"): Operation(
+        "unlinkIdentity", "Remove a way to sign in (never the last one)", "auth", {200: Identities}),
     ("POST", "/api/v1/packs/{pack_id}/purchase"): Operation(
         "purchasePack", "Reserve a pack and get a payment quote (or open it from credits)", "buying",
         {201: (Quote, Opened)}, PurchaseRequest, headers=IDEMPOTENT),
@@ -658,6 +755,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/api/v1/admin/refunds/{opening_id}/mark-refunded"): Operation(
         "adminMarkRefunded", "Record a refund made outside Packvault", "operators", {200: MarkedRefunded},
         MarkRefundedRequest, headers=IDEMPOTENT),
+    ("POST", "/api/v1/admin/accounts/{account_id}/close"): Operation(
+        "adminCloseAccount", "Close a buyer account (its tokens stop working; nothing it bought is removed)",
+        "operators", {200: ClosedAccount}, CloseAccountRequest, headers=IDEMPOTENT),
     ("GET", "/api/v1/admin/events"): Operation("adminListEvents", "The audit trail of a pack, opening or wallet",
                                                "operators", {200: EventList}, query=("entity", *PAGING)),
 }
@@ -677,6 +777,9 @@ _PATH = {
     "opening_id": {"type": "string", "format": "uuid"},
     "vault_item_id": {"type": "string", "format": "uuid"},
     "version": {"type": "string", "pattern": "^[0-9]{1,6}$"},
+    "kind": {"type": "string", "enum": ["wallet", "passkey", "email"]},
+    "identity_id": {"type": "string", "minLength": 1, "maxLength": 400},
+    "account_id": {"type": "string", "pattern": "^(acct_[a-z2-7]{24}|[1-9A-HJ-NP-Za-km-z]{32,44})$"},
 }
 _HEADERS = {
     "Idempotency-Key": {"type": "string", "pattern": "^[!-~]{1,128}$"},

@@ -96,6 +96,25 @@ class ErrorCode(StrEnum):
     ORDER_NOT_FOUND = "ORDER_NOT_FOUND"
     PAYMENT_FOR_A_QUOTE = "PAYMENT_FOR_A_QUOTE"
     RECORD_NOT_SEALED = "RECORD_NOT_SEALED"
+    ACCOUNT_CLOSED = "ACCOUNT_CLOSED"
+    INVALID_EMAIL = "INVALID_EMAIL"
+    INVALID_CODE = "INVALID_CODE"
+    CODE_INCORRECT = "CODE_INCORRECT"
+    CODE_ATTEMPTS_EXHAUSTED = "CODE_ATTEMPTS_EXHAUSTED"
+    MAIL_UNAVAILABLE = "MAIL_UNAVAILABLE"
+    PASSKEYS_NOT_CONFIGURED = "PASSKEYS_NOT_CONFIGURED"
+    INVALID_CREDENTIAL = "INVALID_CREDENTIAL"
+    CHALLENGE_UNKNOWN = "CHALLENGE_UNKNOWN"
+    PASSKEY_REFUSED = "PASSKEY_REFUSED"
+    PASSKEY_UNKNOWN = "PASSKEY_UNKNOWN"
+    IDENTITY_TAKEN = "IDENTITY_TAKEN"
+    IDENTITY_NOT_FOUND = "IDENTITY_NOT_FOUND"
+    LAST_IDENTITY = "LAST_IDENTITY"
+    WALLET_REQUIRED = "WALLET_REQUIRED"
+    PAYER_WALLET_NOT_LINKED = "PAYER_WALLET_NOT_LINKED"
+    PAYER_WALLET_REQUIRED = "PAYER_WALLET_REQUIRED"
+    ACCOUNT_NOT_FOUND = "ACCOUNT_NOT_FOUND"
+    INVALID_ACCOUNT_ID = "INVALID_ACCOUNT_ID"
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -182,8 +201,8 @@ _CATALOGUE: dict[ErrorCode, tuple[int, str]] = {
                                       "changed meanwhile; nothing was changed."),
     ErrorCode.REFUND_NOT_DUE: (409, "This opening is not awaiting a refund."),
     ErrorCode.INVALID_STATUS: (400, "status must be one of QUOTED, OPENED, EXPIRED, REFUND_DUE, REFUNDED."),
-    ErrorCode.INVALID_ENTITY: (400, "entity must be pack:<pack_id>, opening:<opening_id>, order:<order_id> or "
-                                    "wallet:<wallet>."),
+    ErrorCode.INVALID_ENTITY: (400, "entity must be pack:<pack_id>, opening:<opening_id>, order:<order_id>, "
+                                    "wallet:<wallet> or account:<account_id>."),
     ErrorCode.TRANSACTION_NOT_FOUND: (422, "Transaction not found on blockchain. Please ensure the transaction is "
                                            "confirmed."),
     ErrorCode.AMOUNT_MISMATCH: (422, "The transaction amount does not match the product price."),
@@ -197,6 +216,33 @@ _CATALOGUE: dict[ErrorCode, tuple[int, str]] = {
                                        "after they end."),
     ErrorCode.PAYMENT_FOR_A_QUOTE: (422, "This transaction pays a pack quote (its memo names the opening), not a "
                                          "top-up; confirm it on that opening."),
+    ErrorCode.ACCOUNT_CLOSED: (403, "This account is closed; it cannot sign in or act."),
+    ErrorCode.INVALID_EMAIL: (400, "email must be an address like name@example.com (at most 254 characters)."),
+    ErrorCode.INVALID_CODE: (400, "code must be the 6 digits from the email."),
+    ErrorCode.CODE_INCORRECT: (401, "That code is not the one we sent, or it has expired; check the newest email or "
+                                    "ask for a new code."),
+    ErrorCode.CODE_ATTEMPTS_EXHAUSTED: (401, "Too many wrong codes for this one; ask for a new code."),
+    ErrorCode.MAIL_UNAVAILABLE: (503, "The email could not be sent just now; nothing was changed. Retry in a minute."),
+    ErrorCode.PASSKEYS_NOT_CONFIGURED: (503, "Passkeys are not configured on this API (PASSKEY_RP_ID and "
+                                             "PASSKEY_ORIGINS)."),
+    ErrorCode.INVALID_CREDENTIAL: (400, "credential must be the JSON of a WebAuthn PublicKeyCredential (id, rawId, "
+                                        "type, response)."),
+    ErrorCode.CHALLENGE_UNKNOWN: (401, "This passkey ceremony was not started here, was already used or has expired; "
+                                       "start again."),
+    ErrorCode.PASSKEY_REFUSED: (401, "The passkey response did not verify."),
+    ErrorCode.PASSKEY_UNKNOWN: (401, "This passkey is not registered with any account."),
+    ErrorCode.IDENTITY_TAKEN: (409, "This identity already belongs to another account; sign in with it there "
+                                    "(accounts are never merged silently)."),
+    ErrorCode.IDENTITY_NOT_FOUND: (404, "This account has no such identity."),
+    ErrorCode.LAST_IDENTITY: (409, "This is the account's only way to sign in; link another identity before "
+                                   "removing it."),
+    ErrorCode.WALLET_REQUIRED: (409, "Solana payments come from a wallet linked to your account: link one with POST "
+                                     "/api/v1/me/identities/wallet."),
+    ErrorCode.PAYER_WALLET_NOT_LINKED: (403, "payer_wallet must be a Solana wallet linked to your account."),
+    ErrorCode.PAYER_WALLET_REQUIRED: (400, "Your account has several wallets: name the paying one as payer_wallet."),
+    ErrorCode.ACCOUNT_NOT_FOUND: (404, "No account has this id."),
+    ErrorCode.INVALID_ACCOUNT_ID: (400, "An account id is a Solana wallet address or acct_ followed by 24 letters a-z "
+                                        "and digits 2-7."),
     ErrorCode.INTERNAL_ERROR: (500, "Something went wrong on our side; it has been logged."),
 }
 

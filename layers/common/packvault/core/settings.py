@@ -7,13 +7,14 @@ Every variable is documented in .env.example.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from functools import cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from packvault.core.keys import is_public_key
+from packvault.core.keys import is_account_id, is_public_key
 
 
 class ConfigurationError(RuntimeError):
@@ -85,6 +86,15 @@ class Settings(BaseModel):
     record_anchor_key: SecretStr | None = Field(alias="RECORD_ANCHOR_KEY", default=None)
     record_anchor_key_parameter: str | None = Field(alias="RECORD_ANCHOR_KEY_PARAMETER", default=None)
     fulfilment_max_attempts: int = Field(alias="FULFILMENT_MAX_ATTEMPTS", default=5, ge=1, le=50)
+    passkey_rp_id: str | None = Field(alias="PASSKEY_RP_ID", default=None, max_length=253,
+                                      pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
+    passkey_rp_name: str = Field(alias="PASSKEY_RP_NAME", default="Packvault", min_length=1, max_length=64)
+    passkey_origins: tuple[str, ...] = Field(alias="PASSKEY_ORIGINS", default=())
+    passkey_challenge_ttl_seconds: int = Field(alias="PASSKEY_CHALLENGE_TTL_SECONDS", default=300, ge=30, le=600)
+    mail_from: str | None = Field(alias="MAIL_FROM", default=None, max_length=254,
+                                  pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    ses_endpoint: str | None = Field(alias="SES_ENDPOINT", default=None)
+    email_code_ttl_seconds: int = Field(alias="EMAIL_CODE_TTL_SECONDS", default=600, ge=60, le=600)
 
     @field_validator("dynamodb_endpoint", "platform_wallet", "jwt_signing_key", "jwt_signing_key_parameter",
                      "stripe_secret_key", "stripe_secret_key_parameter", "stripe_webhook_secret",
@@ -94,12 +104,13 @@ class Settings(BaseModel):
                      "quote_signing_key_parameter", "open_payments_wallet_address", "open_payments_key_id",
                      "open_payments_private_key", "open_payments_private_key_parameter", "open_payments_finish_url",
                      "open_payments_result_url", "record_anchor_key", "record_anchor_key_parameter",
-                     mode="before")
+                     "passkey_rp_id", "mail_from", "ses_endpoint", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("dynamodb_endpoint", "stripe_api_base", "sqs_endpoint", "vendor_api_url", "fulfilment_queue_url",
+    @field_validator("dynamodb_endpoint", "stripe_api_base", "sqs_endpoint", "ses_endpoint", "vendor_api_url",
+                     "fulfilment_queue_url",
                      "open_payments_wallet_address", "open_payments_finish_url", "open_payments_result_url")
     @classmethod
     def _endpoint_is_http(cls, value: str | None) -> str | None:
@@ -148,7 +159,7 @@ class Settings(BaseModel):
             parse_operator_roles(value)
         return value
 
-    @field_validator("checkout_return_origins", "allowed_origins", mode="before")
+    @field_validator("checkout_return_origins", "allowed_origins", "passkey_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
@@ -160,7 +171,7 @@ class Settings(BaseModel):
     def _allowed_are_origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return value if value == ("*",) else _check_origins(value)
 
-    @field_validator("checkout_return_origins")
+    @field_validator("checkout_return_origins", "passkey_origins")
     @classmethod
     def _origins_are_origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return _check_origins(value)
@@ -274,18 +285,26 @@ OPERATOR_ROLE_NAMES = ("admin", "support")
 
 
 def parse_operator_roles(text: str) -> dict[str, str]:
-    """'<wallet>=admin,<wallet>=support' -> {wallet: role}. ValueError names what is wrong."""
+    """'<who>=admin,<who>=support' -> {who: role}, where <who> is a wallet address, an account id (acct_...) or
+    email:<address> (an identity linked to the operator's account). ValueError names what is wrong."""
     roles: dict[str, str] = {}
     for entry in (part.strip() for part in text.split(",")):
         if not entry:
             continue
-        wallet, separator, role = (piece.strip() for piece in entry.partition("="))
+        who, separator, role = (piece.strip() for piece in entry.partition("="))
         if not separator or role not in OPERATOR_ROLE_NAMES:
-            raise ValueError(f"{entry!r}: each entry is <wallet>=admin or <wallet>=support")
-        if not is_public_key(wallet):
-            raise ValueError(f"{wallet!r} is not a base58 Solana public key")
-        roles[wallet] = role
+            raise ValueError(f"{entry!r}: each entry is <wallet|account id|email:address>=admin or ...=support")
+        if who.startswith("email:"):
+            who = "email:" + who.removeprefix("email:").strip().lower()
+            if not _OPERATOR_EMAIL.match(who):
+                raise ValueError(f"{who!r} is not email:<address>")
+        elif not is_account_id(who):
+            raise ValueError(f"{who!r} is not a base58 Solana public key, an account id or email:<address>")
+        roles[who] = role
     return roles
+
+
+_OPERATOR_EMAIL = re.compile(r"^email:[^@\s,=]+@[^@\s,=]+\.[^@\s,=]+$")
 
 
 def require_platform_wallet(settings: Settings) -> str:

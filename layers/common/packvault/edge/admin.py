@@ -17,7 +17,7 @@ from packvault import store
 from packvault.catalog.loader import CatalogError, load_pack, pack_document, parse_catalog
 from packvault.core import money
 from packvault.core.errors import ErrorCode, PackvaultError
-from packvault.core.keys import is_public_key, is_signature
+from packvault.core.keys import is_account_id, is_public_key, is_signature
 from packvault.core.settings import Settings
 from packvault.edge import auth
 from packvault.fairness import primitives as fairness
@@ -248,6 +248,18 @@ def _mark_order_refunded(wallet: str, order_id: str, reference: Any) -> tuple[in
     return 200, {"order_id": order_id, "status": "refunded", "refund": refund}
 
 
+def close_account(operator: str, account_id: str, body: dict[str, Any],
+                  idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
+    """Close a buyer account: its tokens stop working and its identities cannot sign in; everything it bought
+    stays (openings, vault, ledger), and so do its identity rows (an identity never moves to another account)."""
+    from packvault.accounts import principal
+
+    def close() -> tuple[int, dict[str, Any]]:
+        return 200, principal.close(account_id, body.get("reason"))
+
+    return _once(operator, "admin.account.close", idempotency_key, {"account_id": account_id, **body}, close)
+
+
 def events(entity: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
     """The audit trail of a pack, an opening or a wallet, oldest first."""
     partitions = _entity_partitions(entity or "")
@@ -266,7 +278,9 @@ def _entity_partitions(entity: str) -> list[str]:
     if kind == "order" and _OPENING_ID.match(key):
         return [store.order_pk(key)]
     if kind == "wallet" and is_public_key(key):
-        return [store.wallet_pk(key), store.balance_pk(key), store.seeds_pk(key)]
+        return [store.wallet_pk(key), store.balance_pk(key), store.seeds_pk(key), store.account_pk(key)]
+    if kind == "account" and is_account_id(key):
+        return [store.account_pk(key), store.wallet_pk(key), store.balance_pk(key), store.seeds_pk(key)]
     raise PackvaultError(ErrorCode.INVALID_ENTITY)
 
 

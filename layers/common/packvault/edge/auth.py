@@ -1,10 +1,14 @@
-"""Sign-In With Solana: a single-use nonce in a message the wallet signs, then a short-lived JWT.
+"""Access tokens for accounts, and the sign-ins that earn one: Sign-In With Solana (a single-use nonce in a
+message the wallet signs), an email one-time code, a passkey (accounts.passkeys, in its own function). A token is a
+short-lived JWT whose `sub` is the account id (a wallet's own account is named by its address), with the operator
+role when the account has one and `wallet` when the session signed in with a wallet.
 
 The message follows the Sign-In With Solana / EIP-4361 text layout so wallets display it readably.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import time
@@ -17,7 +21,7 @@ from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
 from packvault.core.errors import ErrorCode, PackvaultError
-from packvault.core.keys import is_public_key, is_signature
+from packvault.core.keys import is_account_id, is_public_key, is_signature
 from packvault.core.secrets_store import secret
 from packvault.core.settings import OPERATOR_ROLE_NAMES, ConfigurationError, Settings, parse_operator_roles
 from packvault.core.times import iso_seconds
@@ -60,7 +64,15 @@ def create_nonce(settings: Settings, wallet: Any) -> dict[str, str]:
 
 
 def verify_sign_in(settings: Settings, wallet: Any, message: Any, signature: Any) -> dict[str, Any]:
-    """Check the wallet's signature, consume the nonce once, and issue an access token."""
+    """Check the wallet's signature, consume the nonce once, and issue an access token for the wallet's account."""
+    from packvault.accounts.principal import account_for_wallet
+
+    proved = prove_wallet(wallet, message, signature)
+    return issue_token(settings, account_for_wallet(proved), wallet=proved)
+
+
+def prove_wallet(wallet: Any, message: Any, signature: Any) -> str:
+    """The wallet, once its signature over a nonce message issued here is checked and the nonce used up."""
     if not isinstance(wallet, str) or not is_public_key(wallet):
         raise PackvaultError(ErrorCode.INVALID_WALLET)
     if not isinstance(signature, str) or not is_signature(signature):
@@ -72,7 +84,32 @@ def verify_sign_in(settings: Settings, wallet: Any, message: Any, signature: Any
     from packvault import store
 
     store.consume_nonce(found.group(1), wallet, message, iso_seconds(datetime.now(UTC)))
-    return issue_token(settings, wallet)
+    return wallet
+
+
+def start_email_sign_in(settings: Settings, email: Any) -> dict[str, Any]:
+    """Send a code to the address (at most EMAIL_CODES_PER_MINUTE per address, besides the per-IP limit)."""
+    from packvault.accounts import email_codes
+    from packvault.edge import ratelimit
+
+    address = email_codes.normalise(email)
+    ratelimit.enforce(settings, "email-address", hashlib.sha256(address.encode()).hexdigest()[:40])
+    return email_codes.start(settings, address)
+
+
+def prove_email(settings: Settings, email: Any, code: Any) -> str:
+    from packvault.accounts import email_codes
+
+    address = email_codes.normalise(email)
+    email_codes.check_code(settings, address, code)
+    return address
+
+
+def verify_email_sign_in(settings: Settings, email: Any, code: Any) -> dict[str, Any]:
+    """A token for the account the address belongs to (a new account for a new address)."""
+    from packvault.accounts import email_codes
+
+    return issue_token(settings, email_codes.account_for_email(prove_email(settings, email, code)))
 
 
 def signed_by(wallet: str, message: str, signature: str) -> bool:
@@ -83,16 +120,20 @@ def signed_by(wallet: str, message: str, signature: str) -> bool:
     return True
 
 
-def issue_token(settings: Settings, wallet: str) -> dict[str, Any]:
+def issue_token(settings: Settings, account_id: str, wallet: str | None = None) -> dict[str, Any]:
+    """A token for the account; `wallet` when the session signed in with that wallet (a Solana payment defaults
+    to it)."""
     now = int(time.time())
     expires = now + settings.auth_token_ttl_seconds
-    claims = {"sub": wallet, "iss": TOKEN_ISSUER, "aud": token_audience(settings), "stage": settings.stage,
+    claims = {"sub": account_id, "iss": TOKEN_ISSUER, "aud": token_audience(settings), "stage": settings.stage,
               "iat": now, "nbf": now, "exp": expires, "jti": secrets.token_hex(8)}
-    role = operator_role(settings, wallet)
+    if wallet is not None:
+        claims["wallet"] = wallet
+    role = operator_role(settings, account_id)
     if role is not None:
         claims["role"] = role
     token = jwt.encode(claims, signing_key(settings), algorithm=TOKEN_ALGORITHM)
-    answer = {"token": token, "token_type": "Bearer", "wallet": wallet,
+    answer = {"token": token, "token_type": "Bearer", "account_id": account_id, "wallet": wallet,
               "expires_at": iso_seconds(datetime.fromtimestamp(expires, UTC)),
               "expires_in": settings.auth_token_ttl_seconds}
     return {**answer, "role": role} if role is not None else answer
@@ -103,9 +144,10 @@ def token_audience(settings: Settings) -> str:
     return f"{TOKEN_AUDIENCE}:{settings.stage}"
 
 
-def operator_role(settings: Settings, wallet: str) -> str | None:
-    """The operator role configured for this wallet (OPERATOR_ROLES, or the SSM parameter
-    OPERATOR_ROLES_PARAMETER names), or None for a buyer."""
+def operator_role(settings: Settings, account_id: str) -> str | None:
+    """The operator role configured for this account (OPERATOR_ROLES, or the SSM parameter OPERATOR_ROLES_PARAMETER
+    names) by its id, one of its wallets or email:<its address>; None for a buyer. The account's identities are
+    read only when roles exist and its id names none."""
     text = settings.operator_roles
     if text is None and settings.operator_roles_parameter:
         text = secret(None, settings.operator_roles_parameter)
@@ -113,7 +155,13 @@ def operator_role(settings: Settings, wallet: str) -> str | None:
             parse_operator_roles(text or "")
         except ValueError as exc:
             raise ConfigurationError(f"OPERATOR_ROLES_PARAMETER: {exc}") from None
-    return parse_operator_roles(text or "").get(wallet)
+    roles = parse_operator_roles(text or "")
+    if not roles or account_id in roles:
+        return roles.get(account_id)
+    from packvault.accounts.principal import identities, operator_keys
+
+    found = [roles[key] for key in operator_keys(account_id, identities(account_id)) if key in roles]
+    return "admin" if "admin" in found else (found[0] if found else None)
 
 
 def read_token(settings: Settings, token: str) -> dict[str, Any]:
@@ -126,7 +174,9 @@ def read_token(settings: Settings, token: str) -> dict[str, Any]:
         raise PackvaultError(ErrorCode.TOKEN_EXPIRED) from None
     except jwt.PyJWTError:
         raise PackvaultError(ErrorCode.TOKEN_INVALID) from None
-    if not is_public_key(claims["sub"]) or claims.get("role", "admin") not in OPERATOR_ROLE_NAMES:
+    if (not isinstance(claims["sub"], str) or not is_account_id(claims["sub"])
+            or claims.get("role", "admin") not in OPERATOR_ROLE_NAMES
+            or not (claims.get("wallet") is None or is_public_key(claims["wallet"]))):
         raise PackvaultError(ErrorCode.TOKEN_INVALID)
     return claims
 

@@ -11,7 +11,7 @@ unexpected is "Internal error" with the request id.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -58,15 +58,34 @@ class Caller:
     authorization: str | None
     source_ip: str
     request_id: str | None
+    _claims: dict[str, Any] | None = field(default=None, repr=False)
 
     def wallet(self, action: str) -> str:
+        """The signed-in account (seed 001 calls every buyer a wallet: a wallet sign-in's account)."""
+        return self.claims(action)["sub"]
+
+    def claims(self, action: str) -> dict[str, Any]:
+        from packvault.accounts.principal import require_open
+
+        if self._claims is not None:
+            return self._claims
         try:
-            wallet = auth.read_token(self.settings, auth.bearer_token(self.authorization))["sub"]
+            claims = auth.read_token(self.settings, auth.bearer_token(self.authorization))
+            require_open(claims["sub"])
         except PackvaultError:
             raise GraphQLError(f"You must be logged in to {action}",
                                extensions={"code": AUTHENTICATION_ERROR}) from None
-        context.act_as(wallet)  # the events this request writes name the buyer
-        return wallet
+        context.act_as(claims["sub"])  # the events this request writes name the buyer
+        self._claims = claims
+        return claims
+
+    def payer(self, action: str) -> str:
+        """The wallet a pay-first top-up must come from: the one the session signed in with, else the account's
+        only linked wallet."""
+        from packvault.accounts.principal import payer_wallet
+
+        claims = self.claims(action)
+        return payer_wallet(claims["sub"], None, claims.get("wallet"))
 
 
 query, mutation = QueryType(), MutationType()
@@ -128,11 +147,12 @@ def _purchase(_: Any, info: Any, input: dict[str, Any] | None = None, **argument
     caller: Caller = info.context
     wallet = caller.wallet("purchase game credits")
     try:
+        payer = caller.payer("purchase game credits")
         given = _purchase_arguments(input, arguments)
         fields = {name: given.get(name) for name in ("game_account_id", "server_id", "in_game_name")}
         _, order = game_credits.submit_paid_order(caller.settings, caller.rpc, wallet, given["product_item_id"],
                                                   given["transaction_signature"], fields,
-                                                  given.get("additional_info"), given.get("currency"))
+                                                  given.get("additional_info"), given.get("currency"), payer)
     except PackvaultError as refused:
         if refused.status >= 500:
             raise

@@ -21,14 +21,15 @@ from packvault.core.settings import get_settings
 
 __all__ = [
     "create_app",
+    "current_account",
     "current_role",
-    "current_wallet",
     "idempotency_key",
     "json_body",
     "logger",
     "query_limit",
     "rate_limited",
     "raw_body",
+    "signed_in_wallet",
     "to_json",
 ]
 
@@ -37,26 +38,40 @@ def to_json(body: object) -> str:
     return json.dumps(body, separators=(",", ":"))
 
 
-def current_wallet(app: APIGatewayHttpResolver) -> str:
-    """The signed-in buyer's wallet, as the authorizer put it in the request context; 401 otherwise.
+def current_account(app: APIGatewayHttpResolver) -> str:
+    """The signed-in buyer's account, as the authorizer put it in the request context; 401 otherwise, 403
+    ACCOUNT_CLOSED for a closed account.
 
-    The authorizer verifies the token and passes either the wallet and its expiry or the reason it failed,
+    The authorizer verifies the token and passes either the account and its expiry or the reason it failed,
     so every refusal reaches the client as a 401 in the one error shape. The expiry is checked again here
-    because API Gateway caches authorizer answers.
+    because API Gateway caches authorizer answers; that the account is still open is checked here, once per
+    request (one GetItem: the authorizer stays free of DynamoDB).
     """
     granted = app.current_event.request_context.authorizer.get_lambda or {}
-    wallet, expires = granted.get("wallet"), granted.get("exp")
-    if wallet and expires and int(expires) > time.time():
-        context.act_as(str(wallet))
-        return str(wallet)
-    if wallet:
+    account, expires = granted.get("account") or granted.get("wallet"), granted.get("exp")
+    if account and expires and int(expires) > time.time():
+        if app.context.get("account_checked") != account:
+            from packvault.accounts.principal import require_open
+
+            require_open(str(account))
+            app.append_context(account_checked=account)
+        context.act_as(str(account))
+        return str(account)
+    if account:
         raise PackvaultError(ErrorCode.TOKEN_EXPIRED)
     code = granted.get("auth_error")
     raise PackvaultError(ErrorCode(code) if code in _AUTH_ERRORS else ErrorCode.AUTH_REQUIRED)
 
 
+def signed_in_wallet(app: APIGatewayHttpResolver) -> str | None:
+    """The Solana wallet the session signed in with (None for a passkey or email sign-in)."""
+    granted = app.current_event.request_context.authorizer.get_lambda or {}
+    wallet = granted.get("signed_in_wallet")
+    return str(wallet) if wallet else None
+
+
 def current_role(app: APIGatewayHttpResolver) -> str | None:
-    """The operator role the signed-in wallet's token carries (None for a buyer)."""
+    """The operator role the signed-in account's token carries (None for a buyer)."""
     granted = app.current_event.request_context.authorizer.get_lambda or {}
     role = granted.get("role")
     return str(role) if role else None
@@ -144,7 +159,7 @@ def _no_constants(name: str) -> None:
 
 
 def _request_context(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
-    """Events written by this request carry its id; the actor is anonymous until a wallet is established."""
+    """Events written by this request carry its id; the actor is anonymous until an account is established."""
     context.begin("anonymous", app.current_event.request_context.request_id)
     return next_middleware(app)
 
@@ -166,14 +181,14 @@ def _origin_guard(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) 
 
 def rate_limited(scope: str) -> Callable[[APIGatewayHttpResolver, NextMiddleware], Response]:
     """A route middleware counting the request against its caller's limit (packvault.ratelimit): the client
-    IP, or the wallet the authorizer established."""
+    IP, or the account the authorizer established."""
     from packvault.edge import ratelimit
 
     def limit(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
         if ratelimit.LIMITS[scope].identity == "ip":
             identity = app.current_event.request_context.http.source_ip
         else:
-            identity = current_wallet(app)
+            identity = current_account(app)
         ratelimit.enforce(get_settings(), scope, identity)
         return next_middleware(app)
 

@@ -26,32 +26,42 @@ __all__ = ["checkout", "purchase", "purchase_bundle", "purchase_game_credit"]
 
 
 def purchase(settings: Settings, wallet: str, pack_id: str, body: dict[str, Any],
-             idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
-    """A Solana quote, or with `"currency": "CREDIT"` (or `"payment": "credits"`) the pack opened from the balance."""
+             idempotency_key: str | None, signed_in: str | None = None) -> tuple[int, dict[str, Any]]:
+    """A Solana quote, or with `"currency": "CREDIT"` (or `"payment": "credits"`) the pack opened from the balance.
+    `wallet` is the account; a Solana quote names the account's wallet the payment must come from (`payer`)."""
     from packvault.rails.credits import open as balance_open
     from packvault.rails.solana import quote
 
     if body.get("payment") == CREDITS or str(body.get("currency", "")).strip().upper() == money.CREDIT.symbol:
         return balance_open.open_with_credits(settings, wallet, pack_id, body, idempotency_key)
-    return quote.purchase(settings, wallet, pack_id, body, idempotency_key)
+    return quote.purchase(settings, wallet, pack_id, body, idempotency_key, _payer(wallet, body, signed_in))
 
 
 def purchase_bundle(settings: Settings, wallet: str, bundle_id: str, body: dict[str, Any],
-                    idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
+                    idempotency_key: str | None, signed_in: str | None = None) -> tuple[int, dict[str, Any]]:
     from packvault.rails.solana import quote
 
-    return quote.purchase_bundle(settings, wallet, bundle_id, body, idempotency_key)
+    return quote.purchase_bundle(settings, wallet, bundle_id, body, idempotency_key,
+                                 _payer(wallet, body, signed_in))
 
 
 def purchase_game_credit(settings: Settings, wallet: str, item_id: str, body: dict[str, Any],
-                         idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
+                         idempotency_key: str | None, signed_in: str | None = None) -> tuple[int, dict[str, Any]]:
     from packvault.products import game_credits
     from packvault.rails.solana import quote
 
     check_pack_id(item_id)
     item, user_data = game_credits.order_terms(item_id, body)
     return quote.purchase_product(settings, wallet, "game_credit", item.item_id, body, idempotency_key,
-                                  {"user_data": user_data})
+                                  {"user_data": user_data}, _payer(wallet, body, signed_in))
+
+
+def _payer(account: str, body: dict[str, Any], signed_in: str | None) -> str:
+    """The Solana rail's one account rule: the payment comes from a wallet linked to the account (the account's own
+    address, the wallet the session signed in with, `payer_wallet`, or the account's only wallet)."""
+    from packvault.accounts.principal import payer_wallet
+
+    return payer_wallet(account, body.get("payer_wallet"), signed_in)
 
 
 def checkout(settings: Settings, cards: StripeCheckout | None, wallet: str, product_id: str, body: dict[str, Any],

@@ -1,8 +1,8 @@
-"""Per-identity rate limits for the routes where the stage's throttle is not enough: sign-in per client IP
-(it writes a nonce per call), checkout per wallet (each one creates a Stripe session) and operator changes per
-operator. A fixed one-minute window per (scope, identity), counted by one conditional DynamoDB update
-(1 round trip, 1 write unit); the buyer's hot path (purchase, confirm) carries none: the open-quote limit and
-the stage throttle bound it. RATE_LIMITS=false turns them off (load runs from one address)."""
+"""Per-identity rate limits for the routes where the stage's throttle is not enough: sign-in per client IP (it writes a
+nonce per call) and email codes per address too (each sends a mail), checkout per account (each one creates a Stripe
+session) and operator changes per operator. A fixed one-minute window per (scope, identity), counted by one
+conditional DynamoDB update (1 round trip, 1 write unit); the buyer's hot path (purchase, confirm) carries none: the
+open-quote limit and the stage throttle bound it. RATE_LIMITS=false turns them off (load runs from one address)."""
 
 from __future__ import annotations
 
@@ -19,13 +19,14 @@ WINDOW_SECONDS = 60
 @dataclass(frozen=True)
 class Limit:
     per_minute: int
-    identity: str  # "ip" | "wallet"
+    identity: str  # "ip" | "account" (the route middleware counts these) | "email" (counted by the sign-in itself)
 
 
 LIMITS = {
     "sign-in": Limit(30, "ip"),
-    "checkout": Limit(20, "wallet"),
-    "admin-change": Limit(60, "wallet"),
+    "email-address": Limit(3, "email"),  # codes sent to one address; each also costs a sign-in from its IP
+    "checkout": Limit(20, "account"),
+    "admin-change": Limit(60, "account"),
 }
 
 

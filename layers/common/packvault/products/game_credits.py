@@ -36,10 +36,11 @@ QUOTE_MEMO_PREFIX = "packvault:"  # a quote's payment names its opening in its m
 
 
 def submit_paid_order(settings: Settings, rpc: SolanaRpc | None, wallet: str, item_id: str, signature: str,
-                      user_fields: dict[str, Any], additional_info: Any = None, currency: str | None = None
-                      ) -> tuple[bool, dict[str, Any]]:
+                      user_fields: dict[str, Any], additional_info: Any = None, currency: str | None = None,
+                      payer: str | None = None) -> tuple[bool, dict[str, Any]]:
     """(created now, the order). The identical submission again gives the same order; see the module's rules.
-    Without `currency`, the transaction says which it was (SOL, or the USDC/USDT mint it moved)."""
+    Without `currency`, the transaction says which it was (SOL, or the USDC/USDT mint it moved). `payer`: the
+    account's linked wallet that must have sent it (None: the account id is that wallet)."""
     if not isinstance(signature, str) or not is_signature(signature):
         raise PackvaultError(ErrorCode.INVALID_TX_SIGNATURE)
     item = store.get_topup_item(item_id) if isinstance(item_id, str) and len(item_id) <= 64 else None
@@ -56,7 +57,7 @@ def submit_paid_order(settings: Settings, rpc: SolanaRpc | None, wallet: str, it
     if (earlier := _earlier_order(wallet, signature, item_id, user_data)) is not None:
         return False, order_view(earlier)
     result = _fetch(settings, rpc, signature)
-    terms, verdict = _judge(settings, result, [_terms(settings, item, wallet, c) for c in
+    terms, verdict = _judge(settings, result, [_terms(settings, item, payer or wallet, c) for c in
                                                ([currency] if currency is not None else currencies)])
     return _record(settings, rpc, wallet, item, signature, user_data, terms, verdict)
 

@@ -87,6 +87,7 @@ def signed_quote_view(record: store.OpeningRecord) -> dict[str, Any]:
 def _solana_request(record: store.OpeningRecord, amount: str, mint: str | None) -> dict[str, str]:
     return {
         "receiver_wallet": record.receiver_wallet,
+        "payer_wallet": record.payer_wallet or record.wallet,
         "reference": record.reference,
         "solana_pay_url": transfer_request_url(record.receiver_wallet, amount, record.reference, label="Packvault",
                                                message=_payment_message(record),

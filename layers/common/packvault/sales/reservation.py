@@ -43,6 +43,7 @@ class Reservation:
     ttl_seconds: int
     product: str = "pack"  # pack | credits (a bundle of credits: a top-up) | a registered product (sales.products)
     product_data: dict[str, Any] | None = None  # a registered product's own data (game credits: the user data)
+    payer_wallet: str | None = None  # solana: the account's wallet the payment must come from (accounts.principal)
 
 
 def check_pack_id(pack_id: str) -> None:
@@ -259,6 +260,7 @@ def _new_opening(settings: Settings, wallet: str, spec: Reservation, now: dateti
         expires_at=expires_at, opening_id=opening_id, wallet=wallet, status="QUOTED", rail=spec.rail,
         currency=unit.symbol, amount_base_units=str(money.to_base_units(prices[spec.currency], unit.decimals)),
         receiver_wallet=require_platform_wallet(settings) if solana else None,
+        payer_wallet=spec.payer_wallet if solana and spec.payer_wallet != wallet else None,
         reference=new_reference() if solana else None, quote_expires_at=expires_at, client_seed=spec.client_seed,
         created_at=created_at, updated_at=created_at, **product,
     )

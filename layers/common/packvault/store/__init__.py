@@ -8,6 +8,10 @@ One table (single-table design) keyed by `pk`/`sk`; the key prefixes say what a 
     PACK#<pack_id>      STOCKCHAIN#<seq>  a link of the pack's stock history chain (what quotes commit to)
     PACKSUPPLY#<pack_id>#<nn>  SUPPLY     a shard of a hot pack's supply counters (shard 0 is the pack row)
     NONCE#<nonce>       NONCE             a sign-in nonce: wallet, exact message, expiry, consumed_at
+    ACCOUNT#<id>        ACCOUNT           a buyer account: status, identity count (store/accounts.py)
+    IDENTITY#<kind>#<value>  IDENTITY     the account a wallet, passkey or email belongs to (unique)
+    CHALLENGE#<challenge>  CHALLENGE      a passkey ceremony's challenge, used once
+    EMAILCODE#<email>   CODE              the newest email sign-in code (hashed), its attempts and expiry
     OPENING#<id>        OPENING           an opening: quote, status, seeds, items once opened
     PAYMENT#<rail>#<id> PAYMENT           a claimed payment (signature, PaymentIntent...) -> the opening it paid
     WEBHOOK#<rail>#<id> WEBHOOK           an outside service's event, processed (written with its effect)
@@ -25,7 +29,8 @@ One table (single-table design) keyed by `pk`/`sk`; the key prefixes say what a 
     <entity pk>         EVENT#<time>#<id> an append-only event about that entity
 
 GSI1 (`gsi1pk`/`gsi1sk`) lists rows of one kind: all packs (`PACKS`/<pack_id>), a wallet's openings
-(`WALLET#<wallet>#OPENINGS`/<created_at>#<id>). ExpiryIndex (`expiry_shard`/`expires_at`, sparse: only
+(`WALLET#<wallet>#OPENINGS`/<created_at>#<id>), an account's identities (`ACCOUNT#<id>#IDENTITIES`/<kind>#<value>).
+ExpiryIndex (`expiry_shard`/`expires_at`, sparse: only
 QUOTED openings carry it) is where the expiry sweep finds quotes that are due. GSI2 (`gsi2pk`/`gsi2sk`) lists
 a pack's openings for operators (`PACK#<pack_id>#OPENINGS`/<created_at>#<id>, a summary projected).
 template.yaml is the source of truth for the table; these models must agree with it (a test checks).
@@ -33,6 +38,32 @@ template.yaml is the source of truth for the table; these models must agree with
 
 from __future__ import annotations
 
+from packvault.store.accounts import (  # noqa: F401
+    ACTIVE,
+    CLOSED,
+    IDENTITY_KINDS,
+    AccountRecord,
+    ChallengeRecord,
+    EmailCodeRecord,
+    IdentityRecord,
+    IdentityTaken,
+    account_identities,
+    account_pk,
+    close_account,
+    consume_challenge,
+    create_account,
+    get_account,
+    get_email_code,
+    get_identity,
+    has_buyer_history,
+    link_identity,
+    new_identity,
+    put_challenge,
+    put_email_code,
+    record_passkey_use,
+    spend_code_attempt,
+    unlink_identity,
+)
 from packvault.store.balance_openings import BalanceOpenFailed, open_from_balance  # noqa: F401
 from packvault.store.catalog import (  # noqa: F401
     BUNDLE_SORT_KEY,

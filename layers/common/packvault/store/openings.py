@@ -101,6 +101,7 @@ class OpeningRecord(Row):
     currency = UnicodeAttribute()
     amount_base_units = UnicodeAttribute()  # integer as text: exact beyond 2**53
     receiver_wallet = UnicodeAttribute(null=True)  # solana rail: the platform wallet and the quote's reference
+    payer_wallet = UnicodeAttribute(null=True)  # solana rail: the paying wallet when it is not the account's id
     reference = UnicodeAttribute(null=True)
     quote_expires_at = UnicodeAttribute()
     server_seed = UnicodeAttribute(null=True)  # secret until the pack opens (None: a credit top-up, nothing drawn)

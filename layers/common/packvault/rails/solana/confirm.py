@@ -74,12 +74,18 @@ def solana_settlement(signature: str, verdict: Verdict, terms: PaymentTerms, **f
     return Settlement(SOLANA, signature, {**verdict.to_json(terms), "tx_signature": signature, **found})
 
 
+def payer_of(opening: store.OpeningRecord) -> str:
+    """The wallet a Solana payment for the opening must come from: the account's own address, or the linked wallet
+    the quote named (accounts created by a passkey or an email)."""
+    return opening.payer_wallet or opening.wallet
+
+
 def payment_terms(settings: Settings, opening: store.OpeningRecord) -> PaymentTerms:
     unit = money.currency(opening.currency)
     return PaymentTerms(
         mint=unit.mint, token_program=unit.token_program,
         recipient=opening.receiver_wallet, amount_base_units=int(opening.amount_base_units),
-        currency=opening.currency, reference=opening.reference, sender=opening.wallet,
+        currency=opening.currency, reference=opening.reference, sender=payer_of(opening),
         expires_at=int(parse_iso(opening.quote_expires_at).timestamp()),
         tolerance_base_units=settings.payment_tolerance_lamports if not unit.is_token else 0,
     )
@@ -105,7 +111,7 @@ def _own_opening(wallet: str, opening_id: str) -> store.OpeningRecord:
         raise PackvaultError(ErrorCode.INVALID_OPENING_ID)
     opening = store.get_opening(opening_id)
     if opening is None or opening.wallet != wallet:
-        raise PackvaultError(ErrorCode.OPENING_NOT_FOUND, f"No opening {opening_id} belongs to this wallet.")
+        raise PackvaultError(ErrorCode.OPENING_NOT_FOUND, f"No opening {opening_id} belongs to this account.")
     return opening
 
 
@@ -129,7 +135,7 @@ def _bypass_verdict(opening: store.OpeningRecord) -> Verdict:
     logger.warning("DEV payment bypass: opening without verifying the payment",
                    extra={"opening_id": opening.opening_id, "stage": "dev"})
     return Verdict("valid", None, "DEV bypass: payment not verified.", int(opening.amount_base_units),
-                   opening.wallet, opening.wallet)
+                   payer_of(opening), payer_of(opening))
 
 
 def _amounts(verdict: Verdict, terms: PaymentTerms) -> dict[str, str]:

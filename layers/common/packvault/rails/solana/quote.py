@@ -20,12 +20,14 @@ _CLIENT_SEED = re.compile(r"^[\x20-\x7e]{1,128}$")
 
 
 def purchase(settings: Settings, wallet: str, pack_id: str, body: dict[str, Any],
-             idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
-    """(HTTP status, quote). A retried request with the same Idempotency-Key gets the same answer."""
+             idempotency_key: str | None, payer: str | None = None) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, quote). A retried request with the same Idempotency-Key gets the same answer. `payer`: the
+    account's wallet the payment must come from (None: the account id is that wallet)."""
     check_pack_id(pack_id)
     currency, client_seed = _read_body(body)
-    request_hash = fairness.canonical_hash({"pack_id": pack_id, "currency": currency, "client_seed": client_seed})
-    spec = Reservation(SOLANA, OPERATION, currency, client_seed, settings.quote_ttl_seconds)
+    request_hash = fairness.canonical_hash({"pack_id": pack_id, "currency": currency, "client_seed": client_seed,
+                                            **_payer_field(wallet, payer)})
+    spec = Reservation(SOLANA, OPERATION, currency, client_seed, settings.quote_ttl_seconds, payer_wallet=payer)
     return _quote(settings, wallet, pack_id, spec, idempotency_key, request_hash)
 
 
@@ -44,26 +46,36 @@ TOPUP_OPERATION = "topup"
 
 
 def purchase_bundle(settings: Settings, wallet: str, bundle_id: str, body: dict[str, Any],
-                    idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
+                    idempotency_key: str | None, payer: str | None = None) -> tuple[int, dict[str, Any]]:
     """A Solana quote for a bundle of credits (a top-up): paid and confirmed like a pack's, it posts credits."""
     check_pack_id(bundle_id)
     currency, _ = _read_body({**body, "client_seed": None})
-    request_hash = fairness.canonical_hash({"bundle_id": bundle_id, "currency": currency})
-    spec = Reservation(SOLANA, TOPUP_OPERATION, currency, None, settings.quote_ttl_seconds, product="credits")
+    request_hash = fairness.canonical_hash({"bundle_id": bundle_id, "currency": currency,
+                                            **_payer_field(wallet, payer)})
+    spec = Reservation(SOLANA, TOPUP_OPERATION, currency, None, settings.quote_ttl_seconds, product="credits",
+                       payer_wallet=payer)
     return _quote(settings, wallet, bundle_id, spec, idempotency_key, request_hash)
 
 
 def purchase_product(settings: Settings, wallet: str, product: str, product_id: str, body: dict[str, Any],
-                     idempotency_key: str | None, product_data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+                     idempotency_key: str | None, product_data: dict[str, Any],
+                     payer: str | None = None) -> tuple[int, dict[str, Any]]:
     """Quote first, as for packs, for a registered product (sales.products: e.g. a game-credit item with the account
     to credit, read by the product into `product_data`); once paid and confirmed (confirm-payment, or the sweep) the
     product fulfils it (a game-credit quote becomes its paid order)."""
     check_pack_id(product_id)
     currency, _ = _read_body({**body, "client_seed": None})
-    request_hash = fairness.canonical_hash({"item_id": product_id, "currency": currency, **product_data})
+    request_hash = fairness.canonical_hash({"item_id": product_id, "currency": currency, **product_data,
+                                            **_payer_field(wallet, payer)})
     spec = Reservation(SOLANA, f"{product}.purchase", currency, None, settings.quote_ttl_seconds,
-                       product=product, product_data=product_data)
+                       product=product, product_data=product_data, payer_wallet=payer)
     return _quote(settings, wallet, product_id, spec, idempotency_key, request_hash)
+
+
+def _payer_field(account: str, payer: str | None) -> dict[str, str]:
+    """What the idempotency hash adds for a payer other than the account itself (nothing otherwise, so requests
+    remembered before accounts existed hash as they did)."""
+    return {"payer_wallet": payer} if payer is not None and payer != account else {}
 
 
 def _read_body(body: dict[str, Any]) -> tuple[str, str | None]:

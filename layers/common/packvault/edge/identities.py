@@ -1,0 +1,32 @@
+"""The signed-in account's identities over HTTP: list them, link one by completing that identity's own proof (a
+wallet's signed sign-in message, an email's code; a passkey's ceremony is in the passkey function), unlink one."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote
+
+from packvault import store
+from packvault.accounts import principal
+from packvault.edge import auth
+
+
+def list_identities(account_id: str) -> dict[str, Any]:
+    return principal.identities_view(account_id)
+
+
+def link_wallet(account_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """{wallet, message, signature}: a sign-in message from POST /api/v1/auth/nonce, signed by the wallet."""
+    wallet = auth.prove_wallet(body.get("wallet"), body.get("message"), body.get("signature"))
+    return principal.link(account_id, store.new_identity(account_id, "wallet", wallet))
+
+
+def link_email(settings: Any, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """{email, code}: a code from POST /api/v1/auth/email/start."""
+    email = auth.prove_email(settings, body.get("email"), body.get("code"))
+    return principal.link(account_id, store.new_identity(account_id, "email", email))
+
+
+def unlink(account_id: str, kind: str, identity_id: str) -> dict[str, Any]:
+    value = unquote(identity_id)
+    return principal.unlink(account_id, kind, value.strip().lower() if kind == "email" else value)
