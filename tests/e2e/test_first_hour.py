@@ -93,3 +93,15 @@ def test_the_card_credits_and_topup_demos_work_against_the_stack(stack):
         assert demo.returncode == 0, f"{pay}: {demo.stderr}"
         assert all(marker in demo.stdout for marker in markers), (pay, demo.stdout[-2000:])
         assert_audit_holds(stack)
+
+
+def test_a_buyer_without_a_wallet_signs_in_by_email_and_pays_by_card(stack):
+    """`make demo PAY=card SIGNIN=email`: the code is read from the local mail, no wallet exists at any point."""
+    demo = _run([sys.executable, "-m", "local.demo", "--pay", "card", "--sign-in", "email"], _env(stack))
+    assert demo.returncode == 0, demo.stderr
+    assert '"wallet": null' in demo.stdout and '"account_id": "acct_' in demo.stdout
+    assert '"verdict": "match"' in demo.stdout and '"signed_quote": "holds"' in demo.stdout
+    assert "1c. linked" not in demo.stdout  # a card buyer never needs a wallet
+    demo = _run([sys.executable, "-m", "local.demo", "--pay", "solana", "--sign-in", "email"], _env(stack))
+    assert demo.returncode == 0 and "1c. linked the local keypair" in demo.stdout, demo.stderr
+    assert_audit_holds(stack)
