@@ -557,6 +557,7 @@ def run(args: argparse.Namespace, explicit: set[str]) -> int:
         log.info("platform wallet            %s", os.environ["PLATFORM_WALLET"])
         log.info("Packvault is ready on %s  (%d routes; `make demo` in another terminal; Ctrl-C stops it)",
                  api, len(routes))
+        log.info("storefront                 http://localhost:%d/   (passkeys need a name, not 127.0.0.1)", args.port)
         try:
             server.serve_forever()
         except KeyboardInterrupt:

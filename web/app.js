@@ -1,18 +1,25 @@
 // Packvault's reference storefront: only the public API, plain ES modules. Browse packs and their exact odds,
-// sign in with a Wallet Standard wallet (the token stays in memory), buy, pay with the wallet or any Solana Pay
-// wallet, watch the reveal, see the vault, and verify any opening in the browser (fairness.js).
+// sign in with a passkey, an emailed code or a Wallet Standard wallet (the token stays in memory), buy, pay by card
+// or with a Solana wallet (or any Solana Pay wallet), watch the reveal, see the vault and the account's ways to sign
+// in, and verify any opening in the browser (fairness.js).
 
 import { connect, discoverWallets, signMessage, signTransaction } from './wallet.js'
 import { base58Encode, firstSignature, rpc, toBase64, transferRequest, transferTransaction } from './solana.js'
 import { canonicalJson, hexToBytes, randomBelow, rootFromPath, sha256Hex, verifyProof } from './fairness.js'
+import { createPasskey, passkeysAvailable, usePasskey } from './passkeys.js'
 
-const state = { config: null, wallets: [], wallet: null, account: null, token: null, timer: null }
+// session: the API's sign-in answer (account_id, wallet or null); wallet/account: the connected Solana wallet, if any
+const state = { config: null, wallets: [], wallet: null, account: null, session: null, token: null, timer: null }
 const main = document.getElementById('main')
 const notice = document.getElementById('notice')
 
 // What to do next, for the codes where the API's own message is not the whole story.
 const HINTS = {
-  AUTH_REQUIRED: 'Connect your wallet and sign in first.',
+  AUTH_REQUIRED: 'Sign in first (a passkey, an emailed code or a Solana wallet).',
+  WALLET_REQUIRED: 'Pay by card, or link a Solana wallet on your account page.',
+  CODE_INCORRECT: 'Check the newest email, or ask for a new code.',
+  PASSKEY_UNKNOWN: 'This passkey is not registered here: create an account with a passkey, or sign in another way.',
+  IDENTITY_TAKEN: 'It belongs to another account: sign in with it there.',
   TOKEN_EXPIRED: 'Your sign-in has expired: sign in again.',
   TOKEN_INVALID: 'Sign in again.',
   SOLD_OUT: 'Every unit is sold or reserved; reserved units come back when unpaid quotes expire.',
@@ -71,37 +78,155 @@ const reducedMotion = () => window.matchMedia('(prefers-reduced-motion: reduce)'
 
 // --- the account bar --------------------------------------------------------------------------------------
 
+const short = (id) => `${id.slice(0, id.startsWith('acct_') ? 9 : 4)}…${id.slice(-4)}`
+
 function renderAccount () {
   const bar = document.getElementById('account')
   if (state.token) {
-    bar.innerHTML = `<span class="mono" title="${escape(state.account.address)}">${escape(state.account.address.slice(0, 4))}…${escape(state.account.address.slice(-4))}</span>
+    const id = state.session.account_id
+    bar.innerHTML = `<a href="#/account" class="mono" title="${escape(id)}">${escape(short(id))}</a>
       <button class="secondary" id="sign-out">Sign out</button>`
-    document.getElementById('sign-out').onclick = () => { state.token = null; state.account = null; renderAccount(); route() }
+    document.getElementById('sign-out').onclick = () => {
+      Object.assign(state, { token: null, session: null, wallet: null, account: null })
+      renderAccount()
+      route()
+    }
     return
   }
-  if (!state.wallets.length) {
-    bar.innerHTML = '<span class="muted">No Solana wallet found: install Phantom, Solflare or Backpack to sign in.</span>'
-    return
-  }
-  bar.innerHTML = state.wallets.map((w, i) => `<button data-wallet="${i}">Sign in with ${escape(w.name)}</button>`).join(' ')
+  bar.innerHTML = '<a href="#/sign-in" id="sign-in-link">Sign in</a> ' +
+    state.wallets.map((w, i) => `<button data-wallet="${i}">Sign in with ${escape(w.name)}</button>`).join(' ')
   bar.querySelectorAll('button').forEach((button) => {
     button.onclick = () => signIn(state.wallets[Number(button.dataset.wallet)])
   })
 }
 
+function signedIn (session, wallet = null, account = null) {
+  Object.assign(state, { session, token: session.token, wallet, account })
+  renderAccount()
+  if (location.hash.startsWith('#/sign-in')) location.assign('#/account')
+  else route()
+}
+
+async function proveWallet (wallet) {
+  const account = await connect(wallet)
+  const challenge = await api('POST', '/api/v1/auth/nonce', { wallet: account.address })
+  const signature = await signMessage(wallet, account, challenge.message)
+  return { account, proof: { wallet: account.address, message: challenge.message, signature: base58Encode(signature) } }
+}
+
 async function signIn (wallet) {
   say('')
   try {
-    const account = await connect(wallet)
-    const challenge = await api('POST', '/api/v1/auth/nonce', { wallet: account.address })
-    const signature = await signMessage(wallet, account, challenge.message)
-    const session = await api('POST', '/api/v1/auth/verify', { wallet: account.address, message: challenge.message, signature: base58Encode(signature) })
-    Object.assign(state, { wallet, account, token: session.token })
-    renderAccount()
-    route()
+    const { account, proof } = await proveWallet(wallet)
+    signedIn(await api('POST', '/api/v1/auth/verify', proof), wallet, account)
   } catch (error) {
     say(`Sign-in failed: ${describe(error)}`)
   }
+}
+
+async function passkeySignIn (create) {
+  say('')
+  try {
+    if (create) {
+      const { options } = await api('POST', '/api/v1/auth/passkey/register/options', {})
+      signedIn(await api('POST', '/api/v1/auth/passkey/register/verify', { credential: await createPasskey(options) }))
+    } else {
+      const { options } = await api('POST', '/api/v1/auth/passkey/authenticate/options', {})
+      signedIn(await api('POST', '/api/v1/auth/passkey/authenticate/verify', { credential: await usePasskey(options) }))
+    }
+  } catch (error) {
+    say(`Passkey sign-in failed: ${error && error.name === 'NotAllowedError' ? 'it was cancelled or timed out.' : describe(error)}`)
+  }
+}
+
+// An emailed code: the same form signs in (path /auth/email/verify) or links the address to the signed-in account.
+function emailForm (target, verifyPath, done) {
+  target.innerHTML = `<form id="email-form"><label for="email">Email address</label>
+      <input id="email" type="email" autocomplete="email" required maxlength="254">
+      <button>Email me a code</button></form>
+    <form id="code-form" hidden><label for="code">The 6-digit code from the email</label>
+      <input id="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" required>
+      <button>${verifyPath.includes('/auth/') ? 'Sign in with the code' : 'Link this address'}</button></form>`
+  const email = target.querySelector('#email')
+  target.querySelector('#email-form').onsubmit = async (event) => {
+    event.preventDefault()
+    say('')
+    try {
+      const started = await api('POST', '/api/v1/auth/email/start', { email: email.value })
+      say(started.message, true)
+      target.querySelector('#code-form').hidden = false
+      target.querySelector('#code').focus()
+    } catch (error) { say(describe(error)) }
+  }
+  target.querySelector('#code-form').onsubmit = async (event) => {
+    event.preventDefault()
+    say('')
+    try {
+      done(await api('POST', verifyPath, { email: email.value, code: target.querySelector('#code').value.trim() }))
+    } catch (error) { say(describe(error)) }
+  }
+}
+
+function showSignIn () {
+  const domainNote = passkeysAvailable() ? '' : `<p class="muted">Passkeys need the shop's name in the address bar, not a number: open <a href="${escape(location.href.replace(location.hostname, 'localhost'))}">this page on localhost</a>.</p>`
+  main.innerHTML = `<h1>Sign in</h1>
+    <p>No crypto wallet is needed to buy: a passkey or an emailed code is enough to pay by card, and your items are kept in your vault.</p>
+    <section class="card" aria-labelledby="passkey-title"><h2 id="passkey-title">Passkey</h2>${domainNote}
+      <button id="passkey-sign-in" ${passkeysAvailable() ? '' : 'disabled'}>Sign in with a passkey</button>
+      <button class="secondary" id="passkey-create" ${passkeysAvailable() ? '' : 'disabled'}>Create an account with a passkey</button></section>
+    <section class="card" aria-labelledby="email-title"><h2 id="email-title">Email me a code</h2><div id="email-sign-in"></div></section>
+    <section class="card" aria-labelledby="wallet-title"><h2 id="wallet-title">Connect a Solana wallet</h2>
+      ${state.wallets.length ? state.wallets.map((w, i) => `<button class="secondary" data-connect="${i}">Sign in with ${escape(w.name)}</button>`).join(' ')
+        : '<p class="muted">No Solana wallet found in this browser (Phantom, Solflare and Backpack appear here). You only need one to pay in SOL, USDC or USDT.</p>'}</section>`
+  document.getElementById('passkey-sign-in').onclick = () => passkeySignIn(false)
+  document.getElementById('passkey-create').onclick = () => passkeySignIn(true)
+  emailForm(document.getElementById('email-sign-in'), '/api/v1/auth/email/verify', (session) => signedIn(session))
+  main.querySelectorAll('[data-connect]').forEach((button) => {
+    button.onclick = () => signIn(state.wallets[Number(button.dataset.connect)])
+  })
+}
+
+async function showAccount () {
+  if (!state.token) { location.replace('#/sign-in'); return }
+  const live = current()
+  const view = await api('GET', '/api/v1/me/identities')
+  if (!live()) return
+  const kinds = { wallet: 'Solana wallet', passkey: 'Passkey', email: 'Email' }
+  main.innerHTML = `<h1>Your account</h1><p>Account <span class="mono" id="account-id">${escape(view.account_id)}</span></p>
+    <h2>Ways to sign in</h2>
+    <ul id="identities">${view.identities.map((i) => `<li><strong>${kinds[i.kind]}</strong> <span class="mono">${escape(i.kind === 'passkey' ? i.id.slice(0, 12) + '…' : i.id)}</span>
+      <button class="secondary" data-kind="${escape(i.kind)}" data-id="${escape(i.id)}" aria-label="Remove ${kinds[i.kind]} ${escape(i.id.slice(0, 12))}">Remove</button></li>`).join('')}</ul>
+    <section class="card" aria-labelledby="add-title"><h2 id="add-title">Add a way to sign in</h2>
+      <p><button id="add-passkey" ${passkeysAvailable() ? '' : 'disabled'}>Add a passkey</button>
+      ${state.wallets.map((w, i) => `<button class="secondary" data-link="${i}">Link ${escape(w.name)}</button>`).join(' ')}</p>
+      <h3>Link an email address</h3><div id="link-email"></div></section>`
+  main.querySelectorAll('[data-kind]').forEach((button) => {
+    button.onclick = async () => {
+      try {
+        await api('DELETE', `/api/v1/me/identities/${button.dataset.kind}/${encodeURIComponent(button.dataset.id)}`)
+        route()
+      } catch (error) { say(describe(error)) }
+    }
+  })
+  document.getElementById('add-passkey').onclick = async () => {
+    try {
+      const { options } = await api('POST', '/api/v1/me/identities/passkey/options', {})
+      await api('POST', '/api/v1/me/identities/passkey', { credential: await createPasskey(options) })
+      route()
+    } catch (error) { say(describe(error)) }
+  }
+  main.querySelectorAll('[data-link]').forEach((button) => {
+    button.onclick = async () => {
+      try {
+        const wallet = state.wallets[Number(button.dataset.link)]
+        const { account, proof } = await proveWallet(wallet)
+        await api('POST', '/api/v1/me/identities/wallet', proof)
+        Object.assign(state, { wallet, account })
+        route()
+      } catch (error) { say(describe(error)) }
+    }
+  })
+  emailForm(document.getElementById('link-email'), '/api/v1/me/identities/email', () => route())
 }
 
 // --- packs ------------------------------------------------------------------------------------------------
@@ -146,7 +271,10 @@ async function showPack (packId) {
       <p class="muted">${escape(pack.odds.policy)}</p>${oddsTable(pack.odds)}
       <p class="muted mono">odds hash ${escape(pack.odds.hash)}</p></section>`
   const buy = document.getElementById('buy')
-  if (!state.token) { buy.innerHTML = '<p>Sign in with your wallet (at the top of the page) to buy.</p>'; return }
+  if (!state.token) {
+    buy.innerHTML = '<p><a href="#/sign-in">Sign in</a> to buy: with a passkey or an emailed code (enough to pay by card) or a Solana wallet.</p>'
+    return
+  }
   if (pack.sold_out || pack.status !== 'ACTIVE') { buy.innerHTML = '<p>Not on sale right now.</p>'; return }
   const card = pack.prices.find((p) => p.rail === 'stripe')
   buy.innerHTML = `<label for="currency">Pay with</label>
@@ -183,7 +311,7 @@ async function purchase (pack, currency) {
       <span class="countdown" id="countdown" aria-live="off"></span> left.</p>
     <p>Pay <strong>${escape(quote.amount)} ${escape(quote.currency)}</strong> to <span class="mono">${escape(quote.receiver_wallet)}</span>.</p>
     <ol class="steps">
-      <li>${currency === 'SOL' ? '<button id="pay">Pay with my wallet</button>' : 'Pay this token amount with any Solana Pay wallet:'}</li>
+      <li>${currency === 'SOL' && state.wallet && state.account && state.account.address === quote.payer_wallet ? '<button id="pay">Pay with my wallet</button>' : `Pay from <span class="mono">${escape(quote.payer_wallet || '')}</span> with any Solana Pay wallet:`}</li>
       <li>Or scan this Solana Pay request with a phone wallet:
         <div id="qr" class="qr"></div>
         <a class="mono" id="pay-url" href="${escape(quote.solana_pay_url)}">${escape(quote.solana_pay_url)}</a>
@@ -338,7 +466,7 @@ async function verifyInto (openingId, target) {
 }
 
 async function showVault () {
-  if (!state.token) { main.innerHTML = '<h1>Vault</h1><p>Sign in with your wallet to see your vault.</p>'; return }
+  if (!state.token) { main.innerHTML = '<h1>Vault</h1><p><a href="#/sign-in">Sign in</a> to see your vault.</p>'; return }
   const live = current()
   const vault = await api('GET', '/api/v1/me/vault?limit=100')
   if (!live()) return
@@ -410,6 +538,8 @@ async function route () {
     } else if (page === 'pack' && id) await showPack(decodeURIComponent(id))
     else if (page === 'opening' && id) await showOpening(decodeURIComponent(id))
     else if (page === 'vault') await showVault()
+    else if (page === 'sign-in') showSignIn()
+    else if (page === 'account') await showAccount()
     else if (page === 'verify') await showVerify()
     else await showPacks()
   } catch (error) {
@@ -422,6 +552,7 @@ async function start () {
   state.config = await (await fetch('config.json')).json()
   state.config.api = (state.config.api || '').replace(/\/$/, '')
   discoverWallets((wallets) => { state.wallets = [...wallets]; if (!state.token) renderAccount() })
+  renderAccount()
   window.addEventListener('hashchange', route)
   await route()
 }

@@ -190,3 +190,66 @@ def test_the_page_is_served_with_the_templates_content_security_policy(stack):
     policy = requests.get(stack.base_url + "/", timeout=10).headers["content-security-policy"]
     assert "script-src 'self';" in policy and "frame-ancestors 'none'" in policy and "default-src 'none'" in policy
     assert f"connect-src 'self' {stack.solana_url};" in policy
+
+
+def test_a_card_buyer_with_no_wallet_signs_in_by_email_pays_and_sees_the_reveal(browser, stack):
+    """No wallet in the browser at all: the email code (read from the local mail, as `packvault mail` does), card
+    payment on Stripe's page, the reveal and the account page."""
+    from packvault_tools import devstack
+
+    context = browser.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{stack.base_url}/#/pack/{PACK}")
+    page.get_by_role("link", name="Sign in", exact=True).first.wait_for()
+    assert "install Phantom" not in page.content()
+    page.get_by_role("link", name="Sign in", exact=True).first.click()
+    email = f"web-{Keypair.generate().public_key[:8].lower()}@example.com"
+    page.get_by_label("Email address").fill(email)
+    page.get_by_role("button", name="Email me a code").click()
+    page.get_by_label("The 6-digit code from the email").wait_for()
+    code = devstack.newest_code(json.loads(Path(stack.state_file).read_text()), email)
+    page.get_by_label("The 6-digit code from the email").fill(code)
+    shot(page, "11-email-code")
+    page.get_by_role("button", name="Sign in with the code").click()
+    page.locator("#account-id").wait_for()
+    assert page.locator("#identities li").count() == 1 and email in page.locator("#identities").inner_text()
+    page.goto(f"{stack.base_url}/#/pack/{PACK}")
+    page.get_by_role("button", name="Pay $2.49 by card").click()
+    page.locator("#pay").wait_for(timeout=20_000)
+    page.locator("#pay").click()
+    reveal_and_verify(page, "12-email-card-reveal")
+    assert errors == []
+    context.close()
+
+
+def test_passkeys_sign_up_sign_in_and_link_in_chromium_with_a_virtual_authenticator(browser, stack):
+    """The browser's own WebAuthn (Chrome DevTools Protocol virtual authenticator, user verification on), on
+    localhost (browsers refuse passkeys on 127.0.0.1): create an account with a passkey, sign out, sign back in with
+    it, see it on the account page."""
+    origin = stack.base_url.replace("127.0.0.1", "localhost")
+    context = browser.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    cdp = context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    authenticator = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
+        "isUserVerified": True, "automaticPresenceSimulation": True}})["authenticatorId"]
+    page.goto(f"{origin}/#/sign-in")
+    page.get_by_role("button", name="Create an account with a passkey").click()
+    page.locator("#account-id").wait_for(timeout=20_000)
+    account_id = page.locator("#account-id").inner_text()
+    assert account_id.startswith("acct_") and "Passkey" in page.locator("#identities").inner_text()
+    shot(page, "13-passkey-account")
+    page.get_by_role("button", name="Sign out").click()
+    page.goto(f"{origin}/#/sign-in")
+    page.get_by_role("button", name="Sign in with a passkey").click()
+    page.locator("#account-id").wait_for(timeout=20_000)
+    assert page.locator("#account-id").inner_text() == account_id
+    credentials = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
+    assert len(credentials) == 1 and credentials[0]["signCount"] >= 2  # created, then used: the counter moved
+    assert errors == []
+    context.close()
