@@ -117,7 +117,8 @@ ENV = {"STAGE": "dev", "TABLE_NAME": "packvault-bench", "AWS_REGION": "us-east-1
        "VENDOR_API_KEY": "vendor_bench", "FULFILMENT_QUEUE_URL": "http://127.0.0.1:1/queue/bench",
        "OPEN_PAYMENTS_WALLET_ADDRESS": "https://wallet.example/shop", "OPEN_PAYMENTS_KEY_ID": "bench",
        "OPEN_PAYMENTS_PRIVATE_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
-       "OPEN_PAYMENTS_FINISH_URL": "https://api.example/api/v1/open-payments/finish"}
+       "OPEN_PAYMENTS_FINISH_URL": "https://api.example/api/v1/open-payments/finish",
+       "PASSKEY_RP_ID": "shop.example", "PASSKEY_ORIGINS": "https://shop.example", "MAIL_FROM": "no-reply@shop.example"}
 
 
 def median_ms(code: str, runs: int) -> float:

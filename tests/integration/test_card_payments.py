@@ -99,7 +99,8 @@ def test_checkout_reserves_first_then_creates_one_session_named_by_the_opening(s
                                                                                        "1199")
     assert record.rail_refs["checkout_session_id"] == answer["checkout_session_id"]
     session = double.state.objects[answer["checkout_session_id"]]
-    assert session["metadata"] == {"opening_id": record.opening_id, "wallet": wallet, "pack_id": "genesis-drop"}
+    assert session["metadata"] == {"opening_id": record.opening_id, "account_id": wallet, "wallet": wallet,
+                                   "pack_id": "genesis-drop"}
     assert session["client_reference_id"] == record.opening_id and session["mode"] == "payment"
     assert (session["amount_total"], session["currency"]) == (1199, "usd")
     assert session["expires_at"] - int(time.time()) >= 1790  # the reservation lasts as long as the session

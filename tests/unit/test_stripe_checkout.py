@@ -91,6 +91,7 @@ def test_a_matching_session_settles():
     ({"mode": "subscription"}, "mode is 'subscription'"),
     ({"id": "cs_test_other"}, "is not the one created"),
     ({"metadata": {"opening_id": OPENING, "wallet": "SomeoneElse"}}, "another opening or wallet"),
+    ({"metadata": {"opening_id": OPENING, "account_id": "acct_aaaaaaaaaaaaaaaaaaaaaaaa"}}, "another opening or wallet"),
 ])
 def test_metadata_is_never_trusted_alone(change, reason):
     assert reason in session_mismatch({**SESSION, **change}, OPENING, WALLET, 1199, "cs_test_1", livemode=False)

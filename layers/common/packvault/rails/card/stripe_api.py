@@ -72,7 +72,9 @@ class StripeCheckout:
         self._webhook_secret = webhook_secret
 
     def create_session(self, request: CheckoutRequest) -> dict[str, Any]:
-        metadata = {"opening_id": request.opening_id, "wallet": request.wallet, "pack_id": request.pack_id}
+        # account_id: the buyer's account; wallet: the same id under the name sessions made before accounts used
+        metadata = {"opening_id": request.opening_id, "account_id": request.wallet, "wallet": request.wallet,
+                    "pack_id": request.pack_id}
         params: dict[str, Any] = {
             "mode": "payment",
             "line_items": [_line_item(request)],
@@ -178,7 +180,8 @@ def session_mismatch(session: dict[str, Any], opening_id: str, wallet: str, amou
     if session.get("amount_total") != amount_cents:
         return f"amount_total is {session.get('amount_total')}, the quote is {amount_cents} cents"
     metadata = session.get("metadata") or {}
-    if metadata.get("opening_id", opening_id) != opening_id or metadata.get("wallet", wallet) != wallet:
+    if (metadata.get("opening_id", opening_id) != opening_id or metadata.get("wallet", wallet) != wallet
+            or metadata.get("account_id", wallet) != wallet):
         return "metadata names another opening or wallet"
     return None
 
