@@ -44,23 +44,37 @@ def current_account(app: APIGatewayHttpResolver) -> str:
 
     The authorizer verifies the token and passes either the account and its expiry or the reason it failed,
     so every refusal reaches the client as a 401 in the one error shape. The expiry is checked again here
-    because API Gateway caches authorizer answers; that the account is still open is checked here, once per
-    request (one GetItem: the authorizer stays free of DynamoDB).
+    because API Gateway caches authorizer answers; that the account is still open is checked here (one GetItem,
+    the authorizer stays free of DynamoDB), at most once per ACCOUNT_CHECK_SECONDS per account and container — the
+    window API Gateway already caches an authorizer's answer for (ReauthorizeEvery) — so a closed account is
+    refused everywhere within a minute and a buyer's repeated requests cost no extra round trip.
     """
     granted = app.current_event.request_context.authorizer.get_lambda or {}
     account, expires = granted.get("account") or granted.get("wallet"), granted.get("exp")
     if account and expires and int(expires) > time.time():
-        if app.context.get("account_checked") != account:
-            from packvault.accounts.principal import require_open
-
-            require_open(str(account))
-            app.append_context(account_checked=account)
+        _check_open(str(account))
         context.act_as(str(account))
         return str(account)
     if account:
         raise PackvaultError(ErrorCode.TOKEN_EXPIRED)
     code = granted.get("auth_error")
     raise PackvaultError(ErrorCode(code) if code in _AUTH_ERRORS else ErrorCode.AUTH_REQUIRED)
+
+
+ACCOUNT_CHECK_SECONDS = 60
+_OPEN_SINCE: dict[str, float] = {}
+
+
+def _check_open(account: str) -> None:
+    now = time.monotonic()
+    if now - _OPEN_SINCE.get(account, -ACCOUNT_CHECK_SECONDS) < ACCOUNT_CHECK_SECONDS:
+        return
+    from packvault.accounts.principal import require_open
+
+    require_open(account)  # a refusal is never remembered: a closed account is read again each time
+    if len(_OPEN_SINCE) > 10_000:
+        _OPEN_SINCE.clear()
+    _OPEN_SINCE[account] = now
 
 
 def signed_in_wallet(app: APIGatewayHttpResolver) -> str | None:
