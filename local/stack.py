@@ -329,13 +329,15 @@ def load_catalog(path: Path) -> None:
     from packvault.edge.runtime import configure
 
     configure()
-    packs, bundles, topups = load_catalog_file(path)
+    packs, bundles, topups, entitlements = load_catalog_file(path)
     for result in packs:
         log.info("catalog: %s %s (odds v%s)", result.pack_id, result.action, result.odds_version)
     for result in bundles:
         log.info("catalog: credit bundle %s %s", result.pack_id, result.action)
     for result in topups:
         log.info("catalog: game-credit item %s %s", result.pack_id, result.action)
+    for result in entitlements:
+        log.info("catalog: entitlement %s %s", result.pack_id, result.action)
 
 
 def start_stripe_double(port: int, api_port: int) -> Any:

@@ -1,5 +1,6 @@
 """The operators' API under /api/v1/admin: packs (list, read, create, patch, activate, deactivate), openings,
-refunds (list, mark refunded), closing a buyer account and any entity's events. Every route needs an operator role
+refunds (list, mark refunded), entitlement products (create or replace), partner service clients (list, create,
+rotate, finish a rotation, revoke), closing a buyer account and any entity's events. Every route needs an operator role
 (admin for changes, support or admin for reads); every change needs an Idempotency-Key."""
 
 from aws_lambda_powertools.event_handler import Response, content_types
@@ -96,6 +97,33 @@ def list_refunds() -> Response:
 @app.post("/api/v1/admin/refunds/<opening_id>/mark-refunded", middlewares=[_admin_change])
 def mark_refunded(opening_id: str) -> Response:
     status, answer = admin.mark_refunded(_operator(admin.ADMIN), opening_id, json_body(app), idempotency_key(app))
+    return _json(answer, status)
+
+
+@app.get("/api/v1/admin/service-clients")
+def list_service_clients() -> Response:
+    _operator(admin.SUPPORT)
+    return _json(admin.list_service_clients())
+
+
+@app.post("/api/v1/admin/service-clients", middlewares=[_admin_change])
+def create_service_client() -> Response:
+    status, answer = admin.service_client_change(_operator(admin.ADMIN), "create", None, json_body(app),
+                                                 idempotency_key(app))
+    return _json(answer, status)
+
+
+@app.post("/api/v1/admin/service-clients/<client_id>/<action>", middlewares=[_admin_change])
+def change_service_client(client_id: str, action: str) -> Response:
+    status, answer = admin.service_client_change(_operator(admin.ADMIN), action, client_id, json_body(app),
+                                                 idempotency_key(app))
+    return _json(answer, status)
+
+
+@app.put("/api/v1/admin/entitlements/<entitlement_id>", middlewares=[_admin_change])
+def put_entitlement(entitlement_id: str) -> Response:
+    status, answer = admin.put_entitlement(_operator(admin.ADMIN), entitlement_id, json_body(app),
+                                           idempotency_key(app))
     return _json(answer, status)
 
 

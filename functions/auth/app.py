@@ -1,13 +1,15 @@
 """Sign-in and the account's identities: Sign-In With Solana (POST /api/v1/auth/nonce, /api/v1/auth/verify), email
 one-time codes (POST /api/v1/auth/email/start, /api/v1/auth/email/verify), and for a signed-in account
 GET /api/v1/me/identities, linking a wallet or an email (POST /api/v1/me/identities/wallet|email) and unlinking
-(DELETE /api/v1/me/identities/{kind}/{identity_id}). Passkeys have their own function (functions/passkeys)."""
+(DELETE /api/v1/me/identities/{kind}/{identity_id}); partner services' tokens (POST /api/v1/oauth/token, OAuth 2.0
+client credentials). Passkeys have their own function (functions/passkeys)."""
 
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from packvault.edge import auth, identities
-from packvault.edge.http import create_app, current_account, json_body, logger, rate_limited
+from packvault.edge import auth, identities, oauth
+from packvault.edge.http import create_app, current_account, json_body, logger, rate_limited, raw_body, to_json
 from packvault.edge.runtime import configure
 
 settings = configure()
@@ -36,6 +38,14 @@ def start_email() -> dict:
 def verify_email() -> dict:
     body = json_body(app)
     return auth.verify_email_sign_in(settings, body.get("email"), body.get("code"))
+
+
+@app.post("/api/v1/oauth/token", middlewares=[SIGN_IN_LIMIT])
+def service_token() -> Response:
+    status, answer, headers = oauth.token(settings, app.current_event.headers.get("authorization"),
+                                          app.current_event.headers.get("content-type") or "", raw_body(app, 4096))
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=to_json(answer),
+                    headers=headers)
 
 
 @app.get("/api/v1/me/identities")

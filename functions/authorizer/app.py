@@ -24,6 +24,9 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     except PackvaultError as refused:
         logger.info("token refused", extra={"error_code": str(refused.code)})
         return {"isAuthorized": True, "context": {"auth_error": str(refused.code)}}
+    if claims.get("kind") == "service":  # a partner service: never a buyer, never an operator
+        return {"isAuthorized": True, "context": {"service": claims["sub"], "scopes": claims["scope"],
+                                                  "exp": claims["exp"]}}
     granted = {"account": claims["sub"], "exp": claims["exp"]}
     if "wallet" in claims:
         granted["signed_in_wallet"] = claims["wallet"]

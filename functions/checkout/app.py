@@ -41,6 +41,14 @@ def checkout_game_credit(item_id: str) -> Response:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=to_json(answer))
 
 
+@app.post("/api/v1/entitlements/products/<entitlement_id>/checkout", middlewares=[CHECKOUT_LIMIT])
+def checkout_entitlement(entitlement_id: str) -> Response:
+    body = json_body(app)
+    status, answer = purchasing.checkout(settings, cards, current_account(app), entitlement_id, body,
+                                         idempotency_key(app, body), "entitlement")
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=to_json(answer))
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -40,6 +40,14 @@ def buy_game_credit(item_id: str) -> Response:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=to_json(quote))
 
 
+@app.post("/api/v1/entitlements/products/<entitlement_id>/purchase")
+def buy_entitlement(entitlement_id: str) -> Response:
+    status, quote = purchase.purchase_entitlement(settings, current_account(app), entitlement_id, json_body(app),
+                                                  app.current_event.get_header_value("idempotency-key"),
+                                                  signed_in_wallet(app))
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=to_json(quote))
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

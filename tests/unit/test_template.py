@@ -103,7 +103,19 @@ PUBLIC_ROUTES = {"GET /api/v1/packs", "GET /api/v1/packs/{pack_id}", "GET /api/v
                  "GET /api/v1/open-payments/jwks.json", "GET /api/v1/packs/{pack_id}/stock-chain",
                  "POST /api/v1/auth/email/start", "POST /api/v1/auth/email/verify",
                  "POST /api/v1/auth/passkey/register/options", "POST /api/v1/auth/passkey/register/verify",
-                 "POST /api/v1/auth/passkey/authenticate/options", "POST /api/v1/auth/passkey/authenticate/verify"}
+                 "POST /api/v1/auth/passkey/authenticate/options", "POST /api/v1/auth/passkey/authenticate/verify",
+                 "GET /api/v1/entitlements", "POST /api/v1/oauth/token"}
+
+
+def test_no_two_routes_name_a_path_variable_differently_at_the_same_place():
+    """API Gateway refuses a deploy where /a/{x}/b and /a/{y}/c sit side by side (ConflictException)."""
+    seen: dict[tuple[str, ...], str] = {}
+    for route in template.routes(TPL):
+        parts = route.path.strip("/").split("/")
+        for depth, part in enumerate(parts):
+            if part.startswith("{"):
+                parent = tuple(parts[:depth])
+                assert seen.setdefault(parent, part) == part, (route.path, seen[parent])
 
 
 def test_every_route_but_the_public_ones_is_behind_the_wallet_authorizer():

@@ -27,7 +27,8 @@ def _catalog_load(args: argparse.Namespace) -> int:
 
     try:
         configure()
-        packs, bundles, topups = load_catalog_file(args.file)  # the whole file is checked before anything is written
+        # the whole file is checked before anything is written
+        packs, bundles, topups, entitlements = load_catalog_file(args.file)
     except CatalogError as exc:
         print(str(exc), file=sys.stderr)
         return 1
@@ -37,6 +38,8 @@ def _catalog_load(args: argparse.Namespace) -> int:
         print(json.dumps({"bundle_id": result.pack_id, "action": result.action}))
     for result in topups:
         print(json.dumps({"topup_item_id": result.pack_id, "action": result.action}))
+    for result in entitlements:
+        print(json.dumps({"entitlement_id": result.pack_id, "action": result.action}))
     return 0
 
 
@@ -203,6 +206,29 @@ def _login(args: argparse.Namespace) -> int:
         print(f"packvault: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(session) if args.json else session["token"])
+    return 0
+
+
+def _service_clients(action: str, args: argparse.Namespace) -> int:
+    from packvault.accounts import service_clients
+    from packvault.core.errors import PackvaultError
+    from packvault.edge.runtime import configure
+
+    configure()
+    try:
+        if action == "create":
+            answer = service_clients.create(args.name, args.scopes)
+        elif action == "list":
+            from packvault import store
+
+            answer = {"service_clients": [service_clients.view(c) for c in store.list_service_clients()]}
+        else:
+            answer = {"rotate": service_clients.rotate, "finish-rotation": service_clients.finish_rotation,
+                      "revoke": service_clients.revoke}[action](args.client_id)
+    except PackvaultError as refused:
+        print(f"packvault: {refused.message}", file=sys.stderr)
+        return 1
+    print(json.dumps(answer, indent=2))
     return 0
 
 
@@ -396,6 +422,20 @@ def build_parser() -> argparse.ArgumentParser:
     login.add_argument("--api", default=None, help="the API (default: the running local stack, else port 3000)")
     login.add_argument("--json", action="store_true", help="print the whole session, not only the token")
     login.set_defaults(run=_login)
+    services = _command(commands, "service-clients", "partner services that consume entitlements").add_subparsers(
+        dest="action", required=True)
+    create = _command(services, "create", "a new service client; its secret is printed once")
+    create.add_argument("name")
+    create.add_argument("--scopes", required=True, help="comma-separated: entitlements:consume,entitlements:read")
+    create.set_defaults(run=lambda a: _service_clients("create", a))
+    for action, summary in (("rotate", "a new secret; the old one works until finish-rotation"),
+                            ("finish-rotation", "stop accepting the previous secret"),
+                            ("revoke", "deactivate: its secrets and tokens stop working at once")):
+        command = _command(services, action, summary)
+        command.add_argument("client_id")
+        command.set_defaults(run=lambda a, action=action: _service_clients(action, a))
+    _command(services, "list", "every service client (never a secret)").set_defaults(
+        run=lambda a: _service_clients("list", a))
     mail = _command(commands, "mail", "the mail the local stack sent (sign-in codes), oldest first")
     mail.add_argument("--to", help="only the mail to this address")
     mail.add_argument("--code", action="store_true", help="print only the newest code sent to --to")

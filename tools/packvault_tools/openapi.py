@@ -230,6 +230,103 @@ class LinkWalletRequest(VerifyRequest):
     pass
 
 
+class EntitlementProduct(Open):
+    entitlement_id: str
+    name: str
+    description: str | None = None
+    units_included: int
+    unit_label: str
+    status: Literal["ACTIVE", "INACTIVE"]
+    validity_days: int | None = None
+    prices: list[Price]
+    definition_hash: str
+
+
+class EntitlementList(Open):
+    entitlements: list[EntitlementProduct]
+
+
+class Holding(Open):
+    holding_id: str = Uuid
+    entitlement_id: str
+    name: str
+    unit_label: str
+    units_included: int
+    units_remaining: int
+    locked_credits_remaining: int = Field(description="Seed 004's v1 invariant: always equal to units_remaining.")
+    status: Literal["ACTIVE", "EXHAUSTED", "REFUNDED", "EXPIRED"]
+    purchased_at: str
+    expires_at: str | None = None
+
+
+class HoldingList(Open):
+    holdings: list[Holding]
+    cursor: str | None = None
+
+
+class ServiceHolding(Open):
+    holding_id: str = Uuid
+    entitlement_id: str
+    unit_label: str
+    units_included: int
+    units_remaining: int
+    status: str
+    expires_at: str | None = None
+
+
+class ConsumeRequest(BaseModel):
+    units: int = Field(ge=1, le=1000)
+    order_ref: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,128}$", description="Your order's id: a retry with the same "
+                                                                            "order_ref answers the first result.")
+
+
+class RestoreRequest(BaseModel):
+    order_ref: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")
+
+
+class Consumption(Open):
+    holding_id: str = Uuid
+    order_ref: str
+    units: int
+    units_remaining: int
+    consumed_at: str
+    restored_at: str | None = None
+
+
+class ServiceTokenAnswer(Open):
+    """RFC 6749 §5.1; errors are RFC 6749 §5.2's {"error", "error_description"}."""
+
+    access_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int
+    scope: str
+
+
+class ServiceClient(Open):
+    client_id: str
+    name: str
+    scopes: list[str]
+    active: bool
+    secrets_valid: int
+    created_at: str
+    updated_at: str
+    client_secret: str | None = Field(None, description="Only when created or rotated: shown once, never again.")
+
+
+class ServiceClientList(Open):
+    service_clients: list[ServiceClient]
+
+
+class ServiceClientRequest(BaseModel):
+    name: str = Field(pattern=r"^[A-Za-z0-9 ._-]{1,64}$")
+    scopes: list[Literal["entitlements:consume", "entitlements:read"]]
+
+
+class EntitlementChange(Open):
+    action: Literal["created", "updated", "unchanged"]
+    entitlement: EntitlementProduct
+
+
 class CloseAccountRequest(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
 
@@ -755,6 +852,45 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/api/v1/admin/refunds/{opening_id}/mark-refunded"): Operation(
         "adminMarkRefunded", "Record a refund made outside Packvault", "operators", {200: MarkedRefunded},
         MarkRefundedRequest, headers=IDEMPOTENT),
+    ("GET", "/api/v1/entitlements"): Operation(
+        "listEntitlements", "Entitlement packs on sale (units a partner service consumes later)", "entitlements",
+        {200: EntitlementList}),
+    ("POST", "/api/v1/entitlements/products/{entitlement_id}/purchase"): Operation(
+        "purchaseEntitlement", "Reserve an entitlement pack and get a Solana payment quote", "entitlements",
+        {201: Quote}, PurchaseRequest, headers=IDEMPOTENT),
+    ("POST", "/api/v1/entitlements/products/{entitlement_id}/checkout"): Operation(
+        "checkoutEntitlement", "Buy an entitlement pack by card (a Stripe Checkout Session)", "entitlements",
+        {201: Checkout}, CheckoutRequest, headers=IDEMPOTENT),
+    ("GET", "/api/v1/me/entitlements"): Operation(
+        "myEntitlements", "Your holdings, newest first", "entitlements", {200: HoldingList}, query=PAGING),
+    ("GET", "/api/v1/entitlements/{holding_id}"): Operation(
+        "serviceGetHolding", "A holding's units (partner service, scope entitlements:read)", "partners",
+        {200: ServiceHolding}, extra={"security": [{"service": ["entitlements:read"]}]}),
+    ("POST", "/api/v1/entitlements/{holding_id}/consume"): Operation(
+        "serviceConsume", "Consume units for an order, exactly once per order_ref (scope entitlements:consume)",
+        "partners", {200: Consumption}, ConsumeRequest, extra={"security": [{"service": ["entitlements:consume"]}]}),
+    ("POST", "/api/v1/entitlements/{holding_id}/restore"): Operation(
+        "serviceRestore", "Give back the units of a cancelled order, once (scope entitlements:consume)", "partners",
+        {200: Consumption}, RestoreRequest, extra={"security": [{"service": ["entitlements:consume"]}]}),
+    ("POST", "/api/v1/oauth/token"): Operation(
+        "serviceToken", "OAuth 2.0 client credentials: a partner service's five-minute access token", "partners",
+        {200: ServiceTokenAnswer}, extra={"security": [], "requestBody": {"required": True, "content": {
+            "application/x-www-form-urlencoded": {"schema": {
+                "type": "object", "required": ["grant_type"], "properties": {
+                    "grant_type": {"const": "client_credentials"}, "scope": {"type": "string"},
+                    "client_id": {"type": "string"}, "client_secret": {"type": "string"}}}}}}}),
+    ("GET", "/api/v1/admin/service-clients"): Operation(
+        "adminListServiceClients", "Partner service clients (never a secret)", "operators", {200: ServiceClientList}),
+    ("POST", "/api/v1/admin/service-clients"): Operation(
+        "adminCreateServiceClient", "Create a partner service client; its secret is in this answer only",
+        "operators", {201: ServiceClient}, ServiceClientRequest, headers=IDEMPOTENT),
+    ("POST", "/api/v1/admin/service-clients/{client_id}/{action}"): Operation(
+        "adminChangeServiceClient", "rotate (a second secret), finish-rotation, or revoke a service client",
+        "operators", {200: ServiceClient}, headers=IDEMPOTENT),
+    ("PUT", "/api/v1/admin/entitlements/{entitlement_id}"): Operation(
+        "adminPutEntitlement", "Create or replace an entitlement product (the catalog file's definition)",
+        "operators", {200: EntitlementChange, 201: EntitlementChange},
+        {"$ref": "#/components/schemas/CatalogEntitlement"}, headers=IDEMPOTENT),
     ("POST", "/api/v1/admin/accounts/{account_id}/close"): Operation(
         "adminCloseAccount", "Close a buyer account (its tokens stop working; nothing it bought is removed)",
         "operators", {200: ClosedAccount}, CloseAccountRequest, headers=IDEMPOTENT),
@@ -778,6 +914,9 @@ _PATH = {
     "vault_item_id": {"type": "string", "format": "uuid"},
     "version": {"type": "string", "pattern": "^[0-9]{1,6}$"},
     "kind": {"type": "string", "enum": ["wallet", "passkey", "email"]},
+    "holding_id": {"type": "string", "format": "uuid"},
+    "client_id": {"type": "string", "pattern": "^svc_[a-z2-7]{20}$"},
+    "action": {"type": "string", "enum": ["rotate", "finish-rotation", "revoke"]},
     "identity_id": {"type": "string", "minLength": 1, "maxLength": 400},
     "account_id": {"type": "string", "pattern": "^(acct_[a-z2-7]{24}|[1-9A-HJ-NP-Za-km-z]{32,44})$"},
 }
@@ -814,9 +953,15 @@ def generate(template: dict[str, Any] | None = None) -> dict[str, Any]:
                                 "beside it; every error is {\"error\": {\"code\", \"message\", \"details\"?, "
                                 "\"request_id\"}} with a stable code."},
         "servers": [{"url": "/"}],
-        "tags": [{"name": name} for name in ("catalog", "auth", "buying", "credits", "game-credits", "webhooks",
-                                             "operators")],
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        "tags": [{"name": name} for name in ("catalog", "auth", "buying", "credits", "game-credits", "entitlements",
+                                             "partners", "webhooks", "operators")],
+        "components": {"securitySchemes": {
+                           "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                           "service": {"type": "oauth2", "description": "Partner services: OAuth 2.0 client "
+                                       "credentials (RFC 6749 §4.4), a five-minute bearer token.",
+                                       "flows": {"clientCredentials": {"tokenUrl": "/api/v1/oauth/token", "scopes": {
+                                           "entitlements:consume": "consume and restore units of a holding",
+                                           "entitlements:read": "read a holding's units"}}}}},
                        "responses": {"ClientError": _error_response("4"), "ServerError": _error_response("5")},
                        "schemas": dict(sorted(schemas.items()))},
         "paths": paths,
@@ -858,6 +1003,7 @@ def _operation(path: str, operation: Operation, secured: bool, schemas: dict[str
     responses["4XX"] = {"$ref": "#/components/responses/ClientError"}
     responses["5XX"] = {"$ref": "#/components/responses/ServerError"}
     document["responses"] = responses
+    document.update(operation.extra)  # what the route says of itself (another security scheme, a form body)
     return document
 
 

@@ -133,14 +133,17 @@ def parse_bundles(document: Any) -> list[BundleDefinition]:
     return bundles
 
 
-def load_catalog_file(path: str | Path) -> tuple[list[LoadResult], list[LoadResult], list[LoadResult]]:
+def load_catalog_file(path: str | Path) -> tuple[list[LoadResult], ...]:
     """Validate a whole catalog file (nothing is written if any part is wrong), then load its packs, its
-    credit bundles and its game-credit top-up items: (packs', bundles', top-up items' results)."""
+    credit bundles, its game-credit top-up items and its entitlement products: their results, in that order."""
+    from packvault.catalog.entitlements import load_entitlements, parse_entitlements
+
     document = read_catalog_document(path)
     packs = parse_catalog(document)
     bundles = parse_bundles(document)
     topups = parse_topups(document)
-    return load_catalog(packs), load_bundles(bundles), load_topups(topups)
+    entitlements = parse_entitlements(document)
+    return load_catalog(packs), load_bundles(bundles), load_topups(topups), load_entitlements(entitlements)
 
 
 def parse_topups(document: Any) -> list[store.TopupItemRecord]:

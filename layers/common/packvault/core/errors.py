@@ -115,6 +115,17 @@ class ErrorCode(StrEnum):
     PAYER_WALLET_REQUIRED = "PAYER_WALLET_REQUIRED"
     ACCOUNT_NOT_FOUND = "ACCOUNT_NOT_FOUND"
     INVALID_ACCOUNT_ID = "INVALID_ACCOUNT_ID"
+    ENTITLEMENT_NOT_FOUND = "ENTITLEMENT_NOT_FOUND"
+    HOLDING_NOT_FOUND = "HOLDING_NOT_FOUND"
+    INSUFFICIENT_UNITS = "INSUFFICIENT_UNITS"
+    HOLDING_REFUNDED = "HOLDING_REFUNDED"
+    HOLDING_EXPIRED = "HOLDING_EXPIRED"
+    CONSUMPTION_NOT_FOUND = "CONSUMPTION_NOT_FOUND"
+    ORDER_REF_REUSED = "ORDER_REF_REUSED"
+    SERVICE_TOKEN_REQUIRED = "SERVICE_TOKEN_REQUIRED"
+    SCOPE_MISSING = "SCOPE_MISSING"
+    BUYER_TOKEN_REQUIRED = "BUYER_TOKEN_REQUIRED"
+    SERVICE_CLIENT_NOT_FOUND = "SERVICE_CLIENT_NOT_FOUND"
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -202,7 +213,8 @@ _CATALOGUE: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.REFUND_NOT_DUE: (409, "This opening is not awaiting a refund."),
     ErrorCode.INVALID_STATUS: (400, "status must be one of QUOTED, OPENED, EXPIRED, REFUND_DUE, REFUNDED."),
     ErrorCode.INVALID_ENTITY: (400, "entity must be pack:<pack_id>, opening:<opening_id>, order:<order_id>, "
-                                    "wallet:<wallet> or account:<account_id>."),
+                                    "wallet:<wallet>, account:<account_id>, holding:<holding_id>, "
+                                    "entitlement:<entitlement_id> or service:<client_id>."),
     ErrorCode.TRANSACTION_NOT_FOUND: (422, "Transaction not found on blockchain. Please ensure the transaction is "
                                            "confirmed."),
     ErrorCode.AMOUNT_MISMATCH: (422, "The transaction amount does not match the product price."),
@@ -243,6 +255,19 @@ _CATALOGUE: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.ACCOUNT_NOT_FOUND: (404, "No account has this id."),
     ErrorCode.INVALID_ACCOUNT_ID: (400, "An account id is a Solana wallet address or acct_ followed by 24 letters a-z "
                                         "and digits 2-7."),
+    ErrorCode.ENTITLEMENT_NOT_FOUND: (404, "No entitlement product has this id."),
+    ErrorCode.HOLDING_NOT_FOUND: (404, "No holding has this id."),
+    ErrorCode.INSUFFICIENT_UNITS: (409, "The holding has fewer units left than this order asks for; nothing was "
+                                        "taken."),
+    ErrorCode.HOLDING_REFUNDED: (409, "This holding was refunded: its units can no longer be consumed or restored."),
+    ErrorCode.HOLDING_EXPIRED: (409, "This holding has expired: its units can no longer be consumed."),
+    ErrorCode.CONSUMPTION_NOT_FOUND: (404, "This service consumed nothing from this holding under that order_ref."),
+    ErrorCode.ORDER_REF_REUSED: (409, "This order_ref was used for another consumption."),
+    ErrorCode.SERVICE_TOKEN_REQUIRED: (403, "This route is for partner services: use a service token (POST "
+                                            "/api/v1/oauth/token)."),
+    ErrorCode.SCOPE_MISSING: (403, "The service token does not carry the scope this route needs."),
+    ErrorCode.BUYER_TOKEN_REQUIRED: (403, "This route is for buyers: a service token cannot act for a buyer."),
+    ErrorCode.SERVICE_CLIENT_NOT_FOUND: (404, "No service client has this id."),
     ErrorCode.INTERNAL_ERROR: (500, "Something went wrong on our side; it has been logged."),
 }
 

@@ -248,6 +248,47 @@ def _mark_order_refunded(wallet: str, order_id: str, reference: Any) -> tuple[in
     return 200, {"order_id": order_id, "status": "refunded", "refund": refund}
 
 
+def list_service_clients() -> dict[str, Any]:
+    from packvault.accounts import service_clients
+
+    return {"service_clients": [service_clients.view(c) for c in store.list_service_clients()]}
+
+
+def service_client_change(operator: str, action: str, client_id: str | None, body: dict[str, Any],
+                          idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
+    """create (201, with the secret: a retry with the same Idempotency-Key answers the same secret once more, to the
+    same operator) | rotate (with the new secret) | finish-rotation | revoke."""
+    from packvault.accounts import service_clients
+
+    actions = {"rotate": service_clients.rotate, "finish-rotation": service_clients.finish_rotation,
+               "revoke": service_clients.revoke}
+    if action == "create":
+        return _once(operator, "admin.service_client.create", idempotency_key, body,
+                     lambda: (201, service_clients.create(body.get("name"), body.get("scopes"))))
+    if action not in actions or client_id is None:
+        raise PackvaultError(ErrorCode.ROUTE_NOT_FOUND)
+    return _once(operator, f"admin.service_client.{action}", idempotency_key, {"client_id": client_id},
+                 lambda: (200, actions[action](client_id)))
+
+
+def put_entitlement(operator: str, entitlement_id: str, body: dict[str, Any],
+                    idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
+    """Create or replace an entitlement product from a catalog-file definition (same schema and money rules); the
+    typed event says what changed. 201 created, 200 updated or unchanged."""
+    from packvault.catalog import entitlements
+
+    check_pack_id(entitlement_id)
+
+    def put() -> tuple[int, dict[str, Any]]:
+        definition = entitlements.check_definition({**body, "entitlement_id": entitlement_id})
+        action = entitlements.put_definition(definition)
+        product = store.get_entitlement(entitlement_id)
+        return (201 if action == "created" else 200), {"action": action,
+                                                        "entitlement": entitlements.product_view(product)}
+
+    return _once(operator, "admin.entitlement.put", idempotency_key, {"entitlement_id": entitlement_id, **body}, put)
+
+
 def close_account(operator: str, account_id: str, body: dict[str, Any],
                   idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
     """Close a buyer account: its tokens stop working and its identities cannot sign in; everything it bought
@@ -279,6 +320,12 @@ def _entity_partitions(entity: str) -> list[str]:
         return [store.order_pk(key)]
     if kind == "wallet" and is_public_key(key):
         return [store.wallet_pk(key), store.balance_pk(key), store.seeds_pk(key), store.account_pk(key)]
+    if kind == "holding" and _OPENING_ID.match(key):
+        return [store.holding_pk(key)]
+    if kind == "entitlement" and re.fullmatch(r"[A-Za-z0-9_-]{1,64}", key):
+        return [store.entitlement_pk(key)]
+    if kind == "service" and re.fullmatch(r"svc_[a-z2-7]{20}", key):
+        return [store.service_client_pk(key)]
     if kind == "account" and is_account_id(key):
         return [store.account_pk(key), store.wallet_pk(key), store.balance_pk(key), store.seeds_pk(key)]
     raise PackvaultError(ErrorCode.INVALID_ENTITY)

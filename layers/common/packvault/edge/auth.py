@@ -139,6 +139,20 @@ def issue_token(settings: Settings, account_id: str, wallet: str | None = None) 
     return {**answer, "role": role} if role is not None else answer
 
 
+SERVICE_TOKEN_TTL_SECONDS = 300
+
+
+def service_token(settings: Settings, client_id: str, scopes: list[str]) -> dict[str, Any]:
+    """An OAuth 2.0 access token (RFC 6749 §5.1) for a partner service: `sub` the client id, `kind` service,
+    `scope` space-separated, five minutes."""
+    now = int(time.time())
+    claims = {"sub": client_id, "kind": "service", "scope": " ".join(scopes), "iss": TOKEN_ISSUER,
+              "aud": token_audience(settings), "stage": settings.stage, "iat": now, "nbf": now,
+              "exp": now + SERVICE_TOKEN_TTL_SECONDS, "jti": secrets.token_hex(8)}
+    return {"access_token": jwt.encode(claims, signing_key(settings), algorithm=TOKEN_ALGORITHM),
+            "token_type": "Bearer", "expires_in": SERVICE_TOKEN_TTL_SECONDS, "scope": " ".join(scopes)}
+
+
 def token_audience(settings: Settings) -> str:
     """The API of one stage: a token made for dev is refused by staging and prod (and back), even were a key shared."""
     return f"{TOKEN_AUDIENCE}:{settings.stage}"
@@ -174,11 +188,18 @@ def read_token(settings: Settings, token: str) -> dict[str, Any]:
         raise PackvaultError(ErrorCode.TOKEN_EXPIRED) from None
     except jwt.PyJWTError:
         raise PackvaultError(ErrorCode.TOKEN_INVALID) from None
-    if (not isinstance(claims["sub"], str) or not is_account_id(claims["sub"])
+    if claims.get("kind") == "service":
+        if not _SERVICE_ID.match(str(claims["sub"])) or not isinstance(claims.get("scope"), str) or "role" in claims:
+            raise PackvaultError(ErrorCode.TOKEN_INVALID)
+        return claims
+    if (not isinstance(claims["sub"], str) or not is_account_id(claims["sub"]) or "kind" in claims
             or claims.get("role", "admin") not in OPERATOR_ROLE_NAMES
             or not (claims.get("wallet") is None or is_public_key(claims["wallet"]))):
         raise PackvaultError(ErrorCode.TOKEN_INVALID)
     return claims
+
+
+_SERVICE_ID = re.compile(r"^svc_[a-z2-7]{20}$")
 
 
 def bearer_token(authorization: str | None) -> str:

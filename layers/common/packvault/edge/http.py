@@ -23,6 +23,7 @@ __all__ = [
     "create_app",
     "current_account",
     "current_role",
+    "current_service",
     "idempotency_key",
     "json_body",
     "logger",
@@ -50,6 +51,8 @@ def current_account(app: APIGatewayHttpResolver) -> str:
     refused everywhere within a minute and a buyer's repeated requests cost no extra round trip.
     """
     granted = app.current_event.request_context.authorizer.get_lambda or {}
+    if granted.get("service"):
+        raise PackvaultError(ErrorCode.BUYER_TOKEN_REQUIRED)
     account, expires = granted.get("account") or granted.get("wallet"), granted.get("exp")
     if account and expires and int(expires) > time.time():
         _check_open(str(account))
@@ -75,6 +78,25 @@ def _check_open(account: str) -> None:
     if len(_OPEN_SINCE) > 10_000:
         _OPEN_SINCE.clear()
     _OPEN_SINCE[account] = now
+
+
+def current_service(app: APIGatewayHttpResolver, scope: str) -> str:
+    """The partner service a service token names, once its client is read and found active with `scope` (every
+    request: a revoked client is refused at once); 403 SERVICE_TOKEN_REQUIRED for a buyer's or operator's token."""
+    granted = app.current_event.request_context.authorizer.get_lambda or {}
+    service, expires = granted.get("service"), granted.get("exp")
+    if not service:
+        if granted.get("account") or granted.get("wallet"):
+            raise PackvaultError(ErrorCode.SERVICE_TOKEN_REQUIRED)
+        code = granted.get("auth_error")
+        raise PackvaultError(ErrorCode(code) if code in _AUTH_ERRORS else ErrorCode.AUTH_REQUIRED)
+    if not expires or int(expires) <= time.time():
+        raise PackvaultError(ErrorCode.TOKEN_EXPIRED)
+    from packvault.accounts.service_clients import require_active
+
+    require_active(str(service), scope, str(granted.get("scopes") or "").split())
+    context.act_as(f"service:{service}")
+    return str(service)
 
 
 def signed_in_wallet(app: APIGatewayHttpResolver) -> str | None:

@@ -3,6 +3,7 @@ and product, so that no rail dispatches to another and none reads a product's te
 
     POST /packs/{id}/purchase            a price in credits -> rails.credits (opened at once); else rails.solana
     POST /game-credits/{id}/purchase     the product reads the game account -> rails.solana quote
+    POST /entitlements/products/{id}/purchase                            -> rails.solana quote
     POST /.../checkout (card)            the product reads the game account (game credits) -> rails.card
 """
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 # Stripe layer, which only the card functions have), and the purchase function (the hot path) does not pay for the
 # game-credit product's imports on every cold start.
 
-__all__ = ["checkout", "purchase", "purchase_bundle", "purchase_game_credit"]
+__all__ = ["checkout", "purchase", "purchase_bundle", "purchase_entitlement", "purchase_game_credit"]
 
 
 def purchase(settings: Settings, wallet: str, pack_id: str, body: dict[str, Any],
@@ -54,6 +55,16 @@ def purchase_game_credit(settings: Settings, wallet: str, item_id: str, body: di
     item, user_data = game_credits.order_terms(item_id, body)
     return quote.purchase_product(settings, wallet, "game_credit", item.item_id, body, idempotency_key,
                                   {"user_data": user_data}, _payer(wallet, body, signed_in))
+
+
+def purchase_entitlement(settings: Settings, wallet: str, entitlement_id: str, body: dict[str, Any],
+                         idempotency_key: str | None, signed_in: str | None = None) -> tuple[int, dict[str, Any]]:
+    """A Solana quote for an entitlement pack; paid and confirmed, the open transaction makes its holding."""
+    from packvault.rails.solana import quote
+
+    check_pack_id(entitlement_id)
+    return quote.purchase_product(settings, wallet, "entitlement", entitlement_id, body, idempotency_key, {},
+                                  _payer(wallet, body, signed_in))
 
 
 def _payer(account: str, body: dict[str, Any], signed_in: str | None) -> str:

@@ -1,12 +1,13 @@
-"""Products sold through the one open path besides packs: game-credit top-ups (seed 001) — their orders, the queue
-and delivery through the vendor. May import core, chain, store, fairness, catalog and sales (never a rail, never
-the edge). `register()` tells the open path how each product's paid opening is fulfilled (sales.products)."""
+"""Products sold through the one open path besides packs: game-credit top-ups (seed 001) — their orders, the queue and
+delivery through the vendor — and entitlement packs (seed 004) — holdings of units a partner service consumes. May
+import core, chain, store, fairness, catalog and sales (never a rail, never the edge). `register()` tells the open
+path how each product's paid opening is fulfilled (sales.products)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["fulfilment", "fulfilment_queue", "game_credits", "paid_orders", "register", "vendor"]
+__all__ = ["entitlements", "fulfilment", "fulfilment_queue", "game_credits", "paid_orders", "register", "vendor"]
 
 
 def register() -> None:
@@ -16,6 +17,17 @@ def register() -> None:
 
     products.register("game_credit", products.ProductKind(reserve_fields=_reserve_fields, fulfil=_fulfil,
                                                           view_fields=_view_fields, refunded=_refunded))
+    products.register("entitlement", products.ProductKind(
+        reserve_fields=lambda *a: _entitlements().reservation_fields(*a),
+        fulfil=lambda *a: _entitlements().fulfil(*a),
+        view_fields=lambda *a: _entitlements().opening_fields(*a),
+        refunded=lambda *a: _entitlements().refunded(*a)))
+
+
+def _entitlements() -> Any:
+    from packvault.products import entitlements
+
+    return entitlements
 
 
 def _reserve_fields(item_id: str, currency: str, product_data: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,10 @@ One table (single-table design) keyed by `pk`/`sk`; the key prefixes say what a 
     IDENTITY#<kind>#<value>  IDENTITY     the account a wallet, passkey or email belongs to (unique)
     CHALLENGE#<challenge>  CHALLENGE      a passkey ceremony's challenge, used once
     EMAILCODE#<email>   CODE              the newest email sign-in code (hashed), its attempts and expiry
+    ENTITLEMENT#<id>    PRODUCT           an entitlement product: units, prices, status (store/entitlements.py)
+    HOLDING#<id>        HOLDING           a buyer's paid entitlement: units remaining (id = the opening's)
+    CONSUMPTION#<client>#<order_ref>  CONSUMPTION  a partner's consumption of units, once per order_ref
+    SERVICECLIENT#<id>  CLIENT            a partner service: hashed secrets, scopes, active
     OPENING#<id>        OPENING           an opening: quote, status, seeds, items once opened
     PAYMENT#<rail>#<id> PAYMENT           a claimed payment (signature, PaymentIntent...) -> the opening it paid
     WEBHOOK#<rail>#<id> WEBHOOK           an outside service's event, processed (written with its effect)
@@ -96,6 +100,30 @@ from packvault.store.catalog import (  # noqa: F401
     put_pack_item,
     retire_pack_item,
     stock_chain,
+)
+from packvault.store.entitlements import (  # noqa: F401
+    ConsumeFailed,
+    ConsumptionRecord,
+    EntitlementProductRecord,
+    HoldingRecord,
+    ServiceClientRecord,
+    account_holdings,
+    consume,
+    entitlement_pk,
+    get_consumption,
+    get_entitlement,
+    get_holding,
+    get_service_client,
+    holding_pk,
+    holding_writes,
+    holdings_key,
+    list_entitlements,
+    list_service_clients,
+    put_entitlement,
+    put_service_client,
+    refund_holding,
+    restore,
+    service_client_pk,
 )
 from packvault.store.expiry import (  # noqa: F401
     QUOTED_SHARD,
