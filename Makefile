@@ -33,6 +33,7 @@ run: $(VENV)/.installed
 
 # make demo (Solana) | make demo PAY=card (Stripe Checkout; BROWSER_PAY=1 to press Pay yourself) | PAY=credits
 # | PAY=topup (game credits over GraphQL) | PAY=open-payments (an Open Payments wallet on the local provider)
+# PAY=entitlement: a meal pack by card, consumed by a partner service with its own token (seed 004)
 # SIGNIN=email: a buyer without a wallet signs in with an emailed code (make demo PAY=card SIGNIN=email)
 demo: $(VENV)/.installed
 	$(if $(filter command line environment,$(origin PORT)),PACKVAULT_PORT=$(PORT)) $(VENV)/bin/python -m local.demo \

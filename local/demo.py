@@ -18,6 +18,9 @@ redirect to the finish route, which pays and opens the pack.
 local mail reader, as `packvault mail` does), pays by card, opens, checks the proof, sees the vault. With SIGNIN=email
 and a Solana rail (PAY=solana or credits), the buyer links the local keypair to the account first (a signed sign-in
 message): Solana payments come from a wallet linked to the account.
+`make demo PAY=entitlement` buys seed 004's 10-meal pack by card; a partner "ordering" service registered by the
+local operator takes its own token and consumes two meals (one call retried: taken once), and the holding's events
+are printed.
 `make demo PAY=credits` tops up with SOL and opens a pack from the balance; `make demo PAY=topup` buys game
 credits over GraphQL as seed 001's frontend does (sign in, pay the platform wallet first, purchaseGameCredit,
 poll the order until the vendor has delivered it).
@@ -65,12 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--solana-rpc", default=os.environ.get("PACKVAULT_SOLANA_RPC")
                         or state.get("solana_rpc", "http://127.0.0.1:8899"), help="the Solana JSON-RPC to pay on")
     parser.add_argument("--pack", default=os.environ.get("PACKVAULT_DEMO_PACK", "genesis-drop"), help="the pack")
-    parser.add_argument("--pay", choices=["solana", "card", "credits", "topup", "open-payments"],
+    parser.add_argument("--pay", choices=["solana", "card", "credits", "topup", "open-payments", "entitlement"],
                         default=os.environ.get("PAY") or "solana",
                         help="solana, card (Stripe Checkout through the local double), credits (top up with "
                         "SOL, open a pack from the balance, sell an item back), or topup (game credits over "
                         "GraphQL, delivered by the vendor), or open-payments (an Open Payments wallet approves the "
-                        "payment on the local wallet provider)")
+                        "payment on the local wallet provider), or entitlement (a meal pack by card, then a partner "
+                        "'ordering' service consumes meals with its own token)")
     parser.add_argument("--wallet-address", default=os.environ.get("WALLET_ADDRESS")
                         or (state.get("open_payments_wallets", "http://127.0.0.1") + "/alice"),
                         help="open-payments: the buyer's wallet address")
@@ -102,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
                                                              "expires_at": session["expires_at"]})
         if args.pay == "credits":
             return credits_flow(client, RpcWallet(args.solana_rpc), keypair)
+        if args.pay == "entitlement":
+            return entitlement_flow(client, args.api)
         if args.pay == "card":
             opened = card_flow(client, args.api, args.pack, args.browser)
         elif args.pay == "open-payments":
@@ -343,6 +349,60 @@ def credits_flow(client: PackvaultClient, wallet: RpcWallet, keypair: Keypair) -
     step("8. balance and ledger", {"balance": ledger["balance"], "entries": [
         f"{e['kind']} {e['amount']:+d} ({e['posting_id']})" for e in ledger["entries"]]})
     return 0 if result.match else 1
+
+
+def entitlement_flow(client: PackvaultClient, api: str) -> int:
+    """Seed 004's meal pack: bought by card, then consumed by a partner service (a local 'ordering' client with its
+    own OAuth client-credentials token), one order at a time, exactly once per order reference."""
+    on_sale = client.request("GET", "/api/v1/entitlements")["entitlements"]
+    step("2. entitlement packs on sale", [f"{e['entitlement_id']}: {e['units_included']} {e['unit_label']}s for "
+                                          + ", ".join(f"{p['amount']} {p['currency']}" for p in e["prices"])
+                                          for e in on_sale])
+    body = {"success_url": f"{api}/checkout/success?session_id={{CHECKOUT_SESSION_ID}}",
+            "cancel_url": f"{api}/checkout/cancelled"}
+    started = client.request("POST", "/api/v1/entitlements/products/meal-pack-10/checkout", body,
+                             headers={"idempotency-key": f"demo-{uuid.uuid4()}"})
+    paid = requests.post(f"{started['checkout_url']}/pay", timeout=10, allow_redirects=False)
+    opened = _wait_until_settled(client, started["opening_id"], 30)
+    step("3. bought the 10-meal pack by card: the signed webhook made the holding", {
+        "checkout": started["checkout_session_id"], "pay": paid.status_code, "status": opened["status"],
+        "holding_id": started["opening_id"]})
+    holding_id = started["opening_id"]
+    operator = PackvaultClient(api)
+    state = next((s for s in devstack.running_stacks().values() if s.get("api") == api.rstrip("/")), None)
+    if not state or not state.get("admin_keypair"):
+        print("demo: the stack has no local operator (OPERATOR_ROLES was set): create a service client with "
+              "`packvault service-clients create ordering --scopes entitlements:consume,entitlements:read`",
+              file=sys.stderr)
+        return 1
+    operator.sign_in(Keypair.load(state["admin_keypair"]))
+    created = operator.request("POST", "/api/v1/admin/service-clients",
+                               {"name": "ordering-demo", "scopes": ["entitlements:consume", "entitlements:read"]},
+                               headers={"idempotency-key": f"demo-{uuid.uuid4()}"})
+    step("4. an operator registered the partner 'ordering' service: its secret is shown once", {
+        "client_id": created["client_id"], "scopes": created["scopes"], "client_secret": "pvs_…(shown once)"})
+    token = requests.post(f"{api}/api/v1/oauth/token", data={"grant_type": "client_credentials"},
+                          auth=(created["client_id"], created["client_secret"]), timeout=10).json()
+    ordering = PackvaultClient(api, token["access_token"])
+    step("5. the ordering service took a five-minute token (OAuth 2.0 client credentials)", {
+        key: token[key] for key in ("token_type", "expires_in", "scope")})
+    order = f"order-{uuid.uuid4().hex[:6]}"
+    first = ordering.request("POST", f"/api/v1/entitlements/{holding_id}/consume", {"units": 1, "order_ref": order})
+    retried = ordering.request("POST", f"/api/v1/entitlements/{holding_id}/consume",
+                               {"units": 1, "order_ref": order})
+    second = ordering.request("POST", f"/api/v1/entitlements/{holding_id}/consume",
+                              {"units": 1, "order_ref": f"{order}-2"})
+    step("6. two meals ordered; the first call retried (same order_ref: the same answer, nothing taken twice)", {
+        "first": first, "retry_is_the_same": retried == first, "second": second})
+    seen = ordering.request("GET", f"/api/v1/entitlements/{holding_id}")
+    mine = client.request("GET", "/api/v1/me/entitlements")["holdings"]
+    step("7. what is left: as the service sees it, and in the buyer's account", {
+        "service": seen, "buyer": [f"{h['name']}: {h['units_remaining']}/{h['units_included']} {h['unit_label']}s "
+                                   f"({h['status']})" for h in mine]})
+    events = operator.request("GET", f"/api/v1/admin/events?entity=holding:{holding_id}")["events"]
+    step("8. the holding's typed events (actor, request id)", [f"{e['event_type']} by {e['actor']}"
+                                                               for e in events])
+    return 0 if seen["units_remaining"] == 8 and first == retried else 1
 
 
 def _wait_until_settled(client: PackvaultClient, opening_id: str, seconds: float) -> dict:

@@ -87,7 +87,8 @@ def test_the_card_credits_and_topup_demos_work_against_the_stack(stack):
     expected = {"card": ['"verdict": "match"', '"signed_quote": "holds"'],
                 "credits": ['"verdict": "match"', "topup +500"],
                 "topup": ['"status": "succeeded"', "Game credit purchase successful!"],
-                "open-payments": ['"verdict": "match"']}
+                "open-payments": ['"verdict": "match"'],
+                "entitlement": ['"retry_is_the_same": true', '"units_remaining": 8', "PACK_CONSUMED by service:"]}
     for pay, markers in expected.items():
         demo = _run([sys.executable, "-m", "local.demo", "--pay", pay], _env(stack))
         assert demo.returncode == 0, f"{pay}: {demo.stderr}"

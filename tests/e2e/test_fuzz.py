@@ -2,8 +2,8 @@
 generated valid and invalid requests (a bounded number per operation, derandomised so that a failure
 reproduces) must never answer 5xx, and every answer must conform to the document: a documented status code,
 the documented content type, and a body that matches its schema (errors included: the API's one error shape,
-or API Gateway's own {"message": ...}). Operator routes are called with the operator's token, buyer routes
-with a buyer's."""
+or API Gateway's own {"message": ...}). Operator routes are called with the operator's token, partner routes with a
+service token (OAuth client credentials), buyer routes with a buyer's."""
 
 from __future__ import annotations
 
@@ -39,9 +39,17 @@ def fuzz(stack):
     buyer = PackvaultClient(stack.base_url).sign_in(Keypair.generate())["token"]
     operator_keypair = Keypair.load(json.loads(Path(stack.state_file).read_text())["admin_keypair"])
     operator = PackvaultClient(stack.base_url).sign_in(operator_keypair)["token"]
+    created = PackvaultClient(stack.base_url, operator).request(
+        "POST", "/api/v1/admin/service-clients", {"name": "fuzz", "scopes": ["entitlements:consume",
+                                                                             "entitlements:read"]},
+        headers={"idempotency-key": "fuzz-service-client"})
+    service = PackvaultClient(stack.base_url).session.post(
+        f"{stack.base_url}/api/v1/oauth/token", data={"grant_type": "client_credentials"},
+        auth=(created["client_id"], created["client_secret"]), timeout=10).json()["access_token"]
     schema = schemathesis.openapi.from_dict(SPEC)
     schema.config.update(base_url=stack.base_url, request_timeout=20)
-    return schema, {"buyer": {"Authorization": f"Bearer {buyer}"}, "operator": {"Authorization": f"Bearer {operator}"}}
+    return schema, {"buyer": {"Authorization": f"Bearer {buyer}"}, "operator": {"Authorization": f"Bearer {operator}"},
+                    "service": {"Authorization": f"Bearer {service}"}}
 
 
 @pytest.mark.parametrize(("path", "method", "mode"), OPERATIONS,
@@ -50,7 +58,8 @@ def fuzz(stack):
 def test_every_answer_conforms_to_the_published_document(fuzz, path, method, mode):
     schema, tokens = fuzz
     operation = schema[path][method]
-    auth = tokens["operator" if path.startswith("/api/v1/admin/") else "buyer"]
+    partner = any("service" in requirement for requirement in SPEC["paths"][path][method.lower()]["security"])
+    auth = tokens["operator" if path.startswith("/api/v1/admin/") else "service" if partner else "buyer"]
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True, database=None,

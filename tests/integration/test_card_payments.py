@@ -592,3 +592,30 @@ def test_an_in_flight_checkout_of_the_same_buyer_and_pack_is_answered_again(sett
     monkeypatch.setattr(checkout, "IN_FLIGHT_MIN_LEFT", checkout.IN_FLIGHT_MIN_LEFT / 100)
     _, after_paid = start(settings, cards, wallet=wallet)
     assert after_paid["opening_id"] == fresh["opening_id"]  # the paid one is never answered again; the open one is
+
+
+def test_an_entitlement_bought_by_card_is_a_holding_and_a_full_refund_voids_what_is_left(settings, cards, double):
+    from packvault.catalog import entitlements as catalog
+    from packvault.products import entitlements
+
+    catalog.put_definition(catalog.check_definition({
+        "entitlement_id": "meals-5", "name": "5 meals", "units_included": 5, "unit_label": "meal",
+        "status": "ACTIVE", "prices": {"USD": "30.00"}}))
+    buyer = Keypair.generate().public_key
+    status, answer = checkout.create_checkout(settings, cards, buyer, "meals-5", dict(URLS), None, "entitlement")
+    assert status == 201 and answer["product"] == "entitlement"
+    assert double.state.objects[answer["checkout_session_id"]]["amount_total"] == 3000
+    pay(double, answer["checkout_session_id"])
+    completed = event_for(double, answer["checkout_session_id"], "checkout.session.completed")
+    assert deliver(settings, cards, completed) == "opened"
+    assert deliver(settings, cards, completed) != "opened"  # the duplicate changes nothing
+    holding = store.get_holding(answer["opening_id"])
+    assert (holding.account_id, int(holding.units_remaining), holding.rail) == (buyer, 5, "stripe")
+    entitlements.consume("svc_aaaaaaaaaaaaaaaaaaaa", holding.holding_id, {"units": 3, "order_ref": "o-1"})
+    record = opening(answer)
+    cards.refund(record.payment_id, record.opening_id)
+    assert deliver(settings, cards, charge_event(double, record.payment_id)) == "refunded"
+    holding = store.get_holding(answer["opening_id"])
+    assert holding.status == "REFUNDED" and int(holding.units_remaining) == 2  # nothing negative, nothing erased
+    (refunded,) = [e for e in store.events_of(holding.pk) if e.event_type == "PACK_REFUNDED"]
+    assert (refunded.payload["units_consumed"], refunded.payload["units_voided"]) == (3, 2)

@@ -11,7 +11,8 @@ from packvault import store
 def audit() -> dict[str, int]:
     """Reads every row and checks the invariants; returns the counts it checked. Raises AssertionError naming
     what is wrong: a payment claimed by nothing opened, owed or ordered, an opening with items twice or missing,
-    supply counters that disagree with the openings, vault totals, quote counters, or an unbalanced ledger."""
+    supply counters that disagree with the openings, vault totals, quote counters, an unbalanced ledger, or an
+    entitlement holding without its payment, with a negative count or one its consumptions do not explain."""
     rows = list(store.Row.scan())
     openings = {o.opening_id: o for o in (store.get_opening(r.pk.removeprefix("OPENING#")) for r in rows
                                           if r.sk == "OPENING")}
@@ -45,7 +46,32 @@ def audit() -> dict[str, int]:
         assert store.credit_balance(wallet) == sum(int(e.amount) for e in entries) >= 0
     postings = [store.get_posting(r.pk.removeprefix("POSTING#")) for r in rows if r.sk == "POSTING"]
     assert all(sum(int(e["amount"]) for e in p.entries) == 0 for p in postings), "an unbalanced posting"
-    return {"openings": len(openings), "payments": len(claims), "vault_items": len(vault), "postings": len(postings)}
+    holdings = [store.get_holding(r.pk.removeprefix("HOLDING#")) for r in rows if r.sk == "HOLDING"]
+    consumptions = [store.ConsumptionRecord.get(r.pk, r.sk) for r in rows if r.sk == "CONSUMPTION"]
+    _audit_holdings(holdings, consumptions, openings)
+    return {"openings": len(openings), "payments": len(claims), "vault_items": len(vault), "postings": len(postings),
+            "holdings": len(holdings)}
+
+
+def _audit_holdings(holdings: list[store.HoldingRecord], consumptions: list[store.ConsumptionRecord],
+                    openings: dict[str, store.OpeningRecord]) -> None:
+    """Entitlements: every holding has its paid opening (same id: never two for one payment), 0 <= units_remaining
+    = locked_credits_remaining (seed 004's v1 invariant), and the units it lacks are exactly its consumptions not
+    restored."""
+    taken = Counter()
+    for row in consumptions:
+        if row.restored_at is None:
+            taken[row.holding_id] += int(row.units)
+    for holding in holdings:
+        opening = openings.get(holding.holding_id)
+        assert opening is not None and opening.product == "entitlement" and opening.status in {
+            "OPENED", "REFUNDED"}, f"holding {holding.holding_id} has no paid opening"
+        assert opening.payment_id == holding.payment_id, f"holding {holding.holding_id}: another payment"
+        remaining = int(holding.units_remaining)
+        assert 0 <= remaining == int(holding.locked_credits_remaining), f"holding {holding.holding_id}: units"
+        assert int(holding.units_included) - remaining == taken[holding.holding_id], \
+            f"holding {holding.holding_id}: {int(holding.units_included) - remaining} units gone, " \
+            f"{taken[holding.holding_id]} consumed"
 
 
 ORDER_CLAIM = "order:"

@@ -302,6 +302,14 @@ class ServiceTokenAnswer(Open):
     scope: str
 
 
+class OAuthError(Open):
+    """RFC 6749 §5.2: the token endpoint's errors, in the shape OAuth libraries read."""
+
+    error: Literal["invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
+                   "unsupported_grant_type", "invalid_scope"]
+    error_description: str | None = None
+
+
 class ServiceClient(Open):
     client_id: str
     name: str
@@ -874,7 +882,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         {200: Consumption}, RestoreRequest, extra={"security": [{"service": ["entitlements:consume"]}]}),
     ("POST", "/api/v1/oauth/token"): Operation(
         "serviceToken", "OAuth 2.0 client credentials: a partner service's five-minute access token", "partners",
-        {200: ServiceTokenAnswer}, extra={"security": [], "requestBody": {"required": True, "content": {
+        {200: ServiceTokenAnswer, 400: OAuthError, 401: OAuthError},
+        extra={"security": [], "requestBody": {"required": True, "content": {
             "application/x-www-form-urlencoded": {"schema": {
                 "type": "object", "required": ["grant_type"], "properties": {
                     "grant_type": {"const": "client_credentials"}, "scope": {"type": "string"},

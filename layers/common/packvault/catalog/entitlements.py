@@ -88,11 +88,10 @@ def definition_of(record: store.EntitlementProductRecord) -> dict[str, Any]:
 
 
 def product_view(record: store.EntitlementProductRecord) -> dict[str, Any]:
-    from packvault.core import money
+    from packvault.catalog.views import price_view
 
     definition = definition_of(record)
-    prices = [{"currency": currency, "amount": amount, "rail": money.currency(currency).rail}
-              for currency, amount in sorted(definition.pop("prices").items())]
+    prices = [price_view(currency, amount, None) for currency, amount in sorted(definition.pop("prices").items())]
     return {**definition, "prices": prices, "definition_hash": record.definition_hash}
 
 

@@ -73,7 +73,7 @@ def pack_view(pack: store.PackRecord, items: list[store.PackItemRecord]) -> dict
         "name": pack.name,
         "description": pack.description,
         "status": pack.status,
-        "prices": [_price_view(symbol, amount, pack.stripe_price_id)
+        "prices": [price_view(symbol, amount, pack.stripe_price_id)
                    for symbol, amount in sorted(pack.prices.as_dict().items())],
         "cards_per_pack": int(pack.cards_per_pack),
         "supply": _supply_view(supply),
@@ -83,7 +83,7 @@ def pack_view(pack: store.PackRecord, items: list[store.PackItemRecord]) -> dict
     }
 
 
-def _price_view(symbol: str, amount: str, stripe_price_id: str | None) -> dict[str, str]:
+def price_view(symbol: str, amount: str, stripe_price_id: str | None) -> dict[str, str]:
     unit = money.currency(symbol)
     view = {"currency": unit.symbol, "amount": amount, "rail": unit.rail,
             "amount_base_units": str(money.to_base_units(amount, unit.decimals))}
@@ -142,7 +142,7 @@ def _optional_int(value: Any) -> int | None:
 def list_active_bundles() -> list[dict[str, Any]]:
     """Credit bundles on sale: so many credits (1 credit = US$0.01), priced per currency like packs."""
     return [{"bundle_id": b.bundle_id, "name": b.name, "credits": int(b.credits),
-             "prices": [_price_view(symbol, amount, None) for symbol, amount in sorted(b.prices.as_dict().items())]}
+             "prices": [price_view(symbol, amount, None) for symbol, amount in sorted(b.prices.as_dict().items())]}
             for b in store.list_bundles() if b.status == "ACTIVE"]
 
 
@@ -155,7 +155,7 @@ def list_game_credits() -> list[dict[str, Any]]:
         game = games.setdefault(item.game_id, {"game_id": item.game_id, "name": item.game_name,
                                                "user_data_schema": item.user_data_schema, "items": []})
         game["items"].append({"item_id": item.item_id, "name": item.name, "denomination": int(item.denomination),
-                              "prices": [_price_view(symbol, amount, None)
+                              "prices": [price_view(symbol, amount, None)
                                          for symbol, amount in sorted(item.prices.as_dict().items())]})
     return list(games.values())
 
