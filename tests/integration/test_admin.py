@@ -77,7 +77,8 @@ def test_a_mutation_needs_an_idempotency_key_and_a_retry_gets_the_same_answer(se
     first = admin.create_pack(ADMIN, drop(), "same-key")
     assert admin.create_pack(ADMIN, drop(), "same-key") == first
     refused("IDEMPOTENCY_KEY_REUSED", admin.create_pack, ADMIN, drop("other"), "same-key")
-    assert len([e for e in store.events_of(store.pack_pk("ops-drop")) if e.event_type == "PACK_LOADED"]) == 1
+    assert len([e for e in store.events_of(store.pack_pk("ops-drop")) if e.event_type == "PACK_CREATED"]) == 1
+    assert [e.event_type for e in store.events_of(store.pack_pk("ops-drop"))] == ["PACK_CREATED"]
 
 
 def test_the_stored_definition_reads_back_to_the_same_hash(settings):
@@ -129,8 +130,10 @@ def test_concurrent_patches_from_the_same_version_apply_one_at_a_time(settings):
         outcomes = list(pool.map(rename, range(8)))
     winners = [o for o in outcomes if isinstance(o, str) and o.startswith("Name")]
     assert winners and all(o in {"CATALOG_CONFLICT"} or o.startswith("Name") for o in outcomes)
-    loaded = [e for e in store.events_of(store.pack_pk("ops-drop")) if e.event_type == "PACK_LOADED"]
+    loaded = [e for e in store.events_of(store.pack_pk("ops-drop")) if e.event_type.startswith("PACK_")]
     assert len(loaded) == 1 + len(set(winners))  # every applied change left exactly one event
+    assert [e.event_type for e in loaded] == ["PACK_CREATED"] + ["PACK_UPDATED"] * len(set(winners))
+    assert all(set(e.payload["changed"]) == {"name"} for e in loaded[1:])
     assert store.get_pack("ops-drop").name in winners
 
 
@@ -143,7 +146,8 @@ def test_deactivate_then_activate_and_each_change_names_its_actor_and_request(se
     assert admin.set_pack_status(ADMIN, "ops-drop", "ACTIVE", "a1")[1]["pack"]["status"] == "ACTIVE"
     trail = admin.events("pack:ops-drop", 50, None)["events"]
     assert [(e["event_type"], e["payload"]["status"]) for e in trail] == [
-        ("PACK_LOADED", "ACTIVE"), ("PACK_LOADED", "INACTIVE"), ("PACK_LOADED", "ACTIVE")]
+        ("PACK_CREATED", "ACTIVE"), ("PACK_DEACTIVATED", "INACTIVE"), ("PACK_ACTIVATED", "ACTIVE")]
+    assert trail[1]["payload"]["changed"] == {"status": {"from": "ACTIVE", "to": "INACTIVE"}}
     assert [(e["actor"], e["request_id"]) for e in trail[1:]] == [(ADMIN, "req-deactivate"), (ADMIN, "req-activate")]
 
 

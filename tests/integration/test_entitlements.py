@@ -18,7 +18,7 @@ from packvault.catalog.loader import load_catalog_file
 from packvault.chain.rpc import SolanaRpc
 from packvault.core.errors import PackvaultError
 from packvault.core.settings import Settings
-from packvault.edge import oauth
+from packvault.edge import oauth, sweeping
 from packvault.edge import purchasing as purchase
 from packvault.products import entitlements
 from packvault.rails.solana import confirm
@@ -80,13 +80,25 @@ def test_a_paid_entitlement_is_one_holding_with_the_seed_invariant(env):
     assert entitlements.my_holdings(Keypair.generate().public_key, 20, None)["holdings"] == []
 
 
-def test_a_validity_period_expires_the_holding(env):
+def test_a_validity_period_expires_the_holding_and_the_sweep_records_it(env):
+    settings, rpc, _ = env
     _, holding_id = bought(env, "meal-pack-10")  # the demo catalog's: 365 days
+    entitlements.consume("svc_aaaaaaaaaaaaaaaaaaaa", holding_id, {"units": 4, "order_ref": "early"})
     holding = store.get_holding(holding_id)
-    assert holding.expires_at > holding.purchased_at
-    holding.update(actions=[store.HoldingRecord.expires_at.set("2000-01-01T00:00:00.000Z")])
+    assert holding.expires_at > holding.purchased_at and holding.expiry_shard.startswith("H")
+    sweeping.sweep(settings, rpc)
+    assert store.get_holding(holding_id).status == "ACTIVE"  # not due yet
+    holding.update(actions=[store.HoldingRecord.expires_at.set("2000-01-01T00:00:00Z")])
     assert code_of(lambda: entitlements.consume("svc_aaaaaaaaaaaaaaaaaaaa", holding_id,
                                                 {"units": 1, "order_ref": "late"})) == "HOLDING_EXPIRED"
+    sweeping.sweep(settings, rpc)
+    sweeping.sweep(settings, rpc)  # twice: recorded once
+    holding = store.get_holding(holding_id)
+    assert (holding.status, int(holding.units_remaining), holding.expiry_shard) == ("EXPIRED", 6, None)
+    expired = [e for e in store.events_of(holding.pk) if e.event_type == "PACK_EXPIRED"]
+    assert len(expired) == 1 and expired[0].payload["units_voided"] == 6
+    assert code_of(lambda: entitlements.restore("svc_aaaaaaaaaaaaaaaaaaaa", holding_id,
+                                                {"order_ref": "early"})) == "HOLDING_EXPIRED"
 
 
 def test_fifty_concurrent_consumes_against_twenty_units_take_exactly_twenty(env):

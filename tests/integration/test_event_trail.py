@@ -134,9 +134,9 @@ def test_each_transition_leaves_exactly_its_events(env, double):
          lambda: balance_open.rotate(buyer.public_key, {}))
 
     # Operators: a catalog edit, a no-op edit, a status change.
-    step("rename", [("PACK", "PACK_LOADED")], lambda: admin.patch_pack(ADMIN, "starter-unlimited", {"name": "Starter"},
+    step("rename", [("PACK", "PACK_UPDATED")], lambda: admin.patch_pack(ADMIN, "starter-unlimited", {"name": "Starter"},
                                                                    "rename-1"))
     step("rename-same", [], lambda: admin.patch_pack(ADMIN, "starter-unlimited", {"name": "Starter"},
                                                            "rename-2"))
-    step("deactivate", [("PACK", "PACK_LOADED")], lambda: admin.set_pack_status(ADMIN, "starter-unlimited", "INACTIVE",
-                                                                            "off-1"))
+    step("deactivate", [("PACK", "PACK_DEACTIVATED")],
+         lambda: admin.set_pack_status(ADMIN, "starter-unlimited", "INACTIVE", "off-1"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -489,17 +490,38 @@ def load_pack(pack: PackDefinition, based_on: str | None = None) -> LoadResult:
     old_supply = existing.supply_total if existing is not None else None
     supply = store.CountedChange(int(old_supply) if old_supply is not None else None, pack.supply_total)
     link = _next_link(record, existing, int(old_supply) if old_supply is not None else None)
+    changed = _changes(existing, record) if existing is not None else None
     try:
         if record.supply_shards is not None:  # every shard row is written with the pack
-            store.put_sharded_pack(record, existing, link)
+            store.put_sharded_pack(record, existing, link, changed)
         else:
-            store.put_pack(record, supply, existing.definition_hash if existing else None, link)
+            store.put_pack(record, supply, existing.definition_hash if existing else None, link, changed)
     except store.CounterConflict as exc:
         current = store.get_pack(pack.pack_id)
         if current is not None and current.definition_hash == definition_hash:  # a concurrent identical load won
             return LoadResult(pack.pack_id, "unchanged", int(current.odds_version))
         raise CatalogError([f"{exc}; nothing was reset"]) from exc
     return LoadResult(pack.pack_id, "updated" if existing else "created", odds_version)
+
+
+_COMPARED = {"name": "name", "description": "description", "status": "status", "cards_per_pack": "cards_per_pack",
+             "supply_total": "supply_total", "max_per_wallet": "max_per_wallet", "stripe_price_id": "stripe_price_id",
+             "buyback_bp": "buyback_bp", "buyback_hours": "buyback_hours", "odds_hash": "odds", "items_hash": "items"}
+
+
+def _changes(existing: store.PackRecord, record: store.PackRecord) -> dict[str, Any]:
+    """What a new definition changes of a pack ({field: {from, to}}), for its PACK_UPDATED event."""
+    def plain(value: Any) -> Any:
+        value = value.as_dict() if hasattr(value, "as_dict") else value
+        return int(value) if isinstance(value, float | Decimal) and value == int(value) else value
+
+    changed = {label: {"from": plain(getattr(existing, name)), "to": plain(getattr(record, name))}
+               for name, label in _COMPARED.items() if plain(getattr(existing, name)) != plain(getattr(record, name))}
+    if plain(existing.prices) != plain(record.prices):
+        changed["prices"] = {"from": plain(existing.prices), "to": plain(record.prices)}
+    if plain(existing.stock_totals) != plain(record.stock_totals):
+        changed["stock"] = {"from": plain(existing.stock_totals), "to": plain(record.stock_totals)}
+    return changed or {"definition": {"from": existing.definition_hash, "to": record.definition_hash}}
 
 
 def _sharded(existing: store.PackRecord | None) -> bool:

@@ -42,5 +42,8 @@ def sweep(settings: Settings, rpc: SolanaRpc | None, millis_left: Callable[[], i
     from packvault.rails.open_payments import checkout as open_payments_checkout
 
     rails[OPEN_PAYMENTS] = open_payments_checkout.settle_due(wallets)
-    return expiry.sweep(settings, rails, [resend_task(settings)], after, millis_left, now, rpc, anchor_key)
+    from packvault.products.entitlements import expire_task
+
+    return expiry.sweep(settings, rails, [resend_task(settings), expire_task(settings)], after, millis_left, now, rpc,
+                        anchor_key)
 

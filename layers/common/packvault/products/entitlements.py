@@ -15,7 +15,7 @@ from typing import Any
 from packvault import store
 from packvault.core.errors import ErrorCode, PackvaultError
 from packvault.core.settlement import Settlement
-from packvault.core.times import iso_millis, parse_iso
+from packvault.core.times import iso_seconds, parse_iso
 from packvault.sales.settle import receipt, request_token
 
 PRODUCT = "entitlement"
@@ -49,7 +49,7 @@ def fulfil(opening: store.OpeningRecord, settlement: Settlement,
     data = opening.product_data or {}
     now = store.utc_now_iso()
     units = int(data["units_included"])
-    expires = (iso_millis(parse_iso(now) + timedelta(days=int(data["validity_days"])))
+    expires = (iso_seconds(parse_iso(now) + timedelta(days=int(data["validity_days"])))
                if data.get("validity_days") else None)
     holding = store.HoldingRecord(
         pk=store.holding_pk(opening.opening_id), sk="HOLDING", gsi1pk=store.holdings_key(opening.wallet),
@@ -57,6 +57,7 @@ def fulfil(opening: store.OpeningRecord, settlement: Settlement,
         entitlement_id=opening.pack_id, name=opening.pack_name, unit_label=data["unit_label"],
         units_included=units, units_remaining=units, locked_credits_remaining=units, status="ACTIVE",
         purchased_at=now, expires_at=expires, definition_hash=data["definition_hash"], rail=settlement.rail,
+        expiry_shard=store.expiry_shard_key(store.HOLDING_SHARD, _shard_of(opening)) if expires else None,
         payment_id=settlement.payment_id, updated_at=now)
     purchased = store.new_event(holding.pk, "PACK_PURCHASED", {
         "units_delta": units, "locked_credits_delta": units, "entitlement_id": opening.pack_id,
@@ -79,6 +80,23 @@ def fulfil(opening: store.OpeningRecord, settlement: Settlement,
     for name, value in changes.items():
         setattr(opening, name, value)
     return receipt(opening)
+
+
+def _shard_of(opening: store.OpeningRecord) -> int:
+    """The holding's expiry shard: its quote's (already spread over EXPIRY_SHARDS by the reservation)."""
+    return int(opening.expiry_shard[1:]) if opening.expiry_shard and opening.expiry_shard[1:].isdigit() else 0
+
+
+def expire_task(settings: Any) -> Any:
+    """The sweep's part for entitlements: in each expiry shard, holdings whose validity ended become EXPIRED."""
+    from datetime import datetime
+
+    def expire(shard: int, now: datetime, report: Any) -> None:
+        for holding in store.due_holdings(store.expiry_shard_key(store.HOLDING_SHARD, shard), iso_seconds(now),
+                                          settings.sweep_batch_size):
+            store.expire_holding(holding)
+
+    return expire
 
 
 def opening_fields(opening: store.OpeningRecord, view: str) -> dict[str, Any]:
@@ -126,16 +144,23 @@ def consume(client_id: str, holding_id: str, body: dict[str, Any]) -> tuple[int,
                              field="units")
     _check_order_ref(order_ref)
     for attempt in range(CONSUME_ATTEMPTS):
-        if (earlier := store.get_consumption(client_id, order_ref)) is not None:
-            return _earlier(earlier, holding_id, units)
+        # Two round trips when nothing is in the way: the holding, then the transaction (whose condition on the
+        # consumption row is the idempotency check). The order_ref is looked up only when something refuses.
         holding = _holding(holding_id)
-        _refuse_unusable(holding)
-        if int(holding.units_remaining) < units:
-            raise PackvaultError(ErrorCode.INSUFFICIENT_UNITS, units_remaining=int(holding.units_remaining),
-                                 units_requested=units)
+        try:
+            _refuse_unusable(holding)
+            if int(holding.units_remaining) < units:
+                raise PackvaultError(ErrorCode.INSUFFICIENT_UNITS, units_remaining=int(holding.units_remaining),
+                                     units_requested=units)
+        except PackvaultError:
+            if (earlier := store.get_consumption(client_id, order_ref)) is not None:
+                return _earlier(earlier, holding_id, units)  # a retry after the units ran out: the first answer
+            raise
         try:
             row = store.consume(holding, client_id, order_ref, units, store.utc_now_iso())
-        except store.ConsumeFailed:  # the holding moved or the order_ref was used meanwhile: read again, decide again
+        except store.ConsumeFailed:  # the order_ref was used, or the holding moved: read again, decide again
+            if (earlier := store.get_consumption(client_id, order_ref)) is not None:
+                return _earlier(earlier, holding_id, units)
             time.sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 6)))
             continue
         return 200, consumption_view(row, holding_id)
@@ -151,8 +176,7 @@ def restore(client_id: str, holding_id: str, body: dict[str, Any]) -> tuple[int,
         raise PackvaultError(ErrorCode.CONSUMPTION_NOT_FOUND)
     if consumption.restored_at is None:
         holding = _holding(holding_id)
-        if holding.status == "REFUNDED":
-            raise PackvaultError(ErrorCode.HOLDING_REFUNDED)
+        _refuse_unusable(holding)
         with contextlib.suppress(store.ConsumeFailed):  # restored concurrently, or refunded: read what is true now
             store.restore(consumption, holding, store.utc_now_iso())
         consumption = store.get_consumption(client_id, order_ref) or consumption

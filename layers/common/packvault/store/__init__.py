@@ -102,6 +102,7 @@ from packvault.store.catalog import (  # noqa: F401
     stock_chain,
 )
 from packvault.store.entitlements import (  # noqa: F401
+    HOLDING_SHARD,
     ConsumeFailed,
     ConsumptionRecord,
     EntitlementProductRecord,
@@ -109,7 +110,9 @@ from packvault.store.entitlements import (  # noqa: F401
     ServiceClientRecord,
     account_holdings,
     consume,
+    due_holdings,
     entitlement_pk,
+    expire_holding,
     get_consumption,
     get_entitlement,
     get_holding,

@@ -270,14 +270,14 @@ def put_odds_version(pack_id: str, version: int, odds_hash: str, table: dict[str
 
 
 def put_pack(pack: PackRecord, supply: CountedChange, expected_definition_hash: str | None,
-             chain_link: dict[str, Any] | None = None) -> None:
+             chain_link: dict[str, Any] | None = None, changed: dict[str, Any] | None = None) -> None:
     """Create or update a pack row and append its event (and, when what quotes commit to changed, the next link of
     its stock history chain) in one transaction.
 
     The condition on the stored definition hash makes two concurrent loads of different files fail
     instead of interleaving; supply moves by delta and never resets what is reserved or sold.
     """
-    event = pack_loaded_event(pack, supply.new_total)
+    event = pack_loaded_event(pack, supply.new_total, changed)
     try:
         _write_pack(pack, event, supply, expected_definition_hash, chain_link)
     except TransactWriteError as exc:
@@ -303,11 +303,20 @@ def _write_pack(pack: PackRecord, event: EventRecord, supply: CountedChange, exp
         transaction.save(event, condition=EventRecord.pk.does_not_exist())
 
 
-def pack_loaded_event(pack: PackRecord, supply_total: int | None) -> EventRecord:
-    return new_event(pack.pk, "PACK_LOADED", {"definition_hash": pack.definition_hash, "status": pack.status,
-                                              "odds_version": pack.odds_version, "supply_total": supply_total,
-                                              **({"supply_shards": int(pack.supply_shards)}
-                                                 if pack.supply_shards else {})})
+def pack_loaded_event(pack: PackRecord, supply_total: int | None, changed: dict[str, Any] | None) -> EventRecord:
+    """The typed catalog event (seed 004 §2.3): PACK_CREATED (`changed` None), PACK_ACTIVATED / PACK_DEACTIVATED
+    (only the status changed), else PACK_UPDATED with what changed ({field: {from, to}})."""
+    if changed is None:
+        event_type = "PACK_CREATED"
+    elif set(changed) == {"status"}:
+        event_type = "PACK_ACTIVATED" if pack.status == "ACTIVE" else "PACK_DEACTIVATED"
+    else:
+        event_type = "PACK_UPDATED"
+    return new_event(pack.pk, event_type, {"definition_hash": pack.definition_hash, "status": pack.status,
+                                           "odds_version": pack.odds_version, "supply_total": supply_total,
+                                           **({"changed": changed} if changed else {}),
+                                           **({"supply_shards": int(pack.supply_shards)}
+                                              if pack.supply_shards else {})})
 
 
 def save_chain_link(transaction: TransactWrite, pack: PackRecord, chain_link: dict[str, Any] | None) -> None:

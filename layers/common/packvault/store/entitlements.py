@@ -24,6 +24,7 @@ from pynamodb.transactions import TransactWrite
 from packvault.store.table import (
     ByKindIndex,
     EventRecord,
+    ExpiryIndex,
     Page,
     Row,
     TableMeta,
@@ -39,6 +40,7 @@ PRODUCT_SORT_KEY = "PRODUCT"
 HOLDING_SORT_KEY = "HOLDING"
 CONSUMPTION_SORT_KEY = "CONSUMPTION"
 CLIENT_SORT_KEY = "CLIENT"
+HOLDING_SHARD = "H"  # the sweep's index: holdings with a validity, keyed by when they expire
 ENTITLEMENTS_LIST_KEY = "ENTITLEMENTS"
 
 
@@ -66,6 +68,8 @@ class HoldingRecord(Row):
         pass
 
     by_kind = ByKindIndex()
+    by_expiry = ExpiryIndex()  # sparse: a holding with a validity, until it expires, under H<shard>
+    expiry_shard = UnicodeAttribute(null=True)
     gsi1pk = UnicodeAttribute()  # ACCOUNT#<account_id>#HOLDINGS
     gsi1sk = UnicodeAttribute()  # <purchased_at>#<holding_id>
     holding_id = UnicodeAttribute()
@@ -76,9 +80,9 @@ class HoldingRecord(Row):
     units_included = NumberAttribute()
     units_remaining = NumberAttribute()
     locked_credits_remaining = NumberAttribute()  # seed 004's v1 invariant: always equal to units_remaining
-    status = UnicodeAttribute()  # ACTIVE | EXHAUSTED | REFUNDED
+    status = UnicodeAttribute()  # ACTIVE | EXHAUSTED | REFUNDED | EXPIRED
     purchased_at = UnicodeAttribute()
-    expires_at = UnicodeAttribute(null=True)
+    expires_at = UnicodeAttribute(null=True)  # ISO seconds
     definition_hash = UnicodeAttribute()
     rail = UnicodeAttribute()
     payment_id = UnicodeAttribute()
@@ -242,11 +246,40 @@ def refund_holding(holding_id: str, refund: dict[str, Any]) -> bool:
     try:
         _transact(lambda t: (t.update(holding, actions=[HoldingRecord.status.set("REFUNDED"),
                                                         HoldingRecord.refunded_at.set(now),
-                                                        HoldingRecord.updated_at.set(now)],
+                                                        HoldingRecord.updated_at.set(now),
+                                                        HoldingRecord.expiry_shard.remove()],
                                       condition=HoldingRecord.units_remaining == int(holding.units_remaining)),
                              t.save(event, condition=EventRecord.pk.does_not_exist())))
     except ConsumeFailed:
         return refund_holding(holding_id, refund)  # a consumption moved the count meanwhile: read it again
+    return True
+
+
+def due_holdings(shard_key: str, up_to: str, limit: int) -> list[HoldingRecord]:
+    """Holdings in one expiry shard whose validity ends at or before `up_to`."""
+    rows = HoldingRecord.by_expiry.query(shard_key, HoldingRecord.expires_at <= up_to, limit=limit, page_size=limit)
+    return [holding for row in rows if (holding := get_holding(row.pk.removeprefix("HOLDING#"))) is not None]
+
+
+def expire_holding(holding: HoldingRecord) -> bool:
+    """The holding's validity ended: EXPIRED (what is left is void; nothing is deleted) with PACK_EXPIRED, in one
+    transaction conditional on the count read. False if it changed meanwhile (the next sweep looks again) or was
+    refunded (then it only leaves the index)."""
+    now = utc_now_iso()
+    if holding.status not in ("ACTIVE", "EXHAUSTED"):
+        holding.update(actions=[HoldingRecord.expiry_shard.remove()])
+        return False
+    event = new_event(holding.pk, "PACK_EXPIRED", {"units_voided": int(holding.units_remaining),
+                                                    "expires_at": holding.expires_at})
+    try:
+        _transact(lambda t: (t.update(holding, actions=[HoldingRecord.status.set("EXPIRED"),
+                                                        HoldingRecord.updated_at.set(now),
+                                                        HoldingRecord.expiry_shard.remove()],
+                                      condition=(HoldingRecord.units_remaining == int(holding.units_remaining))
+                                      & HoldingRecord.status.is_in("ACTIVE", "EXHAUSTED")),
+                             t.save(event, condition=EventRecord.pk.does_not_exist())))
+    except ConsumeFailed:
+        return False
     return True
 
 

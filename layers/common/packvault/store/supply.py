@@ -239,12 +239,13 @@ def write_shard_rows(transaction: TransactWrite, pack: PackRecord, current: list
 WRITE_ATTEMPTS = 5
 
 
-def put_sharded_pack(pack: PackRecord, existing: PackRecord | None, chain_link: dict[str, Any] | None) -> None:
+def put_sharded_pack(pack: PackRecord, existing: PackRecord | None, chain_link: dict[str, Any] | None,
+                     changed: dict[str, Any] | None = None) -> None:
     """Create or update a pack whose supply is (or was) sharded, in one transaction with every shard row: the
     units still available (plus the change of total) spread evenly over the new shard count, reserved and sold
     units left where they are, so nothing is lost or invented. Computed from a snapshot and written only if no
     shard moved since; a purchase in between makes it read and compute again."""
-    event = pack_loaded_event(pack, int(pack.supply_total) if pack.supply_total is not None else None)
+    event = pack_loaded_event(pack, int(pack.supply_total) if pack.supply_total is not None else None, changed)
     for _ in range(WRITE_ATTEMPTS):
         fresh, current = snapshot(pack.pack_id, shard_rows(existing)) if existing is not None else (None, [])
         targets = _targets(pack, existing, current)
