@@ -516,13 +516,19 @@ def run(args: argparse.Namespace, explicit: set[str]) -> int:
         specs = template.functions(tpl)
         routes = template.routes(tpl)
         sources = template.queue_sources(tpl)
+        streams = template.stream_sources(tpl)
         functions = ({r.function_id for r in routes} | {r.authorizer.function_id for r in routes if r.authorizer}
-                     | {source.function_id for source in sources})
+                     | {source.function_id for source in sources} | {source.function_id for source in streams})
         pools = {fid: FunctionPool(specs[fid], args.containers, args.verbose) for fid in functions}
         for pool in pools.values():
             stack.callback(pool.close)
         for source in sources:
             QueuePoller(sqs.endpoint, queues[source.queue_id], source, pools[source.function_id].invoke, stop).start()
+        for stream in streams:
+            from local.streams import StreamPoller
+
+            StreamPoller(args.dynamodb_endpoint, args.table_name, stream, pools[stream.function_id].invoke,
+                         stop).start()
         for schedule in template.schedules(tpl):
             scheduled = FunctionPool(specs[schedule.function_id], 1, args.verbose)
             stack.callback(scheduled.close)

@@ -166,6 +166,8 @@ def table_definitions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
         }
         if props.get("GlobalSecondaryIndexes"):
             definition["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        if props.get("StreamSpecification"):
+            definition["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
         tables[logical_id] = {"definition": definition, "ttl": props.get("TimeToLiveSpecification")}
     return tables
 
@@ -199,6 +201,32 @@ class QueueSource:
     queue_id: str
     batch_size: int
     partial_failures: bool
+
+
+@dataclass(frozen=True)
+class StreamSource:
+    """A DynamoDB Streams event source mapping: the function, the batch size, the filter pattern, and whether the
+    function reports partial batch failures."""
+
+    function_id: str
+    batch_size: int
+    pattern: Any
+    partial_failures: bool
+
+
+def stream_sources(template: dict[str, Any]) -> list[StreamSource]:
+    import json
+
+    found = []
+    for logical_id, resource in resources(template, "AWS::Serverless::Function").items():
+        for event in resource["Properties"].get("Events", {}).values():
+            if event["Type"] == "DynamoDB":
+                props = event["Properties"]
+                filters = (props.get("FilterCriteria") or {}).get("Filters") or []
+                found.append(StreamSource(logical_id, int(props.get("BatchSize", 100)),
+                                          json.loads(filters[0]["Pattern"]) if filters else {},
+                                          "ReportBatchItemFailures" in props.get("FunctionResponseTypes", [])))
+    return found
 
 
 def queue_sources(template: dict[str, Any]) -> list[QueueSource]:

@@ -100,6 +100,40 @@ def mark_refunded(opening_id: str) -> Response:
     return _json(answer, status)
 
 
+@app.get("/api/v1/admin/webhook-endpoints")
+def list_webhook_endpoints() -> Response:
+    _operator(admin.SUPPORT)
+    return _json(admin.list_webhook_endpoints())
+
+
+@app.post("/api/v1/admin/webhook-endpoints", middlewares=[_admin_change])
+def create_webhook_endpoint() -> Response:
+    status, answer = admin.webhook_endpoint_change(settings, _operator(admin.ADMIN), "create", None, None,
+                                                   json_body(app), idempotency_key(app))
+    return _json(answer, status)
+
+
+@app.post("/api/v1/admin/webhook-endpoints/<endpoint_id>/<action>", middlewares=[_admin_change])
+def change_webhook_endpoint(endpoint_id: str, action: str) -> Response:
+    status, answer = admin.webhook_endpoint_change(settings, _operator(admin.ADMIN), action, endpoint_id, None,
+                                                   json_body(app), idempotency_key(app))
+    return _json(answer, status)
+
+
+@app.get("/api/v1/admin/webhook-endpoints/<endpoint_id>/deliveries")
+def list_deliveries(endpoint_id: str) -> Response:
+    _operator(admin.SUPPORT)
+    return _json(admin.endpoint_deliveries(endpoint_id, query_limit(app), _query("cursor")))
+
+
+@app.post("/api/v1/admin/webhook-endpoints/<endpoint_id>/deliveries/<notification_id>/replay",
+          middlewares=[_admin_change])
+def replay_delivery(endpoint_id: str, notification_id: str) -> Response:
+    status, answer = admin.webhook_endpoint_change(settings, _operator(admin.ADMIN), "replay", endpoint_id,
+                                                   notification_id, {}, idempotency_key(app))
+    return _json(answer, status)
+
+
 @app.get("/api/v1/admin/service-clients")
 def list_service_clients() -> Response:
     _operator(admin.SUPPORT)

@@ -48,6 +48,16 @@ def service_token() -> Response:
                     headers=headers)
 
 
+@app.get("/api/v1/me/notifications")
+def notification_preferences() -> dict:
+    return identities.notification_preferences(current_account(app))
+
+
+@app.put("/api/v1/me/notifications")
+def set_notification_preferences() -> dict:
+    return identities.set_notification_preferences(current_account(app), json_body(app))
+
+
 @app.get("/api/v1/me/identities")
 def list_identities() -> dict:
     return identities.list_identities(current_account(app))

@@ -1,6 +1,7 @@
 """Imports run one way through the domain's capability packages (DESIGN invariant 18):
 
-    core <- store | chain <- accounts | fairness <- catalog <- sales <- rails <- products <- edge <- functions
+    core <- store | chain <- accounts | fairness <- catalog <- sales <- rails <- products | notifications <- edge
+         <- functions
 
 A module may import its own package and any package below it; never one above or beside it (store and chain
 are beside each other, and so are accounts and fairness), and one rail never imports another. Every import counts,
@@ -18,7 +19,7 @@ from tests.conftest import ROOT
 
 PACKAGE = ROOT / "layers" / "common" / "packvault"
 RANK = {"core": 0, "store": 1, "chain": 1, "accounts": 2, "fairness": 2, "catalog": 3, "sales": 4, "rails": 5,
-        "products": 6, "edge": 7}
+        "products": 6, "notifications": 6, "edge": 7}
 
 
 def imported_modules(source: str, module: str) -> list[tuple[int, str]]:

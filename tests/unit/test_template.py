@@ -164,7 +164,8 @@ def test_no_lambda_code_imports_the_tooling():
 def test_the_operator_signals_have_alarms_that_notify_the_alarm_topic():
     alarms = {name: r["Properties"] for name, r in TPL["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
     assert set(alarms) == {"ApiServerErrorsAlarm", "FunctionErrorsAlarm", "RefundsDueAlarm",
-                           "WebhookSignatureFailuresAlarm", "FulfilmentDeadLettersAlarm"}
+                           "WebhookSignatureFailuresAlarm", "FulfilmentDeadLettersAlarm",
+                           "NotificationsDeadLettersAlarm"}
     for name, alarm in alarms.items():
         assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
     watched = {m["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"]

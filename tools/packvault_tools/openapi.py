@@ -335,6 +335,54 @@ class EntitlementChange(Open):
     entitlement: EntitlementProduct
 
 
+class NotificationPreferences(Open):
+    email_receipts: bool
+    email: str | None = Field(description="Where receipts go: the account's verified address (null: none).")
+
+
+class NotificationPreferencesRequest(BaseModel):
+    email_receipts: bool
+
+
+class WebhookEndpoint(Open):
+    endpoint_id: str
+    url: str
+    event_types: list[str]
+    active: bool
+    disabled_reason: str | None = None
+    failing_since: str | None = None
+    created_at: str
+    secret: str | None = Field(None, description="Only when created: the Standard Webhooks signing secret (whsec_...).")
+
+
+class WebhookEndpointList(Open):
+    webhook_endpoints: list[WebhookEndpoint]
+
+
+class WebhookEndpointRequest(BaseModel):
+    url: str = Field(max_length=2048, description="https, on a public host (http and private hosts only in dev).")
+    event_types: list[str] = Field(description="Notification types (README, \"Notifications\"), or [\"*\"].")
+
+
+class Delivery(Open):
+    delivery_id: str
+    notification_id: str
+    type: str
+    status: Literal["PENDING", "DELIVERED", "FAILED"]
+    attempts: int
+    last_status: int | None = None
+    last_error: str | None = None
+    next_attempt_at: str | None = None
+    delivered_at: str | None = None
+    created_at: str
+
+
+class DeliveryList(Open):
+    endpoint_id: str
+    deliveries: list[Delivery]
+    cursor: str | None = None
+
+
 class CloseAccountRequest(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
 
@@ -888,6 +936,27 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
                 "type": "object", "required": ["grant_type"], "properties": {
                     "grant_type": {"const": "client_credentials"}, "scope": {"type": "string"},
                     "client_id": {"type": "string"}, "client_secret": {"type": "string"}}}}}}}),
+    ("GET", "/api/v1/me/notifications"): Operation(
+        "getNotificationPreferences", "Whether receipts are emailed to your verified address", "auth",
+        {200: NotificationPreferences}),
+    ("PUT", "/api/v1/me/notifications"): Operation(
+        "setNotificationPreferences", "Turn emailed receipts on or off", "auth", {200: NotificationPreferences},
+        NotificationPreferencesRequest),
+    ("GET", "/api/v1/admin/webhook-endpoints"): Operation(
+        "adminListWebhookEndpoints", "Partners' webhook endpoints (never a secret)", "operators",
+        {200: WebhookEndpointList}),
+    ("POST", "/api/v1/admin/webhook-endpoints"): Operation(
+        "adminCreateWebhookEndpoint", "Register a webhook endpoint; its signing secret is in this answer only",
+        "operators", {201: WebhookEndpoint}, WebhookEndpointRequest, headers=IDEMPOTENT),
+    ("POST", "/api/v1/admin/webhook-endpoints/{endpoint_id}/{action}"): Operation(
+        "adminChangeWebhookEndpoint", "enable or disable an endpoint", "operators", {200: WebhookEndpoint},
+        headers=IDEMPOTENT),
+    ("GET", "/api/v1/admin/webhook-endpoints/{endpoint_id}/deliveries"): Operation(
+        "adminListDeliveries", "An endpoint's deliveries, newest first, with their attempts", "operators",
+        {200: DeliveryList}, query=PAGING),
+    ("POST", "/api/v1/admin/webhook-endpoints/{endpoint_id}/deliveries/{notification_id}/replay"): Operation(
+        "adminReplayDelivery", "Deliver a notification again (a new attempt sequence, the same id and body)",
+        "operators", {200: Delivery}, headers=IDEMPOTENT),
     ("GET", "/api/v1/admin/service-clients"): Operation(
         "adminListServiceClients", "Partner service clients (never a secret)", "operators", {200: ServiceClientList}),
     ("POST", "/api/v1/admin/service-clients"): Operation(
@@ -925,7 +994,9 @@ _PATH = {
     "kind": {"type": "string", "enum": ["wallet", "passkey", "email"]},
     "holding_id": {"type": "string", "format": "uuid"},
     "client_id": {"type": "string", "pattern": "^svc_[a-z2-7]{20}$"},
-    "action": {"type": "string", "enum": ["rotate", "finish-rotation", "revoke"]},
+    "action": {"type": "string", "enum": ["rotate", "finish-rotation", "revoke", "enable", "disable"]},
+    "endpoint_id": {"type": "string", "pattern": "^we_[0-9a-f]{20}$"},
+    "notification_id": {"type": "string", "pattern": "^evt_[0-9a-f]{26}$"},
     "identity_id": {"type": "string", "minLength": 1, "maxLength": 400},
     "account_id": {"type": "string", "pattern": "^(acct_[a-z2-7]{24}|[1-9A-HJ-NP-Za-km-z]{32,44})$"},
 }

@@ -12,16 +12,18 @@ from packvault.core.settings import ConfigurationError, Settings
 _clients: dict[tuple[str, str | None], Any] = {}
 
 
-def send(settings: Settings, to: str, subject: str, text: str) -> None:
-    """Send one plain-text email; MAIL_UNAVAILABLE (503) when SES refuses or cannot be reached."""
+def send(settings: Settings, to: str, subject: str, text: str, html: str | None = None) -> None:
+    """Send one email (text, and HTML when given); MAIL_UNAVAILABLE (503) when SES refuses or cannot be reached."""
     if settings.mail_from is None:
         raise ConfigurationError("MAIL_FROM must be set to send email (the verified SES sender address)")
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
+        body = {"Text": {"Data": text, "Charset": "UTF-8"},
+                **({"Html": {"Data": html, "Charset": "UTF-8"}} if html is not None else {})}
         _client(settings).send_email(FromEmailAddress=settings.mail_from, Destination={"ToAddresses": [to]},
                                      Content={"Simple": {"Subject": {"Data": subject, "Charset": "UTF-8"},
-                                                         "Body": {"Text": {"Data": text, "Charset": "UTF-8"}}}})
+                                                         "Body": body}})
     except (BotoCoreError, ClientError) as exc:
         logger.warning("mail not sent", extra={"error": type(exc).__name__})
         raise PackvaultError(ErrorCode.MAIL_UNAVAILABLE) from None

@@ -73,6 +73,8 @@ def operator_keys(account_id: str, rows: list[store.IdentityRecord]) -> list[str
 def link(account_id: str, identity: store.IdentityRecord) -> dict[str, Any]:
     """Link a proved identity to the signed-in account. Linking it again to the same account changes nothing;
     one that belongs to another account is refused (409 IDENTITY_TAKEN), never merged."""
+    if is_public_key(account_id) and store.get_account(account_id) is None:
+        account_for_wallet(account_id)  # a wallet's implicit account (it bought before accounts existed): made now
     if identity.kind == "wallet" and identity.value != account_id and _wallet_is_own_account(identity.value):
         raise PackvaultError(ErrorCode.IDENTITY_TAKEN, "This wallet has its own account (it bought here before): "
                              "sign in with the wallet and link the other identity there instead.")

@@ -126,6 +126,9 @@ class ErrorCode(StrEnum):
     SCOPE_MISSING = "SCOPE_MISSING"
     BUYER_TOKEN_REQUIRED = "BUYER_TOKEN_REQUIRED"
     SERVICE_CLIENT_NOT_FOUND = "SERVICE_CLIENT_NOT_FOUND"
+    WEBHOOK_URL_INVALID = "WEBHOOK_URL_INVALID"
+    WEBHOOK_ENDPOINT_NOT_FOUND = "WEBHOOK_ENDPOINT_NOT_FOUND"
+    DELIVERY_NOT_FOUND = "DELIVERY_NOT_FOUND"
     INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
@@ -268,6 +271,9 @@ _CATALOGUE: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.SCOPE_MISSING: (403, "The service token does not carry the scope this route needs."),
     ErrorCode.BUYER_TOKEN_REQUIRED: (403, "This route is for buyers: a service token cannot act for a buyer."),
     ErrorCode.SERVICE_CLIENT_NOT_FOUND: (404, "No service client has this id."),
+    ErrorCode.WEBHOOK_URL_INVALID: (400, "url must be an https URL on a public host."),
+    ErrorCode.WEBHOOK_ENDPOINT_NOT_FOUND: (404, "No webhook endpoint has this id."),
+    ErrorCode.DELIVERY_NOT_FOUND: (404, "No delivery has this id."),
     ErrorCode.INTERNAL_ERROR: (500, "Something went wrong on our side; it has been logged."),
 }
 

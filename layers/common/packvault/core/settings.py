@@ -95,6 +95,8 @@ class Settings(BaseModel):
                                   pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     ses_endpoint: str | None = Field(alias="SES_ENDPOINT", default=None)
     email_code_ttl_seconds: int = Field(alias="EMAIL_CODE_TTL_SECONDS", default=600, ge=60, le=600)
+    notifications_queue_url: str | None = Field(alias="NOTIFICATIONS_QUEUE_URL", default=None)
+    notifications_dead_letter_url: str | None = Field(alias="NOTIFICATIONS_DEAD_LETTER_URL", default=None)
 
     @field_validator("dynamodb_endpoint", "platform_wallet", "jwt_signing_key", "jwt_signing_key_parameter",
                      "stripe_secret_key", "stripe_secret_key_parameter", "stripe_webhook_secret",
@@ -104,7 +106,8 @@ class Settings(BaseModel):
                      "quote_signing_key_parameter", "open_payments_wallet_address", "open_payments_key_id",
                      "open_payments_private_key", "open_payments_private_key_parameter", "open_payments_finish_url",
                      "open_payments_result_url", "record_anchor_key", "record_anchor_key_parameter",
-                     "passkey_rp_id", "mail_from", "ses_endpoint", mode="before")
+                     "passkey_rp_id", "mail_from", "ses_endpoint", "notifications_queue_url",
+                     "notifications_dead_letter_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -248,6 +248,43 @@ def _mark_order_refunded(wallet: str, order_id: str, reference: Any) -> tuple[in
     return 200, {"order_id": order_id, "status": "refunded", "refund": refund}
 
 
+def list_webhook_endpoints() -> dict[str, Any]:
+    from packvault.notifications import endpoints
+
+    return {"webhook_endpoints": [endpoints.view(e) for e in store.list_endpoints()]}
+
+
+def webhook_endpoint_change(settings: Settings, operator: str, action: str, endpoint_id: str | None,
+                            notification_id: str | None, body: dict[str, Any],
+                            idempotency_key: str | None) -> tuple[int, dict[str, Any]]:
+    """create (201, with the signing secret: shown in this answer only) | enable | disable | replay a delivery."""
+    from packvault.notifications import delivery, endpoints
+
+    if action == "create":
+        return _once(operator, "admin.webhook_endpoint.create", idempotency_key, body,
+                     lambda: (201, endpoints.create(settings, body.get("url"), body.get("event_types"))))
+    if endpoint_id is None or not re.fullmatch(r"we_[0-9a-f]{20}", endpoint_id):
+        raise PackvaultError(ErrorCode.WEBHOOK_ENDPOINT_NOT_FOUND)
+    if action in ("enable", "disable"):
+        return _once(operator, f"admin.webhook_endpoint.{action}", idempotency_key, {"endpoint_id": endpoint_id},
+                     lambda: (200, endpoints.set_active(endpoint_id, action == "enable", body.get("reason"))))
+    if action == "replay" and notification_id and re.fullmatch(r"evt_[0-9a-f]{26}", notification_id):
+        return _once(operator, "admin.delivery.replay", idempotency_key, {"delivery": notification_id},
+                     lambda: (200, delivery.replay(f"{endpoint_id}#{notification_id}", settings)))
+    raise PackvaultError(ErrorCode.ROUTE_NOT_FOUND)
+
+
+def endpoint_deliveries(endpoint_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
+    from packvault.notifications import delivery
+
+    try:
+        page = store.receiver_deliveries(endpoint_id, limit, cursor)
+    except store.BadCursor:
+        raise PackvaultError(ErrorCode.INVALID_CURSOR) from None
+    return {"endpoint_id": endpoint_id, "deliveries": [delivery.view(row) for row in page.rows],
+            "cursor": page.cursor}
+
+
 def list_service_clients() -> dict[str, Any]:
     from packvault.accounts import service_clients
 

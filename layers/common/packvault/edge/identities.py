@@ -27,6 +27,22 @@ def link_email(settings: Any, account_id: str, body: dict[str, Any]) -> dict[str
     return principal.link(account_id, store.new_identity(account_id, "email", email))
 
 
+def notification_preferences(account_id: str) -> dict[str, Any]:
+    """Receipts go to the account's verified email address (an email identity), unless turned off."""
+    emails = [row.value for row in principal.identities(account_id) if row.kind == "email"]
+    return {"email_receipts": store.email_receipts_wanted(account_id), "email": emails[0] if emails else None}
+
+
+def set_notification_preferences(account_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    wanted = body.get("email_receipts")
+    if not isinstance(wanted, bool):
+        from packvault.core.errors import ErrorCode, PackvaultError
+
+        raise PackvaultError(ErrorCode.VALIDATION_FAILED, "email_receipts: true or false.", field="email_receipts")
+    store.set_email_receipts(account_id, wanted)
+    return notification_preferences(account_id)
+
+
 def unlink(account_id: str, kind: str, identity_id: str) -> dict[str, Any]:
     value = unquote(identity_id)
     return principal.unlink(account_id, kind, value.strip().lower() if kind == "email" else value)

@@ -16,6 +16,9 @@ One table (single-table design) keyed by `pk`/`sk`; the key prefixes say what a 
     HOLDING#<id>        HOLDING           a buyer's paid entitlement: units remaining (id = the opening's)
     CONSUMPTION#<client>#<order_ref>  CONSUMPTION  a partner's consumption of units, once per order_ref
     SERVICECLIENT#<id>  CLIENT            a partner service: hashed secrets, scopes, active
+    WEBHOOKENDPOINT#<id>  ENDPOINT        a partner's webhook endpoint (store/notifications.py)
+    DELIVERY#<receiver>#<notification>  DELIVERY  one notification to one receiver, its attempts
+    NOTIFYPREFS#<account>  PREFS          a buyer's email receipt preference
     OPENING#<id>        OPENING           an opening: quote, status, seeds, items once opened
     PAYMENT#<rail>#<id> PAYMENT           a claimed payment (signature, PaymentIntent...) -> the opening it paid
     WEBHOOK#<rail>#<id> WEBHOOK           an outside service's event, processed (written with its effect)
@@ -160,6 +163,25 @@ from packvault.store.nonces import (  # noqa: F401
     NonceRecord,
     consume_nonce,
     put_nonce,
+)
+from packvault.store.notifications import (  # noqa: F401
+    DeliveryRecord,
+    NotificationPrefsRecord,
+    WebhookEndpointRecord,
+    claim_attempt,
+    create_delivery,
+    deliveries_key,
+    delivery_pk,
+    email_receipts_wanted,
+    endpoint_pk,
+    get_delivery,
+    get_endpoint,
+    list_endpoints,
+    put_endpoint,
+    receiver_deliveries,
+    record_attempt,
+    reset_delivery,
+    set_email_receipts,
 )
 from packvault.store.open_payments import (  # noqa: F401
     OpenPaymentsFlowRecord,
