@@ -108,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             return credits_flow(client, RpcWallet(args.solana_rpc), keypair)
         if args.pay == "entitlement":
             return entitlement_flow(client, args.api)
+        receiver = partner_receiver(args.api)
         if args.pay == "card":
             opened = card_flow(client, args.api, args.pack, args.browser)
         elif args.pay == "open-payments":
@@ -117,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         if opened is None:
             return 1
         show_opening(client, args.pack, opened)
+        show_notifications(receiver, opened["opening_id"], args.api, args.sign_in == "email")
         return 0
 
     return guarded("demo", args.api, flow)
@@ -144,6 +146,53 @@ def email_sign_in(client: PackvaultClient, api: str, keypair: Keypair, needs_wal
             "wallet": keypair.public_key, "message": challenge["message"],
             "signature": keypair.sign(challenge["message"].encode())})
         step("1c. linked the local keypair: Solana payments come from a wallet linked to the account", linked)
+
+
+def partner_receiver(api: str) -> Any:
+    """A partner's webhook receiver (local/webhook_receiver.py, verifying signatures from the docs alone), registered
+    by the local operator for opening.opened; None when the stack has no local operator."""
+    from local.webhook_receiver import WebhookReceiver
+
+    state = next((s for s in devstack.running_stacks().values() if s.get("api") == api.rstrip("/")), None)
+    if not state or not state.get("admin_keypair"):
+        return None
+    operator = PackvaultClient(api)
+    operator.sign_in(Keypair.load(state["admin_keypair"]))
+    receiver = WebhookReceiver().start()
+    created = operator.request("POST", "/api/v1/admin/webhook-endpoints",
+                               {"url": receiver.url, "event_types": ["opening.opened"]},
+                               headers={"idempotency-key": f"demo-{uuid.uuid4()}"})
+    receiver.secret = created["secret"]
+    receiver.endpoint_id = created["endpoint_id"]
+    receiver.operator = operator
+    return receiver
+
+
+def show_notifications(receiver: Any, opening_id: str, api: str, by_email: bool) -> None:
+    """The opening.opened webhook as the partner received it, and (for a buyer with an email) the receipt."""
+    if receiver is not None:
+        got = receiver.wait_for("opening.opened", 20)
+        mine = got if got and got["data"]["opening_id"] == opening_id else None
+        headers = next((a["headers"] for a in receiver.attempts if a["body"] is got), {})
+        step("10. a partner's endpoint received opening.opened, signed (Standard Webhooks), and verified it", {
+            "id": mine and mine["id"], "type": mine and mine["type"],
+            "items": mine and [i["name"] for i in mine["data"].get("items", [])],
+            "webhook-id": headers.get("webhook-id"), "signature": (headers.get("webhook-signature") or "")[:16] + "…",
+            "verified": bool(mine)})
+        receiver.shutdown()  # and the demo's endpoint goes with it: later events are not sent to a closed port
+        receiver.operator.request("POST", f"/api/v1/admin/webhook-endpoints/{receiver.endpoint_id}/disable",
+                                  {"reason": "the demo's receiver stopped"},
+                                  headers={"idempotency-key": f"demo-{uuid.uuid4()}"})
+    if by_email:
+        state = next((s for s in devstack.running_stacks().values() if s.get("api") == api.rstrip("/")), None)
+        deadline = time.monotonic() + 20
+        receipt = None
+        while state and time.monotonic() < deadline and receipt is None:
+            receipt = next((m for m in reversed(devstack.sent_mail(state)) if "Your pack is open" in
+                            (m["subject"] or "")), None)
+            time.sleep(0.3)
+        step("11. the receipt email the buyer got (`packvault mail`)", receipt and {
+            "to": receipt["to"], "subject": receipt["subject"], "body": receipt["body"].splitlines()[:8]})
 
 
 def guarded(name: str, api: str, flow: Callable[[], int]) -> int:

@@ -30,6 +30,8 @@ class WebhookReceiver(ThreadingHTTPServer):
     def __init__(self, fail_first: int = 0) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.secret: str | None = None
+        self.endpoint_id: str | None = None
+        self.operator: Any = None  # who registered it (the demo disables its endpoint when done)
         self.fail_first = fail_first
         self.attempts: list[dict[str, Any]] = []  # every request: headers, body, verified, answered
         self.lock = threading.Lock()

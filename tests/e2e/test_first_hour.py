@@ -84,7 +84,8 @@ def test_without_a_stack_or_a_table_the_tools_say_what_to_do(stack, tmp_path):
 
 
 def test_the_card_credits_and_topup_demos_work_against_the_stack(stack):
-    expected = {"card": ['"verdict": "match"', '"signed_quote": "holds"'],
+    expected = {"card": ['"verdict": "match"', '"signed_quote": "holds"', '"type": "opening.opened"',
+                         '"verified": true'],
                 "credits": ['"verdict": "match"', "topup +500"],
                 "topup": ['"status": "succeeded"', "Game credit purchase successful!"],
                 "open-payments": ['"verdict": "match"'],
@@ -103,6 +104,7 @@ def test_a_buyer_without_a_wallet_signs_in_by_email_and_pays_by_card(stack):
     assert '"wallet": null' in demo.stdout and '"account_id": "acct_' in demo.stdout
     assert '"verdict": "match"' in demo.stdout and '"signed_quote": "holds"' in demo.stdout
     assert "1c. linked" not in demo.stdout  # a card buyer never needs a wallet
+    assert '"subject": "Packvault: Your pack is open"' in demo.stdout  # the receipt, by email
     demo = _run([sys.executable, "-m", "local.demo", "--pay", "solana", "--sign-in", "email"], _env(stack))
     assert demo.returncode == 0 and "1c. linked the local keypair" in demo.stdout, demo.stderr
     assert_audit_holds(stack)

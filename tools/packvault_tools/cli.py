@@ -232,6 +232,30 @@ def _service_clients(action: str, args: argparse.Namespace) -> int:
     return 0
 
 
+def _webhook_endpoints(action: str, args: argparse.Namespace) -> int:
+    from packvault.core.errors import PackvaultError
+    from packvault.core.settings import get_settings
+    from packvault.edge import admin
+    from packvault.edge.runtime import configure
+    from packvault.notifications import endpoints
+
+    configure()
+    try:
+        if action == "create":
+            answer = endpoints.create(get_settings(), args.url, args.events)
+        elif action == "list":
+            answer = admin.list_webhook_endpoints()
+        elif action == "deliveries":
+            answer = admin.endpoint_deliveries(args.endpoint_id, 50, None)
+        else:
+            answer = endpoints.set_active(args.endpoint_id, action == "enable")
+    except PackvaultError as refused:
+        print(f"packvault: {refused.message}", file=sys.stderr)
+        return 1
+    print(json.dumps(answer, indent=2))
+    return 0
+
+
 def _mail(args: argparse.Namespace) -> int:
     state = devstack.read_state()
     if state is None:
@@ -436,6 +460,18 @@ def build_parser() -> argparse.ArgumentParser:
         command.set_defaults(run=lambda a, action=action: _service_clients(action, a))
     _command(services, "list", "every service client (never a secret)").set_defaults(
         run=lambda a: _service_clients("list", a))
+    hooks = _command(commands, "webhook-endpoints", "partners' webhook endpoints").add_subparsers(
+        dest="action", required=True)
+    hook = _command(hooks, "create", "register an endpoint; its signing secret is printed once")
+    hook.add_argument("url")
+    hook.add_argument("--events", default="*", help="comma-separated notification types, or * for all")
+    hook.set_defaults(run=lambda a: _webhook_endpoints("create", a))
+    _command(hooks, "list", "every endpoint (never a secret)").set_defaults(run=lambda a: _webhook_endpoints("list", a))
+    for action in ("enable", "disable", "deliveries"):
+        command = _command(hooks, action, f"{action} an endpoint" if action != "deliveries" else
+                           "an endpoint's deliveries, newest first")
+        command.add_argument("endpoint_id")
+        command.set_defaults(run=lambda a, action=action: _webhook_endpoints(action, a))
     mail = _command(commands, "mail", "the mail the local stack sent (sign-in codes), oldest first")
     mail.add_argument("--to", help="only the mail to this address")
     mail.add_argument("--code", action="store_true", help="print only the newest code sent to --to")
