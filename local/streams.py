@@ -17,6 +17,8 @@ from typing import Any
 from local import template
 
 log = logging.getLogger("local")
+SHARD_CHECK_SECONDS = 5
+IDLE_SECONDS = 0.25
 
 
 def matches(pattern: Any, value: Any) -> bool:
@@ -54,23 +56,26 @@ class StreamPoller(threading.Thread):
         self.stream_arn = table["LatestStreamArn"]
         self.source, self.invoke, self._stop = source, invoke, stop
         self.iterators: dict[str, str | None] = {}
+        self.next_shard_check = 0.0
 
     def run(self) -> None:
         while not self._stop.is_set():
             try:
                 if not self.poll_once():
-                    time.sleep(0.2)
+                    time.sleep(IDLE_SECONDS)
             except Exception:
                 log.exception("stream poll for %s failed", self.source.function_id)
                 time.sleep(1)
 
     def poll_once(self) -> bool:
         """True when records were handed over."""
-        for shard in self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]:
-            if shard["ShardId"] not in self.iterators:
-                self.iterators[shard["ShardId"]] = self.streams.get_shard_iterator(
-                    StreamArn=self.stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON",
-                )["ShardIterator"]
+        if time.monotonic() >= self.next_shard_check:  # new shards are rare: look every few seconds, not each poll
+            self.next_shard_check = time.monotonic() + SHARD_CHECK_SECONDS
+            for shard in self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]:
+                if shard["ShardId"] not in self.iterators:
+                    self.iterators[shard["ShardId"]] = self.streams.get_shard_iterator(
+                        StreamArn=self.stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON",
+                    )["ShardIterator"]
         moved = False
         for shard_id, iterator in list(self.iterators.items()):
             if iterator is None:

@@ -38,16 +38,21 @@ def dynamodb_local() -> Iterator[dynamodb.DynamoDBLocal]:
         yield database
 
 
-def create_table_from_template(endpoint: str, name: str) -> None:
+def create_table_from_template(endpoint: str, name: str, stream: bool = False) -> None:
+    """The template's table. Its stream only when a test reads it (`stream=True`): DynamoDB Local keeps every
+    stream record of every table it holds, which slows the whole session's writes when hundreds of tables have one."""
     (table,) = template.table_definitions(template.load()).values()
+    if not stream:
+        table = {**table, "definition": {k: v for k, v in table["definition"].items() if k != "StreamSpecification"}}
     dynamodb.create_table(dynamodb.client(endpoint), name, table)
 
 
 @pytest.fixture
-def local_table(dynamodb_local: dynamodb.DynamoDBLocal) -> Iterator[Settings]:
-    """A fresh table on DynamoDB Local, built from template.yaml, with the data-access layer bound to it."""
+def local_table(dynamodb_local: dynamodb.DynamoDBLocal, request: pytest.FixtureRequest) -> Iterator[Settings]:
+    """A fresh table on DynamoDB Local, built from template.yaml, with the data-access layer bound to it (and its
+    stream when the test module says STREAM = True)."""
     name = f"t-{uuid.uuid4().hex[:12]}"
-    create_table_from_template(dynamodb_local.endpoint, name)
+    create_table_from_template(dynamodb_local.endpoint, name, getattr(request.module, "STREAM", False))
     settings = Settings.from_env({"STAGE": "dev", "TABLE_NAME": name, "DYNAMODB_ENDPOINT": dynamodb_local.endpoint})
     store.bind(settings)
     yield settings

@@ -27,6 +27,7 @@ from packvault.notifications.receipts import receipt
 from tests.integration.test_entitlements import PLATFORM, PRODUCT, bought
 
 SENDER = "no-reply@packvault.localhost"
+STREAM = True  # the table with its stream, as deployed (tests/conftest.py: local_table)
 
 
 @pytest.fixture(scope="module")
