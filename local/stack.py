@@ -477,6 +477,7 @@ def run(args: argparse.Namespace, explicit: set[str]) -> int:
         start_mail(sqs)
         # Passkeys need a domain: browsers refuse WebAuthn on http://127.0.0.1, so the page signs in with passkeys
         # on http://localhost:<port> (the same server).
+        os.environ.setdefault("WEBHOOKS_ALLOW_PRIVATE", "true")  # the demo's webhook receiver is on 127.0.0.1
         os.environ.setdefault("PASSKEY_RP_ID", "localhost")
         os.environ.setdefault("PASSKEY_ORIGINS", f"http://localhost:{args.port}")
         if not os.environ.get("VENDOR_API_URL"):

@@ -21,7 +21,7 @@ from local.webhook_receiver import WebhookReceiver, verify
 from packvault import store
 from packvault.accounts import principal
 from packvault.core.errors import PackvaultError
-from packvault.core.settings import Settings
+from packvault.core.settings import ConfigurationError, Settings
 from packvault.notifications import catalogue, delivery, endpoints, fanout
 from packvault.notifications.receipts import receipt
 from tests.integration.test_entitlements import PLATFORM, PRODUCT, bought
@@ -58,7 +58,7 @@ def env(local_table, solana_node, moto_server, monkeypatch):
         "PLATFORM_WALLET": PLATFORM.public_key, "SOLANA_RPC_URLS": solana_node.url, "JWT_SIGNING_KEY": "k" * 40,
         "SQS_ENDPOINT": server.endpoint, "NOTIFICATIONS_QUEUE_URL": queues["NotificationsQueue"],
         "NOTIFICATIONS_DEAD_LETTER_URL": queues["NotificationsDeadLetterQueue"], "MAIL_FROM": SENDER,
-        "SES_ENDPOINT": server.endpoint})
+        "SES_ENDPOINT": server.endpoint, "WEBHOOKS_ALLOW_PRIVATE": "true"})
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(name, "local")
     return settings, SolanaRpc([solana_node.url]), RpcWallet(solana_node.url), server, queues
@@ -203,7 +203,12 @@ def test_a_receiver_failing_past_the_schedule_is_dead_lettered_and_disabled(env)
 
 def test_private_addresses_are_refused_outside_dev_at_registration_and_at_send(env):
     settings, _, _, _, _ = env
-    prod = settings.model_copy(update={"stage": "prod"})
+    prod = settings.model_copy(update={"stage": "prod", "webhooks_allow_private": False})
+    plain_dev = settings.model_copy(update={"webhooks_allow_private": False})  # dev without the local flag
+    with pytest.raises(PackvaultError):
+        endpoints.check_url(plain_dev, "http://127.0.0.1:9/hooks")
+    with pytest.raises(ConfigurationError):
+        Settings.from_env({"STAGE": "prod", "TABLE_NAME": "t-x", "WEBHOOKS_ALLOW_PRIVATE": "true"})
     for url in ("https://127.0.0.1/hooks", "https://localhost/h", "https://10.0.0.8/h", "http://example.com/h",
                 "https://user@example.com/h", "ftp://example.com"):
         with pytest.raises(PackvaultError) as refused:

@@ -97,6 +97,7 @@ class Settings(BaseModel):
     email_code_ttl_seconds: int = Field(alias="EMAIL_CODE_TTL_SECONDS", default=600, ge=60, le=600)
     notifications_queue_url: str | None = Field(alias="NOTIFICATIONS_QUEUE_URL", default=None)
     notifications_dead_letter_url: str | None = Field(alias="NOTIFICATIONS_DEAD_LETTER_URL", default=None)
+    webhooks_allow_private: bool = Field(alias="WEBHOOKS_ALLOW_PRIVATE", default=False)
 
     @field_validator("dynamodb_endpoint", "platform_wallet", "jwt_signing_key", "jwt_signing_key_parameter",
                      "stripe_secret_key", "stripe_secret_key_parameter", "stripe_webhook_secret",
@@ -207,6 +208,13 @@ class Settings(BaseModel):
             if not url.startswith(("http://", "https://")):
                 raise ValueError(f"{url!r} is not an http:// or https:// URL")
         return value
+
+    @model_validator(mode="after")
+    def _private_webhooks_only_in_dev(self) -> Settings:
+        if self.webhooks_allow_private and self.stage != "dev":
+            raise ValueError(f"WEBHOOKS_ALLOW_PRIVATE is on but STAGE is {self.stage}: webhooks to private addresses "
+                             "are allowed only when STAGE=dev")
+        return self
 
     @model_validator(mode="after")
     def _bypass_only_in_dev(self) -> Settings:

@@ -88,7 +88,9 @@ def signature_headers(secret: str, message_id: str, body: str, at: datetime | No
 
 
 def _session(settings: Settings) -> Any:
-    if settings.stage == "dev":  # the local stack's receiver is on 127.0.0.1
+    from packvault.notifications.endpoints import private_allowed
+
+    if private_allowed(settings):  # the local stack's receiver is on 127.0.0.1
         import requests
 
         session = requests.Session()

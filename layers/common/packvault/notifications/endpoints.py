@@ -2,7 +2,7 @@
 signing secret shown once (Standard Webhooks: whsec_<base64 of 32 random bytes>). The URL must be https and name a
 public host (its text, and every address it resolves to, checked at registration; the delivery's connection checks
 again at connect time). Only in the dev stage may an endpoint be http or on a private address (the local stack's
-receiver)."""
+receiver), and only when WEBHOOKS_ALLOW_PRIVATE says so (`make run` does)."""
 
 from __future__ import annotations
 
@@ -49,16 +49,21 @@ def check_url(settings: Settings, url: Any) -> str:
     if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH:
         raise PackvaultError(ErrorCode.WEBHOOK_URL_INVALID, "url: an https URL of at most 2048 characters.")
     parts = urlsplit(url.strip())
-    dev = settings.stage == "dev"
-    if parts.scheme not in (("https", "http") if dev else ("https",)) or not parts.hostname or parts.username:
+    relaxed = private_allowed(settings)
+    if parts.scheme not in (("https", "http") if relaxed else ("https",)) or not parts.hostname or parts.username:
         raise PackvaultError(ErrorCode.WEBHOOK_URL_INVALID, "url: https://host/path (no user info)" +
-                             ("" if dev else "; http is only accepted in the dev stage") + ".")
-    if not dev:
+                             ("" if relaxed else "; http only in the dev stage with WEBHOOKS_ALLOW_PRIVATE") + ".")
+    if not relaxed:
         try:
             resolve_public(public_host(parts.hostname), parts.port or 443)
         except NonPublicAddress as refused:
             raise PackvaultError(ErrorCode.WEBHOOK_URL_INVALID, f"url: {refused}") from None
     return url.strip()
+
+
+def private_allowed(settings: Settings) -> bool:
+    """The local stack's receivers are on 127.0.0.1: only there (dev, and said explicitly) is the guard off."""
+    return settings.stage == "dev" and settings.webhooks_allow_private
 
 
 def view(endpoint: store.WebhookEndpointRecord) -> dict[str, Any]:
