@@ -15,9 +15,10 @@ from typing import Any
 
 from packvault import store
 from packvault.core.log import logger
+from packvault.core.queues import sqs
 from packvault.core.settings import Settings
 from packvault.core.times import iso_seconds, parse_iso
-from packvault.notifications.fanout import _client, enqueue
+from packvault.notifications.fanout import enqueue
 
 RETRY_SCHEDULE = (10, 60, 300, 1800, 7200, 21600, 43200, 86400)  # seconds after each failed attempt
 TIMEOUT_SECONDS = 5
@@ -131,7 +132,7 @@ def _give_up(settings: Settings, delivery: store.DeliveryRecord, status: int | N
     logger.error("notification not delivered", extra={"receiver": delivery.receiver,
                                                        "notification": delivery.notification_id, "status": status})
     if settings.notifications_dead_letter_url:
-        _client(settings.aws_region, settings.sqs_endpoint).send_message(
+        sqs(settings).send_message(
             QueueUrl=settings.notifications_dead_letter_url,
             MessageBody=json.dumps({"delivery": f"{delivery.receiver}#{delivery.notification_id}",
                                     "last_status": status, "last_error": error}))

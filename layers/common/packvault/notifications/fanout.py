@@ -6,11 +6,11 @@ message. The state change never waits for any of this: its own transaction alrea
 from __future__ import annotations
 
 import json
-from functools import cache
 from typing import Any
 
 from packvault import store
 from packvault.core.log import logger
+from packvault.core.queues import sqs
 from packvault.core.settings import Settings
 from packvault.notifications import catalogue, endpoints
 
@@ -47,20 +47,13 @@ def _emailable(account_id: Any) -> bool:
     return any(row.kind == "email" for row in identities(account_id)) and store.email_receipts_wanted(account_id)
 
 
-@cache
-def _client(region: str, endpoint: str | None) -> Any:
-    import botocore.session
-
-    return botocore.session.get_session().create_client("sqs", region_name=region, endpoint_url=endpoint)
-
-
 def enqueue(settings: Settings, delivery_id: str, delay_seconds: int = 0, not_before: str | None = None) -> None:
     """One message per attempt; the queue's own redelivery and dead-letter queue cover a lost consumer."""
     if not settings.notifications_queue_url:
         logger.warning("no notifications queue configured", extra={"delivery": delivery_id})
         return
     body = {"delivery": delivery_id, **({"not_before": not_before} if not_before else {})}
-    _client(settings.aws_region, settings.sqs_endpoint).send_message(
+    sqs(settings).send_message(
         QueueUrl=settings.notifications_queue_url, MessageBody=json.dumps(body),
         DelaySeconds=max(0, min(900, delay_seconds)))
 
