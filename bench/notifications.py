@@ -32,13 +32,7 @@ def main() -> int:
         print("bench: start the local stack first (make run)", file=sys.stderr)
         return 2
     api = state["api"]
-    operator = PackvaultClient(api)
-    operator.sign_in(Keypair.load(state["admin_keypair"]))
-    receiver = WebhookReceiver().start()
-    created = operator.request("POST", "/api/v1/admin/webhook-endpoints",
-                               {"url": receiver.url, "event_types": ["opening.opened"]},
-                               headers={"idempotency-key": f"bench-{uuid.uuid4()}"})
-    receiver.secret = created["secret"]
+    receiver = WebhookReceiver().register(api, state["admin_keypair"], ["opening.opened"])
     buyer = Keypair.generate()
     client = PackvaultClient(api)
     client.sign_in(buyer)
@@ -55,9 +49,7 @@ def main() -> int:
                 return 1
             time.sleep(0.01)
         latencies.append((time.monotonic() - answered) * 1000)
-    operator.request("POST", f"/api/v1/admin/webhook-endpoints/{created['endpoint_id']}/disable", {},
-                     headers={"idempotency-key": f"bench-{uuid.uuid4()}"})
-    receiver.shutdown()
+    receiver.close()
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
     print(f"opening.opened webhook after the open's answer, {len(latencies)} openings: "

@@ -156,16 +156,7 @@ def partner_receiver(api: str) -> Any:
     state = next((s for s in devstack.running_stacks().values() if s.get("api") == api.rstrip("/")), None)
     if not state or not state.get("admin_keypair"):
         return None
-    operator = PackvaultClient(api)
-    operator.sign_in(Keypair.load(state["admin_keypair"]))
-    receiver = WebhookReceiver().start()
-    created = operator.request("POST", "/api/v1/admin/webhook-endpoints",
-                               {"url": receiver.url, "event_types": ["opening.opened"]},
-                               headers={"idempotency-key": f"demo-{uuid.uuid4()}"})
-    receiver.secret = created["secret"]
-    receiver.endpoint_id = created["endpoint_id"]
-    receiver.operator = operator
-    return receiver
+    return WebhookReceiver().register(api, state["admin_keypair"], ["opening.opened"])
 
 
 def show_notifications(receiver: Any, opening_id: str, api: str, by_email: bool) -> None:
@@ -179,10 +170,7 @@ def show_notifications(receiver: Any, opening_id: str, api: str, by_email: bool)
             "items": mine and [i["name"] for i in mine["data"].get("items", [])],
             "webhook-id": headers.get("webhook-id"), "signature": (headers.get("webhook-signature") or "")[:16] + "…",
             "verified": bool(mine)})
-        receiver.shutdown()  # and the demo's endpoint goes with it: later events are not sent to a closed port
-        receiver.operator.request("POST", f"/api/v1/admin/webhook-endpoints/{receiver.endpoint_id}/disable",
-                                  {"reason": "the demo's receiver stopped"},
-                                  headers={"idempotency-key": f"demo-{uuid.uuid4()}"})
+        receiver.close()
     if by_email:
         state = next((s for s in devstack.running_stacks().values() if s.get("api") == api.rstrip("/")), None)
         deadline = time.monotonic() + 20

@@ -10,6 +10,7 @@ import hmac
 import json
 import threading
 import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -43,6 +44,26 @@ class WebhookReceiver(ThreadingHTTPServer):
     def start(self) -> WebhookReceiver:
         threading.Thread(target=self.serve_forever, daemon=True, name="webhook-receiver").start()
         return self
+
+    def register(self, api: str, admin_keypair: str, event_types: list[str]) -> WebhookReceiver:
+        """Registered on the local stack by its operator (the keypair `make run` made), for these types; started."""
+        from packvault_tools.client import Keypair, PackvaultClient
+
+        self.operator = PackvaultClient(api)
+        self.operator.sign_in(Keypair.load(admin_keypair))
+        created = self.operator.request("POST", "/api/v1/admin/webhook-endpoints",
+                                        {"url": self.url, "event_types": event_types},
+                                        headers={"idempotency-key": f"receiver-{uuid.uuid4()}"})
+        self.secret, self.endpoint_id = created["secret"], created["endpoint_id"]
+        return self.start()
+
+    def close(self) -> None:
+        """Stop, and disable its endpoint: later events are not sent to a closed port."""
+        self.shutdown()
+        if self.operator is not None and self.endpoint_id is not None:
+            self.operator.request("POST", f"/api/v1/admin/webhook-endpoints/{self.endpoint_id}/disable",
+                                  {"reason": "the local receiver stopped"},
+                                  headers={"idempotency-key": f"receiver-{uuid.uuid4()}"})
 
     def received(self, notification_type: str | None = None) -> list[dict[str, Any]]:
         """The notifications accepted (verified and answered 2xx), oldest first."""
