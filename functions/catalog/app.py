@@ -1,13 +1,14 @@
-"""Public reads: the packs, one pack, a pack's immutable odds versions and stock history chain, the credit
-bundles, any opening's fairness proof (GET /api/v1/proofs/{opening_id}) and the API's OpenAPI document
+"""Public reads: the packs, one pack, its pull statistics, a pack's immutable odds versions and stock history
+chain, the credit bundles, any opening's fairness proof (GET /api/v1/proofs/{opening_id}) and the API's OpenAPI document
 (GET /api/v1/openapi.json)."""
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from packvault.catalog import stats as pack_statistics
 from packvault.catalog import views as catalog
-from packvault.edge.http import create_app, logger
+from packvault.edge.http import create_app, logger, to_json
 from packvault.edge.runtime import configure
 from packvault.fairness import quote_signing, records
 from packvault.sales import proofs
@@ -34,6 +35,12 @@ def get_odds_version(pack_id: str, version: str) -> dict:
 @app.get("/api/v1/packs/<pack_id>/stock-chain")
 def get_stock_chain(pack_id: str) -> dict:
     return catalog.get_stock_chain(pack_id)
+
+
+@app.get("/api/v1/packs/<pack_id>/stats")
+def get_pack_stats(pack_id: str) -> Response:
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON,
+                    body=to_json(pack_statistics.pack_stats(pack_id)), headers={"Cache-Control": "public, max-age=60"})
 
 
 @app.get("/api/v1/proofs/<opening_id>")

@@ -23,7 +23,8 @@ anchor_key = anchoring.signing_key_from(secret(settings.record_anchor_key, setti
 metrics = Metrics(namespace="Packvault")
 
 _METRICS = {"expired": "ExpiredOpenings", "released_units": "ReleasedUnits", "late_payments": "LatePaymentsFound",
-            "refunds_due": "RefundsDue", "opened": "OpenedBySweep", "periods_anchored": "RecordPeriodsAnchored"}
+            "refunds_due": "RefundsDue", "opened": "OpenedBySweep", "periods_anchored": "RecordPeriodsAnchored",
+            "odds_drift": "OddsDrift"}
 
 
 @metrics.log_metrics

@@ -311,7 +311,7 @@ def test_sealing_an_hour_counts_each_packs_openings_once(env, monkeypatch):
     assert records.seal_due(datetime(2031, 1, 1, 2, 10, tzinfo=UTC)) == 0
     assert store.pack_stats("count-a") == (3, period)  # sealed (and counted) once
 
-    many = {f"many-{n:03d}": 1 + n % 3 for n in range(230)}  # three transactions' worth of packs
+    many = {f"many-{n:03d}": store.HourCounts(1 + n % 3) for n in range(230)}  # five transactions' worth
     real_write, calls = record_rows._write_counts, []
 
     def dies_at_the_seal(period_, counts, guard):
@@ -325,8 +325,8 @@ def test_sealing_an_hour_counts_each_packs_openings_once(env, monkeypatch):
         store.put_seal("2031-02-01T00", "00" * 32, 230, many)
     monkeypatch.setattr(record_rows, "_write_counts", real_write)
     assert store.put_seal("2031-02-01T00", "00" * 32, 230, many)  # the next sweep: the chunks are not counted again
-    assert all(store.pack_stats(pack_id)[0] == count for pack_id, count in many.items())
-    assert calls == ["SEALCOUNT#2031-02-01T00", "SEALCOUNT#2031-02-01T00", record_rows.SEALS_PK]
+    assert all(store.pack_stats(pack_id)[0] == hour.opened for pack_id, hour in many.items())
+    assert calls == ["SEALCOUNT#2031-02-01T00"] * 4 + [record_rows.SEALS_PK]
     assert not store.put_seal("2031-02-01T00", "00" * 32, 230, many)
 
     unlimited = {k: v for k, v in copy.deepcopy(CHASE).items() if k != "supply"}

@@ -101,6 +101,7 @@ PUBLIC_ROUTES = {"GET /api/v1/packs", "GET /api/v1/packs/{pack_id}", "GET /api/v
                  "GET /api/v1/fairness/quote-key",
                  "GET /api/v1/fairness/records/{period}", "GET /api/v1/open-payments/finish/{key}",
                  "GET /api/v1/open-payments/jwks.json", "GET /api/v1/packs/{pack_id}/stock-chain",
+                 "GET /api/v1/packs/{pack_id}/stats",
                  "POST /api/v1/auth/email/start", "POST /api/v1/auth/email/verify",
                  "POST /api/v1/auth/passkey/register/options", "POST /api/v1/auth/passkey/register/verify",
                  "POST /api/v1/auth/passkey/authenticate/options", "POST /api/v1/auth/passkey/authenticate/verify",
@@ -165,7 +166,7 @@ def test_the_operator_signals_have_alarms_that_notify_the_alarm_topic():
     alarms = {name: r["Properties"] for name, r in TPL["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
     assert set(alarms) == {"ApiServerErrorsAlarm", "FunctionErrorsAlarm", "RefundsDueAlarm",
                            "WebhookSignatureFailuresAlarm", "FulfilmentDeadLettersAlarm",
-                           "NotificationsDeadLettersAlarm"}
+                           "NotificationsDeadLettersAlarm", "OddsDriftAlarm"}
     for name, alarm in alarms.items():
         assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
     watched = {m["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"]

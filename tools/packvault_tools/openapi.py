@@ -492,6 +492,45 @@ class StockChain(Open):
     intact: bool
 
 
+class Pull(Open):
+    opening_id: str
+    opened_at: str
+    item_id: str
+    name: str
+    rarity: str | None
+    tier_id: str
+    odds_version: int
+    fmv: str = Field(description="The delivered item's fair market value (USD, decimal string).")
+    probability: str | None = Field(None, description="Rarest pulls: the item's published probability in its "
+                                    "slot (decimal string).")
+    proof: str = Field(description="Where its public proof is.")
+
+
+class StatsWindow(Open):
+    openings: int
+    draws: int
+    tiers: list[dict[str, Any]] = Field(description="[{tier_id, count}]")
+    most_pulled: list[dict[str, Any]] = Field(description="[{item_id, name, rarity, count}], most first (10).")
+    rarest_pulls: list[Pull] = Field(description="The 10 lowest published probabilities actually drawn.")
+    biggest_pulls: list[Pull] = Field(description="The 10 highest fair values drawn.")
+
+
+class PackStats(Open):
+    pack_id: str
+    name: str
+    through: str | None = Field(description="The last sealed hour counted (YYYY-MM-DDTHH, UTC); null: none yet.")
+    source: str
+    all_time: StatsWindow
+    last_24_hours: StatsWindow
+    realized_odds: dict[str, Any] | None = Field(description=(
+        "The current odds version's draws made at the published odds against the published probabilities: "
+        "per slot, each tier's published probability, observed count and share, 95% Wilson interval, expected "
+        "count and p-value (this tier against the others), and Pearson's chi-square (statistic, "
+        "degrees_of_freedom, p_value, valid: every cell expects at least 5 draws); chi_square combined over the "
+        "slots with its sample_size; per tier its items' published and observed shares; drift (combined p-value "
+        "below drift_threshold_p_value on a valid sample). docs/FAIRNESS.md section 11 says how to read them."))
+
+
 class Jwks(Open):
     keys: list[dict[str, Any]]
 
@@ -781,6 +820,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/api/v1/packs/{pack_id}/stock-chain"): Operation(
         "getStockChain", "A pack's stock history chain: every change to what quotes commit to, hash-linked",
         "catalog", {200: StockChain}),
+    ("GET", "/api/v1/packs/{pack_id}/stats"): Operation(
+        "getPackStats", "Pull statistics and realized odds against the published odds, from the public record",
+        "catalog", {200: PackStats}),
     ("GET", "/api/v1/proofs/{opening_id}"): Operation("getProof", "Any opening's public fairness proof", "catalog",
                                                       {200: PublicProof}),
     ("GET", "/api/v1/credits/bundles"): Operation("listBundles", "Credit bundles on sale", "credits",

@@ -24,10 +24,10 @@ def list_active_packs() -> list[dict[str, Any]]:
 
 
 def get_pack(pack_id: str) -> dict[str, Any]:
-    return pack_view(_existing_pack(pack_id), store.pack_items(pack_id))
+    return pack_view(existing_pack(pack_id), store.pack_items(pack_id))
 
 
-def _existing_pack(pack_id: str) -> store.PackRecord:
+def existing_pack(pack_id: str) -> store.PackRecord:
     """The pack, also an inactive one; 400 INVALID_PACK_ID or 404 PACK_NOT_FOUND."""
     if not PACK_ID.match(pack_id):
         raise PackvaultError(ErrorCode.INVALID_PACK_ID)
@@ -52,7 +52,7 @@ def get_stock_chain(pack_id: str) -> dict[str, Any]:
     """A pack's stock history chain (docs/FAIRNESS.md section 9), oldest link first, with its head."""
     from packvault.fairness import stock_chain
 
-    pack = _existing_pack(pack_id)
+    pack = existing_pack(pack_id)
     links = store.stock_chain(pack_id)
     return {"pack_id": pack_id, "head": pack.stock_chain_head, "links": links,
             "intact": not stock_chain.verify(pack_id, links)}

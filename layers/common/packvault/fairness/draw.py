@@ -102,6 +102,7 @@ class Drawer:
         self._tiers = dict(_prepare(table, exhausted).tiers)
         self._table = table
         self._draw_index = 0
+        self.at_published_odds = (True, True)  # of the last draw: (its slot's tiers, its tier's items) all drawable
 
     def draw(self, slot: Slot) -> tuple[str, str]:
         """(tier_id, item_id) of the next draw from `slot`."""
@@ -111,6 +112,8 @@ class Drawer:
         tier_id = tiers.pick(self._random("tier", tiers.total))
         items = self._tiers[tier_id]
         item_id = items.pick(self._random("item", items.total))
+        self.at_published_odds = (tiers.total == sum(ppm for _, ppm in slot.tier_ppm if ppm > 0),
+                                  items.total == _tier_weight(self._table, tier_id))
         self._draw_index += 1
         self._consume(tier_id, item_id)
         return tier_id, item_id
@@ -133,11 +136,20 @@ class Drawer:
                 del self._tiers[tier_id]
 
 
+def _tier_weight(table: OddsTable, tier_id: str) -> int:
+    """The tier's whole item weight, every item drawable (the prepared choosers with nothing exhausted, cached)."""
+    return _prepare(table, frozenset()).tiers[tier_id].total
+
+
 @dataclass(frozen=True)
 class DrawnItem:
     slot: int
     tier_id: str
     item_id: str
+    # Drawn while every tier of its slot (and every item of its tier) was drawable, i.e. at the published odds:
+    # what the realized-odds statistics compare (pull_stats); stock running out legitimately shifts the rest.
+    tiers_at_published_odds: bool = True
+    items_at_published_odds: bool = True
 
 
 def draw_opening(table: OddsTable, inputs: DrawInputs, stock: Mapping[str, int]) -> list[DrawnItem]:
@@ -147,5 +159,5 @@ def draw_opening(table: OddsTable, inputs: DrawInputs, stock: Mapping[str, int])
     for slot_index, slot in enumerate(table.slots):
         for _ in range(slot.count):
             tier_id, item_id = drawer.draw(slot)
-            drawn.append(DrawnItem(slot_index, tier_id, item_id))
+            drawn.append(DrawnItem(slot_index, tier_id, item_id, *drawer.at_published_odds))
     return drawn

@@ -11,12 +11,16 @@ root of no leaves = sha256(b"")
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from packvault import store
 from packvault.core.errors import ErrorCode, PackvaultError
+from packvault.fairness import pull_stats
+from packvault.fairness.draw import DrawnItem
 from packvault.fairness.primitives import canonical_hash
 
 SEAL_AFTER = timedelta(minutes=5)  # an hour is sealed this long after it ends (open transactions have finished)
@@ -38,10 +42,15 @@ def leaf(opening_id: str, pack_id: str, opened_at: str, proof_digest: str) -> st
                            "proof_hash": proof_digest})
 
 
-def leaf_row(opening: store.OpeningRecord, fairness: dict[str, Any], opened_at: str) -> store.RecordLeafRecord:
+def leaf_row(opening: store.OpeningRecord, fairness: dict[str, Any], opened_at: str,
+             drawn: list[DrawnItem] | None = None, revealed: list[dict[str, Any]] | None = None,
+             ) -> store.RecordLeafRecord:
+    """The opening's leaf row; with its draws (`drawn` and the `revealed` items) kept for the pull statistics."""
+    draws = (pull_stats.leaf_draws(int(fairness["odds_version"]), drawn, revealed)
+             if drawn is not None and revealed is not None else None)
     return store.record_leaf_row(opening.opening_id, opened_at,
                                  leaf(opening.opening_id, opening.pack_id, opened_at, proof_hash(fairness)),
-                                 opening.pack_id)
+                                 opening.pack_id, draws)
 
 
 def merkle_levels(leaves: list[str]) -> list[list[bytes]]:
@@ -80,8 +89,12 @@ def root_from_path(leaf_hex: str, path: list[dict[str, str]]) -> str:
     return node.hex()
 
 
-def seal_due(now: datetime | None = None) -> int:
-    """Seal every finished, unsealed hour of the last LOOKBACK_HOURS (the sweep's part); how many were sealed."""
+OnDrift = Callable[[str, dict[str, Any]], None]  # (pack_id, its realized odds): an operator must look
+
+
+def seal_due(now: datetime | None = None, on_drift: OnDrift | None = None) -> int:
+    """Seal every finished, unsealed hour of the last LOOKBACK_HOURS (the sweep's part); how many were sealed.
+    Each pack of a sealed hour whose realized odds now drift from the published ones goes to `on_drift`."""
     latest = ((now or datetime.now(UTC)) - SEAL_AFTER).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
     sealed = 0
     for back in reversed(range(LOOKBACK_HOURS)):  # oldest first, and every one: a run that died between two
@@ -89,9 +102,40 @@ def seal_due(now: datetime | None = None) -> int:
         if store.get_seal(period) is not None:
             continue
         rows = store.period_leaves(period)
-        counts = Counter(row.pack_id for row in rows if row.pack_id)
-        sealed += store.put_seal(period, merkle_root([row.leaf for row in rows]), len(rows), dict(counts))
+        counts = _hour_counts(rows)
+        if store.put_seal(period, merkle_root([row.leaf for row in rows]), len(rows), counts):
+            sealed += 1
+            _check_drift(counts, on_drift)
     return sealed
+
+
+def _check_drift(counts: dict[str, store.HourCounts], on_drift: OnDrift | None) -> None:
+    for pack_id, hour in counts.items():
+        pack = store.get_pack(pack_id) if on_drift is not None and hour.merged_summary is not None else None
+        if pack is None:
+            continue
+        fit = pull_stats.realized_odds(pack_id, json.loads(hour.merged_summary), int(pack.odds_version))
+        if fit is not None and fit["drift"]:
+            on_drift(pack_id, fit)
+
+
+def _hour_counts(rows: list[store.RecordLeafRecord]) -> dict[str, store.HourCounts]:
+    """Each pack's openings and pull statistics of the hour, with its all-time statistics merged (pull_stats)."""
+    counts = Counter(row.pack_id for row in rows if row.pack_id)
+    hours = pull_stats.fold_hour(rows)
+    totals = store.pack_summaries(list(counts))
+    answer = {}
+    for pack_id, opened in counts.items():
+        total = totals.get(pack_id)
+        before = json.loads(total.summary) if total is not None and total.summary else pull_stats.empty()
+        merged = pull_stats.merge(before, hours[pack_id])
+        answer[pack_id] = store.HourCounts(opened, _compact(hours[pack_id]), _compact(merged),
+                                           total.through if total is not None else None)
+    return answer
+
+
+def _compact(summary: pull_stats.Summary) -> str:
+    return json.dumps(summary, separators=(",", ":"), sort_keys=True)
 
 
 _SEALED: dict[tuple[str, str], tuple[Any, list[Any]]] = {}

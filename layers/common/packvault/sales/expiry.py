@@ -39,6 +39,7 @@ class SweepReport:
     refunds_requested: int = 0
     periods_sealed: int = 0
     periods_anchored: int = 0
+    odds_drift: int = 0  # packs whose realized tier odds drifted from the published ones (pull_stats), this run
     complete: bool = True
 
     def as_dict(self) -> dict[str, int | bool]:
@@ -80,7 +81,7 @@ def sweep(settings: Settings, rails: dict[str, SettleDue], per_shard: Sequence[S
             task(shard, now, report)
     for finish in after:
         finish(now, report)
-    report.periods_sealed = records.seal_due(now)
+    report.periods_sealed = records.seal_due(now, lambda pack_id, fit: _odds_drift(pack_id, fit, report))
     report.periods_anchored = anchoring.anchor_due(rpc, anchor_key)
     return report
 
@@ -95,6 +96,12 @@ def _settle(rails: dict[str, SettleDue], opening_id: str, kind: str, now: dateti
                                                                        "rail": opening.rail})
         return
     settle_due(opening, kind, now, report)
+
+
+def _odds_drift(pack_id: str, fit: dict[str, Any], report: SweepReport) -> None:
+    report.odds_drift += 1
+    logger.warning("a pack's realized odds drift from its published odds", extra={
+        "pack_id": pack_id, "odds_version": fit["odds_version"], "chi_square": fit["chi_square"]})
 
 
 def count_outcome(outcome: str, opening: store.OpeningRecord, report: SweepReport) -> None:

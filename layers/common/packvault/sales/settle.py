@@ -63,7 +63,7 @@ def open_paid(opening: store.OpeningRecord, settlement: Settlement, client_seed:
         changes, vault_items, taken, fmv_micros = opening_changes(opening, settlement, seed, round_number, stock,
                                                                   drawn, items, abandoned)
         try:
-            leaf = records.leaf_row(opening, changes["fairness"], changes["opened_at"]) \
+            leaf = records.leaf_row(opening, changes["fairness"], changes["opened_at"], drawn, changes["items"]) \
                 if opening.stock_committed is not None else None
             store.open_opening(opening, changes, settlement, vault_items, taken, fmv_micros,
                                request_token(opening.opening_id, settlement, round_number + 10 * retries), marker,

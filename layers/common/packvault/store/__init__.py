@@ -260,10 +260,13 @@ from packvault.store.payments import (  # noqa: F401
 from packvault.store.ratelimits import RateCounterRecord  # noqa: F401
 from packvault.store.ratelimits import take as take_request  # noqa: F401
 from packvault.store.records import (  # noqa: F401
+    HourCounts,
     RecordLeafRecord,
     RecordSealRecord,
     get_seal,
     pack_stats,
+    pack_stats_rows,
+    pack_summaries,
     period_leaves,
     put_seal,
     set_anchor,

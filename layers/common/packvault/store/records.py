@@ -5,11 +5,14 @@ drop has no single hot key; a sealed hour is immutable.
 Sealing also counts each pack's openings of that hour into its stats row (PACKSTATS#<pack>), exactly once: the
 counts are written in the seal's own transaction (the first PACKS_PER_TRANSACTION packs) and, for an hour with
 more packs, in earlier transactions each guarded by a marker row of its own, so a sweep that dies half-way
-counts nothing twice when it seals the hour again. Opening counts therefore cost the open path nothing."""
+counts nothing twice when it seals the hour again. Opening counts therefore cost the open path nothing.
+With the count go the hour's pull statistics (fairness/pull_stats.py): a row per pack and hour, and the pack's
+all-time summary, replaced only if it is still the one the sweep merged into (its `through`)."""
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import TransactWriteError, UpdateError
@@ -28,6 +31,7 @@ class RecordLeafRecord(Row):
     leaf = UnicodeAttribute()  # hex sha256, FAIRNESS.md section 9
     opening_id = UnicodeAttribute()
     pack_id = UnicodeAttribute(null=True)  # for the per-pack counts at sealing (leaves before 2026-12-04 lack it)
+    draws = UnicodeAttribute(null=True)  # the opening's draws for the pull statistics (pull_stats.leaf_draws)
 
 
 class PackStatsRecord(Row):
@@ -38,10 +42,23 @@ class PackStatsRecord(Row):
 
     opened = NumberAttribute(default=0)
     through = UnicodeAttribute(null=True)
+    summary = UnicodeAttribute(null=True)  # JSON: the pull statistics (pull_stats); on the hour rows that hour's
 
 
 PACK_STATS_SORT_KEY = "STATS"
-PACKS_PER_TRANSACTION = 98  # with the seal (or a chunk's marker): under DynamoDB's 100 actions
+HOUR_PREFIX = "HOUR#"
+PACKS_PER_TRANSACTION = 49  # two rows each (the pack's summary, its hour), with the seal or a chunk's marker
+
+
+@dataclass(frozen=True)
+class HourCounts:
+    """One pack's part of a sealed hour: its openings, that hour's statistics, and its all-time statistics with
+    this hour merged in, written only over the summary sealed `through` the hour it was merged into."""
+
+    opened: int
+    hour_summary: str | None = None
+    merged_summary: str | None = None
+    merged_into: str | None = None  # the `through` of the summary merged into (None: it had none)
 
 
 class RecordSealRecord(Row):
@@ -60,10 +77,11 @@ def period_of(opened_at: str) -> str:
     return opened_at[:13]
 
 
-def leaf_row(opening_id: str, opened_at: str, leaf: str, pack_id: str | None = None) -> RecordLeafRecord:
+def leaf_row(opening_id: str, opened_at: str, leaf: str, pack_id: str | None = None,
+             draws: str | None = None) -> RecordLeafRecord:
     shard = int(hashlib.sha256(opening_id.encode()).hexdigest(), 16) % RECORD_SHARDS
     return RecordLeafRecord(pk=f"RECORD#{period_of(opened_at)}#{shard:02d}", sk=f"{opened_at}#{opening_id}",
-                            leaf=leaf, opening_id=opening_id, pack_id=pack_id)
+                            leaf=leaf, opening_id=opening_id, pack_id=pack_id, draws=draws)
 
 
 def period_leaves(period: str) -> list[RecordLeafRecord]:
@@ -80,9 +98,9 @@ def get_seal(period: str) -> RecordSealRecord | None:
         return None
 
 
-def put_seal(period: str, root: str, count: int, pack_counts: dict[str, int] | None = None) -> bool:
-    """Sealed once, with each pack's openings of the hour added to its stats; False when it already was (a
-    concurrent sweep)."""
+def put_seal(period: str, root: str, count: int, pack_counts: dict[str, HourCounts] | None = None) -> bool:
+    """Sealed once, with each pack's openings and statistics of the hour added to its stats; False when it
+    already was, or a concurrent sweep changed a summary meanwhile (the next sweep seals it)."""
     packs = sorted((pack_counts or {}).items())
     chunks = [packs[n:n + PACKS_PER_TRANSACTION] for n in range(0, len(packs), PACKS_PER_TRANSACTION)] or [[]]
     for number, chunk in enumerate(chunks[1:], start=1):  # an hour with many packs: counted before the seal
@@ -94,15 +112,23 @@ def put_seal(period: str, root: str, count: int, pack_counts: dict[str, int] | N
     return _write_counts(period, chunks[0], seal)
 
 
-def _write_counts(period: str, counts: list[tuple[str, int]], guard: RecordSealRecord) -> bool:
+def _write_counts(period: str, counts: list[tuple[str, HourCounts]], guard: RecordSealRecord) -> bool:
     """The guard row (the seal, or a chunk's marker) put once, with these packs' counts, in one transaction."""
     try:
         with TransactWrite(connection=connection()) as transaction:
             transaction.save(guard, condition=RecordSealRecord.pk.does_not_exist())
-            for pack_id, opened in counts:
+            for pack_id, hour in counts:
                 row = PackStatsRecord(pk=pack_stats_pk(pack_id), sk=PACK_STATS_SORT_KEY)
-                transaction.update(row, actions=[PackStatsRecord.opened.add(opened),
-                                                 PackStatsRecord.through.set(period)])
+                actions = [PackStatsRecord.opened.add(hour.opened), PackStatsRecord.through.set(period)]
+                condition = None
+                if hour.merged_summary is not None:
+                    actions.append(PackStatsRecord.summary.set(hour.merged_summary))
+                    condition = (PackStatsRecord.through == hour.merged_into if hour.merged_into is not None
+                                 else PackStatsRecord.through.does_not_exist())
+                transaction.update(row, actions=actions, condition=condition)
+                if hour.hour_summary is not None:
+                    transaction.save(PackStatsRecord(pk=pack_stats_pk(pack_id), sk=f"{HOUR_PREFIX}{period}",
+                                                     opened=hour.opened, through=period, summary=hour.hour_summary))
     except TransactWriteError as exc:
         if exc.cause_response_code in CANCELLED:
             return False
@@ -135,6 +161,24 @@ def pack_stats(pack_id: str) -> tuple[int, str | None]:
     return int(row.opened or 0), row.through
 
 
+def pack_summaries(pack_ids: list[str]) -> dict[str, PackStatsRecord]:
+    """The all-time stats rows of these packs (those that have one), read together."""
+    keys = [(pack_stats_pk(pack_id), PACK_STATS_SORT_KEY) for pack_id in dict.fromkeys(pack_ids)]
+    rows: dict[str, PackStatsRecord] = {}
+    for start in range(0, len(keys), 100):
+        for row in PackStatsRecord.batch_get(keys[start:start + 100], consistent_read=True):
+            rows[row.pk.removeprefix("PACKSTATS#")] = row
+    return rows
+
+
+def pack_stats_rows(pack_id: str, since_period: str) -> tuple[PackStatsRecord | None, list[PackStatsRecord]]:
+    """(the pack's all-time stats row, its hour rows from `since_period` on): two reads."""
+    rows = pack_summaries([pack_id])
+    hours = list(PackStatsRecord.query(pack_stats_pk(pack_id),
+                                       PackStatsRecord.sk.between(f"{HOUR_PREFIX}{since_period}", f"{HOUR_PREFIX}~")))
+    return rows.get(pack_id), hours
+
+
 def unanchored_seals(limit: int) -> list[RecordSealRecord]:
     """The most recent sealed hours with openings and no anchor yet (newest first, among the last `limit`)."""
     rows = RecordSealRecord.query(SEALS_PK, scan_index_forward=False, limit=limit, consistent_read=True)
@@ -155,3 +199,4 @@ def set_anchor(period: str, signature: str) -> bool:
 
 
 register(RecordLeafRecord, RecordSealRecord, PackStatsRecord)
+

@@ -150,7 +150,8 @@ def _attempt(settings: Settings, wallet: str, pack_id: str, idempotency_key: str
         try:
             store.open_from_balance(opening, vault_items, taken, fmv_micros, pair, cap, remembered,
                                     _request_token(wallet, opening.opening_id), pack.definition_hash,
-                                    records.leaf_row(opening, changes["fairness"], changes["opened_at"]),
+                                    records.leaf_row(opening, changes["fairness"], changes["opened_at"], drawn,
+                                                     changes["items"]),
                                     balance_before=balance)
             return 201, answer
         except store.BalanceOpenFailed:
