@@ -7,6 +7,7 @@ import { connect, discoverWallets, signMessage, signTransaction } from './wallet
 import { base58Encode, firstSignature, rpc, toBase64, transferRequest, transferTransaction } from './solana.js'
 import { canonicalJson, hexToBytes, randomBelow, rootFromPath, sha256Hex, verifyProof } from './fairness.js'
 import { createPasskey, passkeysAvailable, usePasskey } from './passkeys.js'
+import { oddsChart } from './charts.js'
 
 // session: the API's sign-in answer (account_id, wallet or null); wallet/account: the connected Solana wallet, if any
 const state = { config: null, wallets: [], wallet: null, account: null, session: null, token: null, timer: null }
@@ -268,7 +269,9 @@ async function showPack (packId) {
     <p>${escape(pack.description || '')}</p>
     <section class="card" aria-labelledby="buy-title"><h2 id="buy-title">Buy</h2><div id="buy"></div></section>
     <section aria-labelledby="odds-title"><h2 id="odds-title">Odds (version ${pack.odds.version})</h2>
-      <p class="muted">${escape(pack.odds.policy)}</p>${oddsTable(pack.odds)}
+      <p class="muted">${escape(pack.odds.policy)}</p>
+      <p><a href="#/stats/${encodeURIComponent(pack.pack_id)}">What this pack has really given</a>: pulls, rarest pulls and realized odds.</p>
+      ${oddsTable(pack.odds)}
       <p class="muted mono">odds hash ${escape(pack.odds.hash)}</p></section>`
   const buy = document.getElementById('buy')
   if (!state.token) {
@@ -476,7 +479,106 @@ async function showVault () {
       <td><a href="#/opening/${escape(item.opening_id)}">${escape(item.opening_id.slice(0, 8))}</a></td></tr>`).join('')}</tbody></table>`
 }
 
-async function showVerify () {
+// --- what packs really give, and the buyer's own history ----------------------------------------------------
+
+function pullList (pulls, probability) {
+  if (!pulls.length) return '<p class="muted">None yet.</p>'
+  return `<ol class="pulls">${pulls.map((pull) => `<li><strong>${escape(pull.name)}</strong> (${escape(pull.tier_id)})
+    ${probability ? `chance ${escape(pull.probability)}` : usd(pull.fmv)} · ${escape(pull.opened_at.slice(0, 16).replace('T', ' '))} UTC ·
+    <a href="#/verify/${encodeURIComponent(pull.opening_id)}">verify its proof</a></li>`).join('')}</ol>`
+}
+
+function windowView (window, name) {
+  return `<p><strong>${window.openings}</strong> openings, <strong>${window.draws}</strong> items drawn ${name}.</p>
+    ${window.most_pulled.length ? `<div class="table-wrap"><table><caption>Most pulled ${name}</caption><thead><tr><th scope="col">Item</th><th class="num" scope="col">Pulled</th></tr></thead>
+    <tbody>${window.most_pulled.map((row) => `<tr><td>${escape(row.name)}</td><td class="num">${row.count}</td></tr>`).join('')}</tbody></table></div>` : ''}`
+}
+
+function fitView (fit) {
+  const verdict = !fit.chi_square.valid ? 'Too few draws at the published odds to judge yet.'
+    : fit.drift ? `The draws disagree with the published odds (p = ${fit.chi_square.p_value}).`
+      : `The draws agree with the published odds (p = ${fit.chi_square.p_value}).`
+  return `<p id="fit-verdict"><strong>${escape(verdict)}</strong> Pearson's chi-square ${fit.chi_square.statistic} on
+    ${fit.chi_square.degrees_of_freedom} degrees of freedom, ${fit.chi_square.sample_size} draws (odds version ${fit.odds_version}).</p>
+    ${fit.slots.map((slot) => `<figure class="card" id="slot-${slot.slot}">
+      ${oddsChart(slot.tiers, `Slot ${slot.slot + 1}: published and realized tier odds over ${slot.draws} draws`)}
+      <figcaption>Slot ${slot.slot + 1}: outlined bars are the published odds, filled bars the share drawn, the line its 95% interval.</figcaption>
+      <div class="table-wrap"><table><thead><tr><th scope="col">Tier</th><th class="num" scope="col">Published</th><th class="num" scope="col">Drawn</th>
+        <th class="num" scope="col">Share</th><th class="num" scope="col">95% interval</th><th class="num" scope="col">p-value</th></tr></thead>
+      <tbody>${slot.tiers.map((tier) => `<tr data-tier="${escape(tier.tier_id)}"><td>${escape(tier.tier_id)}</td><td class="num">${escape(tier.published)}</td>
+        <td class="num">${tier.observed}</td><td class="num">${tier.observed_share === null ? '—' : escape(tier.observed_share)}</td>
+        <td class="num">${tier.interval_95 ? `${escape(tier.interval_95[0])}–${escape(tier.interval_95[1])}` : '—'}</td><td class="num">${tier.p_value}</td></tr>`).join('')}</tbody></table></div>
+    </figure>`).join('')}`
+}
+
+async function showStats (packId) {
+  const live = current()
+  const stats = await api('GET', `/api/v1/packs/${encodeURIComponent(packId)}/stats`)
+  if (!live()) return
+  main.innerHTML = `<h1>${escape(stats.name)}: what it has really given</h1>
+    <p class="muted">${stats.through ? `Counted from the public record through ${escape(stats.through)}:00 UTC.` : 'No hour of the public record with this pack\'s openings is sealed yet.'}
+    ${escape(stats.source)} <a href="#/pack/${encodeURIComponent(packId)}">Back to the pack</a></p>
+    <section aria-labelledby="fit-title"><h2 id="fit-title">Realized odds against published odds</h2>
+      ${stats.realized_odds ? fitView(stats.realized_odds) : '<p>No published odds to compare.</p>'}</section>
+    <section aria-labelledby="rarest-title"><h2 id="rarest-title">Rarest pulls</h2>${pullList(stats.all_time.rarest_pulls, true)}</section>
+    <section aria-labelledby="biggest-title"><h2 id="biggest-title">Biggest pulls</h2>${pullList(stats.all_time.biggest_pulls, false)}</section>
+    <section aria-labelledby="all-title"><h2 id="all-title">All time</h2>${windowView(stats.all_time, 'over all time')}</section>
+    <section aria-labelledby="day-title"><h2 id="day-title">Last 24 hours</h2>${windowView(stats.last_24_hours, 'in the last 24 hours')}</section>`
+}
+
+const history = { rows: [], cursor: null }
+
+async function showHistory () {
+  if (!state.token) { main.innerHTML = '<h1>History</h1><p><a href="#/sign-in">Sign in</a> to see your openings.</p>'; return }
+  const live = current()
+  const page = await api('GET', '/api/v1/me/openings?limit=50')
+  if (!live()) return
+  history.rows = page.openings
+  history.cursor = page.next_cursor
+  main.innerHTML = `<h1>History</h1>
+    <form id="history-filters" class="filters">
+      <div><label for="filter-pack">Pack</label><select id="filter-pack"></select></div>
+      <div><label for="filter-status">Status</label><select id="filter-status"></select></div>
+      <div><label for="filter-rail">Paid with</label><select id="filter-rail"></select></div>
+    </form>
+    <p id="history-count" aria-live="polite"></p>
+    <div class="table-wrap"><table><thead><tr><th scope="col">When (UTC)</th><th scope="col">Pack</th><th scope="col">Status</th><th scope="col">Paid with</th>
+      <th class="num" scope="col">Items</th><th scope="col">Proof</th></tr></thead><tbody id="history-rows"></tbody></table></div>
+    <p><button class="secondary" id="history-more">Load older openings</button></p>`
+  document.getElementById('history-filters').onchange = drawHistory
+  document.getElementById('history-more').onclick = async () => {
+    const older = await api('GET', `/api/v1/me/openings?limit=50&cursor=${encodeURIComponent(history.cursor)}`)
+    history.rows.push(...older.openings)
+    history.cursor = older.next_cursor
+    drawHistory()
+  }
+  drawHistory()
+}
+
+function fillSelect (id, values) {
+  const select = document.getElementById(id)
+  const chosen = select.value
+  select.innerHTML = `<option value="">All</option>${[...new Set(values)].sort().map((v) => `<option${v === chosen ? ' selected' : ''}>${escape(v)}</option>`).join('')}`
+}
+
+function drawHistory () {
+  fillSelect('filter-pack', history.rows.map((row) => row.pack_id))
+  fillSelect('filter-status', history.rows.map((row) => row.status))
+  fillSelect('filter-rail', history.rows.map((row) => row.rail))
+  const wanted = { pack_id: 'filter-pack', status: 'filter-status', rail: 'filter-rail' }
+  const shown = history.rows.filter((row) => Object.entries(wanted).every(([field, id]) => {
+    const value = document.getElementById(id).value
+    return !value || row[field] === value
+  }))
+  document.getElementById('history-count').textContent = `${shown.length} of ${history.rows.length} openings shown, newest first.`
+  document.getElementById('history-rows').innerHTML = shown.map((row) => `<tr data-opening="${escape(row.opening_id)}">
+    <td>${escape((row.opened_at || row.created_at).slice(0, 16).replace('T', ' '))}</td><td>${escape(row.pack_id)}</td>
+    <td>${escape(row.status)}</td><td>${escape(row.rail)}</td><td class="num">${row.items.length}</td>
+    <td>${row.status === 'opened' ? `<a href="#/opening/${encodeURIComponent(row.opening_id)}">reveal</a> · <a href="#/verify/${encodeURIComponent(row.opening_id)}">verify</a>` : ''}</td></tr>`).join('')
+  document.getElementById('history-more').hidden = !history.cursor
+}
+
+async function showVerify (openingId) {
   main.innerHTML = `<h1>Verify an opening</h1>
     <p>Anyone can recompute any opening from its public proof. This page does it with your browser's own WebCrypto,
     following <code>docs/FAIRNESS.md</code>: an implementation independent of the server's.</p>
@@ -490,6 +592,10 @@ async function showVerify () {
   document.getElementById('verify-form').onsubmit = (event) => {
     event.preventDefault()
     verifyInto(document.getElementById('opening-id').value.trim(), document.getElementById('verdict'))
+  }
+  if (openingId) {
+    document.getElementById('opening-id').value = openingId
+    await verifyInto(openingId, document.getElementById('verdict'))
   }
 }
 
@@ -540,7 +646,9 @@ async function route () {
     else if (page === 'vault') await showVault()
     else if (page === 'sign-in') showSignIn()
     else if (page === 'account') await showAccount()
-    else if (page === 'verify') await showVerify()
+    else if (page === 'verify') await showVerify(id ? decodeURIComponent(id) : null)
+    else if (page === 'stats' && id) await showStats(decodeURIComponent(id))
+    else if (page === 'history') await showHistory()
     else await showPacks()
   } catch (error) {
     main.innerHTML = ''

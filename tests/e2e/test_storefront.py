@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from local.wallet import RpcWallet
+from local.wallet import RpcWallet, solders_keypair
 from packvault_tools.client import Keypair
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -253,3 +253,73 @@ def test_passkeys_sign_up_sign_in_and_link_in_chromium_with_a_virtual_authentica
     assert len(credentials) == 1 and credentials[0]["signCount"] >= 2  # created, then used: the counter moved
     assert errors == []
     context.close()
+
+
+@pytest.fixture(scope="module")
+def stats_stack(dynamodb_local, tmp_path_factory):
+    """Its own stack: the test seals the current hour early, which a shared stack's later openings must not meet."""
+    from tests.e2e.conftest import running_stack
+
+    with running_stack(dynamodb_local, tmp_path_factory.mktemp("stats-stack"), RATE_LIMITS="false") as running:
+        yield running
+
+
+def test_the_pack_stats_plot_and_the_history_page_show_what_the_api_answers(browser, stats_stack):
+    """Three openings paid on Solana, their hour sealed by the sweep's code: the stats page's bars, table and rarest
+    pulls are the API's numbers, a rarest pull's proof verifies in the page, and the buyer's history filters."""
+    from datetime import UTC, datetime, timedelta
+
+    import requests
+
+    from packvault import store
+    from packvault.fairness import records
+    from packvault_tools.client import PackvaultClient
+
+    keypair, client = Keypair.generate(), PackvaultClient(stats_stack.base_url)
+    client.sign_in(keypair)
+    chain = RpcWallet(stats_stack.solana_url)
+    chain.airdrop(keypair.public_key, 10**9)
+    for _ in range(3):
+        quote = client.request("POST", f"/api/v1/packs/{PACK}/purchase", {"currency": "SOL"})
+        signature = chain.pay(solders_keypair(keypair), quote["receiver_wallet"], int(quote["amount_base_units"]),
+                              reference=quote["reference"])
+        client.request("POST", f"/api/v1/packs/openings/{quote['opening_id']}/confirm-payment",
+                       {"tx_signature": signature, "chain": "sol"})
+    store.bind(stats_stack.settings)
+    assert records.seal_due(datetime.now(UTC) + timedelta(hours=2)) >= 1
+    stats = requests.get(f"{stats_stack.base_url}/api/v1/packs/{PACK}/stats", timeout=10).json()
+    assert stats["all_time"]["openings"] == 3
+
+    page, errors = open_page(browser, stats_stack, keypair)
+    page.goto(f"{stats_stack.base_url}/#/pack/{PACK}")
+    page.get_by_role("link", name="What this pack has really given").click()
+    page.locator("#fit-verdict").wait_for()
+    for slot in stats["realized_odds"]["slots"]:
+        figure = page.locator(f"#slot-{slot['slot']}")
+        bars = {row.get_attribute("data-tier"): row for row in figure.locator("svg .tier-row").all()}
+        assert set(bars) == {tier["tier_id"] for tier in slot["tiers"]}
+        for tier in slot["tiers"]:
+            assert bars[tier["tier_id"]].get_attribute("data-observed") == str(tier["observed"])
+            assert bars[tier["tier_id"]].get_attribute("data-published") == tier["published"]
+            cells = figure.locator(f"tr[data-tier='{tier['tier_id']}'] td").all_inner_texts()
+            assert cells[1:3] == [tier["published"], str(tier["observed"])]
+        assert figure.locator("svg rect.realized").count() == (len(slot["tiers"]) if slot["draws"] else 0)
+    assert page.locator(".pulls").first.locator("li").count() == len(stats["all_time"]["rarest_pulls"])
+    shot(page, "21-pack-stats")
+    page.set_viewport_size({"width": 360, "height": 800})
+    shot(page, "22-pack-stats-360")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.get_by_role("link", name="verify its proof").first.click()
+    page.locator("#verdict-word").wait_for(timeout=20_000)
+    assert page.locator("#verdict-word").inner_text() == "match"
+
+    sign_in(page)
+    page.goto(f"{stats_stack.base_url}/#/history")
+    page.locator("#history-rows tr").first.wait_for()
+    assert page.locator("#history-rows tr").count() == 3
+    page.get_by_label("Status").select_option("opened")
+    assert page.locator("#history-count").inner_text().startswith("3 of 3")
+    page.get_by_label("Paid with").select_option("solana")
+    assert page.locator("#history-rows tr").count() == 3
+    shot(page, "23-history")
+    assert errors == []
