@@ -38,7 +38,8 @@ def audit() -> dict[str, int]:
         _audit_supply(pack, [o for o in openings.values() if o.pack_id == pack.pack_id and o.limited_supply])
     wallets = {o.wallet for o in openings.values()}
     for wallet in wallets:
-        quoted = sum(o.status == "QUOTED" and o.wallet == wallet and o.rail != "credits" for o in openings.values())
+        quoted = sum(store.units_of(o) for o in openings.values()
+                     if o.status == "QUOTED" and o.wallet == wallet and o.rail != "credits")
         assert store.open_quote_count(wallet) == quoted, f"{wallet}: quote counter disagrees"
         held = [v for v in vault if v.wallet == wallet and not v.revoked_at and not v.sold_at]
         assert store.vault_total(wallet)[0] == len(held), f"{wallet}: vault total disagrees"
@@ -91,7 +92,7 @@ def _audit_supply(pack: store.PackRecord, mine: list[store.OpeningRecord]) -> No
     _, shards = store.supply_snapshot(pack.pack_id, store.shard_rows(pack))
     for shard in shards:
         here = [o for o in mine if int(o.supply_shard or 0) == shard.shard]
-        reserved = sum(o.status == "QUOTED" for o in here)
+        reserved = sum(store.units_of(o) for o in here if o.status == "QUOTED")  # a bundle holds all its units
         sold = sum(o.status in {"OPENED", "REFUNDED"} for o in here)
         assert (shard.reserved, shard.sold) == (reserved, sold), \
             f"{pack.pack_id} shard {shard.shard}: reserved/sold {shard.reserved}/{shard.sold}, openings say " \

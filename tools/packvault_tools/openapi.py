@@ -86,6 +86,7 @@ class PackSummary(Open):
     status: Literal["ACTIVE", "INACTIVE"]
     prices: list[Price]
     cards_per_pack: int
+    max_quantity: int = Field(description="The most packs one purchase may open together (bulk opening).")
     supply: dict[str, Any]
     remaining_supply: int | None
     sold_out: bool
@@ -403,6 +404,9 @@ class PurchaseRequest(BaseModel):
     client_seed: str | None = Field(None, max_length=128)
     payer_wallet: str | None = Field(None, description="A Solana quote: the account's linked wallet that pays "
                                                        "(default: the wallet you signed in with, else your only one).")
+    quantity: int | None = Field(None, ge=1, le=10, description="Packs bought together with one payment (default 1; "
+                                 "the pack's max_quantity may be lower): every unit reserved or none (409 "
+                                 "NOT_ENOUGH_LEFT with `remaining`), each opened as its own opening.")
 
 
 class Quote(Open):
@@ -424,6 +428,9 @@ class Quote(Open):
     quote_hash: str | None = Field(None, description="sha256 of canonical_json(commitment); in the payment's memo.")
     quote_signature: str | None = Field(None, description="Ed25519 over canonical_json(commitment), base58.")
     quote_key: str | None = None
+    quantity: int | None = Field(None, description="A bundle: how many packs this one payment buys.")
+    units: list[dict[str, str]] | None = Field(None, description="A bundle's units, the lead (this opening) first: "
+                                               "opening_id and server_seed_hash of each (FAIRNESS.md section 12).")
 
 
 class ConfirmRequest(BaseModel):
@@ -441,6 +448,8 @@ class Opened(Open):
     items: list[Item]
     fairness: dict[str, Any] | None
     payment: dict[str, Any] | None = None
+    bundle: dict[str, Any] | None = Field(None, description="A bundle's lead: {bundle_id, quantity, openings: "
+                                          "[{opening_id, unit_index, opened_at, items, fairness}]}, every unit.")
 
 
 class Pending(Open):
@@ -456,11 +465,17 @@ class CheckoutRequest(BaseModel):
     success_url: str
     cancel_url: str
     client_seed: str | None = Field(None, max_length=128)
+    quantity: int | None = Field(None, ge=1, le=10, description="Packs bought together with one payment (default 1; "
+                                 "the pack's max_quantity may be lower): every unit reserved or none (409 "
+                                 "NOT_ENOUGH_LEFT with `remaining`), each opened as its own opening.")
 
 
 class OpenPaymentsCheckoutRequest(BaseModel):
     wallet_address: str = Field(max_length=512, description="The buyer's Open Payments wallet address: "
                                 "https://wallet.example/alice or $wallet.example/alice.")
+    quantity: int | None = Field(None, ge=1, le=10, description="Packs bought together with one payment (default 1; "
+                                 "the pack's max_quantity may be lower): every unit reserved or none (409 "
+                                 "NOT_ENOUGH_LEFT with `remaining`), each opened as its own opening.")
 
 
 class DebitAmount(Open):

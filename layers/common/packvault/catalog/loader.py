@@ -65,6 +65,7 @@ class PackDefinition:
     stripe_price_id: str | None = None  # the Stripe Price of the USD price, when Stripe holds one
     supply_shards: int = 1  # a limited supply's counters spread over this many rows (store.supply)
     buyback: tuple[int, int] | None = None  # (rate in basis points, window hours); None: the deployment default
+    max_quantity: int | None = None  # the catalog's own bulk-opening limit (None: store.bundle_limit decides)
 
     def layout(self) -> dict[str, Any]:
         return {
@@ -87,7 +88,8 @@ class PackDefinition:
             "pack": [self.pack_id, self.name, self.description, self.status, self.prices, self.cards_per_pack,
                      self.supply_total, self.max_per_wallet, *([self.stripe_price_id] if self.stripe_price_id else []),
                      *([list(self.buyback)] if self.buyback else []),
-                     *([{"supply_shards": self.supply_shards}] if self.supply_shards > 1 else [])],
+                     *([{"supply_shards": self.supply_shards}] if self.supply_shards > 1 else []),
+                     *([{"max_quantity": self.max_quantity}] if self.max_quantity is not None else [])],
             "odds": self.odds_table(),
             "items": [[i.name, i.nft_id, i.rarity, i.fmv, i.stock, i.metadata] for i in self.items],
         })
@@ -301,13 +303,19 @@ def _parse_pack(raw: dict[str, Any], where: str, problems: list[str]) -> PackDef
         problems.append(f"{where}.slots: {cards} cards per pack is more than {MAX_CARDS_PER_PACK}, the most one "
                         "DynamoDB transaction (100 rows) can open")
     _check_reachable_tiers(slots, items, where, problems)
+    finite = sum(1 for item in items if item.stock is not None)
+    if raw.get("max_quantity") is not None and raw["max_quantity"] > store.bundle_limit(cards, finite):
+        problems.append(f"{where}.max_quantity: a pack with finite-stock items opens one at a time" if finite else
+                        f"{where}.max_quantity: opening {raw['max_quantity']} packs of {cards} items at once needs "
+                        f"{store.open_actions(raw['max_quantity'], cards, finite)} writes, more than one DynamoDB "
+                        f"transaction holds (100); at most {store.bundle_limit(cards, finite)}")
     supply = raw.get("supply")
     _check_stock_covers_supply(slots, items, supply["total"] if supply else None, where, problems)
     return PackDefinition(
         pack_id=raw["pack_id"], name=raw["name"], description=raw.get("description"), status=raw["status"],
         prices=prices, cards_per_pack=cards, supply_total=supply["total"] if supply else None,
         supply_shards=supply.get("shards", 1) if supply else 1, max_per_wallet=raw.get("max_per_wallet"),
-        stripe_price_id=raw.get("stripe_price_id"),
+        stripe_price_id=raw.get("stripe_price_id"), max_quantity=raw.get("max_quantity"),
         buyback=(money.basis_points(raw["buyback"]["rate"]), raw["buyback"].get("window_hours", 72))
         if raw.get("buyback") else None,
         tiers=tiers, slots=slots, items=items,
@@ -415,6 +423,8 @@ def pack_document(pack_id: str) -> tuple[dict[str, Any], str] | None:
             document["supply"]["shards"] = store.shard_count(pack)
     if pack.max_per_wallet is not None:
         document["max_per_wallet"] = int(pack.max_per_wallet)
+    if pack.max_quantity is not None:
+        document["max_quantity"] = int(pack.max_quantity)
     if pack.stripe_price_id:
         document["stripe_price_id"] = pack.stripe_price_id
     if pack.buyback_bp is not None:
@@ -481,6 +491,7 @@ def load_pack(pack: PackDefinition, based_on: str | None = None) -> LoadResult:
         name=pack.name, description=pack.description, status=pack.status, prices=pack.prices,
         cards_per_pack=pack.cards_per_pack, layout=pack.layout(), supply_total=pack.supply_total,
         max_per_wallet=pack.max_per_wallet, stripe_price_id=pack.stripe_price_id,
+        max_quantity=pack.max_quantity,
         buyback_bp=pack.buyback[0] if pack.buyback else None, buyback_hours=pack.buyback[1] if pack.buyback else None,
         odds_version=odds_version, odds_hash=odds_hash, definition_hash=definition_hash,
         stock_totals={i.item_id: i.stock for i in pack.items if i.stock is not None}, items_hash=items_hash,
@@ -505,7 +516,8 @@ def load_pack(pack: PackDefinition, based_on: str | None = None) -> LoadResult:
 
 
 _COMPARED = {"name": "name", "description": "description", "status": "status", "cards_per_pack": "cards_per_pack",
-             "supply_total": "supply_total", "max_per_wallet": "max_per_wallet", "stripe_price_id": "stripe_price_id",
+             "supply_total": "supply_total", "max_per_wallet": "max_per_wallet",
+             "max_quantity": "max_quantity", "stripe_price_id": "stripe_price_id",
              "buyback_bp": "buyback_bp", "buyback_hours": "buyback_hours", "odds_hash": "odds", "items_hash": "items"}
 
 

@@ -76,6 +76,7 @@ def pack_view(pack: store.PackRecord, items: list[store.PackItemRecord]) -> dict
         "prices": [price_view(symbol, amount, pack.stripe_price_id)
                    for symbol, amount in sorted(pack.prices.as_dict().items())],
         "cards_per_pack": int(pack.cards_per_pack),
+        "max_quantity": store.max_quantity(pack),
         "supply": _supply_view(supply),
         "remaining_supply": available,
         "sold_out": (available is not None and available <= 0) or not drawable,

@@ -38,6 +38,8 @@ class ErrorCode(StrEnum):
     CURRENCY_NOT_ACCEPTED = "CURRENCY_NOT_ACCEPTED"
     INVALID_CLIENT_SEED = "INVALID_CLIENT_SEED"
     SOLD_OUT = "SOLD_OUT"
+    NOT_ENOUGH_LEFT = "NOT_ENOUGH_LEFT"
+    INVALID_QUANTITY = "INVALID_QUANTITY"
     TOO_MANY_OPEN_QUOTES = "TOO_MANY_OPEN_QUOTES"
     MINT_LIMIT_REACHED = "MINT_LIMIT_REACHED"
     INVALID_IDEMPOTENCY_KEY = "INVALID_IDEMPOTENCY_KEY"
@@ -162,6 +164,8 @@ _CATALOGUE: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.CURRENCY_NOT_ACCEPTED: (400, "This pack is not priced in that currency."),
     ErrorCode.INVALID_CLIENT_SEED: (400, "client_seed must be a string of 1-128 printable characters."),
     ErrorCode.SOLD_OUT: (409, "This pack is sold out."),
+    ErrorCode.NOT_ENOUGH_LEFT: (409, "Fewer packs are left than you asked for; nothing was reserved."),
+    ErrorCode.INVALID_QUANTITY: (400, "quantity must be a whole number of packs from 1 to this pack's maximum."),
     ErrorCode.TOO_MANY_OPEN_QUOTES: (429, "You hold too many unpaid quotes; pay or let one expire first."),
     ErrorCode.MINT_LIMIT_REACHED: (429, "You have reached this pack's limit per wallet."),
     ErrorCode.INVALID_IDEMPOTENCY_KEY: (400, "Idempotency-Key must be 1-128 printable ASCII characters."),

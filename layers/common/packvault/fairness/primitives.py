@@ -9,10 +9,12 @@ import hashlib
 import hmac
 import json
 import secrets
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
 DRAW_DOMAIN = "packvault-draw-v1"
+BUNDLE_NAMESPACE = uuid.UUID("2b7c1d4e-8f3a-4c6b-9e2d-5a1f0c3b7d91")  # FAIRNESS.md section 12
 _SPACE = 1 << 256  # HMAC-SHA256 output read as a big-endian unsigned integer
 
 
@@ -51,3 +53,9 @@ def random_below(server_seed: bytes, context: Sequence[str | int], bound: int) -
         if value < limit:
             return value % bound
         attempt += 1
+
+
+def unit_opening_id(bundle_id: str, index: int) -> str:
+    """Unit `index` of a bundle (1, 2, ...; the lead, 0, is the bundle's own opening): a UUIDv5 of the bundle id and
+    the index, so nobody chooses a unit's draw context after the quote (FAIRNESS.md section 12)."""
+    return bundle_id if index == 0 else str(uuid.uuid5(BUNDLE_NAMESPACE, f"{bundle_id}/{index}"))

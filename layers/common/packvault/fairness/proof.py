@@ -75,7 +75,7 @@ def _check_v2(proof: dict[str, Any]) -> list[str]:
     committed = proof.get("stock_committed") or {}
     problems = [f"stock of {item_id} ({units}) exceeds the {committed[item_id]} the quote committed to"
                 for item_id, units in proof["stock"].items() if item_id in committed and units > committed[item_id]]
-    problems += _check_assets(proof) + _check_inclusion(proof)
+    problems += _check_assets(proof) + _check_inclusion(proof) + _check_bundle(proof)
     rounds = proof.get("abandoned_rounds") or []
     if [r.get("round") for r in rounds] != list(range(int(proof["round"]))):
         problems.append(f"round {proof['round']} needs abandoned rounds 0..{int(proof['round']) - 1} on the record, "
@@ -95,6 +95,25 @@ def _check_v2(proof: dict[str, Any]) -> list[str]:
         drawn_ids = {d["item_id"] for d in drawn}
         if not abandoned.get("short") or not set(abandoned["short"]) <= drawn_ids:
             problems.append(f"abandoned round {abandoned['round']} names no unit of its own draw that was gone")
+    return problems
+
+
+def _check_bundle(proof: dict[str, Any]) -> list[str]:
+    """A unit of a bundle (FAIRNESS.md section 12): its opening id follows from the bundle id and its index, and
+    its server seed hash is the one the bundle's quote committed to at that index."""
+    bundle = proof.get("bundle")
+    if bundle is None:
+        return []
+    from packvault.fairness.primitives import unit_opening_id
+
+    index, hashes = bundle.get("index"), bundle.get("server_seed_hashes") or []
+    if not isinstance(index, int) or not 0 <= index < len(hashes) or len(hashes) != bundle.get("quantity"):
+        return ["the bundle's index, quantity and committed seed hashes do not agree"]
+    problems = []
+    if proof["opening_id"] != unit_opening_id(str(bundle.get("bundle_id")), index):
+        problems.append(f"unit {index}'s opening id is not the one its bundle id fixes")
+    if hashes[index] != proof["server_seed_hash"]:
+        problems.append(f"unit {index}'s server seed hash is not the one the bundle committed to")
     return problems
 
 
@@ -128,13 +147,22 @@ def check_against_quote(proof: dict[str, Any], quote: dict[str, Any], published_
         problems.append("the quote's signature does not verify with its key")
     elif published_key is not None and key != published_key:
         problems.append("the quote was signed with another key than the one the API publishes")
-    for name in ("opening_id", "server_seed_hash", "odds_version", "odds_hash", "stock_committed", "items_hash"):
-        if proof.get(name) != committed.get(name):
+    names = ("opening_id", "server_seed_hash", "odds_version", "odds_hash", "stock_committed", "items_hash")
+    unit = _committed_unit(proof, committed)
+    for name in names:
+        if proof.get(name) != (unit if name in unit else committed).get(name):
             problems.append(f"{name} differs from the quote's: the opening is not the one you were quoted")
     seed = committed.get("client_seed")
     if seed and f":{seed}" not in str(proof.get("client_seed", "")):
         problems.append("the client seed you sent with the purchase is not in the draw's client seed")
     return problems
+
+
+def _committed_unit(proof: dict[str, Any], committed: dict[str, Any]) -> dict[str, Any]:
+    """A bundle unit's entry in its quote's commitment ({opening_id, server_seed_hash}); {} for a single pack."""
+    index = (proof.get("bundle") or {}).get("index")
+    units = committed.get("units") or []
+    return units[index] if isinstance(index, int) and 0 <= index < len(units) else {}
 
 
 def _check_assets(proof: dict[str, Any]) -> list[str]:

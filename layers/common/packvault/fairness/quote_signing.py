@@ -22,8 +22,15 @@ COMMITTED_FIELDS = ("opening_id", "pack_id", "wallet", "currency", "amount_base_
 
 
 def commitment(record: Any) -> dict[str, Any]:
-    """What a v2 quote commits to, from the opening's fields."""
-    return {"version": 2, **{name: _plain(getattr(record, name)) for name in COMMITTED_FIELDS}}
+    """What a v2 quote commits to, from the opening's fields; a bundle's also its quantity and every unit's
+    opening id and server seed hash, the lead first (FAIRNESS.md section 12)."""
+    document = {"version": 2, **{name: _plain(getattr(record, name)) for name in COMMITTED_FIELDS}}
+    if int(getattr(record, "quantity", None) or 1) > 1:
+        document["quantity"] = int(record.quantity)
+        document["units"] = [{"opening_id": record.opening_id, "server_seed_hash": record.server_seed_hash}] + [
+            {"opening_id": unit["opening_id"], "server_seed_hash": unit["server_seed_hash"]}
+            for unit in record.bundle_units]
+    return document
 
 
 def quote_hash(document: dict[str, Any]) -> str:

@@ -68,12 +68,21 @@ def quote_view(record: store.OpeningRecord) -> dict[str, Any]:
     }
     if record.product == "credits":
         quote |= {"product": "credits", "credits": int(record.credits), "bundle_id": record.pack_id}
+    if int(record.quantity or 1) > 1:  # one payment for several packs: every unit's commitment
+        quote |= {"quantity": int(record.quantity), "units": bundle_view(record)}
     quote |= products.view_fields(record, "quote")
     if unit.symbol == "SOL":
         quote["amount_sol"] = amount
     elif unit.mint is not None:
         quote["mint"] = unit.mint
     return quote
+
+
+def bundle_view(record: store.OpeningRecord) -> list[dict[str, str]]:
+    """A bundle's units, the lead first: each one's opening id and server seed hash (never the seed)."""
+    return [{"opening_id": record.opening_id, "server_seed_hash": record.server_seed_hash}] + [
+        {"opening_id": unit["opening_id"], "server_seed_hash": unit["server_seed_hash"]}
+        for unit in record.bundle_units or []]
 
 
 def signed_quote_view(record: store.OpeningRecord) -> dict[str, Any]:
@@ -125,4 +134,6 @@ def opening_view(record: store.OpeningRecord) -> dict[str, Any]:
     }
     if record.payment is not None:
         view["payment"] = record.payment
+    if record.bundle_id is not None or store.units_of(record) > 1:  # one of several packs bought together
+        view["bundle"] = {"bundle_id": record.bundle_id or record.opening_id, "unit_index": int(record.unit_index or 0)}
     return view

@@ -44,11 +44,35 @@ class Reservation:
     product: str = "pack"  # pack | credits (a bundle of credits: a top-up) | a registered product (sales.products)
     product_data: dict[str, Any] | None = None  # a registered product's own data (game credits: the user data)
     payer_wallet: str | None = None  # solana: the account's wallet the payment must come from (accounts.principal)
+    quantity: int = 1  # a pack bought in bulk: this many packs, one payment, one opening each (a bundle)
 
 
 def check_pack_id(pack_id: str) -> None:
     if not catalog.PACK_ID.match(pack_id):
         raise PackvaultError(ErrorCode.INVALID_PACK_ID)
+
+
+def read_quantity(body: dict[str, Any]) -> int:
+    """A purchase's `quantity`: how many packs one payment buys (default 1); the pack's own maximum is checked
+    when it is reserved."""
+    quantity = body.get("quantity", 1)
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= store.MAX_BUNDLE:
+        raise PackvaultError(ErrorCode.INVALID_QUANTITY, f"quantity must be a whole number of packs from 1 to "
+                             f"{store.MAX_BUNDLE}.", field="quantity")
+    return quantity
+
+
+def quantity_field(quantity: int) -> dict[str, int]:
+    """What an Idempotency-Key's request hash adds for a bulk purchase (nothing for one pack, so requests
+    remembered before bulk opening hash as they did)."""
+    return {"quantity": quantity} if quantity != 1 else {}
+
+
+def check_quantity(pack: store.PackRecord, quantity: int) -> None:
+    limit = store.max_quantity(pack)
+    if quantity > limit:
+        raise PackvaultError(ErrorCode.INVALID_QUANTITY, f"This pack opens at most {limit} at once.",
+                             field="quantity", limit=limit)
 
 
 def check_idempotency_key(idempotency_key: str | None) -> None:
@@ -62,18 +86,20 @@ def forget_pack(pack_id: str) -> None:
     _SHARDS_WITH_UNITS.pop(pack_id, None)
 
 
-_SHARDS_WITH_UNITS: dict[str, tuple[float, list[int]]] = {}  # the last snapshot: when, shards with a unit
+_SHARDS_WITH_UNITS: dict[str, tuple[float, list[tuple[int, int]]]] = {}  # last snapshot: when, (shard, units)
 SHARD_HINT_SECONDS = 10.0
 
 
-def supply_shard(pack: store.PackRecord) -> int | None:
-    """The supply shard a purchase of a limited pack takes its unit from: a random one of the pack's shards, or
-    of those the last snapshot found units in (for a few seconds). None: unlimited."""
+def supply_shard(pack: store.PackRecord, units: int = 1) -> int | None:
+    """The supply shard a purchase of a limited pack takes its units from: a random one of the pack's shards, or
+    of those the last snapshot found units in (for a few seconds). A bundle takes all its units from one shard.
+    None: unlimited."""
     if pack.supply_total is None:
         return None
     seen = _SHARDS_WITH_UNITS.get(pack.pack_id)
     if seen is not None and seen[1] and time.monotonic() - seen[0] < SHARD_HINT_SECONDS:
-        return random.choice(seen[1])
+        roomy = [shard for shard, available in seen[1] if available >= units]
+        return random.choice(roomy or [shard for shard, _ in seen[1]])
     return random.randrange(store.shard_count(pack))
 
 
@@ -82,7 +108,8 @@ def _sold_out_when_last_read(pack: store.PackRecord) -> bool:
     return store.is_sharded(pack) and seen is not None and not seen[1]
 
 
-def recheck_sharded_supply(pack_id: str, known: store.PackRecord, currency: str) -> store.PackRecord:
+def recheck_sharded_supply(pack_id: str, known: store.PackRecord, currency: str,
+                           units: int = 1) -> store.PackRecord:
     """One read of the pack row and every shard as of one instant: the pack as it is now (cached; PACK_INACTIVE
     and the like first), SOLD_OUT only if no shard has a unit; otherwise the next attempts choose among the
     shards that have one. A sold-out answer is remembered only as a reason to read again before the next
@@ -93,17 +120,25 @@ def recheck_sharded_supply(pack_id: str, known: store.PackRecord, currency: str)
         forget_pack(pack_id)
         return purchasable_pack(pack_id, currency)  # units are moving (so not sold out), or the pack is gone
     if store.shard_rows(fresh) > len(shards):  # it gained shard rows since it was read
-        return recheck_sharded_supply(pack_id, fresh, currency)
+        return recheck_sharded_supply(pack_id, fresh, currency, units)
     forget_pack(pack_id)
     _PACKS[pack_id] = fresh
     pack = purchasable_pack(pack_id, currency)  # from the snapshot: PACK_INACTIVE, CURRENCY_NOT_ACCEPTED, ...
     if not store.is_sharded(pack):
         return pack
-    with_units = [shard.shard for shard in shards if shard.available > 0]
+    with_units = [(shard.shard, shard.available) for shard in shards if shard.available > 0]
     _SHARDS_WITH_UNITS[pack_id] = (time.monotonic(), with_units)
     if not with_units:
         raise PackvaultError(ErrorCode.SOLD_OUT)
+    most = max(available for _, available in with_units)
+    if most < units:  # a bundle's units come from one shard
+        raise not_enough_left(most)
     return pack
+
+
+def not_enough_left(remaining: int) -> PackvaultError:
+    return PackvaultError(ErrorCode.NOT_ENOUGH_LEFT, f"Only {remaining} of this pack can be bought together now; "
+                          "nothing was reserved.", remaining=remaining)
 
 
 def recall(wallet: str, operation: str, idempotency_key: str | None,
@@ -145,12 +180,14 @@ def reserve(settings: Settings, wallet: str, pack_id: str, spec: Reservation, id
 def _try_reserve(settings: Settings, wallet: str, pack_id: str, spec: Reservation, idempotency_key: str | None,
                  request_hash: str) -> store.OpeningRecord:
     pack = purchasable_pack(pack_id, spec.currency) if spec.product == "pack" else None
+    if pack is not None:
+        check_quantity(pack, spec.quantity)
     if pack is not None and _sold_out_when_last_read(pack):  # read again instead of a doomed transaction
-        pack = recheck_sharded_supply(pack_id, pack, spec.currency)
+        pack = recheck_sharded_supply(pack_id, pack, spec.currency, spec.quantity)
     now = datetime.now(UTC)
     cap = int(pack.max_per_wallet) if pack is not None and pack.max_per_wallet is not None else None
     if pack is not None:
-        fields = _pack_fields(settings, pack)
+        fields = _pack_fields(settings, pack, spec.quantity)
     elif products.is_registered(spec.product):
         fields = products.kind(spec.product).reserve_fields(pack_id, spec.currency, spec.product_data or {})
     else:
@@ -173,15 +210,18 @@ def _explain_refusal(settings: Settings, wallet: str, pack_id: str, spec: Reserv
         forget_pack(pack_id)  # it may have changed: the next attempt reads it afresh
         pack = known if known is not None and store.is_sharded(known) else purchasable_pack(pack_id, spec.currency)
         if store.is_sharded(pack):  # the pack row is read with its shards: one round trip
-            pack = recheck_sharded_supply(pack_id, pack, spec.currency)
+            pack = recheck_sharded_supply(pack_id, pack, spec.currency, spec.quantity)
+        elif pack.supply_total is not None and int(pack.supply_available) < spec.quantity:
+            raise not_enough_left(int(pack.supply_available))
         cap = int(pack.max_per_wallet) if pack.max_per_wallet is not None else None
-        if cap is not None and store.wallet_pack_count(wallet, pack_id) >= cap:
-            raise PackvaultError(ErrorCode.MINT_LIMIT_REACHED, f"One wallet may hold at most {cap} of this pack.",
-                                 limit=cap)
+        if cap is not None and (held_packs := store.wallet_pack_count(wallet, pack_id)) + spec.quantity > cap:
+            raise PackvaultError(ErrorCode.MINT_LIMIT_REACHED, f"One wallet may hold at most {cap} of this pack "
+                                 f"(this one holds {held_packs}).", limit=cap, remaining=max(cap - held_packs, 0))
     held = store.open_quote_count(wallet)
-    if held >= settings.max_open_quotes:
-        raise PackvaultError(ErrorCode.TOO_MANY_OPEN_QUOTES, f"You hold {held} unpaid quotes, the most allowed; "
-                             "pay one or wait until one expires.", limit=settings.max_open_quotes)
+    if held + spec.quantity > settings.max_open_quotes:
+        raise PackvaultError(ErrorCode.TOO_MANY_OPEN_QUOTES, f"You hold {held} unpaid packs in quotes; at most "
+                             f"{settings.max_open_quotes} may be unpaid at once: pay or wait until a quote expires.",
+                             limit=settings.max_open_quotes)
 
 
 _PACKS: dict[str, store.PackRecord] = {}
@@ -220,14 +260,14 @@ def purchasable_bundle(bundle_id: str, currency: str) -> store.BundleRecord:
     return bundle
 
 
-def _pack_fields(settings: Settings, pack: store.PackRecord) -> dict[str, Any]:
+def _pack_fields(settings: Settings, pack: store.PackRecord, quantity: int = 1) -> dict[str, Any]:
     server_seed = fairness.new_server_seed()
     return {"pack_id": pack.pack_id, "pack_name": pack.name, "prices": pack.prices.as_dict(),
             "cards_per_pack": int(pack.cards_per_pack), "odds_version": int(pack.odds_version),
             "odds_hash": pack.odds_hash, "server_seed": server_seed,
             "stock_committed": dict(pack.stock_totals or {}), "items_hash": pack.items_hash,
             "server_seed_hash": fairness.commitment(server_seed),
-            "limited_supply": pack.supply_total is not None, "supply_shard": supply_shard(pack),
+            "limited_supply": pack.supply_total is not None, "supply_shard": supply_shard(pack, quantity),
             "mint_limited": pack.max_per_wallet is not None,
             **buyback_terms(settings, pack)}
 
@@ -254,16 +294,30 @@ def _new_opening(settings: Settings, wallet: str, spec: Reservation, now: dateti
     created_at = store.utc_now_iso()
     solana = spec.rail == SOLANA
     prices = product.pop("prices")
+    if spec.quantity > 1:
+        product |= {"quantity": spec.quantity, "bundle_units": bundle_units(opening_id, spec.quantity)}
     return store.OpeningRecord(
         **store.opening_keys(opening_id, wallet, product["pack_id"], created_at),
         expiry_shard=_expiry_shard(opening_id, settings.expiry_shards),
         expires_at=expires_at, opening_id=opening_id, wallet=wallet, status="QUOTED", rail=spec.rail,
-        currency=unit.symbol, amount_base_units=str(money.to_base_units(prices[spec.currency], unit.decimals)),
+        currency=unit.symbol,
+        amount_base_units=str(money.to_base_units(prices[spec.currency], unit.decimals) * spec.quantity),
         receiver_wallet=require_platform_wallet(settings) if solana else None,
         payer_wallet=spec.payer_wallet if solana and spec.payer_wallet != wallet else None,
         reference=new_reference() if solana else None, quote_expires_at=expires_at, client_seed=spec.client_seed,
         created_at=created_at, updated_at=created_at, **product,
     )
+
+
+def bundle_units(bundle_id: str, quantity: int) -> list[dict[str, str]]:
+    """The other units of a bundle, each committed at quote time like the lead: its opening id and the hash of
+    its own server seed (the seed stays secret until it opens)."""
+    units = []
+    for index in range(1, quantity):
+        seed = fairness.new_server_seed()
+        units.append({"opening_id": fairness.unit_opening_id(bundle_id, index), "server_seed": seed,
+                      "server_seed_hash": fairness.commitment(seed)})
+    return units
 
 
 def _expiry_shard(opening_id: str, shards: int) -> str:

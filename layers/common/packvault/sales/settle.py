@@ -31,14 +31,26 @@ _VAULT_NAMESPACE = uuid.UUID("6f1c6a52-3a8e-4d55-9d0e-8f0b7c1e2a11")
 _ODDS_TABLES: dict[tuple[str, int], OddsTable] = {}
 
 
-def receipt(opening: store.OpeningRecord) -> dict[str, Any]:
+def receipt(opening: store.OpeningRecord, units: list[store.OpeningRecord] | None = None) -> dict[str, Any]:
+    """What opening answers. A bundle's lead also answers every unit (`units`: the others, read if not given)."""
     view = opening_view(opening)
     answer = {key: view[key] for key in ("opening_id", "pack_id", "status", "rail", "tx_signature", "opened_at",
                                          "items", "fairness")} | {"payment": opening.payment}
     if opening.product == "credits":
         answer |= {"product": "credits", "credits": int(opening.credits)}
+    if store.units_of(opening) > 1 and opening.status == "OPENED":
+        if units is None:
+            found = store.get_openings([unit["opening_id"] for unit in opening.bundle_units])
+            units = [found[unit["opening_id"]] for unit in opening.bundle_units if unit["opening_id"] in found]
+        answer["bundle"] = {"bundle_id": opening.opening_id, "quantity": store.units_of(opening),
+                            "openings": [_unit_receipt(unit) for unit in [opening, *units]]}
     answer |= products.view_fields(opening, "receipt")
     return answer
+
+
+def _unit_receipt(unit: store.OpeningRecord) -> dict[str, Any]:
+    return {"opening_id": unit.opening_id, "unit_index": int(unit.unit_index or 0), "opened_at": unit.opened_at,
+            "items": unit.items or [], "fairness": unit.fairness}
 
 
 def open_paid(opening: store.OpeningRecord, settlement: Settlement, client_seed: str | None = None,
@@ -52,6 +64,8 @@ def open_paid(opening: store.OpeningRecord, settlement: Settlement, client_seed:
         return products.kind(opening.product).fulfil(opening, settlement, marker)
     seed = effective_client_seed(settlement.payment_id, opening.client_seed, client_seed)
     table = odds_table(opening.pack_id, int(opening.odds_version))
+    if store.units_of(opening) > 1:
+        return _open_bundle(opening, settlement, seed, table, marker)
     round_number, refreshed, retries, abandoned = 0, False, 0, []
     while round_number < MAX_ROUNDS:
         items, current, cached_hash = _items_for_draw(opening.pack_id)
@@ -95,6 +109,79 @@ def open_paid(opening: store.OpeningRecord, settlement: Settlement, client_seed:
                               "items": [{"tier_id": d.tier_id, "item_id": d.item_id} for d in drawn]})
             round_number += 1  # a drawn unit is truly gone: redraw with the next round, on the record
     raise PackvaultError(ErrorCode.BUSY_RETRY)
+
+
+def _open_bundle(opening: store.OpeningRecord, settlement: Settlement, seed: str, table: OddsTable,
+                 marker: store.ProcessedEventRecord | None) -> dict[str, Any]:
+    """Every unit of a bundle opened in the one open transaction (FAIRNESS.md 12): each unit draws with its own
+    committed server seed and opening id, round 0, the bundle's client seed, from the stock its earlier units
+    left. Bundles are sold only for packs without finite stock (store.bundle_limit); should a catalog change have
+    made an item finite since the quote and that stock run out, the payment is recorded for a refund (a later
+    unit cannot redraw on the record without moving the others)."""
+    units = [opening] + [_unit_row(opening, index, unit) for index, unit in enumerate(opening.bundle_units, 1)]
+    hashes = [unit.server_seed_hash for unit in units]
+    for attempt in range(2):
+        items, current, cached_hash = _items_for_draw(opening.pack_id)
+        remaining = committed_stock(opening, items, current)
+        opened, all_vault, taken, fmv_micros = [], [], {}, 0
+        for index, unit in enumerate(units):
+            try:
+                drawn = draw_opening(table, DrawInputs(unit.server_seed, seed, unit.opening_id, 0), remaining)
+            except NothingToDraw:
+                return _nothing_to_draw(opening, settlement, marker)
+            changes, vault_items, unit_taken, unit_fmv = opening_changes(unit, settlement, seed, 0, dict(remaining),
+                                                                         drawn, items)
+            changes["fairness"]["bundle"] = {"bundle_id": opening.opening_id, "index": index,
+                                             "quantity": len(units), "server_seed_hashes": hashes}
+            changes |= {"bundle_id": opening.opening_id, "unit_index": index}
+            for item_id, count in unit_taken.items():
+                remaining[item_id] -= count
+                taken[item_id] = taken.get(item_id, 0) + count
+            leaf = (records.leaf_row(unit, changes["fairness"], changes["opened_at"], drawn, changes["items"])
+                    if opening.stock_committed is not None else None)
+            opened.append((changes, leaf))
+            all_vault += vault_items
+            fmv_micros += unit_fmv
+        for unit, (changes, _) in zip(units[1:], opened[1:], strict=True):
+            for name, value in changes.items():
+                setattr(unit, name, value)
+        try:
+            store.open_opening(opening, opened[0][0], settlement, all_vault, taken, fmv_micros,
+                               request_token(opening.opening_id, settlement, attempt), marker, cached_hash,
+                               opened[0][1], [(unit, leaf) for unit, (_, leaf) in zip(units[1:], opened[1:],
+                                                                                       strict=True)])
+        except store.OpenFailed:
+            current_row = store.get_opening(opening.opening_id)
+            if current_row is not None and current_row.status == "OPENED":
+                return receipt(current_row)  # a concurrent settlement opened it: the same draws for everyone
+            claim = store.get_payment_claim(settlement.rail, settlement.payment_id)
+            if claim is not None and claim.opening_id != opening.opening_id:
+                raise PackvaultError(ErrorCode.SIGNATURE_ALREADY_USED) from None
+            if current_row is None or current_row.status != "QUOTED":
+                raise PackvaultError(ErrorCode.OPENING_NOT_CONFIRMABLE) from None
+            if short_items(opening, taken):
+                return _nothing_to_draw(opening, settlement, marker, "stock ran out after the bundle was quoted")
+            _ITEMS.pop(opening.pack_id, None)  # perhaps a stale cached definition: once more, the same draws
+            continue
+        for name, value in opened[0][0].items():
+            setattr(opening, name, value)
+        return receipt(opening, units[1:])
+    raise PackvaultError(ErrorCode.BUSY_RETRY)
+
+
+def _unit_row(lead: store.OpeningRecord, index: int, unit: dict[str, str]) -> store.OpeningRecord:
+    """Unit `index` of a bundle as its own opening (written when the bundle opens): the lead's terms, its own id and
+    committed server seed, its share of the price."""
+    row = store.OpeningRecord(**store.opening_keys(unit["opening_id"], lead.wallet, lead.pack_id, lead.created_at))
+    for name in ("wallet", "pack_id", "rail", "product", "buyback_bp", "buyback_hours", "pack_name", "cards_per_pack",
+                 "currency", "payer_wallet", "quote_expires_at", "client_seed", "stock_committed", "items_hash",
+                 "odds_version", "odds_hash", "limited_supply", "supply_shard", "mint_limited", "created_at"):
+        setattr(row, name, getattr(lead, name))
+    row.opening_id, row.status = unit["opening_id"], "QUOTED"
+    row.server_seed, row.server_seed_hash = unit["server_seed"], unit["server_seed_hash"]
+    row.amount_base_units = str(int(lead.amount_base_units) // store.units_of(lead))
+    row.updated_at = lead.updated_at
+    return row
 
 
 def effective_client_seed(payment_id: str, quote_seed: str | None, confirm_seed: str | None) -> str:
@@ -226,8 +313,8 @@ def opening_changes(opening: store.OpeningRecord, settlement: Settlement, seed: 
 
 
 def _nothing_to_draw(opening: store.OpeningRecord, settlement: Settlement,
-                     marker: store.ProcessedEventRecord | None) -> dict[str, Any]:
-    if store.mark_refund_due(opening, settlement, "nothing left to draw", marker):
+                     marker: store.ProcessedEventRecord | None, reason: str = "nothing left to draw") -> dict[str, Any]:
+    if store.mark_refund_due(opening, settlement, reason, marker):
         raise PackvaultError(ErrorCode.PACK_EXHAUSTED)
     current = store.get_opening(opening.opening_id)
     if current is not None and current.status == "OPENED":

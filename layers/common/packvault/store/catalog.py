@@ -70,6 +70,7 @@ class PackRecord(Row):
     supply_shards = NumberAttribute(null=True)  # a limited pack's supply spread over this many shards (store.supply)
     supply_shard_rows = NumberAttribute(null=True)  # shard rows it has ever had (None: 1, the pack row)
     max_per_wallet = NumberAttribute(null=True)
+    max_quantity = NumberAttribute(null=True)  # the catalog's bulk limit (None: store.bundle_limit decides)
     stripe_price_id = UnicodeAttribute(null=True)  # the Stripe Price behind the USD price, if any
     buyback_bp = NumberAttribute(null=True)  # instant buyback rate for this pack (None: the deployment default)
     buyback_hours = NumberAttribute(null=True)
@@ -338,6 +339,7 @@ def definition_actions(pack: PackRecord, chain_link: dict[str, Any] | None) -> l
         PackRecord.cards_per_pack.set(pack.cards_per_pack),
         PackRecord.max_per_wallet.set(pack.max_per_wallet) if pack.max_per_wallet
         else PackRecord.max_per_wallet.remove(),
+        PackRecord.max_quantity.set(pack.max_quantity) if pack.max_quantity else PackRecord.max_quantity.remove(),
         PackRecord.stripe_price_id.set(pack.stripe_price_id) if pack.stripe_price_id
         else PackRecord.stripe_price_id.remove(),
         PackRecord.buyback_bp.set(pack.buyback_bp) if pack.buyback_bp is not None

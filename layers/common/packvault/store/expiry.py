@@ -10,6 +10,7 @@ from packvault.store.openings import (
     OpeningRecord,
     release_reservation,
     supply_shard,
+    units_of,
 )
 from packvault.store.payments import (
     ProcessedEventRecord,
@@ -106,11 +107,11 @@ def re_reserve(opening: OpeningRecord, shard: int | None = None) -> bool:
             ] + ([OpeningRecord.supply_shard.set(shard)] if opening.limited_supply else []),
                 condition=OpeningRecord.status == "EXPIRED")
             if opening.limited_supply:
-                supply.reserve_unit(transaction, opening.pack_id, shard)
+                supply.reserve_unit(transaction, opening.pack_id, shard, units=units_of(opening))
             if opening.mint_limited:
                 counter = WalletPackCountRecord(pk=wallet_pk(opening.wallet), sk=f"PACKCOUNT#{opening.pack_id}")
-                transaction.update(counter, actions=[WalletPackCountRecord.count.add(1)])
-            count_quote(transaction, opening.wallet, 1)  # QUOTED again: counted until it opens (no limit here)
+                transaction.update(counter, actions=[WalletPackCountRecord.count.add(units_of(opening))])
+            count_quote(transaction, opening.wallet, units_of(opening))  # QUOTED again: counted until it opens
             transaction.save(event, condition=EventRecord.pk.does_not_exist())
     except TransactWriteError:
         return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pynamodb.attributes import (
@@ -124,6 +125,48 @@ class OpeningRecord(Row):
     payment = JSONAttribute(null=True)  # what the rail found: payer, amount, time
     items = JSONAttribute(null=True)  # revealed items, in draw order
     fairness = JSONAttribute(null=True)  # the proof, once opened
+    # Bulk opening: one quote, one payment, `quantity` packs. The quoted opening leads; its other units are
+    # committed at quote time ([{"opening_id", "server_seed_hash", "server_seed"}], seeds secret until opened) and
+    # written as their own openings when it opens, each naming the lead as `bundle_id` and its `unit_index`.
+    quantity = NumberAttribute(null=True)  # None: 1
+    bundle_units = JSONAttribute(null=True)
+    bundle_id = UnicodeAttribute(null=True)
+    unit_index = NumberAttribute(null=True)
+
+
+MAX_TRANSACTION_ACTIONS = 100  # DynamoDB's TransactWriteItems limit
+MAX_BUNDLE = 10
+
+
+def open_actions(quantity: int, cards_per_pack: int, finite_items: int) -> int:
+    """The most actions one open transaction of `quantity` packs can hold: per pack its opening, event, record leaf
+    and vault items; per finite-stock item drawn its stock; then at most 9 more (a paid quote, open_opening: the
+    payment claim and its early-refund check, the supply or definition check, the vault total, the open-quote
+    count, an outside event's marker; from the balance, open_from_balance: the nonce, the posting's row, two entries
+    and the balance, the supply or definition check, the mint count, the vault total, the remembered answer)."""
+    return 9 + quantity * (cards_per_pack + 3) + min(finite_items, quantity * cards_per_pack)
+
+
+def bundle_limit(cards_per_pack: int, finite_items: int) -> int:
+    """The largest quantity (at most MAX_BUNDLE) whose open fits in one transaction. A pack with finite-stock items
+    opens one at a time: a unit whose drawn item ran out redraws on the record (FAIRNESS.md 5), which would move
+    every later unit of a bundle off the draw its own proof could explain (FAIRNESS.md 12)."""
+    if finite_items:
+        return 1
+    return max((q for q in range(1, MAX_BUNDLE + 1)
+                if open_actions(q, cards_per_pack, finite_items) <= MAX_TRANSACTION_ACTIONS), default=1)
+
+
+def max_quantity(pack: PackRecord) -> int:
+    """The most packs of `pack` one purchase may open together: the catalog's limit, else what fits."""
+    if pack.max_quantity is not None:
+        return int(pack.max_quantity)
+    return bundle_limit(int(pack.cards_per_pack), len(pack.stock_totals or {}))
+
+
+def units_of(opening: OpeningRecord) -> int:
+    """How many packs (units of supply, of open quotes, of the mint limit) an opening's quote stands for."""
+    return int(opening.quantity or 1)
 
 
 OPENING_SORT_KEY = "OPENING"
@@ -152,6 +195,12 @@ def pack_openings(pack_id: str, status: str | None, limit: int, cursor: str | No
     """A pack's openings, newest first, optionally only those in one status (summaries: see ByPackIndex)."""
     return newest_first(OpeningRecord.by_pack, "gsi2pk", pack_openings_key(pack_id), limit, cursor,
                         (OpeningRecord.status == status) if status else None, page_size=max(limit, 100))
+
+
+def get_openings(opening_ids: list[str]) -> dict[str, OpeningRecord]:
+    """Several openings read together (a bundle's units), by id; missing ones absent."""
+    keys = [(opening_pk(opening_id), OPENING_SORT_KEY) for opening_id in dict.fromkeys(opening_ids)]
+    return {row.opening_id: row for row in OpeningRecord.batch_get(keys, consistent_read=True)}
 
 
 def get_opening(opening_id: str) -> OpeningRecord | None:
@@ -188,18 +237,18 @@ def reserve_quote(opening: OpeningRecord, pack: PackRecord | None, max_open_quot
             if pack is not None:
                 if pack.supply_total is not None:  # the shard row carries the pack's status and definition hash
                     supply.reserve_unit(transaction, pack.pack_id, supply_shard(opening), pack.definition_hash,
-                                        active=True)
+                                        active=True, units=units_of(opening))
                 else:
                     unchanged = (PackRecord.definition_hash == pack.definition_hash) & (PackRecord.status == "ACTIVE")
                     transaction.condition_check(PackRecord, pack.pk, pack.sk, condition=unchanged)
             transaction.save(opening, condition=OpeningRecord.pk.does_not_exist())
             transaction.save(event, condition=EventRecord.pk.does_not_exist())
-            count_quote(transaction, opening.wallet, 1, max_open_quotes)
+            count_quote(transaction, opening.wallet, units_of(opening), max_open_quotes)
             if max_per_wallet is not None:
                 counter = WalletPackCountRecord(pk=wallet_pk(opening.wallet), sk=f"PACKCOUNT#{opening.pack_id}")
-                transaction.update(counter, actions=[WalletPackCountRecord.count.add(1)],
+                transaction.update(counter, actions=[WalletPackCountRecord.count.add(units_of(opening))],
                                    condition=WalletPackCountRecord.count.does_not_exist()
-                                   | (WalletPackCountRecord.count < max_per_wallet))
+                                   | (WalletPackCountRecord.count <= max_per_wallet - units_of(opening)))
             if idempotency is not None:
                 transaction.save(idempotency, condition=IdempotencyRecord.pk.does_not_exist())
     except TransactWriteError as exc:
@@ -252,12 +301,17 @@ class OpenFailed(RuntimeError):
 def open_opening(opening: OpeningRecord, changes: dict[str, Any], settlement: Settlement,
                  vault_items: list[VaultItemRecord], stock_taken: dict[str, int], fmv_micros: int,
                  request_token: str, marker: ProcessedEventRecord | None = None,
-                 pack_definition_hash: str | None = None, record_leaf: Row | None = None) -> None:
+                 pack_definition_hash: str | None = None, record_leaf: Row | None = None,
+                 bundle: Sequence[tuple[OpeningRecord, Row | None]] = ()) -> None:
     """One transaction, whatever rail paid: QUOTED -> OPENED with its items, the payment claimed, the vault
     items created, stock and supply counters moved, the vault total updated, the quote released from the
-    wallet's open quotes, the event appended (and the outside event that caused it marked). All or nothing."""
+    wallet's open quotes, the event appended (and the outside event that caused it marked). All or nothing.
+    A bundle's other units (`bundle`: each opened opening with its record leaf) are written in the same
+    transaction, each with its own event; `vault_items`, `stock_taken` and `fmv_micros` then cover every unit."""
     event = new_event(opening.pk, "OPENED", {"rail": settlement.rail, "payment_id": settlement.payment_id,
-                                             "items": [v.item_id for v in vault_items]})
+                                             "items": [v.item_id for v in vault_items
+                                                       if v.opening_id == opening.opening_id]})
+    units = units_of(opening)
     try:
         with TransactWrite(connection=connection(), client_request_token=request_token) as transaction:
             transaction.update(
@@ -271,18 +325,27 @@ def open_opening(opening: OpeningRecord, changes: dict[str, Any], settlement: Se
             # Items drawn from a cached definition: the pack must still have it (one item, one operation; a
             # supply shard carries the pack's definition hash).
             if opening.limited_supply:
-                supply.sell_reserved_unit(transaction, opening.pack_id, supply_shard(opening), pack_definition_hash)
+                supply.sell_reserved_unit(transaction, opening.pack_id, supply_shard(opening), pack_definition_hash,
+                                          units)
             elif pack_definition_hash:
                 transaction.condition_check(PackRecord, pack_pk(opening.pack_id), PACK_SORT_KEY,
                                             condition=PackRecord.definition_hash == pack_definition_hash)
             total = VaultTotalRecord(pk=wallet_pk(opening.wallet), sk=VAULT_TOTAL_SORT_KEY)
             transaction.update(total, actions=[VaultTotalRecord.item_count.add(len(vault_items)),
                                                VaultTotalRecord.fmv_micros.add(fmv_micros)])
-            count_quote(transaction, opening.wallet, -1)
+            count_quote(transaction, opening.wallet, -units)
             mark_processed(transaction, marker)
             transaction.save(event, condition=EventRecord.pk.does_not_exist())
             if record_leaf is not None:  # the public record's leaf (fairness v2), with the opening it records
                 transaction.save(record_leaf)
+            for unit, leaf in bundle:
+                transaction.save(unit, condition=OpeningRecord.pk.does_not_exist())
+                transaction.save(new_event(unit.pk, "OPENED", {
+                    "rail": settlement.rail, "payment_id": settlement.payment_id, "bundle_id": opening.opening_id,
+                    "items": [v.item_id for v in vault_items if v.opening_id == unit.opening_id]}),
+                    condition=EventRecord.pk.does_not_exist())
+                if leaf is not None:
+                    transaction.save(leaf)
     except TransactWriteError as exc:
         if exc.cause_response_code in CANCELLED:
             raise OpenFailed(exc.cause_response_code) from exc
@@ -315,13 +378,14 @@ def reference_fields(opening: OpeningRecord, settlement: Settlement) -> list[tup
 
 def release_reservation(transaction: TransactWrite, opening: OpeningRecord) -> None:
     """Gives a QUOTED opening's unit back: supply, the mint-limit count and the wallet's open quotes."""
+    units = units_of(opening)
     if opening.limited_supply:
-        supply.return_unit(transaction, opening.pack_id, supply_shard(opening))
+        supply.return_unit(transaction, opening.pack_id, supply_shard(opening), units)
     if opening.mint_limited:
         counter = WalletPackCountRecord(pk=wallet_pk(opening.wallet), sk=f"PACKCOUNT#{opening.pack_id}")
-        transaction.update(counter, actions=[WalletPackCountRecord.count.add(-1)],
-                           condition=WalletPackCountRecord.count >= 1)
-    count_quote(transaction, opening.wallet, -1)
+        transaction.update(counter, actions=[WalletPackCountRecord.count.add(-units)],
+                           condition=WalletPackCountRecord.count >= units)
+    count_quote(transaction, opening.wallet, -units)
 
 
 register(OpeningRecord)

@@ -17,8 +17,10 @@ from packvault.store.openings import (
     OpeningRecord,
     claim_row,
     get_opening,
+    get_openings,
     reference_fields,
     release_reservation,
+    units_of,
 )
 from packvault.store.payments import (
     PaymentClaimRecord,
@@ -136,38 +138,53 @@ def mark_refunded(opening: OpeningRecord, refund: dict[str, Any], actor: str,
 def revoke_opening(opening: OpeningRecord, refund: dict[str, Any], actor: str,
                    marker: ProcessedEventRecord | None = None) -> bool:
     """OPENED -> REFUNDED after its payment was refunded: its vault items are marked revoked (never deleted)
-    and leave the vault's totals, in one transaction. Items already sold back for credits are left as sold
-    (named in the event for operators: the credits were paid). False if the opening is not OPENED any more,
-    or an item was sold back meanwhile (the caller re-reads and tries again)."""
+    and leave the vault's totals, in one transaction; a bundle's lead revokes every unit the payment opened. Items
+    already sold back for credits are left as sold (named in the event for operators: the credits were paid).
+    False if an opening is not OPENED any more, or an item was sold back meanwhile (the caller re-reads and tries
+    again)."""
     now = utc_now_iso()
-    keys = [(wallet_pk(opening.wallet), f"{VAULT_PREFIX}{opening.opened_at}#{item['vault_item_id']}")
-            for item in opening.items or []]
-    rows = VaultItemRecord.batch_get(keys, consistent_read=True) if keys else []  # one round trip
-    sold = [row.vault_item_id for row in rows if row.sold_at is not None]
-    items = [item for item in opening.items or [] if item["vault_item_id"] not in sold]
-    event = new_event(opening.pk, "REFUNDED", {**refund, "actor": actor, "sold_back_before_refund": sold,
-                                               "revoked": [item["vault_item_id"] for item in items]})
-    fmv_micros = sum(money.to_base_units(item["fmv"], money.FMV_DECIMALS) for item in items)
+    units = [opening]
+    if units_of(opening) > 1:
+        found = get_openings([unit["opening_id"] for unit in opening.bundle_units])
+        units += [found[unit["opening_id"]] for unit in opening.bundle_units if unit["opening_id"] in found]
+    revoked = [(unit, _unsold_items(unit)) for unit in units]
     try:
         with TransactWrite(connection=connection()) as transaction:
-            transaction.update(opening, actions=[
-                OpeningRecord.status.set("REFUNDED"), OpeningRecord.updated_at.set(now),
-                OpeningRecord.payment.set({**(opening.payment or {}), **refund, "refunded_at": now}),
-            ], condition=OpeningRecord.status == "OPENED")
-            for item in items:
-                row = VaultItemRecord(pk=wallet_pk(opening.wallet),
-                                      sk=f"{VAULT_PREFIX}{opening.opened_at}#{item['vault_item_id']}")
-                transaction.update(row, actions=[VaultItemRecord.revoked_at.set(now),
-                                                 VaultItemRecord.revoked_reason.set("payment refunded")],
-                                   condition=VaultItemRecord.pk.exists() & VaultItemRecord.sold_at.does_not_exist())
+            item_count, fmv_micros = 0, 0
+            for unit, (items, sold) in revoked:
+                transaction.update(unit, actions=[
+                    OpeningRecord.status.set("REFUNDED"), OpeningRecord.updated_at.set(now),
+                    OpeningRecord.payment.set({**(unit.payment or {}), **refund, "refunded_at": now}),
+                ], condition=OpeningRecord.status == "OPENED")
+                for item in items:
+                    row = VaultItemRecord(pk=wallet_pk(unit.wallet),
+                                          sk=f"{VAULT_PREFIX}{unit.opened_at}#{item['vault_item_id']}")
+                    transaction.update(row, actions=[VaultItemRecord.revoked_at.set(now),
+                                                     VaultItemRecord.revoked_reason.set("payment refunded")],
+                                       condition=VaultItemRecord.pk.exists() & VaultItemRecord.sold_at.does_not_exist())
+                item_count += len(items)
+                fmv_micros += sum(money.to_base_units(item["fmv"], money.FMV_DECIMALS) for item in items)
+                transaction.save(new_event(unit.pk, "REFUNDED", {
+                    **refund, "actor": actor, "sold_back_before_refund": sold,
+                    "revoked": [item["vault_item_id"] for item in items],
+                    **({"bundle_id": opening.opening_id} if len(units) > 1 else {})}),
+                    condition=EventRecord.pk.does_not_exist())
             total = VaultTotalRecord(pk=wallet_pk(opening.wallet), sk=VAULT_TOTAL_SORT_KEY)
-            transaction.update(total, actions=[VaultTotalRecord.item_count.add(-len(items)),
+            transaction.update(total, actions=[VaultTotalRecord.item_count.add(-item_count),
                                                VaultTotalRecord.fmv_micros.add(-fmv_micros)])
             mark_processed(transaction, marker)
-            transaction.save(event, condition=EventRecord.pk.does_not_exist())
     except TransactWriteError:
         return False
     return True
+
+
+def _unsold_items(opening: OpeningRecord) -> tuple[list[dict[str, Any]], list[str]]:
+    """(the opening's items not sold back, the ids of those that were): one read of its vault rows."""
+    keys = [(wallet_pk(opening.wallet), f"{VAULT_PREFIX}{opening.opened_at}#{item['vault_item_id']}")
+            for item in opening.items or []]
+    rows = VaultItemRecord.batch_get(keys, consistent_read=True) if keys else []
+    sold = [row.vault_item_id for row in rows if row.sold_at is not None]
+    return [item for item in opening.items or [] if item["vault_item_id"] not in sold], sold
 
 
 register(RefundIndexRecord)

@@ -103,10 +103,11 @@ def rotate_pair(current: SeedPairRecord, server_seed: str, server_seed_hash: str
     return True
 
 
-def use_nonce(transaction: TransactWrite, pair: SeedPairRecord) -> None:
-    """In an opening's transaction: this pair and nonce are spent, only if nobody spent them first."""
+def use_nonce(transaction: TransactWrite, pair: SeedPairRecord, count: int = 1) -> None:
+    """In an opening's transaction: this pair and its next `count` nonces are spent, only if nobody spent the
+    first of them first."""
     row = SeedPairRecord(pk=pair.pk, sk=CURRENT_SORT_KEY)
-    transaction.update(row, actions=[SeedPairRecord.nonce.add(1)],
+    transaction.update(row, actions=[SeedPairRecord.nonce.add(count)],
                        condition=(SeedPairRecord.pair_number == int(pair.pair_number))
                        & (SeedPairRecord.nonce == int(pair.nonce)))
 

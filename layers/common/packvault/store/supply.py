@@ -114,34 +114,35 @@ def _both(first: Any, second: Any) -> Any:
 
 
 def reserve_unit(transaction: TransactWrite, pack_id: str, shard: int, definition_hash: str | None = None,
-                 active: bool = False) -> None:
-    """A unit of `shard` reserved for a quote, only while the shard has one (and the pack is unchanged)."""
+                 active: bool = False, units: int = 1) -> None:
+    """`units` of `shard` reserved for a quote, only while the shard has them all (and the pack is unchanged)."""
     model, row = _row(pack_id, shard)
-    transaction.update(row, actions=[model.supply_available.add(-1), model.supply_reserved.add(1)],
-                       condition=_both(model.supply_available > 0, _unchanged(model, definition_hash, active)))
+    transaction.update(row, actions=[model.supply_available.add(-units), model.supply_reserved.add(units)],
+                       condition=_both(model.supply_available >= units, _unchanged(model, definition_hash, active)))
 
 
-def sell_reserved_unit(transaction: TransactWrite, pack_id: str, shard: int, definition_hash: str | None) -> None:
-    """A quote's reserved unit sold (its opening opened)."""
+def sell_reserved_unit(transaction: TransactWrite, pack_id: str, shard: int, definition_hash: str | None,
+                       units: int = 1) -> None:
+    """A quote's reserved units sold (its openings opened)."""
     model, row = _row(pack_id, shard)
-    transaction.update(row, actions=[model.supply_reserved.add(-1), model.supply_sold.add(1),
-                                     model.opened_count.add(1)],
-                       condition=_both(model.supply_reserved >= 1, _unchanged(model, definition_hash, False)))
+    transaction.update(row, actions=[model.supply_reserved.add(-units), model.supply_sold.add(units),
+                                     model.opened_count.add(units)],
+                       condition=_both(model.supply_reserved >= units, _unchanged(model, definition_hash, False)))
 
 
-def sell_unit(transaction: TransactWrite, pack_id: str, shard: int, definition_hash: str) -> None:
-    """A unit sold at once (paid from the balance), only while the shard has one and the pack is unchanged."""
+def sell_unit(transaction: TransactWrite, pack_id: str, shard: int, definition_hash: str, units: int = 1) -> None:
+    """Units sold at once (paid from the balance), only while the shard has them and the pack is unchanged."""
     model, row = _row(pack_id, shard)
-    transaction.update(row, actions=[model.supply_available.add(-1), model.supply_sold.add(1),
-                                     model.opened_count.add(1)],
-                       condition=_both(model.supply_available > 0, _unchanged(model, definition_hash, True)))
+    transaction.update(row, actions=[model.supply_available.add(-units), model.supply_sold.add(units),
+                                     model.opened_count.add(units)],
+                       condition=_both(model.supply_available >= units, _unchanged(model, definition_hash, True)))
 
 
-def return_unit(transaction: TransactWrite, pack_id: str, shard: int) -> None:
-    """A quote's reserved unit back to the shard it came from."""
+def return_unit(transaction: TransactWrite, pack_id: str, shard: int, units: int = 1) -> None:
+    """A quote's reserved units back to the shard they came from."""
     model, row = _row(pack_id, shard)
-    transaction.update(row, actions=[model.supply_reserved.add(-1), model.supply_available.add(1)],
-                       condition=model.supply_reserved >= 1)
+    transaction.update(row, actions=[model.supply_reserved.add(-units), model.supply_available.add(units)],
+                       condition=model.supply_reserved >= units)
 
 
 class SnapshotBusy(RuntimeError):

@@ -155,9 +155,10 @@ def open_quote_count(wallet: str) -> int:
 
 
 def count_quote(transaction: TransactWrite, wallet: str, delta: int, limit: int | None = None) -> None:
-    """In a transaction: the wallet's unpaid-quote count moves by `delta` (an increase only below `limit`)."""
+    """In a transaction: the wallet's unpaid-quote count (in units: a bundle of 5 counts 5) moves by `delta` (an
+    increase only while it stays within `limit`)."""
     row = WalletQuotesRecord(pk=wallet_pk(wallet), sk=QUOTES_SORT_KEY)
-    condition = (WalletQuotesRecord.open_count.does_not_exist() | (WalletQuotesRecord.open_count < limit)
+    condition = (WalletQuotesRecord.open_count.does_not_exist() | (WalletQuotesRecord.open_count <= limit - delta)
                  if limit is not None else None)
     transaction.update(row, actions=[WalletQuotesRecord.open_count.add(delta)], condition=condition)
 

@@ -30,7 +30,15 @@ from packvault.fairness import primitives as fairness
 from packvault.fairness.quote_signing import commitment, signed
 from packvault.rails.card.stripe_api import CheckoutRequest, ProviderUnavailable, StripeCheckout
 from packvault.sales import products
-from packvault.sales.reservation import Reservation, check_pack_id, recall, remembered_row, reserve
+from packvault.sales.reservation import (
+    Reservation,
+    check_pack_id,
+    quantity_field,
+    read_quantity,
+    recall,
+    remembered_row,
+    reserve,
+)
 
 OPERATION = "checkout"
 TOPUP_OPERATION = "topup-checkout"
@@ -58,17 +66,19 @@ def create_checkout(settings: Settings, cards: StripeCheckout | None, wallet: st
     client_seed = body.get("client_seed")
     if client_seed is not None and not (isinstance(client_seed, str) and _CLIENT_SEED.match(client_seed)):
         raise PackvaultError(ErrorCode.INVALID_CLIENT_SEED)
+    quantity = read_quantity(body) if product == "pack" else 1
     request_hash = fairness.canonical_hash({"pack_id": pack_id, "success_url": success_url, "cancel_url": cancel_url,
                                             "client_seed": client_seed, "rail": STRIPE, "product": product,
-                                            **({"product_data": product_data} if product_data else {})})
+                                            **({"product_data": product_data} if product_data else {}),
+                                            **quantity_field(quantity)})
     operation = operation_of(product)
     remembered = recall(wallet, operation, idempotency_key, request_hash)
-    if remembered is None and (earlier := _in_flight(wallet, pack_id, product, client_seed, product_data)):
+    if remembered is None and (earlier := _in_flight(wallet, pack_id, product, client_seed, product_data, quantity)):
         logger.info("checkout in flight answered again", extra={"opening_id": earlier.opening_id})
         return 201, _answer(earlier, earlier.rail_refs["checkout_session_id"], earlier.rail_refs["checkout_url"])
     if remembered is None:
         spec = Reservation(STRIPE, operation, money.USD.symbol, client_seed, settings.checkout_session_ttl_seconds,
-                           product=product, product_data=product_data)
+                           product=product, product_data=product_data, quantity=quantity)
         reserved = reserve(settings, wallet, pack_id, spec, idempotency_key, request_hash)
         if isinstance(reserved, store.OpeningRecord):
             return 201, _open_session(cards, reserved, success_url, cancel_url, idempotency_key)
@@ -111,9 +121,10 @@ def _open_session(cards: StripeCheckout, opening: store.OpeningRecord, success_u
     pack = store.get_pack(opening.pack_id) if opening.product == "pack" else None
     request = CheckoutRequest(
         opening_id=opening.opening_id, wallet=opening.wallet, pack_id=opening.pack_id, pack_name=opening.pack_name,
-        amount_cents=int(opening.amount_base_units), stripe_price_id=pack.stripe_price_id if pack else None,
-        success_url=success_url, cancel_url=cancel_url,
+        amount_cents=int(opening.amount_base_units) // store.units_of(opening),
+        stripe_price_id=pack.stripe_price_id if pack else None, success_url=success_url, cancel_url=cancel_url,
         expires_at=int(parse_iso(opening.quote_expires_at).astimezone(UTC).timestamp()),
+        quantity=store.units_of(opening),
     )
     try:
         session = cards.create_session(request)
@@ -142,13 +153,14 @@ def _answer(opening: store.OpeningRecord, session_id: str, checkout_url: str) ->
 
 
 def _in_flight(wallet: str, pack_id: str, product: str, client_seed: str | None,
-               product_data: dict[str, Any] | None) -> store.OpeningRecord | None:
+               product_data: dict[str, Any] | None, quantity: int = 1) -> store.OpeningRecord | None:
     """This buyer's open card checkout for the same product and choices, recent and with time left to pay."""
     now = datetime.now(UTC)
     for opening in store.wallet_openings(wallet, 10, None).rows:
         refs = opening.rail_refs or {}
         same = (opening.status == "QUOTED" and opening.rail == STRIPE and opening.pack_id == pack_id
                 and opening.product == product and opening.client_seed == client_seed
+                and store.units_of(opening) == quantity
                 and (opening.product_data or {}).get("user_data") == (product_data or {}).get("user_data"))
         if same and refs.get("checkout_url") and parse_iso(opening.created_at) >= now - IN_FLIGHT_WINDOW \
                 and parse_iso(opening.quote_expires_at) >= now + IN_FLIGHT_MIN_LEFT:

@@ -52,6 +52,7 @@ class CheckoutRequest:
     success_url: str
     cancel_url: str
     expires_at: int  # unix seconds; Stripe accepts 30 minutes to 24 hours ahead
+    quantity: int = 1  # a bundle: `quantity` packs at `amount_cents` each
 
 
 def from_settings(settings: Settings) -> StripeCheckout | None:
@@ -149,9 +150,9 @@ class StripeCheckout:
 
 def _line_item(request: CheckoutRequest) -> dict[str, Any]:
     if request.stripe_price_id:
-        return {"price": request.stripe_price_id, "quantity": 1}
-    return {"quantity": 1, "price_data": {"currency": CURRENCY, "unit_amount": request.amount_cents,
-                                          "product_data": {"name": request.pack_name}}}
+        return {"price": request.stripe_price_id, "quantity": request.quantity}
+    return {"quantity": request.quantity, "price_data": {"currency": CURRENCY, "unit_amount": request.amount_cents,
+                                                         "product_data": {"name": request.pack_name}}}
 
 
 def _signed_at(header: str) -> int:

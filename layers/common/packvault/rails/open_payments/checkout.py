@@ -50,7 +50,15 @@ from packvault.rails.open_payments.client import (
     settlement,
 )
 from packvault.sales.openings import OPENING_ID
-from packvault.sales.reservation import Reservation, check_pack_id, recall, remembered_row, reserve
+from packvault.sales.reservation import (
+    Reservation,
+    check_pack_id,
+    quantity_field,
+    read_quantity,
+    recall,
+    remembered_row,
+    reserve,
+)
 from packvault.sales.settle import open_paid, settle_expired
 
 if TYPE_CHECKING:  # the sweep's types only: the function that sweeps imports it, the others need not
@@ -117,13 +125,16 @@ def start_checkout(rail: OpenPaymentsRail | None, wallet: str, pack_id: str, bod
     except WalletAddressInvalid as exc:
         raise PackvaultError(ErrorCode.WALLET_ADDRESS_INVALID, f"wallet_address {exc}.",
                              field="wallet_address") from None
-    request_hash = fairness.canonical_hash({"pack_id": pack_id, "wallet_address": address, "rail": OPEN_PAYMENTS})
+    quantity = read_quantity(body)
+    request_hash = fairness.canonical_hash({"pack_id": pack_id, "wallet_address": address, "rail": OPEN_PAYMENTS,
+                                            **quantity_field(quantity)})
     remembered = recall(wallet, OPERATION, idempotency_key, request_hash)
     if remembered is not None:
         return _remembered(remembered)
     seller = _call(rail.seller)
     buyer = _call(rail.client.wallet_address, address, wallet_address=True)
-    spec = Reservation(OPEN_PAYMENTS, OPERATION, money.USD.symbol, None, rail.settings.open_payments_ttl_seconds)
+    spec = Reservation(OPEN_PAYMENTS, OPERATION, money.USD.symbol, None, rail.settings.open_payments_ttl_seconds,
+                       quantity=quantity)
     reserved = reserve(rail.settings, wallet, pack_id, spec, idempotency_key, request_hash)
     if not isinstance(reserved, store.OpeningRecord):
         return _remembered(reserved)

@@ -13,7 +13,14 @@ from packvault.core.settings import Settings
 from packvault.core.settlement import SOLANA
 from packvault.fairness import primitives as fairness
 from packvault.sales.openings import signed_quote_view
-from packvault.sales.reservation import Reservation, check_idempotency_key, check_pack_id, reserve
+from packvault.sales.reservation import (
+    Reservation,
+    check_idempotency_key,
+    check_pack_id,
+    quantity_field,
+    read_quantity,
+    reserve,
+)
 
 OPERATION = "purchase"
 _CLIENT_SEED = re.compile(r"^[\x20-\x7e]{1,128}$")
@@ -25,9 +32,11 @@ def purchase(settings: Settings, wallet: str, pack_id: str, body: dict[str, Any]
     account's wallet the payment must come from (None: the account id is that wallet)."""
     check_pack_id(pack_id)
     currency, client_seed = _read_body(body)
+    quantity = read_quantity(body)
     request_hash = fairness.canonical_hash({"pack_id": pack_id, "currency": currency, "client_seed": client_seed,
-                                            **_payer_field(wallet, payer)})
-    spec = Reservation(SOLANA, OPERATION, currency, client_seed, settings.quote_ttl_seconds, payer_wallet=payer)
+                                            **_payer_field(wallet, payer), **quantity_field(quantity)})
+    spec = Reservation(SOLANA, OPERATION, currency, client_seed, settings.quote_ttl_seconds, payer_wallet=payer,
+                       quantity=quantity)
     return _quote(settings, wallet, pack_id, spec, idempotency_key, request_hash)
 
 
