@@ -5,7 +5,7 @@
 
 import { connect, discoverWallets, signMessage, signTransaction } from './wallet.js'
 import { base58Encode, firstSignature, rpc, toBase64, transferRequest, transferTransaction } from './solana.js'
-import { canonicalJson, hexToBytes, randomBelow, rootFromPath, sha256Hex, verifyProof } from './fairness.js'
+import { canonicalJson, hexToBytes, randomBelow, rootFromPath, sha256Hex, unitOpeningId, verifyProof } from './fairness.js'
 import { createPasskey, passkeysAvailable, usePasskey } from './passkeys.js'
 import { oddsChart } from './charts.js'
 
@@ -280,22 +280,35 @@ async function showPack (packId) {
   }
   if (pack.sold_out || pack.status !== 'ACTIVE') { buy.innerHTML = '<p>Not on sale right now.</p>'; return }
   const card = pack.prices.find((p) => p.rail === 'stripe')
-  buy.innerHTML = `<label for="currency">Pay with</label>
-    <select id="currency">${solana.map((p) => `<option value="${escape(p.currency)}">${escape(p.amount)} ${escape(p.currency)}</option>`).join('')}</select>
+  const most = Math.min(pack.max_quantity || 1, pack.remaining_supply ?? Infinity)
+  buy.innerHTML = `${most > 1 ? `<label for="quantity">Packs</label>
+    <select id="quantity">${[...Array(most).keys()].map((n) => `<option value="${n + 1}">${n + 1}</option>`).join('')}</select>` : ''}
+    <label for="currency">Pay with</label>
+    <select id="currency">${solana.map((p) => `<option value="${escape(p.currency)}">${escape(p.amount)} ${escape(p.currency)} each</option>`).join('')}</select>
     <button id="purchase">Buy one pack</button>
     ${card ? `<p>or <button class="secondary" id="card">Pay ${usd(card.amount)} by card</button></p>` : ''}`
-  document.getElementById('purchase').onclick = () => purchase(pack, document.getElementById('currency').value)
-  if (card) document.getElementById('card').onclick = () => payByCard(pack)
+  const quantity = () => Number((document.getElementById('quantity') || { value: 1 }).value)
+  const label = () => {
+    const count = quantity()
+    document.getElementById('purchase').textContent = count === 1 ? 'Buy one pack' : `Buy ${count} packs`
+    if (card) document.getElementById('card').textContent = `Pay ${usd(cents(card.amount) * count / 100)} by card`
+  }
+  if (most > 1) document.getElementById('quantity').onchange = label
+  document.getElementById('purchase').onclick = () => purchase(pack, document.getElementById('currency').value, quantity())
+  if (card) document.getElementById('card').onclick = () => payByCard(pack, quantity())
 }
+
+// A price's whole cents (card prices are USD with at most 2 decimals): exact, no binary fractions.
+const cents = (amount) => { const [whole, fraction = ''] = amount.split('.'); return Number(whole) * 100 + Number(fraction.padEnd(2, '0')) }
 
 // Card payments go through Stripe's hosted Checkout page and come back here; the webhook opens the pack. The token
 // stays in memory, so the page that comes back shows the opening from its public proof.
-async function payByCard (pack) {
+async function payByCard (pack, quantity = 1) {
   say('')
   const back = `${location.origin}${location.pathname}#/card-return`
   try {
     const started = await api('POST', `/api/v1/packs/${encodeURIComponent(pack.pack_id)}/checkout`,
-      { success_url: back, cancel_url: `${location.origin}${location.pathname}#/pack/${encodeURIComponent(pack.pack_id)}` })
+      { success_url: back, cancel_url: `${location.origin}${location.pathname}#/pack/${encodeURIComponent(pack.pack_id)}`, ...(quantity > 1 ? { quantity } : {}) })
     sessionStorage.setItem('packvault-card-opening', started.opening_id)  // an id, not a secret
     location.assign(started.checkout_url)
   } catch (error) { say(describe(error)) }
@@ -303,16 +316,16 @@ async function payByCard (pack) {
 
 // --- buying -----------------------------------------------------------------------------------------------
 
-async function purchase (pack, currency) {
+async function purchase (pack, currency, quantity = 1) {
   say('')
   let quote
   try {
-    quote = await api('POST', `/api/v1/packs/${encodeURIComponent(pack.pack_id)}/purchase`, { currency })
+    quote = await api('POST', `/api/v1/packs/${encodeURIComponent(pack.pack_id)}/purchase`, { currency, ...(quantity > 1 ? { quantity } : {}) })
   } catch (error) { say(describe(error)); return }
   const buy = document.getElementById('buy')
   buy.innerHTML = `<p>Reserved for you until <time datetime="${escape(quote.quote_expires_at)}">${new Date(quote.quote_expires_at).toLocaleTimeString()}</time>:
       <span class="countdown" id="countdown" aria-live="off"></span> left.</p>
-    <p>Pay <strong>${escape(quote.amount)} ${escape(quote.currency)}</strong> to <span class="mono">${escape(quote.receiver_wallet)}</span>.</p>
+    <p>Pay <strong>${escape(quote.amount)} ${escape(quote.currency)}</strong>${quote.quantity ? ` for ${quote.quantity} packs` : ''} to <span class="mono">${escape(quote.receiver_wallet)}</span>.</p>
     <ol class="steps">
       <li>${currency === 'SOL' && state.wallet && state.account && state.account.address === quote.payer_wallet ? '<button id="pay">Pay with my wallet</button>' : `Pay from <span class="mono">${escape(quote.payer_wallet || '')}</span> with any Solana Pay wallet:`}</li>
       <li>Or scan this Solana Pay request with a phone wallet:
@@ -425,18 +438,28 @@ async function showOpening (openingId) {
     : state.token ? await api('GET', `/api/v1/packs/openings/${encodeURIComponent(openingId)}`)
       : await publicOpening(openingId, live)
   if (!live()) return
-  main.innerHTML = `<h1>Your pack</h1><p class="muted">Opening <span class="mono">${escape(openingId)}</span> · ${escape(opened.status)}</p>
-    <ul class="reveal" id="reveal" aria-live="polite"></ul>
-    <p><a href="#/vault">See your vault</a> · <button class="secondary" id="verify">Verify this opening</button></p>
+  const units = opened.bundle ? opened.bundle.openings : [{ opening_id: openingId, items: opened.items || [] }]
+  main.innerHTML = `<h1>${units.length > 1 ? `Your ${units.length} packs` : 'Your pack'}</h1><p class="muted">Opening <span class="mono">${escape(openingId)}</span> · ${escape(opened.status)}</p>
+    ${units.map((unit, n) => `${units.length > 1 ? `<h2 id="unit-${n}">Pack ${n + 1} of ${units.length}</h2>` : ''}
+      <ul class="reveal" id="reveal-${n}" aria-live="polite"${units.length > 1 ? ` aria-labelledby="unit-${n}"` : ''}></ul>`).join('')}
+    <p><a href="#/vault">See your vault</a> · <button class="secondary" id="verify">Verify ${units.length > 1 ? 'these openings' : 'this opening'}</button></p>
     <div id="verdict" aria-live="polite"></div>`
-  document.getElementById('verify').onclick = () => verifyInto(openingId, document.getElementById('verdict'))
-  const list = document.getElementById('reveal')
-  for (const item of opened.items || []) {
-    if (!live()) return
-    list.insertAdjacentHTML('beforeend', `<li class="${escape(item.rarity)}"><strong>${escape(item.name)}</strong><br>
-      <span class="muted">${escape(item.rarity)}</span><br>${usd(item.fmv)}</li>`)
-    if (!reducedMotion()) await sleep(450)
+  document.getElementById('verify').onclick = () => verifyAll(units.map((unit) => unit.opening_id), document.getElementById('verdict'))
+  for (const [n, unit] of units.entries()) {  // one pack after another, each item after the one before
+    const list = document.getElementById(`reveal-${n}`)
+    for (const item of unit.items) {
+      if (!live()) return
+      list.insertAdjacentHTML('beforeend', `<li class="${escape(item.rarity)}"><strong>${escape(item.name)}</strong><br>
+        <span class="muted">${escape(item.rarity)}</span><br>${usd(item.fmv)}</li>`)
+      if (!reducedMotion()) await sleep(450)
+    }
   }
+}
+
+async function verifyAll (openingIds, target) {
+  if (openingIds.length === 1) return verifyInto(openingIds[0], target)
+  target.innerHTML = openingIds.map((id, n) => `<h3>Pack ${n + 1}</h3><div id="verdict-${n}"></div>`).join('')
+  for (const [n, id] of openingIds.entries()) await verifyInto(id, document.getElementById(`verdict-${n}`), `verdict-word-${n}`)
 }
 
 // An opening seen without signing in (after the card page sent the browser back): its public proof, polled until
@@ -444,6 +467,14 @@ async function showOpening (openingId) {
 async function publicOpening (openingId, live) {
   for (let attempt = 0; attempt < 60 && live(); attempt++) {
     const record = await api('GET', `/api/v1/proofs/${encodeURIComponent(openingId)}`)
+    if (record.proof && record.bundle) {  // a bundle paid by card: every unit's public proof, in order
+      const openings = []
+      for (const id of record.bundle.opening_ids) {
+        const unit = id === openingId ? record : await api('GET', `/api/v1/proofs/${encodeURIComponent(id)}`)
+        openings.push({ opening_id: id, items: unit.proof ? unit.proof.delivered || [] : [] })
+      }
+      return { opening_id: openingId, status: record.status, items: openings[0].items, bundle: { openings } }
+    }
     if (record.proof) return { opening_id: openingId, status: record.status, items: record.proof.delivered || [] }
     if (!['quoted'].includes(record.status)) return { opening_id: openingId, status: record.status, items: [] }
     main.innerHTML = '<h1>Your pack</h1><p aria-live="polite">Waiting for the card payment to be confirmed…</p>'
@@ -452,7 +483,7 @@ async function publicOpening (openingId, live) {
   return { opening_id: openingId, status: 'quoted', items: [] }
 }
 
-async function verifyInto (openingId, target) {
+async function verifyInto (openingId, target, wordId = 'verdict-word') {
   target.textContent = 'Recomputing the draw in your browser…'
   try {
     const { proof } = await api('GET', `/api/v1/proofs/${encodeURIComponent(openingId)}`)
@@ -462,7 +493,7 @@ async function verifyInto (openingId, target) {
       if (record.root !== proof.inclusion.root) result.problems.push('the hour\'s published root is not the one in the proof')
       result.verdict = result.problems.length ? 'mismatch' : result.verdict
     }
-    target.innerHTML = `<p>Verdict: <span id="verdict-word" class="verdict-${result.verdict}">${result.verdict}</span>
+    target.innerHTML = `<p>Verdict: <span id="${wordId}" class="verdict-${result.verdict}">${result.verdict}</span>
       ${result.problems.length ? `<ul>${result.problems.map((p) => `<li>${escape(p)}</li>`).join('')}</ul>` : '— recomputed here from the revealed seed, your payment and the published odds, as docs/FAIRNESS.md says.'}</p>
       <p class="muted mono">server seed ${escape(proof.server_seed)}<br>client seed ${escape(proof.client_seed)}</p>`
   } catch (error) { target.textContent = describe(error) }
@@ -611,6 +642,10 @@ async function runVectors () {
   for (const opening of [...vectors.v1.openings, ...vectors.v2.openings_v2]) {
     rows.push([opening.name, (await verifyProof(opening)).verdict === 'match'])
   }
+  for (const [index, id] of vectors.bundles.unit_ids.entries()) {
+    rows.push([`bundle: unit ${index}'s opening id follows from the bundle id`, await unitOpeningId(vectors.bundles.bundle_id, index) === id])
+  }
+  for (const opening of vectors.bundles.openings) rows.push([opening.name, (await verifyProof(opening)).verdict === 'match'])
   const definitions = vectors.v2.item_definitions
   rows.push(['item definitions: canonical JSON and items_hash', canonicalJson(definitions.definitions) === definitions.canonical_json &&
     await sha256Hex(new TextEncoder().encode(definitions.canonical_json)) === definitions.items_hash])

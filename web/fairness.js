@@ -131,6 +131,7 @@ async function checkVersion2 (proof) {
     problems.push(...checkDelivered(proof))
   }
   problems.push(...await checkInclusion(proof))
+  problems.push(...await checkBundle(proof))
   return problems
 }
 
@@ -174,4 +175,39 @@ export async function rootFromPath (leafHex, path) {
     node = new Uint8Array(await crypto.subtle.digest('SHA-256', Uint8Array.from(pair)))
   }
   return bytesToHex(node)
+}
+
+// FAIRNESS.md section 12: a bundle unit's opening id is UUIDv5(namespace, "<bundle_id>/<index>") (the lead, index 0,
+// is the bundle id), and its server seed hash is the one the bundle committed to at its index.
+export const BUNDLE_NAMESPACE = '2b7c1d4e-8f3a-4c6b-9e2d-5a1f0c3b7d91'
+
+export async function unitOpeningId (bundleId, index) {
+  if (index === 0) return bundleId
+  const name = encoder.encode(`${bundleId}/${index}`)
+  const namespace = hexToBytes(BUNDLE_NAMESPACE.replaceAll('-', ''))
+  const input = new Uint8Array(namespace.length + name.length)
+  input.set(namespace)
+  input.set(name, namespace.length)
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-1', input)).slice(0, 16)
+  digest[6] = (digest[6] & 0x0f) | 0x50
+  digest[8] = (digest[8] & 0x3f) | 0x80
+  const hex = bytesToHex(digest)
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+}
+
+async function checkBundle (proof) {
+  const bundle = proof.bundle
+  if (!bundle) return []
+  const hashes = bundle.server_seed_hashes || []
+  if (!Number.isInteger(bundle.index) || bundle.index < 0 || bundle.index >= hashes.length || hashes.length !== bundle.quantity) {
+    return ['the bundle\'s index, quantity and committed seed hashes do not agree']
+  }
+  const problems = []
+  if (await unitOpeningId(String(bundle.bundle_id), bundle.index) !== proof.opening_id) {
+    problems.push(`unit ${bundle.index}'s opening id is not the one its bundle id fixes`)
+  }
+  if (hashes[bundle.index] !== proof.server_seed_hash) {
+    problems.push(`unit ${bundle.index}'s server seed hash is not the one the bundle committed to`)
+  }
+  return problems
 }

@@ -28,6 +28,7 @@ from packvault_tools.client import Keypair
 from tests.faults import Faults, InjectedCrash, audit
 
 PLATFORM = Keypair.generate().public_key
+SECRET_KEY, WEBHOOK_SECRET = "sk_test_bulk_0123456789", "whsec_bulk_0123456789abcdef"  # the Stripe double's
 BOOSTER = {"pack_id": "bulk", "name": "Bulk", "status": "ACTIVE", "prices": {"SOL": "0.01", "USD": "1.99"},
            "cards_per_pack": 5, "supply": {"total": 20}, "max_per_wallet": 8,
            "slots": [{"count": 4, "tiers": {"common": "0.9", "rare": "0.1"}},
@@ -228,7 +229,7 @@ def test_a_card_bundle_opens_every_unit_and_a_full_refund_revokes_them_all(local
     from packvault.rails.card import settlement as card_settlement
     from packvault.rails.card import stripe_api as stripe_checkout
 
-    secret, webhook_secret, shop = "sk_test_bulk_0123456789", "whsec_bulk_0123456789abcdef", "https://shop.example"
+    secret, webhook_secret, shop = SECRET_KEY, WEBHOOK_SECRET, "https://shop.example"
     load_catalog(parse_catalog({"schema_version": 1, "packs": [BOOSTER]}))
     settings = Settings.from_env({"STAGE": "dev", "TABLE_NAME": local_table.table_name,
                                   "DYNAMODB_ENDPOINT": local_table.dynamodb_endpoint, "STRIPE_SECRET_KEY": secret,
@@ -264,3 +265,32 @@ def test_a_card_bundle_opens_every_unit_and_a_full_refund_revokes_them_all(local
     assert len(vault) == 15 and all(row.revoked_at for row in vault)  # kept, marked
     assert store.vault_total(wallet)[0] == 0
     audit()
+
+
+def test_a_bundle_from_the_balance_spends_consecutive_nonces_in_one_transaction(env):
+    """quantity 3 from the credit balance: one posting of 3 prices, nonces n..n+2 (one unit each), every unit's
+    proof recomputes once the seed pair is rotated; too few credits opens nothing."""
+    from packvault.rails.credits import open as balance_open
+
+    settings, _, _ = env
+    credit_pack = {**copy.deepcopy(BOOSTER), "pack_id": "bulk-credits", "prices": {"CREDIT": "100"}}
+    load_catalog(parse_catalog({"schema_version": 1, "packs": [credit_pack]}))
+    wallet = Keypair.generate().public_key
+    store.grant_credits(wallet, 350, "grant:bulk", "test", "test")
+    nonce = balance_open.seeds_view(wallet)["next_nonce"]
+    status, answer = balance_open.open_with_credits(settings, wallet, "bulk-credits", {"quantity": 3}, "k1")
+    assert status == 201 and answer["balance"] == 50 and answer["bundle"]["quantity"] == 3
+    units = answer["bundle"]["openings"]
+    assert [u["fairness"]["nonce"] for u in units] == [nonce, nonce + 1, nonce + 2]
+    assert [u["fairness"]["draw_id"] for u in units] == [f"nonce:{nonce + n}" for n in range(3)]
+    assert balance_open.seeds_view(wallet)["next_nonce"] == nonce + 3
+    assert balance_open.open_with_credits(settings, wallet, "bulk-credits", {"quantity": 3}, "k1")[1] == answer
+    with pytest.raises(PackvaultError) as refused:
+        balance_open.open_with_credits(settings, wallet, "bulk-credits", {"quantity": 2}, None)
+    assert str(refused.value.code) == "INSUFFICIENT_CREDITS" and store.credit_balance(wallet) == 50
+    balance_open.rotate(wallet, {})
+    for unit in units:
+        proof = proofs.public_proof(unit["opening_id"])["proof"]
+        assert check_proof(proof).verdict == "match", check_proof(proof).problems
+    counts = audit()
+    assert counts["vault_items"] == 15 and counts["openings"] == 3

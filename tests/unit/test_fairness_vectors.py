@@ -195,3 +195,38 @@ def test_v2_opening_vectors_with_an_abandoned_round(vector):
     assert "mid" not in {d["tier_id"] for d in vector["items"]}  # a tier with nothing drawable is dropped
     proof = {k: v for k, v in vector.items() if k != "name"}
     assert check_proof(proof).verdict == "match"
+
+
+BUNDLES = json.loads(re.search(r"## 12\. Bulk opening: bundles.*?```json\n(.*?)\n```", DOC, re.S).group(1))
+
+
+def spec_uuid5(namespace: str, name: str) -> str:
+    """RFC 9562 UUIDv5 as section 12 states it, without the uuid module."""
+    named = bytes.fromhex(namespace.replace("-", "")) + name.encode()
+    digest = bytearray(hashlib.sha1(named).digest()[:16])  # noqa: S324 - RFC 9562 names SHA-1 for UUIDv5
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    text = digest.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+def test_bundle_unit_ids_follow_from_the_bundle_id_by_the_text_and_by_the_code():
+    from packvault.fairness.primitives import unit_opening_id
+
+    bundle_id = BUNDLES["bundle_id"]
+    from_text = [bundle_id] + [spec_uuid5(BUNDLES["namespace"], f"{bundle_id}/{n}") for n in (1, 2)]
+    assert from_text == BUNDLES["unit_ids"] == [unit_opening_id(bundle_id, n) for n in range(3)]
+
+
+@pytest.mark.parametrize("vector", BUNDLES["openings"], ids=lambda v: v["name"])
+def test_bundle_unit_vectors_recompute_and_a_moved_unit_is_refused(vector):
+    from packvault.fairness.proof import check_proof
+
+    assert spec_draw(vector) == vector["items"]
+    bundle = vector["bundle"]
+    assert vector["opening_id"] == BUNDLES["unit_ids"][bundle["index"]]
+    assert bundle["server_seed_hashes"][bundle["index"]] == vector["server_seed_hash"]
+    proof = {k: v for k, v in vector.items() if k != "name"}
+    assert check_proof(proof).verdict == "match"
+    moved = {**proof, "bundle": {**bundle, "index": (bundle["index"] + 1) % bundle["quantity"]}}
+    assert check_proof(moved).verdict == "mismatch"  # another unit's place: wrong id and wrong seed hash

@@ -46,7 +46,7 @@ class Settings(BaseModel):
     honour_late_payments: bool = Field(alias="HONOUR_LATE_PAYMENTS", default=True)
     sweep_batch_size: int = Field(alias="SWEEP_BATCH_SIZE", default=100, ge=1, le=1000)
     quote_ttl_seconds: int = Field(alias="QUOTE_TTL_SECONDS", default=600, ge=60, le=3600)
-    max_open_quotes: int = Field(alias="MAX_OPEN_QUOTES", default=3, ge=1, le=100)
+    max_open_quotes: int = Field(alias="MAX_OPEN_QUOTES", default=10, ge=1, le=100)  # in packs (a bundle: each)
     expiry_shards: int = Field(alias="EXPIRY_SHARDS", default=16, ge=1, le=256)
     jwt_signing_key: SecretStr | None = Field(alias="JWT_SIGNING_KEY", default=None)
     jwt_signing_key_parameter: str | None = Field(alias="JWT_SIGNING_KEY_PARAMETER", default=None)

@@ -26,6 +26,12 @@ def get_own_opening(wallet: str, opening_id: str) -> dict[str, Any]:
     if record is None or record.wallet != wallet:
         raise PackvaultError(ErrorCode.OPENING_NOT_FOUND, f"No opening {opening_id} belongs to this wallet.")
     view = opening_view(record)
+    if store.units_of(record) > 1 and record.status == "OPENED":  # a bundle's lead: every unit, in order
+        found = store.get_openings([unit["opening_id"] for unit in record.bundle_units])
+        units = [record] + [found[u["opening_id"]] for u in record.bundle_units if u["opening_id"] in found]
+        view["bundle"] |= {"quantity": store.units_of(record), "openings": [
+            {"opening_id": unit.opening_id, "unit_index": int(unit.unit_index or 0), "items": unit.items or []}
+            for unit in units]}
     proof = view.get("fairness")
     if proof and proof.get("scheme") == "seed-pair" and proof.get("server_seed") is None:
         revealed = store.revealed_pair(wallet, int(proof["pair"]))  # published once the pair is rotated

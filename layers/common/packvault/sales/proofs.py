@@ -33,6 +33,11 @@ def public_proof(opening_id: str) -> dict[str, Any]:
         "server_seed_hash": opening.server_seed_hash, "odds_version": int(opening.odds_version),
         "odds_hash": opening.odds_hash, "proof": None,  # null until opened, as the OpenAPI document says
     }
+    if store.units_of(opening) > 1:  # a bundle's lead: where its other units are (FAIRNESS.md section 12)
+        record["bundle"] = {"bundle_id": opening.opening_id, "quantity": store.units_of(opening),
+                            "opening_ids": [opening.opening_id] + [u["opening_id"] for u in opening.bundle_units]}
+    elif opening.bundle_id is not None:
+        record["bundle"] = {"bundle_id": opening.bundle_id, "unit_index": int(opening.unit_index or 0)}
     if opening.fairness:  # opened (and perhaps refunded since): the proof, with its odds table
         proof = dict(opening.fairness)
         if proof.get("scheme") == "seed-pair" and proof.get("server_seed") is None:

@@ -118,7 +118,7 @@ def _open_bundle(opening: store.OpeningRecord, settlement: Settlement, seed: str
     left. Bundles are sold only for packs without finite stock (store.bundle_limit); should a catalog change have
     made an item finite since the quote and that stock run out, the payment is recorded for a refund (a later
     unit cannot redraw on the record without moving the others)."""
-    units = [opening] + [_unit_row(opening, index, unit) for index, unit in enumerate(opening.bundle_units, 1)]
+    units = [opening] + [unit_row(opening, index, unit) for index, unit in enumerate(opening.bundle_units, 1)]
     hashes = [unit.server_seed_hash for unit in units]
     for attempt in range(2):
         items, current, cached_hash = _items_for_draw(opening.pack_id)
@@ -169,7 +169,7 @@ def _open_bundle(opening: store.OpeningRecord, settlement: Settlement, seed: str
     raise PackvaultError(ErrorCode.BUSY_RETRY)
 
 
-def _unit_row(lead: store.OpeningRecord, index: int, unit: dict[str, str]) -> store.OpeningRecord:
+def unit_row(lead: store.OpeningRecord, index: int, unit: dict[str, str]) -> store.OpeningRecord:
     """Unit `index` of a bundle as its own opening (written when the bundle opens): the lead's terms, its own id and
     committed server seed, its share of the price."""
     row = store.OpeningRecord(**store.opening_keys(unit["opening_id"], lead.wallet, lead.pack_id, lead.created_at))

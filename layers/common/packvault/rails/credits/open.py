@@ -30,13 +30,17 @@ from packvault.fairness.draw import DrawInputs, NothingToDraw, draw_opening
 from packvault.sales.reservation import (
     buyback_terms,
     check_pack_id,
+    check_quantity,
     forget_pack,
+    not_enough_left,
     purchasable_pack,
+    quantity_field,
+    read_quantity,
     recall,
     recheck_sharded_supply,
     supply_shard,
 )
-from packvault.sales.settle import odds_table, opening_changes, receipt, short_items
+from packvault.sales.settle import odds_table, opening_changes, receipt, short_items, unit_row
 
 OPERATION = "purchase"  # the same route as a Solana quote: one Idempotency-Key scope
 ATTEMPTS = 6
@@ -100,11 +104,14 @@ def open_with_credits(settings: Settings, wallet: str, pack_id: str, body: dict[
     if body.get("client_seed") is not None:
         raise PackvaultError(ErrorCode.INVALID_CLIENT_SEED, "A balance opening uses your seed pair: set its client "
                              "seed with POST /api/v1/me/seeds/rotate before opening.")
-    request_hash = fairness.canonical_hash({"pack_id": pack_id, "currency": money.CREDIT.symbol})
+    quantity = read_quantity(body)
+    request_hash = fairness.canonical_hash({"pack_id": pack_id, "currency": money.CREDIT.symbol,
+                                            **quantity_field(quantity)})
     if (remembered := recall(wallet, OPERATION, idempotency_key, request_hash)) is not None:
         return int(remembered.status_code), remembered.response
     for attempt in range(ATTEMPTS):
-        outcome = _attempt(settings, wallet, pack_id, idempotency_key, request_hash)
+        attempt_once = _attempt if quantity == 1 else _bundle_attempt(quantity)
+        outcome = attempt_once(settings, wallet, pack_id, idempotency_key, request_hash)
         if outcome is not None:
             return outcome
         time.sleep(random.uniform(0, 0.01 * 2**attempt))  # the pair's nonce or the stock moved: read again
@@ -179,6 +186,81 @@ def _attempt(settings: Settings, wallet: str, pack_id: str, idempotency_key: str
 
 
 MAX_ROUNDS = 5
+
+
+def _bundle_attempt(quantity: int) -> Any:
+    def attempt(settings: Settings, wallet: str, pack_id: str, idempotency_key: str | None,
+                request_hash: str) -> tuple[int, dict[str, Any]] | None:
+        return _open_bundle(settings, wallet, pack_id, quantity, idempotency_key, request_hash)
+    return attempt
+
+
+def _open_bundle(settings: Settings, wallet: str, pack_id: str, quantity: int, idempotency_key: str | None,
+                 request_hash: str) -> tuple[int, dict[str, Any]] | None:
+    """`quantity` packs from the balance in one transaction (FAIRNESS.md 12): unit i draws with the seed pair's
+    nonce n+i, as its own opening; bundles are sold only for packs without finite stock (store.bundle_limit), so
+    no unit redraws. None: something moved (the nonce, the balance, the pack): the caller reads again."""
+    pack = purchasable_pack(pack_id, money.CREDIT.symbol)
+    check_quantity(pack, quantity)
+    unit_price = money.to_base_units(pack.prices.as_dict()[money.CREDIT.symbol], 0)
+    cap = int(pack.max_per_wallet) if pack.max_per_wallet is not None else None
+    if cap is not None and (held := store.wallet_pack_count(wallet, pack_id)) + quantity > cap:
+        raise PackvaultError(ErrorCode.MINT_LIMIT_REACHED, f"One wallet may hold at most {cap} of this pack "
+                             f"(this one holds {held}).", limit=cap, remaining=max(cap - held, 0))
+    if pack.supply_total is not None and not store.is_sharded(pack) and int(pack.supply_available) < quantity:
+        raise not_enough_left(int(pack.supply_available))
+    balance = _require_balance(wallet, unit_price * quantity)
+    pair = _current_pair(wallet)
+    lead = _new_opening(settings, wallet, pack, unit_price * quantity, pair)
+    lead.quantity = quantity
+    lead.supply_shard = supply_shard(pack, quantity)
+    table = odds_table(pack_id, int(pack.odds_version))
+    items = {row.item_id: row for row in store.pack_items(pack_id, consistent=True)}
+    stock = {item_id: int(row.stock_available) for item_id, row in items.items() if row.stock_available is not None}
+    settlement = Settlement(CREDITS, lead.payment_id, {"rail": CREDITS, "posting_id": lead.payment_id,
+                                                       "currency": "CREDIT", "received": str(unit_price * quantity)})
+    ids = [fairness.unit_opening_id(lead.opening_id, index) for index in range(quantity)]
+    units = [lead] + [unit_row(lead, index, {"opening_id": ids[index], "server_seed": pair.server_seed,
+                                             "server_seed_hash": pair.server_seed_hash})
+                      for index in range(1, quantity)]
+    vault, taken, fmv_micros, leaves = [], {}, 0, []
+    for index, unit in enumerate(units):
+        draw_id = f"nonce:{int(pair.nonce) + index}"
+        try:
+            drawn = draw_opening(table, DrawInputs(pair.server_seed, pair.client_seed, draw_id, 0), stock)
+        except NothingToDraw:
+            raise PackvaultError(ErrorCode.PACK_EXHAUSTED, "Nothing is left to draw in this pack; no credits were "
+                                 "spent.") from None
+        changes, unit_vault, unit_taken, unit_fmv = opening_changes(unit, settlement, pair.client_seed, 0, stock,
+                                                                    drawn, items)
+        proof = {**_seed_pair_proof(changes["fairness"], pair, draw_id), "nonce": int(pair.nonce) + index,
+                 "version": 2, "stock_committed": {}, "abandoned_rounds": []}
+        changes |= {"fairness": proof | {"bundle": {"bundle_id": lead.opening_id, "index": index,
+                                                    "quantity": quantity,
+                                                    "server_seed_hashes": [pair.server_seed_hash] * quantity}},
+                    "bundle_id": lead.opening_id, "unit_index": index}
+        for name, value in changes.items():
+            setattr(unit, name, value)
+        leaves.append(records.leaf_row(unit, unit.fairness, unit.opened_at, drawn, unit.items))
+        vault += unit_vault
+        fmv_micros += unit_fmv
+        for item_id, count in unit_taken.items():
+            taken[item_id] = taken.get(item_id, 0) + count
+    answer = {**receipt(lead, units[1:]), "balance": balance - unit_price * quantity}
+    remembered = (store.new_idempotency(wallet, OPERATION, idempotency_key, request_hash, 201, answer)
+                  if idempotency_key is not None else None)
+    try:
+        store.open_from_balance(lead, vault, taken, fmv_micros, pair, cap, remembered,
+                                _request_token(wallet, lead.opening_id), pack.definition_hash, leaves[0],
+                                balance_before=balance, bundle=list(zip(units[1:], leaves[1:], strict=True)))
+    except store.BalanceOpenFailed:
+        if (again := recall(wallet, OPERATION, idempotency_key, request_hash)) is not None:
+            return int(again.status_code), again.response
+        forget_pack(pack_id)
+        if store.is_sharded(pack):  # SOLD_OUT, NOT_ENOUGH_LEFT, or the shards that still have the units
+            recheck_sharded_supply(pack_id, pack, money.CREDIT.symbol, quantity)
+        return None  # the nonce, the balance or the pack moved: read again
+    return 201, answer
 
 
 def _require_balance(wallet: str, price: int) -> int:
