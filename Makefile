@@ -38,6 +38,7 @@ run: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(if $(filter command line environment,$(origin PORT)),PACKVAULT_PORT=$(PORT)) $(VENV)/bin/python -m local.demo \
 		$(if $(PAY),--pay $(PAY)) $(if $(SIGNIN),--sign-in $(SIGNIN)) $(if $(BROWSER_PAY),--browser) \
+		$(if $(QUANTITY),--quantity $(QUANTITY)) \
 		$(if $(filter command line environment,$(origin PORT)),--api http://127.0.0.1:$(PORT))
 
 # The operator's side: sign in as the admin `make run` created, manage a pack, read its audit trail.

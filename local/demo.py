@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "GraphQL, delivered by the vendor), or open-payments (an Open Payments wallet approves the "
                         "payment on the local wallet provider), or entitlement (a meal pack by card, then a partner "
                         "'ordering' service consumes meals with its own token)")
+    parser.add_argument("--quantity", type=int, default=int(os.environ.get("QUANTITY") or 1),
+                        help="packs bought with one payment (bulk opening; PAY=solana, card or open-payments)")
     parser.add_argument("--wallet-address", default=os.environ.get("WALLET_ADDRESS")
                         or (state.get("open_payments_wallets", "http://127.0.0.1") + "/alice"),
                         help="open-payments: the buyer's wallet address")
@@ -109,15 +111,17 @@ def main(argv: list[str] | None = None) -> int:
         if args.pay == "entitlement":
             return entitlement_flow(client, args.api)
         receiver = partner_receiver(args.api)
+        bulk = {"quantity": args.quantity} if args.quantity != 1 else {}
         if args.pay == "card":
-            opened = card_flow(client, args.api, args.pack, args.browser)
+            opened = card_flow(client, args.api, args.pack, args.browser, bulk)
         elif args.pay == "open-payments":
-            opened = open_payments_flow(client, args.pack, args.wallet_address)
+            opened = open_payments_flow(client, args.pack, args.wallet_address, bulk)
         else:
-            opened = solana_flow(client, RpcWallet(args.solana_rpc), keypair, args.pack)
+            opened = solana_flow(client, RpcWallet(args.solana_rpc), keypair, args.pack, bulk)
         if opened is None:
             return 1
         show_opening(client, args.pack, opened)
+        show_bundle(client, opened)
         show_notifications(receiver, opened["opening_id"], args.api, args.sign_in == "email")
         return 0
 
@@ -198,15 +202,17 @@ def guarded(name: str, api: str, flow: Callable[[], int]) -> int:
         return 2
 
 
-def solana_flow(client: PackvaultClient, wallet: RpcWallet, keypair: Keypair, pack: str) -> dict[str, Any]:
+def solana_flow(client: PackvaultClient, wallet: RpcWallet, keypair: Keypair, pack: str,
+                bulk: dict[str, int] | None = None) -> dict[str, Any]:
     wallet.airdrop(keypair.public_key, 2 * 10**9)
     step("2. funded the wallet on the local Solana node", {"balance_sol": str(
         Decimal(wallet.balance(keypair.public_key)) / 10**9)})
-    quote = client.request("POST", f"/api/v1/packs/{pack}/purchase", {"currency": "SOL"})
+    quote = client.request("POST", f"/api/v1/packs/{pack}/purchase", {"currency": "SOL", **(bulk or {})})
     QUOTE.write_text(json.dumps(quote, indent=2))
-    step("3. purchased: a payment quote (the unit is reserved until it expires)", {
+    step("3. purchased: a payment quote (the units are reserved until it expires)", {
         key: quote[key] for key in ("opening_id", "amount", "currency", "receiver_wallet", "reference",
-                                    "quote_expires_at", "server_seed_hash", "solana_pay_url")})
+                                    "quote_expires_at", "server_seed_hash", "solana_pay_url", "quantity", "units")
+        if key in quote})
     signature = wallet.pay(solders_keypair(keypair), quote["receiver_wallet"], int(quote["amount_base_units"]),
                            reference=quote["reference"], memo=f"packvault:{quote['opening_id']}")
     step("4. signed and sent the transfer", {"tx_signature": signature, "amount": f"{quote['amount']} SOL"})
@@ -220,10 +226,11 @@ def solana_flow(client: PackvaultClient, wallet: RpcWallet, keypair: Keypair, pa
     return opened
 
 
-def card_flow(client: PackvaultClient, api: str, pack: str, browser: bool) -> dict[str, Any] | None:
+def card_flow(client: PackvaultClient, api: str, pack: str, browser: bool,
+              bulk: dict[str, int] | None = None) -> dict[str, Any] | None:
     """Checkout -> the hosted page -> Pay -> the signed webhook opens the pack."""
     body = {"success_url": f"{api}/checkout/success?session_id={{CHECKOUT_SESSION_ID}}",
-            "cancel_url": f"{api}/checkout/cancelled"}
+            "cancel_url": f"{api}/checkout/cancelled", **(bulk or {})}
     started = client.request("POST", f"/api/v1/packs/{pack}/checkout", body,
                              headers={"idempotency-key": f"demo-{uuid.uuid4()}"})
     QUOTE.write_text(json.dumps(started, indent=2))
@@ -245,11 +252,13 @@ def card_flow(client: PackvaultClient, api: str, pack: str, browser: bool) -> di
     return opened
 
 
-def open_payments_flow(client: PackvaultClient, pack: str, wallet_address: str) -> dict[str, Any] | None:
+def open_payments_flow(client: PackvaultClient, pack: str, wallet_address: str,
+                       bulk: dict[str, int] | None = None) -> dict[str, Any] | None:
     """Checkout -> the buyer's wallet: consent page, Approve -> the wallet's redirect to our finish route, which
     continues the grant, pays and opens."""
     started = client.request("POST", f"/api/v1/packs/{pack}/open-payments/checkout",
-                             {"wallet_address": wallet_address}, headers={"idempotency-key": f"demo-{uuid.uuid4()}"})
+                             {"wallet_address": wallet_address, **(bulk or {})},
+                             headers={"idempotency-key": f"demo-{uuid.uuid4()}"})
     QUOTE.write_text(json.dumps(started, indent=2))
     step("2. checkout started: an incoming payment at the seller's wallet, a quote at the buyer's, and a grant "
          "waiting for the buyer's approval", {key: started[key] for key in (
@@ -304,6 +313,20 @@ def show_opening(client: PackvaultClient, pack: str, opened: dict[str, Any]) -> 
     ledger = client.request("GET", "/api/v1/me/credits")
     step("9. sold it back: credits and ledger", {"credits": sale["credits"], "balance": ledger["balance"],
                                                 "entries": ledger["entries"]})
+
+
+def show_bundle(client: PackvaultClient, opened: dict[str, Any]) -> None:
+    """A bulk purchase: every pack the one payment opened, each its own opening with a public proof checked here
+    (docs/FAIRNESS.md section 12: its id follows from the bundle id, its seed hash is the one the quote listed)."""
+    units = (opened.get("bundle") or {}).get("openings")
+    if not units:
+        return
+    checked = []
+    for unit in units:
+        proof = client.request("GET", f"/api/v1/proofs/{unit['opening_id']}")["proof"]
+        checked.append({"opening_id": unit["opening_id"], "unit": unit["unit_index"],
+                        "items": [i["name"] for i in unit["items"]], "verdict": check_proof(proof).verdict})
+    step(f"12. the bundle: {len(units)} packs, one payment, each its own opening and proof", checked)
 
 
 ORDER_FIELDS = ("id orderNumber amount currency status userData createdAt "

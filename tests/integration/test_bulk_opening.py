@@ -100,6 +100,11 @@ def test_one_payment_opens_every_unit_each_with_its_own_verifiable_proof(env):
     assert store.open_quote_count(keypair.public_key) == 0
     again = confirm.confirm_payment(settings, rpc, keypair.public_key, quote["opening_id"], {"tx_signature": signature})
     assert again.body["bundle"]["openings"] == bundle["openings"]  # the same draws for everyone, read back
+    from packvault.rails.credits import balance
+
+    last = bundle["openings"][2]  # a unit's item sells back like any opening's, at the bundle's frozen terms
+    sale = balance.sell_back(keypair.public_key, last["opening_id"], last["items"][0]["vault_item_id"])
+    assert sale["credits"] > 0 and store.credit_balance(keypair.public_key) == sale["credits"]
     counts = audit()
     assert counts["openings"] == 3 and counts["vault_items"] == 15 and counts["payments"] == 1
 

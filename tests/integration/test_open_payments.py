@@ -306,3 +306,20 @@ def test_a_finish_that_dies_after_the_open_transaction_answers_the_same_on_repla
     monkeypatch.setattr(open_payments_checkout, "open_paid", real_open)
     assert open_payments_checkout.finish(rail, key, query).status == "opened"
     assert events(answer).count("OPENED") == 1 and len(payments_for(provider, answer)) == 1
+
+
+def test_a_bundle_paid_from_an_open_payments_wallet_opens_every_unit(rail, provider):
+    """quantity 3: the buyer's wallet is asked for three prices at once (the debit amount the consent page shows);
+    one outgoing payment, three openings."""
+    name, address = buyer(provider)
+    status, answer = open_payments_checkout.start_checkout(rail, Keypair.generate().public_key, PACK,
+                                                           {"wallet_address": address, "quantity": 3}, None)
+    assert status == 201 and answer["amount"] == "35.97" and answer["debit_amount"]["value"] == "35.97"
+    assert supply() == (17, 3, 0)
+    key, query = finish_query(provider, answer)
+    assert open_payments_checkout.finish(rail, key, query).status == "opened"
+    lead = opening(answer)
+    units = [lead.opening_id] + [u["opening_id"] for u in lead.bundle_units]
+    assert [store.get_opening(u).status for u in units] == ["OPENED"] * 3 and supply() == (17, 0, 3)
+    assert provider.balance(name) == 100_00 - 3 * PRICE and len(payments_for(provider, answer)) == 1
+    assert len(store.wallet_vault(lead.wallet, 50, None).rows) == 15

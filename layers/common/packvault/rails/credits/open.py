@@ -220,6 +220,7 @@ def _open_bundle(settings: Settings, wallet: str, pack_id: str, quantity: int, i
     settlement = Settlement(CREDITS, lead.payment_id, {"rail": CREDITS, "posting_id": lead.payment_id,
                                                        "currency": "CREDIT", "received": str(unit_price * quantity)})
     ids = [fairness.unit_opening_id(lead.opening_id, index) for index in range(quantity)]
+    lead.bundle_units = [{"opening_id": unit_id, "server_seed_hash": pair.server_seed_hash} for unit_id in ids[1:]]
     units = [lead] + [unit_row(lead, index, {"opening_id": ids[index], "server_seed": pair.server_seed,
                                              "server_seed_hash": pair.server_seed_hash})
                       for index in range(1, quantity)]
