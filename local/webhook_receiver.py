@@ -70,10 +70,14 @@ class WebhookReceiver(ThreadingHTTPServer):
         return [a["body"] for a in self.attempts if a["answered"] < 300
                 and (notification_type is None or a["body"]["type"] == notification_type)]
 
-    def wait_for(self, notification_type: str, seconds: float = 20) -> dict[str, Any] | None:
+    def wait_for(self, notification_type: str, seconds: float = 20, opening_id: str | None = None,
+                 ) -> dict[str, Any] | None:
+        """The newest verified notification of this type (about `opening_id`, when given), waiting for it."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            if found := self.received(notification_type):
+            found = [n for n in self.received(notification_type)
+                     if opening_id is None or n["data"].get("opening_id") == opening_id]
+            if found:
                 return found[-1]
             time.sleep(0.2)
         return None
