@@ -269,3 +269,39 @@ def test_receipts_escape_hostile_item_names_and_the_catalogue_is_complete():
     assert {"opening.opened", "opening.refunded", "opening.refund_due", "order.succeeded", "order.failed",
             "order.refund_due", "credits.topped_up", "entitlement.purchased", "entitlement.exhausted"} <= set(
         catalogue.TYPES)
+
+
+def test_a_bundle_notifies_partners_of_every_unit_and_emails_its_buyer_once(env):
+    """Three packs for one payment: opening.opened for each unit (each is an opening a partner may track), one
+    receipt email (the lead's, saying it was one of three)."""
+    from local.wallet import solders_keypair
+    from packvault.edge import purchasing as purchase
+    from packvault.rails.solana import confirm
+    from packvault_tools.client import Keypair
+
+    settings, rpc, chain, server, queues = env
+    queued(server, queues["NotificationsQueue"])
+    receiver = WebhookReceiver().start()
+    endpoint_id = registered(settings, receiver, ["opening.opened"])
+    keypair = Keypair.generate()
+    chain.airdrop(keypair.public_key, 10**9)
+    quote = purchase.purchase(settings, keypair.public_key, "starter-unlimited", {"quantity": 3}, None)[1]
+    signature = chain.pay(solders_keypair(keypair), quote["receiver_wallet"], int(quote["amount_base_units"]),
+                          reference=quote["reference"])
+    principal.link(keypair.public_key, store.new_identity(keypair.public_key, "email", "bulk@example.com"))
+    confirm.confirm_payment(settings, rpc, keypair.public_key, quote["opening_id"], {"tx_signature": signature})
+    fan_out_from_stream(settings)
+    messages = queued(server, queues["NotificationsQueue"])
+    to_partner = {m["delivery"] for m in messages if m["delivery"].startswith(f"{endpoint_id}#")}
+    emails = {m["delivery"] for m in messages if m["delivery"].startswith("email:")}
+    assert len(to_partner) == 3 and len(emails) == 1
+    for delivery_id in to_partner | emails:
+        assert delivery.deliver(settings, delivery_id) == "delivered"
+    assert {n["data"]["opening_id"] for n in receiver.received("opening.opened")} == {
+        u["opening_id"] for u in quote["units"]}
+    import requests
+
+    sent = requests.get(f"{server.endpoint}/moto-api/data.json", timeout=10).json()["ses"]["Message"]
+    (mail,) = [m for m in sent if m["destinations"]["ToAddresses"] == ["bulk@example.com"]]
+    assert "The first of 3 packs you bought together" in mail["body"]
+    receiver.shutdown()

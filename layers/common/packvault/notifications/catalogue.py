@@ -70,6 +70,9 @@ def _opening(opening_id: str, payload: dict[str, Any]) -> dict[str, Any] | None:
                          for item in opening.items]
     if opening.product == "credits" and opening.credits is not None:
         data["credits"] = int(opening.credits)
+    if opening.bundle_id is not None:  # one of several packs one payment bought (each notifies as an opening)
+        data["bundle"] = {"bundle_id": opening.bundle_id, "unit_index": int(opening.unit_index or 0),
+                          **({"quantity": store.units_of(opening)} if store.units_of(opening) > 1 else {})}
     if "reason" in payload:
         data["reason"] = payload["reason"]
     return data

@@ -26,7 +26,8 @@ def fan_out(settings: Settings, events: list[dict[str, Any]]) -> int:
         if registered is None:
             registered = store.list_endpoints()
         receivers = endpoints.subscribed(registered, notification["type"])
-        if notification["type"] in catalogue.EMAILED and _emailable(notification["data"].get("account_id")):
+        lead = not (notification["data"].get("bundle") or {}).get("unit_index")  # a bundle: one email, the lead's
+        if notification["type"] in catalogue.EMAILED and lead and _emailable(notification["data"].get("account_id")):
             receivers.append(f"email:{notification['data']['account_id']}")
         for receiver in receivers:
             delivery_id = f"{receiver}#{notification['id']}"

@@ -27,6 +27,9 @@ def _lines(notification: dict[str, Any]) -> tuple[str, list[str]]:
     lines = [f"{_text(data.get('name') or '')}"]
     for item in data.get("items") or []:
         lines.append(f"  - {_text(item.get('name'))} ({_text(item.get('rarity'))}, ${_text(item.get('fmv'))})")
+    if (data.get("bundle") or {}).get("quantity"):
+        lines.append(f"The first of {int(data['bundle']['quantity'])} packs you bought together; the others' items "
+                     "are in your vault and history, each with its own proof.")
     if "credits" in data:
         lines.append(f"{int(data['credits'])} credits")
     if "units_remaining" in data:
