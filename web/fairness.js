@@ -98,7 +98,7 @@ export async function verifyProof (proof) {
   if (await sha256Hex(encoder.encode(canonicalJson(proof.odds_table))) !== proof.odds_hash) {
     problems.push('the odds table does not hash to odds_hash')
   }
-  const drawn = await drawOpening(proof.odds_table, proof.server_seed, proof.client_seed, proof.opening_id,
+  const drawn = await drawOpening(proof.odds_table, proof.server_seed, proof.client_seed, proof.draw_id ?? proof.opening_id,
     proof.round, proof.stock)
   if (!sameItems(drawn, proof.items)) problems.push('the items do not recompute from the seeds and the odds')
   if (proof.version === 2) problems.push(...await checkVersion2(proof))
@@ -117,7 +117,7 @@ async function checkVersion2 (proof) {
     problems.push(`round ${proof.round} needs abandoned rounds 0..${proof.round - 1} on the record, found [${numbers}]`)
   }
   for (const abandoned of rounds) {
-    const items = await drawOpening(proof.odds_table, proof.server_seed, proof.client_seed, proof.opening_id,
+    const items = await drawOpening(proof.odds_table, proof.server_seed, proof.client_seed, proof.draw_id ?? proof.opening_id,
       abandoned.round, abandoned.stock)
     if (!sameItems(items, abandoned.items)) problems.push(`abandoned round ${abandoned.round} does not recompute`)
     const ids = new Set((items || []).map((i) => i.item_id))

@@ -351,3 +351,20 @@ def test_buy_three_packs_with_one_payment_and_see_them_revealed_one_after_anothe
     page.locator("#vault-count").wait_for()
     assert page.locator("#vault-count").inner_text() == "9"
     assert errors == []
+
+
+def test_the_browser_verifies_an_opening_paid_from_the_balance_once_its_seed_is_revealed(browser, stack, stack_store):
+    """A seed-pair proof draws under its nonce (`draw_id`), not its opening id (FAIRNESS.md section 8)."""
+    from packvault import store
+    from packvault_tools.client import PackvaultClient
+
+    keypair, client = Keypair.generate(), PackvaultClient(stack.base_url)
+    client.sign_in(keypair)
+    store.grant_credits(keypair.public_key, 1000, f"grant:{keypair.public_key}", "test", "test")
+    opened = client.request("POST", f"/api/v1/packs/{PACK}/purchase", {"currency": "CREDIT"})
+    client.request("POST", "/api/v1/me/seeds/rotate", {})
+    page, errors = open_page(browser, stack, keypair)
+    page.goto(f"{stack.base_url}/#/verify/{opened['opening_id']}")
+    page.locator("#verdict-word").wait_for(timeout=20_000)
+    assert page.locator("#verdict-word").inner_text() == "match"
+    assert errors == []
