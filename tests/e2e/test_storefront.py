@@ -368,3 +368,49 @@ def test_the_browser_verifies_an_opening_paid_from_the_balance_once_its_seed_is_
     page.locator("#verdict-word").wait_for(timeout=20_000)
     assert page.locator("#verdict-word").inner_text() == "match"
     assert errors == []
+
+
+AXE = ("axe-core@4.10.2", "axe-core-4.10.2", "package/axe.min.js")  # npm, fetched once into the cache
+
+
+def axe_violations(page) -> list[str]:
+    """axe-core's WCAG 2.x A/AA rules on the page as it is now: each violation with the nodes it names."""
+    from local.npm_cache import unpacked
+
+    source = (unpacked(*AXE) / "package" / "axe.min.js").read_text()
+    page.evaluate(source)  # evaluated by the browser's debugger, so the page's CSP need not allow it
+    found = page.evaluate("""async () => (await axe.run(document, {runOnly: {type: 'tag',
+        values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})).violations.map(
+        (v) => `${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 4).join(', ')}`)""")
+    return found
+
+
+def test_every_view_has_no_axe_violations(browser, stack, stack_store):
+    """axe-core (WCAG 2.1 A/AA and best practices) on every view of the storefront, signed out and signed in."""
+    from packvault import store
+    from packvault_tools.client import PackvaultClient
+
+    keypair, client = Keypair.generate(), PackvaultClient(stack.base_url)
+    client.sign_in(keypair)
+    store.grant_credits(keypair.public_key, 1000, f"grant:{keypair.public_key}", "test", "test")
+    opened = client.request("POST", f"/api/v1/packs/{PACK}/purchase", {"currency": "CREDIT"})
+    page, errors = open_page(browser, stack, keypair)
+    views = {"packs": ("#/", "Packs"), "pack": (f"#/pack/{PACK}", "Odds (version 1)"),
+             "stats": (f"#/stats/{PACK}", "Realized odds against published odds"), "sign-in": ("#/sign-in", None),
+             "verify": (f"#/verify/{opened['opening_id']}", "Verify an opening")}
+    signed_in = {"account": ("#/account", None), "vault": ("#/vault", "Vault"), "history": ("#/history", "History"),
+                 "opening": (f"#/opening/{opened['opening_id']}", None), "pack-buying": (f"#/pack/{PACK}", None)}
+    problems = {}
+    for group in (views, signed_in):
+        if group is signed_in:
+            sign_in(page)
+        for name, (hash_, heading) in group.items():
+            page.goto(f"{stack.base_url}/{hash_}")
+            if heading:
+                page.get_by_role("heading", name=heading).first.wait_for()
+            page.wait_for_load_state("networkidle")
+            page.wait_for_timeout(300 if name != "opening" else 2500)  # the reveal's last card has landed
+            if found := axe_violations(page):
+                problems[name] = found
+    assert problems == {}, json.dumps(problems, indent=1)
+    assert errors == []
