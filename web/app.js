@@ -280,22 +280,26 @@ async function showPack (packId) {
   }
   if (pack.sold_out || pack.status !== 'ACTIVE') { buy.innerHTML = '<p>Not on sale right now.</p>'; return }
   const card = pack.prices.find((p) => p.rail === 'stripe')
+  const credit = pack.prices.find((p) => p.rail === 'credits')
   const most = Math.min(pack.max_quantity || 1, pack.remaining_supply ?? Infinity)
   buy.innerHTML = `${most > 1 ? `<label for="quantity">Packs</label>
     <select id="quantity">${[...Array(most).keys()].map((n) => `<option value="${n + 1}">${n + 1}</option>`).join('')}</select>` : ''}
     <label for="currency">Pay with</label>
     <select id="currency">${solana.map((p) => `<option value="${escape(p.currency)}">${escape(p.amount)} ${escape(p.currency)} each</option>`).join('')}</select>
     <button id="purchase">Buy one pack</button>
-    ${card ? `<p>or <button class="secondary" id="card">Pay ${usd(card.amount)} by card</button></p>` : ''}`
+    ${card ? `<p>or <button class="secondary" id="card">Pay ${usd(card.amount)} by card</button></p>` : ''}
+    ${credit ? `<p>or <button class="secondary" id="with-credits">Open with ${escape(credit.amount)} credits</button></p>` : ''}`
   const quantity = () => Number((document.getElementById('quantity') || { value: 1 }).value)
   const label = () => {
     const count = quantity()
     document.getElementById('purchase').textContent = count === 1 ? 'Buy one pack' : `Buy ${count} packs`
     if (card) document.getElementById('card').textContent = `Pay ${usd(cents(card.amount) * count / 100)} by card`
+    if (credit) document.getElementById('with-credits').textContent = `Open with ${BigInt(credit.amount) * BigInt(count)} credits`
   }
   if (most > 1) document.getElementById('quantity').onchange = label
   document.getElementById('purchase').onclick = () => purchase(pack, document.getElementById('currency').value, quantity())
   if (card) document.getElementById('card').onclick = () => payByCard(pack, quantity())
+  if (credit) document.getElementById('with-credits').onclick = () => openWithCredits(pack, quantity())
 }
 
 // A price's whole cents (card prices are USD with at most 2 decimals): exact, no binary fractions.
@@ -502,12 +506,78 @@ async function verifyInto (openingId, target, wordId = 'verdict-word') {
 async function showVault () {
   if (!state.token) { main.innerHTML = '<h1>Vault</h1><p><a href="#/sign-in">Sign in</a> to see your vault.</p>'; return }
   const live = current()
-  const vault = await api('GET', '/api/v1/me/vault?limit=100')
+  const [vault, credits, offers] = await Promise.all([api('GET', '/api/v1/me/vault?limit=100'),
+    api('GET', '/api/v1/me/credits?limit=20'), api('GET', '/api/v1/credits/bundles')])
   if (!live()) return
   main.innerHTML = `<h1>Vault</h1><p><strong id="vault-count">${vault.item_count}</strong> ${vault.item_count === 1 ? 'item' : 'items'}, worth <strong id="vault-total">${usd(vault.total_fmv)}</strong> at fair value.</p>
-    <table><thead><tr><th scope="col">Item</th><th scope="col">Rarity</th><th class="num" scope="col">Fair value</th><th scope="col">Opening</th></tr></thead><tbody>
-    ${vault.items.map((item) => `<tr><td>${escape(item.name)}</td><td>${escape(item.rarity)}</td><td class="num">${usd(item.fmv)}</td>
-      <td><a href="#/opening/${escape(item.opening_id)}">${escape(item.opening_id.slice(0, 8))}</a></td></tr>`).join('')}</tbody></table>`
+    <div class="table-wrap"><table><thead><tr><th scope="col">Item</th><th scope="col">Rarity</th><th class="num" scope="col">Fair value</th><th scope="col">Opening</th><th scope="col">Instant buyback</th></tr></thead><tbody>
+    ${vault.items.map((item) => `<tr data-item="${escape(item.vault_item_id)}"><td>${escape(item.name)}</td><td>${escape(item.rarity)}</td><td class="num">${usd(item.fmv)}</td>
+      <td><a href="#/opening/${escape(item.opening_id)}">${escape(item.opening_id.slice(0, 8))}</a></td>
+      <td>${item.revoked ? '<span class="tag bad">revoked: payment refunded</span>'
+        : item.sold_back ? `<span class="tag">sold back for ${item.sold_credits} credits</span>`
+          : `<button class="secondary offer" data-opening="${escape(item.opening_id)}" data-item="${escape(item.vault_item_id)}">See the offer</button>`}</td></tr>`).join('')}</tbody></table></div>
+    <section aria-labelledby="credits-title"><h2 id="credits-title">Credits</h2>
+      <p>Balance: <strong id="credit-balance">${credits.balance}</strong> credits (1 credit = $${escape(credits.credit_value_usd)}). Open packs priced in credits from their page.</p>
+      ${credits.entries.length ? `<div class="table-wrap"><table><caption>Ledger, newest first</caption><thead><tr><th scope="col">When (UTC)</th><th scope="col">What</th><th class="num" scope="col">Credits</th></tr></thead><tbody>
+        ${credits.entries.map((entry) => `<tr><td>${escape(entry.created_at.slice(0, 16).replace('T', ' '))}</td><td>${escape(LEDGER_KINDS[entry.kind] || entry.kind)}</td>
+          <td class="num">${entry.amount > 0 ? '+' : ''}${entry.amount}</td></tr>`).join('')}</tbody></table></div>` : '<p class="muted">No credits moved yet.</p>'}
+      <h3>Buy credits</h3><ul class="bundles">${offers.bundles.map((bundle) => {
+        const card = bundle.prices.find((p) => p.rail === 'stripe')
+        return `<li>${escape(bundle.name)}${card ? ` · <button class="secondary buy-bundle" data-bundle="${escape(bundle.bundle_id)}">Pay ${usd(card.amount)} by card</button>` : ''}</li>`
+      }).join('')}</ul></section>`
+  for (const button of main.querySelectorAll('button.offer')) button.onclick = () => showOffer(button)
+  for (const button of main.querySelectorAll('button.buy-bundle')) button.onclick = () => buyCredits(button.dataset.bundle)
+}
+
+const LEDGER_KINDS = { buyback: 'Sold an item back', pack_opening: 'Opened a pack', topup: 'Bought credits',
+  adjustment: 'Adjusted by an operator', topup_reversal: 'Top-up refunded: credits taken back' }
+
+// The offer is read when asked for (its rate and window were fixed when the pack was quoted), then sold on a
+// second, explicit press.
+async function showOffer (button) {
+  const cell = button.parentElement
+  try {
+    const path = `/api/v1/me/openings/${encodeURIComponent(button.dataset.opening)}/items/${encodeURIComponent(button.dataset.item)}/buyback`
+    const offer = await api('GET', path)
+    if (offer.status !== 'available') { cell.textContent = offer.reason; return }
+    cell.innerHTML = `${offer.credits} credits ($${escape(offer.value_usd)}, ${Math.round(Number(offer.rate) * 10000) / 100}% of fair value)${offer.available_until ? ` until ${escape(offer.available_until.slice(0, 16).replace('T', ' '))} UTC` : ''}
+      <button class="sell">Sell for ${offer.credits} credits</button>`
+    cell.querySelector('button.sell').onclick = async () => {
+      try {
+        const sale = await api('POST', path)
+        await route()  // the vault again, with the item marked sold and the new balance
+        say(`Sold for ${sale.credits} credits. Your balance is ${sale.balance}.`, true)
+      } catch (error) { say(describe(error)) }
+    }
+  } catch (error) { say(describe(error)) }
+}
+
+async function buyCredits (bundleId) {
+  say('')
+  const back = `${location.origin}${location.pathname}#/credits-return`
+  try {
+    const started = await api('POST', `/api/v1/credits/bundles/${encodeURIComponent(bundleId)}/checkout`,
+      { success_url: back, cancel_url: `${location.origin}${location.pathname}#/vault` })
+    location.assign(started.checkout_url)
+  } catch (error) { say(describe(error)) }
+}
+
+// Back from Stripe after buying credits: the token stayed in memory only, so this says what happens next.
+function showCreditsReturn () {
+  main.innerHTML = `<h1>Credits on their way</h1><p>Your card payment is being confirmed; the credits are added to your
+    balance as soon as Stripe tells us (usually within seconds). <a href="#/sign-in">Sign in</a> again and open your
+    <a href="#/vault">vault</a> to see them.</p>`
+}
+
+async function openWithCredits (pack, quantity = 1) {
+  say('')
+  try {
+    const opened = await api('POST', `/api/v1/packs/${encodeURIComponent(pack.pack_id)}/purchase`,
+      { currency: 'CREDIT', ...(quantity > 1 ? { quantity } : {}) })
+    state.lastOpened = opened
+    say(`Opened for ${Number(opened.payment.received)} credits; your balance is ${opened.balance}.`, true)
+    location.hash = `#/opening/${opened.opening_id}`
+  } catch (error) { say(describe(error)) }
 }
 
 // --- what packs really give, and the buyer's own history ----------------------------------------------------
@@ -676,7 +746,8 @@ async function route () {
       const openingId = sessionStorage.getItem('packvault-card-opening')
       if (!openingId) throw new Error('No card payment is waiting here.')
       location.replace(`#/opening/${openingId}`)
-    } else if (page === 'pack' && id) await showPack(decodeURIComponent(id))
+    } else if (page === 'credits-return') showCreditsReturn()
+    else if (page === 'pack' && id) await showPack(decodeURIComponent(id))
     else if (page === 'opening' && id) await showOpening(decodeURIComponent(id))
     else if (page === 'vault') await showVault()
     else if (page === 'sign-in') showSignIn()

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -413,4 +415,42 @@ def test_every_view_has_no_axe_violations(browser, stack, stack_store):
             if found := axe_violations(page):
                 problems[name] = found
     assert problems == {}, json.dumps(problems, indent=1)
+    assert errors == []
+
+
+def test_open_with_credits_sell_an_item_back_and_buy_credits_by_card(browser, stack, stack_store):
+    """The credit side of the shop: a pack opened from the balance, the instant-buyback offer and sale (the item
+    stays listed, marked), the ledger, and a credit bundle paid on Stripe's page that lands in the balance."""
+    from packvault import store
+
+    keypair = Keypair.generate()
+    store.grant_credits(keypair.public_key, 1000, f"grant:{keypair.public_key}", "test", "test")
+    page, errors = open_page(browser, stack, keypair)
+    sign_in(page)
+    page.goto(f"{stack.base_url}/#/pack/{PACK}")
+    page.get_by_role("button", name="Open with 250 credits").click()
+    page.wait_for_url("**/#/opening/*", timeout=30_000)
+    page.locator("#reveal-0 li").nth(2).wait_for(timeout=20_000)
+    page.goto(f"{stack.base_url}/#/vault")
+    page.locator("#credit-balance").wait_for()
+    assert page.locator("#credit-balance").inner_text() == "750" and page.locator("#vault-count").inner_text() == "3"
+    assert "Opened a pack" in page.locator("#credits-title + p + div").inner_text()
+    page.get_by_role("button", name="See the offer").first.click()
+    sell = page.get_by_role("button", name=re.compile(r"^Sell for \d+ credits$"))
+    sell.wait_for()
+    credits = int(sell.inner_text().split()[2])
+    sell.click()
+    page.get_by_text(f"Sold for {credits} credits").wait_for()
+    page.locator("#credit-balance").wait_for()
+    assert page.locator("#credit-balance").inner_text() == str(750 + credits)
+    assert page.get_by_text(f"sold back for {credits} credits").count() == 1
+    shot(page, "25-vault-credits")
+    page.get_by_role("button", name="Pay $4.99 by card").click()
+    page.locator("#pay").wait_for(timeout=20_000)
+    page.locator("#pay").click()
+    page.get_by_role("heading", name="Credits on their way").wait_for(timeout=20_000)
+    deadline = time.monotonic() + 20
+    while store.credit_balance(keypair.public_key) != 750 + credits + 500 and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert store.credit_balance(keypair.public_key) == 750 + credits + 500  # the webhook posted the bundle
     assert errors == []
