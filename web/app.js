@@ -288,7 +288,10 @@ async function showPack (packId) {
     <select id="currency">${solana.map((p) => `<option value="${escape(p.currency)}">${escape(p.amount)} ${escape(p.currency)} each</option>`).join('')}</select>
     <button id="purchase">Buy one pack</button>
     ${card ? `<p>or <button class="secondary" id="card">Pay ${usd(card.amount)} by card</button></p>` : ''}
-    ${credit ? `<p>or <button class="secondary" id="with-credits">Open with ${escape(credit.amount)} credits</button></p>` : ''}`
+    ${credit ? `<p>or <button class="secondary" id="with-credits">Open with ${escape(credit.amount)} credits</button></p>` : ''}
+    ${card ? `<form id="open-payments" class="inline-form"><label for="wallet-address">or pay from an Open Payments wallet (its address)</label>
+      <input id="wallet-address" name="wallet-address" required placeholder="https://wallet.example/alice" autocomplete="off">
+      <button class="secondary">Pay from this wallet</button></form>` : ''}`
   const quantity = () => Number((document.getElementById('quantity') || { value: 1 }).value)
   const label = () => {
     const count = quantity()
@@ -300,6 +303,37 @@ async function showPack (packId) {
   document.getElementById('purchase').onclick = () => purchase(pack, document.getElementById('currency').value, quantity())
   if (card) document.getElementById('card').onclick = () => payByCard(pack, quantity())
   if (credit) document.getElementById('with-credits').onclick = () => openWithCredits(pack, quantity())
+  if (card) {
+    document.getElementById('open-payments').onsubmit = (event) => {
+      event.preventDefault()
+      payFromWallet(pack, document.getElementById('wallet-address').value.trim(), quantity())
+    }
+  }
+}
+
+// Open Payments: the buyer approves the payment at their own wallet, which sends the browser back through our
+// finish route to #/open-payments-return?opening_id=...&status=...
+async function payFromWallet (pack, walletAddress, quantity = 1) {
+  say('')
+  try {
+    const started = await api('POST', `/api/v1/packs/${encodeURIComponent(pack.pack_id)}/open-payments/checkout`,
+      { wallet_address: walletAddress, return_url: `${location.origin}${location.pathname}#/open-payments-return`, ...(quantity > 1 ? { quantity } : {}) })
+    location.assign(started.redirect_url)
+  } catch (error) { say(describe(error)) }
+}
+
+const OPEN_PAYMENTS_OUTCOMES = { rejected: 'You declined the payment at your wallet: nothing was paid.',
+  failed: 'Your wallet did not make the payment: nothing was opened. Try again or pay another way.',
+  pending: 'The payment is still settling; your pack opens as soon as it has.',
+  refund_due: 'The payment arrived but could not open the pack: it is recorded and will be refunded.' }
+
+async function showOpenPaymentsReturn () {
+  const query = new URLSearchParams(location.hash.split('?')[1] || '')
+  const openingId = query.get('opening_id') || ''
+  if (!/^[0-9a-f-]{36}$/.test(openingId)) throw new Error('No Open Payments payment is waiting here.')
+  if (query.get('status') === 'opened') { location.replace(`#/opening/${openingId}`); return }
+  main.innerHTML = `<h1>Your payment</h1><p>${escape(OPEN_PAYMENTS_OUTCOMES[query.get('status')] || 'The payment did not complete.')}</p>
+    <p><a href="#/verify/${encodeURIComponent(openingId)}">See this opening's public record</a></p>`
 }
 
 // A price's whole cents (card prices are USD with at most 2 decimals): exact, no binary fractions.
@@ -747,6 +781,7 @@ async function route () {
       if (!openingId) throw new Error('No card payment is waiting here.')
       location.replace(`#/opening/${openingId}`)
     } else if (page === 'credits-return') showCreditsReturn()
+    else if (page && page.startsWith('open-payments-return')) await showOpenPaymentsReturn()
     else if (page === 'pack' && id) await showPack(decodeURIComponent(id))
     else if (page === 'opening' && id) await showOpening(decodeURIComponent(id))
     else if (page === 'vault') await showVault()

@@ -454,3 +454,34 @@ def test_open_with_credits_sell_an_item_back_and_buy_credits_by_card(browser, st
         time.sleep(0.3)
     assert store.credit_balance(keypair.public_key) == 750 + credits + 500  # the webhook posted the bundle
     assert errors == []
+
+
+def test_pay_from_an_open_payments_wallet_approve_there_and_come_back_to_the_reveal(browser, stack):
+    """The buyer types their wallet address, approves at their own wallet (the local provider's consent page),
+    and the wallet's redirect through our finish route lands on the reveal; declining lands on a plain answer."""
+    import requests
+
+    wallets = json.loads(Path(stack.state_file).read_text())["open_payments_wallets"]
+
+    def new_buyer() -> str:
+        return requests.post(f"{wallets}/_double/accounts", json={
+            "name": f"web{Keypair.generate().public_key[:8].lower()}", "balance": 50_00}, timeout=10).json()[
+            "wallet_address"]
+
+    keypair = Keypair.generate()
+    page, errors = open_page(browser, stack, keypair)
+    sign_in(page)
+    for decision, landing in (("Approve", "reveal"), ("Reject", "declined")):
+        page.goto(f"{stack.base_url}/#/pack/{PACK}")
+        page.get_by_label("or pay from an Open Payments wallet (its address)").fill(new_buyer())
+        page.get_by_role("button", name="Pay from this wallet").click()
+        page.get_by_role("heading", name="Approve a payment").wait_for(timeout=20_000)
+        page.get_by_role("button", name=decision).click()
+        if landing == "reveal":
+            page.wait_for_url("**/#/opening/*", timeout=30_000)
+            page.locator("#reveal-0 li").nth(2).wait_for(timeout=30_000)
+            shot(page, "26-open-payments-reveal")
+            sign_in(page)  # the token lived in the page's memory only
+        else:
+            page.get_by_text("You declined the payment at your wallet").wait_for(timeout=20_000)
+    assert errors == []

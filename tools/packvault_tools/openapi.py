@@ -473,6 +473,9 @@ class CheckoutRequest(BaseModel):
 class OpenPaymentsCheckoutRequest(BaseModel):
     wallet_address: str = Field(max_length=512, description="The buyer's Open Payments wallet address: "
                                 "https://wallet.example/alice or $wallet.example/alice.")
+    return_url: str | None = Field(None, max_length=2048, description="Where the finish route sends the buyer's "
+                                   "browser afterwards (with ?opening_id=&status=): an absolute URL on one of "
+                                   "CHECKOUT_RETURN_ORIGINS. Without it, OPEN_PAYMENTS_RESULT_URL, else a JSON answer.")
     quantity: int | None = Field(None, ge=1, le=10, description="Packs bought together with one payment (default 1; "
                                  "the pack's max_quantity may be lower): every unit reserved or none (409 "
                                  "NOT_ENOUGH_LEFT with `remaining`), each opened as its own opening.")

@@ -57,6 +57,7 @@ class OpenPaymentsFlowRecord(Row):
     interact_ref = UnicodeAttribute(null=True)
     outgoing_payment = UnicodeAttribute(null=True)
     outcome = UnicodeAttribute(null=True)  # paying | refused: <why> (the continuation or the outgoing payment)
+    return_url = UnicodeAttribute(null=True)  # where finish sends the browser (the buyer's page), when it asked
     created_at = UnicodeAttribute()
     ttl = NumberAttribute()
 

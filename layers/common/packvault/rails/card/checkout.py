@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from packvault import store
 from packvault.core import money
@@ -39,11 +38,11 @@ from packvault.sales.reservation import (
     remembered_row,
     reserve,
 )
+from packvault.sales.return_urls import return_url
 
 OPERATION = "checkout"
 TOPUP_OPERATION = "topup-checkout"
 _CLIENT_SEED = re.compile(r"^[\x20-\x7e]{1,128}$")
-MAX_URL_LENGTH = 2048
 IN_FLIGHT_WINDOW = timedelta(minutes=10)
 IN_FLIGHT_MIN_LEFT = timedelta(minutes=10)
 
@@ -95,25 +94,6 @@ def create_checkout(settings: Settings, cards: StripeCheckout | None, wallet: st
 def operation_of(product: str) -> str:
     """The Idempotency-Key scope of a card checkout of this product."""
     return OPERATIONS.get(product, f"checkout.{product}")
-
-
-def return_url(settings: Settings, body: dict[str, Any], field: str) -> str:
-    """An absolute http(s) URL on one of CHECKOUT_RETURN_ORIGINS; 400 VALIDATION_FAILED naming the field."""
-    value = body.get(field)
-    if not isinstance(value, str) or not value or len(value) > MAX_URL_LENGTH:
-        raise PackvaultError(ErrorCode.VALIDATION_FAILED, f"{field} is required: an absolute URL on an allowed "
-                             "origin.", field=field)
-    try:
-        parts = urlsplit(value)
-        origin = f"{parts.scheme}://{parts.netloc}".lower()
-        valid = parts.scheme in {"http", "https"} and bool(parts.hostname) and not parts.username
-    except ValueError:
-        valid, origin = False, ""
-    allowed = {o.lower() for o in settings.checkout_return_origins}
-    if not valid or origin not in allowed:
-        raise PackvaultError(ErrorCode.VALIDATION_FAILED, f"{field} must be on an allowed origin "
-                             f"({', '.join(settings.checkout_return_origins) or 'none configured'}).", field=field)
-    return value
 
 
 def _open_session(cards: StripeCheckout, opening: store.OpeningRecord, success_url: str, cancel_url: str,

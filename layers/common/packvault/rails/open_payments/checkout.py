@@ -59,6 +59,7 @@ from packvault.sales.reservation import (
     remembered_row,
     reserve,
 )
+from packvault.sales.return_urls import return_url
 from packvault.sales.settle import open_paid, settle_expired
 
 if TYPE_CHECKING:  # the sweep's types only: the function that sweeps imports it, the others need not
@@ -126,8 +127,9 @@ def start_checkout(rail: OpenPaymentsRail | None, wallet: str, pack_id: str, bod
         raise PackvaultError(ErrorCode.WALLET_ADDRESS_INVALID, f"wallet_address {exc}.",
                              field="wallet_address") from None
     quantity = read_quantity(body)
+    back = return_url(rail.settings, body, "return_url") if body.get("return_url") is not None else None
     request_hash = fairness.canonical_hash({"pack_id": pack_id, "wallet_address": address, "rail": OPEN_PAYMENTS,
-                                            **quantity_field(quantity)})
+                                            **quantity_field(quantity), **({"return_url": back} if back else {})})
     remembered = recall(wallet, OPERATION, idempotency_key, request_hash)
     if remembered is not None:
         return _remembered(remembered)
@@ -139,7 +141,7 @@ def start_checkout(rail: OpenPaymentsRail | None, wallet: str, pack_id: str, bod
     if not isinstance(reserved, store.OpeningRecord):
         return _remembered(reserved)
     try:
-        answer = _request_payment(rail, seller, buyer, reserved, idempotency_key)
+        answer = _request_payment(rail, seller, buyer, reserved, idempotency_key, back)
     except PackvaultError as refused:
         store.expire_opening(reserved, None, f"open payments request failed: {refused.code}")
         raise
@@ -154,7 +156,8 @@ def _remembered(row: store.IdempotencyRecord) -> tuple[int, dict[str, Any]]:
 
 
 def _request_payment(rail: OpenPaymentsRail, seller: WalletAddress, buyer: WalletAddress,
-                     opening: store.OpeningRecord, idempotency_key: str | None) -> dict[str, Any]:
+                     opening: store.OpeningRecord, idempotency_key: str | None,
+                     back: str | None = None) -> dict[str, Any]:
     price = scaled_price(int(opening.amount_base_units), seller.asset_scale)
     incoming_grant = _call(rail.client.request_grant, seller, [
         {"type": "incoming-payment", "actions": ["create", "read", "complete"], "identifier": seller.id}])
@@ -180,7 +183,7 @@ def _request_payment(rail: OpenPaymentsRail, seller: WalletAddress, buyer: Walle
         incoming_token=incoming_grant.token, incoming_manage=incoming_grant.manage, price=str(price),
         quote_id=quote["id"], debit_amount=debit, grant_endpoint=buyer.auth_server, client_nonce=client_nonce,
         server_nonce=outgoing_grant.finish, continue_uri=outgoing_grant.continue_uri,
-        continue_token=outgoing_grant.continue_token, finish_key_hash=_key_hash(finish_secret))
+        continue_token=outgoing_grant.continue_token, finish_key_hash=_key_hash(finish_secret), return_url=back)
     answer = {"opening_id": opening.opening_id, "redirect_url": outgoing_grant.redirect,
               "expires_at": opening.quote_expires_at, "pack_id": opening.pack_id,
               "amount": money.from_base_units(int(opening.amount_base_units), money.USD.decimals), "currency": "USD",
@@ -243,10 +246,10 @@ def finish(rail: OpenPaymentsRail | None, key: str, query: dict[str, str], now: 
     flow, opening = _flow_of(key)
     context.act_as(f"open_payments:{_wallet_of(flow.buyer).id}")
     if opening.status in {"OPENED", "REFUND_DUE", "REFUNDED"}:
-        return _answer(rail, opening, _final_status(opening))
+        return _answer(rail, opening, _final_status(opening), flow)
     if query.get("result") == "grant_rejected":  # carries no hash, so it is not proof of anything: nothing changes
         logger.info("open payments grant rejected (unverified)", extra={"opening_id": opening.opening_id})
-        return _answer(rail, opening, "rejected")
+        return _answer(rail, opening, "rejected", flow)
     interact_ref, received_hash = query.get("interact_ref") or "", query.get("hash") or ""
     if not interact_ref or len(interact_ref) > 256 or not finish_hash_matches(
             received_hash, flow.client_nonce, flow.server_nonce, interact_ref, flow.grant_endpoint):
@@ -262,9 +265,11 @@ def finish(rail: OpenPaymentsRail | None, key: str, query: dict[str, str], now: 
             flow = _wait_for_outcome(flow)
     if flow.outcome is not None and flow.outcome != "paying":
         current = store.get_opening(opening.opening_id) or opening  # refused, but money may have moved before
-        return _answer(rail, current, "failed" if current.status in {"QUOTED", "EXPIRED"} else _final_status(current))
+        return _answer(rail, current, "failed" if current.status in {"QUOTED", "EXPIRED"} else _final_status(current),
+                       flow)
     outcome = _settle(rail, flow, opening, polls=SETTLE_POLLS).outcome
-    return _answer(rail, opening, "pending" if outcome == "underpaid" else outcome)  # the sweep settles a shortfall
+    status = "pending" if outcome == "underpaid" else outcome  # the sweep settles a shortfall
+    return _answer(rail, opening, status, flow)
 
 
 def _flow_of(key: str) -> tuple[store.OpenPaymentsFlowRecord, store.OpeningRecord]:
@@ -479,11 +484,15 @@ def reconcile_due(rail: OpenPaymentsRail | None, opening: store.OpeningRecord) -
 # --- helpers -------------------------------------------------------------------------------------------------
 
 
-def _answer(rail: OpenPaymentsRail, opening: store.OpeningRecord, status: str) -> FinishAnswer:
+def _answer(rail: OpenPaymentsRail, opening: store.OpeningRecord, status: str,
+            flow: store.OpenPaymentsFlowRecord | None = None) -> FinishAnswer:
+    """The finish answer; the browser is sent on to the page the checkout named (`return_url`), else to
+    OPEN_PAYMENTS_RESULT_URL, with the opening and the outcome in its query."""
     location = None
-    if rail.result_url:
-        separator = "&" if "?" in rail.result_url else "?"
-        location = rail.result_url + separator + urlencode({"opening_id": opening.opening_id, "status": status})
+    target = (flow.return_url if flow is not None else None) or rail.result_url
+    if target:
+        separator = "&" if "?" in target else "?"
+        location = target + separator + urlencode({"opening_id": opening.opening_id, "status": status})
     return FinishAnswer(opening.opening_id, status, location)
 
 
