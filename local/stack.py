@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import gzip
 import json
 import logging
 import os
@@ -257,10 +258,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
         found = (document, web.TYPES[".json"]) if document is not None else web.static_file(path)
         if found is None:
             return False
-        headers = {"content-type": found[1], "cache-control": "no-cache"}
+        headers = {"content-type": found[1], "cache-control": "no-cache", "vary": "accept-encoding"}
         if found[1].startswith("text/html"):
             headers["content-security-policy"] = self.server.content_security_policy
-        self._send(200, headers, found[0])
+        body = found[0]
+        if len(body) > 1024 and "gzip" in (self.headers.get("accept-encoding") or ""):  # as CloudFront's Compress
+            body = gzip.compress(body, mtime=0)
+            headers["content-encoding"] = "gzip"
+        self._send(200, headers, body)
         return True
 
     def _authorize(self, authorizer: template.Authorizer, event: dict) -> bool:

@@ -485,3 +485,33 @@ def test_pay_from_an_open_payments_wallet_approve_there_and_come_back_to_the_rev
         else:
             page.get_by_text("You declined the payment at your wallet").wait_for(timeout=20_000)
     assert errors == []
+
+
+LIGHTHOUSE = "lighthouse@12.2.3"  # 13.x wants Node 22; fetched once into the cache (local/npm_cache.py)
+
+
+def lighthouse(url: str) -> dict:
+    """Lighthouse's four category scores and the bytes transferred, for `url` in headless Chromium."""
+    import os
+    import subprocess
+    import tempfile
+
+    from local.npm_cache import installed
+
+    binary = installed([LIGHTHOUSE], "lighthouse-12.2.3") / "node_modules" / ".bin" / "lighthouse"
+    with tempfile.TemporaryDirectory() as scratch:
+        report = Path(scratch) / "report.json"
+        subprocess.run([str(binary), url, "--output=json", f"--output-path={report}", "--quiet",
+                        "--chrome-flags=--headless=new --no-sandbox"], env={**os.environ, "CHROME_PATH": CHROMIUM},
+                       check=True, timeout=240, capture_output=True)
+        result = json.loads(report.read_text())
+    return {"scores": {name: category["score"] for name, category in result["categories"].items()},
+            "bytes": result["audits"]["total-byte-weight"]["numericValue"]}
+
+
+@pytest.mark.parametrize("view", ["#/", f"#/pack/{PACK}"])
+def test_lighthouse_scores_the_pack_list_and_a_pack_page_at_least_095_in_every_category(stack, view):
+    """Measured as a visitor's browser does (served compressed, under the template's CSP, on `localhost`)."""
+    measured = lighthouse(f"{stack.base_url.replace('127.0.0.1', 'localhost')}/{view}")
+    assert all(score >= 0.95 for score in measured["scores"].values()), measured
+    assert measured["bytes"] < 60_000, measured  # the whole page, compressed
