@@ -60,8 +60,8 @@ function say (text, ok = false) {
   notice.hidden = !text
 }
 
-async function api (method, path, body) {
-  const headers = { accept: 'application/json' }
+async function api (method, path, body, extraHeaders = {}) {
+  const headers = { accept: 'application/json', ...extraHeaders }
   if (body !== undefined) headers['content-type'] = 'application/json'
   if (state.token) headers.authorization = `Bearer ${state.token}`
   const response = await fetch(state.config.api + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
@@ -85,7 +85,7 @@ function renderAccount () {
   const bar = document.getElementById('account')
   if (state.token) {
     const id = state.session.account_id
-    bar.innerHTML = `<a href="#/account" class="mono" title="${escape(id)}">${escape(short(id))}</a>
+    bar.innerHTML = `${state.session.role ? '<a href="#/admin">Operators</a> ' : ''}<a href="#/account" class="mono" title="${escape(id)}">${escape(short(id))}</a>
       <button class="secondary" id="sign-out">Sign out</button>`
     document.getElementById('sign-out').onclick = () => {
       Object.assign(state, { token: null, session: null, wallet: null, account: null })
@@ -713,6 +713,17 @@ function drawHistory () {
   document.getElementById('history-more').hidden = !history.cursor
 }
 
+// Operators: their page is loaded only when opened (buyers never download it).
+async function showOperators (packId) {
+  if (!state.token) { main.innerHTML = '<h1>Operators</h1><p><a href="#/sign-in">Sign in</a> with an operator\'s account.</p>'; return }
+  const live = current()
+  const admin = await import('./admin.js')
+  if (!live()) return
+  const ui = { api, escape, main, say, describe, route }
+  if (packId) await admin.showAdminPack(ui, packId)
+  else await admin.showAdmin(ui)
+}
+
 async function showVerify (openingId) {
   main.innerHTML = `<h1>Verify an opening</h1>
     <p>Anyone can recompute any opening from its public proof. This page does it with your browser's own WebCrypto,
@@ -790,6 +801,7 @@ async function route () {
     else if (page === 'verify') await showVerify(id ? decodeURIComponent(id) : null)
     else if (page === 'stats' && id) await showStats(decodeURIComponent(id))
     else if (page === 'history') await showHistory()
+    else if (page === 'admin') await showOperators(id === 'pack' ? decodeURIComponent(location.hash.split('/')[3] || '') : null)
     else await showPacks()
   } catch (error) {
     main.innerHTML = ''

@@ -66,7 +66,8 @@ def get_pack(pack_id: str) -> Response:
 
 @app.patch("/api/v1/admin/packs/<pack_id>", middlewares=[_admin_change])
 def patch_pack(pack_id: str) -> Response:
-    status, answer = admin.patch_pack(_operator(admin.ADMIN), pack_id, json_body(app), idempotency_key(app))
+    status, answer = admin.patch_pack(_operator(admin.ADMIN), pack_id, json_body(app), idempotency_key(app),
+                                      if_match=app.current_event.headers.get("if-match"))
     return _json(answer, status)
 
 

@@ -515,3 +515,49 @@ def test_lighthouse_scores_the_pack_list_and_a_pack_page_at_least_095_in_every_c
     measured = lighthouse(f"{stack.base_url.replace('127.0.0.1', 'localhost')}/{view}")
     assert all(score >= 0.95 for score in measured["scores"].values()), measured
     assert measured["bytes"] < 60_000, measured  # the whole page, compressed
+
+
+def test_an_operator_lists_packs_edits_odds_with_the_conflict_check_and_takes_a_pack_off_sale(browser, stack):
+    """The operators' page: signed in with the local stack's admin key, a pack made for this test is edited (a new
+    odds version), an edit started before someone else's change is refused with nothing changed, and the pack goes
+    off sale and back."""
+    from packvault_tools.client import PackvaultClient
+
+    admin = Keypair.load(json.loads(Path(stack.state_file).read_text())["admin_keypair"])
+    operator = PackvaultClient(stack.base_url)
+    operator.sign_in(admin)
+    pack_id = f"web-admin-{Keypair.generate().public_key[:6].lower()}"
+    operator.request("POST", "/api/v1/admin/packs", {
+        "pack_id": pack_id, "name": "Operator Test", "status": "ACTIVE", "prices": {"SOL": "0.01"},
+        "cards_per_pack": 2, "tiers": [
+            {"tier_id": "common", "name": "Common", "probability": "0.9", "items": [
+                {"item_id": "a", "name": "A", "nft_id": "n-a", "rarity": "common", "fmv": "0.1", "weight": 1}]},
+            {"tier_id": "rare", "name": "Rare", "probability": "0.1", "items": [
+                {"item_id": "b", "name": "B", "nft_id": "n-b", "rarity": "rare", "fmv": "2", "weight": 1}]}]},
+        headers={"idempotency-key": f"create-{pack_id}"})
+    page, errors = open_page(browser, stack, admin)
+    sign_in(page)
+    page.get_by_role("link", name="Operators").click()
+    page.get_by_role("heading", name="Refunds due").wait_for()
+    page.get_by_role("link", name="Operator Test").click()
+    page.get_by_label("Common").fill("0.8")
+    page.get_by_label("Rare").fill("0.2")
+    page.get_by_role("button", name="Save the odds").click()
+    page.get_by_text("Saved: odds version 2.").wait_for()
+    assert operator.request("GET", f"/api/v1/packs/{pack_id}")["odds"]["version"] == 2
+    page.get_by_label("Rare").fill("0.3")  # meanwhile another operator changes the pack
+    page.get_by_label("Common").fill("0.7")
+    operator.request("PATCH", f"/api/v1/admin/packs/{pack_id}", {"name": "Operator Test, renamed"},
+                     headers={"idempotency-key": f"rename-{pack_id}"})
+    page.get_by_role("button", name="Save the odds").click()
+    page.get_by_text("The pack changed since you read it").wait_for()
+    assert operator.request("GET", f"/api/v1/packs/{pack_id}")["odds"]["version"] == 2  # nothing changed
+    shot(page, "27-operators-conflict")
+    page.goto(f"{stack.base_url}/#/admin")
+    page.locator(f"tr[data-pack='{pack_id}'] button").click()
+    page.get_by_text(f"{pack_id}: off sale.").wait_for()
+    assert operator.request("GET", f"/api/v1/packs/{pack_id}")["status"] == "INACTIVE"
+    page.locator(f"tr[data-pack='{pack_id}'] button").click()
+    page.get_by_text(f"{pack_id}: on sale.").wait_for()
+    assert axe_violations(page) == []
+    assert errors == []

@@ -954,7 +954,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
                                                         "operators", {200: AdminPackDetail}),
     ("PATCH", "/api/v1/admin/packs/{pack_id}"): Operation(
         "adminPatchPack", "Change a pack: a JSON Merge Patch of its definition (RFC 7396)", "operators",
-        {200: CatalogChange}, {"type": "object"}, headers=IDEMPOTENT),
+        {200: CatalogChange}, {"type": "object"}, headers=(*IDEMPOTENT, "If-Match")),
     ("POST", "/api/v1/admin/packs/{pack_id}/activate"): Operation("adminActivatePack", "Put a pack on sale",
                                                                   "operators", {200: CatalogChange},
                                                                   headers=IDEMPOTENT),
@@ -1063,6 +1063,8 @@ _PATH = {
 _HEADERS = {
     "Idempotency-Key": {"type": "string", "pattern": "^[!-~]{1,128}$"},
     "Stripe-Signature": {"type": "string"},
+    "If-Match": {"type": "string", "description": "The pack's definition_hash your edit started from: if the pack "
+                 "changed since, 409 CATALOG_CONFLICT and nothing changes."},
 }
 
 

@@ -62,9 +62,10 @@ def create_pack(wallet: str, body: dict[str, Any], idempotency_key: str | None) 
 
 
 def patch_pack(wallet: str, pack_id: str, patch: dict[str, Any], idempotency_key: str | None,
-               operation: str = "admin.pack.patch") -> tuple[int, dict[str, Any]]:
+               operation: str = "admin.pack.patch", if_match: str | None = None) -> tuple[int, dict[str, Any]]:
     """A JSON Merge Patch (RFC 7396) of the pack's definition: objects merge, anything else (a list of tiers,
-    a price) is replaced; null removes. Validated exactly like a catalog file; counters move by delta."""
+    a price) is replaced; null removes. Validated exactly like a catalog file; counters move by delta. `if_match`:
+    the definition hash the operator's edit started from (If-Match); if the pack changed since, 409 and nothing."""
     check_pack_id(pack_id)
 
     def apply() -> tuple[int, dict[str, Any]]:
@@ -72,6 +73,9 @@ def patch_pack(wallet: str, pack_id: str, patch: dict[str, Any], idempotency_key
         if found is None:
             raise PackvaultError(ErrorCode.PACK_NOT_FOUND)
         document, definition_hash = found
+        if if_match is not None and if_match.strip('"') != definition_hash:
+            raise PackvaultError(ErrorCode.CATALOG_CONFLICT, "The pack changed since you read it; read it again "
+                                 "and redo your change. Nothing was changed.", definition_hash=definition_hash)
         if "pack_id" in patch and patch["pack_id"] != pack_id:
             raise PackvaultError(ErrorCode.VALIDATION_FAILED, "A pack's id cannot change.", field="pack_id")
         return 200, _load(_parse(_merge_patch(document, patch)), definition_hash)
