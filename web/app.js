@@ -360,7 +360,11 @@ async function purchase (pack, currency, quantity = 1) {
   try {
     quote = await api('POST', `/api/v1/packs/${encodeURIComponent(pack.pack_id)}/purchase`, { currency, ...(quantity > 1 ? { quantity } : {}) })
   } catch (error) { say(describe(error)); return }
-  const buy = document.getElementById('buy')
+  showQuote(quote, currency, document.getElementById('buy'))
+}
+
+// A Solana quote (a pack's or a top-up's): pay it with the connected wallet or any Solana Pay wallet, then confirm.
+function showQuote (quote, currency, buy) {
   buy.innerHTML = `<p>Reserved for you until <time datetime="${escape(quote.quote_expires_at)}">${new Date(quote.quote_expires_at).toLocaleTimeString()}</time>:
       <span class="countdown" id="countdown" aria-live="off"></span> left.</p>
     <p>Pay <strong>${escape(quote.amount)} ${escape(quote.currency)}</strong>${quote.quantity ? ` for ${quote.quantity} packs` : ''} to <span class="mono">${escape(quote.receiver_wallet)}</span>.</p>
@@ -455,6 +459,7 @@ async function confirm (quote, signature) {
       const answer = await api('POST', `/api/v1/packs/openings/${quote.opening_id}/confirm-payment`, { tx_signature: signature, chain: 'sol' })
       if (answer.status !== 'pending') {
         clearInterval(state.timer)
+        if (answer.product === 'game_credit') { location.hash = `#/order/${answer.order_id}`; return }
         state.lastOpened = answer
         location.hash = `#/opening/${answer.opening_id}`
         return
@@ -713,6 +718,98 @@ function drawHistory () {
   document.getElementById('history-more').hidden = !history.cursor
 }
 
+// --- game-credit top-ups (seed 001's products): the game account form each game's schema asks for -------------
+
+async function showTopups () {
+  const live = current()
+  const { games } = await api('GET', '/api/v1/game-credits')
+  if (!live()) return
+  main.innerHTML = `<h1>Game credits</h1><p>Top up a game account: choose an amount, fill in the account, pay; the credits
+    are delivered to the game and the order shows each step.</p>${games.map((game) => topupForm(game)).join('')}`
+  for (const game of games) {
+    const form = document.getElementById(`topup-${game.game_id}`)
+    form.onsubmit = (event) => { event.preventDefault(); buyTopup(game, form, event.submitter ? event.submitter.value : 'solana') }
+  }
+}
+
+function topupForm (game) {
+  const schema = game.user_data_schema || { properties: {} }
+  const required = new Set(schema.required || [])
+  const fields = Object.entries(schema.properties || {}).map(([name, rule]) => {
+    const id = `${game.game_id}-${name}`
+    const label = `${escape(name.replaceAll('_', ' '))}${required.has(name) ? '' : ' (optional)'}`
+    if (rule.enum) {
+      return `<div><label for="${id}">${label}</label><select id="${id}" name="${escape(name)}"${required.has(name) ? ' required' : ''}>
+        ${required.has(name) ? '' : '<option value="">—</option>'}${rule.enum.map((v) => `<option>${escape(v)}</option>`).join('')}</select></div>`
+    }
+    return `<div><label for="${id}">${label}</label><input id="${id}" name="${escape(name)}" autocomplete="off"${required.has(name) ? ' required' : ''}
+      ${rule.maxLength ? ` maxlength="${rule.maxLength}"` : ''}></div>`  // the schema's pattern is checked by the API, which names the field
+  }).join('')
+  return `<section class="card" aria-labelledby="game-${escape(game.game_id)}"><h2 id="game-${escape(game.game_id)}">${escape(game.name)}</h2>
+    <form id="topup-${escape(game.game_id)}">
+      <fieldset><legend>Amount</legend>${game.items.map((item, n) => {
+        const sol = item.prices.find((p) => p.currency === 'SOL')
+        const card = item.prices.find((p) => p.rail === 'stripe')
+        return `<label class="choice"><input type="radio" name="item" value="${escape(item.item_id)}"${n === 0 ? ' checked' : ''}> ${escape(item.name)}
+          <span class="muted">${sol ? `${escape(sol.amount)} SOL` : ''}${sol && card ? ' · ' : ''}${card ? usd(card.amount) : ''}</span></label>`
+      }).join('')}</fieldset>
+      ${fields}
+      <p><button name="rail" value="solana">Pay in SOL</button> <button class="secondary" name="rail" value="card">Pay by card</button></p>
+    </form><div id="topup-quote-${escape(game.game_id)}"></div></section>`
+}
+
+const NAMED_FIELDS = ['game_account_id', 'server_id', 'in_game_name']  // seed 001's names; the rest: additional_info
+
+async function buyTopup (game, form, rail) {
+  say('')
+  if (!state.token) { say('Sign in first (a passkey, an emailed code or a Solana wallet).'); return }
+  const data = new FormData(form)
+  const itemId = data.get('item')
+  const body = { additional_info: {} }
+  for (const [name, value] of data.entries()) {
+    if (name === 'item' || value === '') continue
+    if (NAMED_FIELDS.includes(name)) body[name] = value
+    else body.additional_info[name] = value
+  }
+  try {
+    if (rail === 'card') {
+      const back = `${location.origin}${location.pathname}`
+      const started = await api('POST', `/api/v1/game-credits/${encodeURIComponent(itemId)}/checkout`,
+        { ...body, success_url: `${back}#/history`, cancel_url: `${back}#/top-ups` })
+      location.assign(started.checkout_url)
+      return
+    }
+    const quote = await api('POST', `/api/v1/game-credits/${encodeURIComponent(itemId)}/purchase`, { ...body, currency: 'SOL' })
+    showQuote(quote, 'SOL', document.getElementById(`topup-quote-${game.game_id}`))
+  } catch (error) { say(describe(error)) }
+}
+
+const ORDER_STEPS = { paid: 'Paid: waiting to be sent to the game', fulfilling: 'Being delivered to the game',
+  succeeded: 'Delivered to the game account', failed: 'Not delivered: it will be refunded',
+  refund_due: 'Not delivered: the payment is being refunded', refunded: 'Refunded' }
+
+// An order's progress, read through seed 001's GraphQL API with the same token, until it is delivered or has failed.
+async function showOrder (orderId) {
+  if (!state.token) { main.innerHTML = '<h1>Your order</h1><p><a href="#/sign-in">Sign in</a> to follow your order.</p>'; return }
+  const live = current()
+  for (let attempt = 0; attempt < 40 && live(); attempt++) {
+    const answer = await graphql('query ($id: ID!) { order(id: $id) { orderNumber status amount currency userData createdAt } }', { id: orderId })
+    const order = answer.order
+    if (!order) throw new Error('No such order belongs to you.')
+    main.innerHTML = `<h1>Order ${escape(order.orderNumber)}</h1>
+      <p id="order-status" data-status="${escape(order.status)}"><strong>${escape(ORDER_STEPS[order.status] || order.status)}</strong></p>
+      <p>${escape(order.amount)} ${escape(order.currency)} · ${escape(Object.entries(order.userData || {}).map(([k, v]) => `${k}: ${v}`).join(', '))}</p>`
+    if (['succeeded', 'failed', 'refund_due', 'refunded'].includes(order.status)) return
+    await sleep(1500)
+  }
+}
+
+async function graphql (query, variables) {
+  const answer = await api('POST', '/graphql', { query, variables })
+  if (answer.errors && answer.errors.length) throw new Error(answer.errors[0].message)
+  return answer.data
+}
+
 // Operators: their page is loaded only when opened (buyers never download it).
 async function showOperators (packId) {
   if (!state.token) { main.innerHTML = '<h1>Operators</h1><p><a href="#/sign-in">Sign in</a> with an operator\'s account.</p>'; return }
@@ -801,6 +898,8 @@ async function route () {
     else if (page === 'verify') await showVerify(id ? decodeURIComponent(id) : null)
     else if (page === 'stats' && id) await showStats(decodeURIComponent(id))
     else if (page === 'history') await showHistory()
+    else if (page === 'top-ups') await showTopups()
+    else if (page === 'order' && id) await showOrder(decodeURIComponent(id))
     else if (page === 'admin') await showOperators(id === 'pack' ? decodeURIComponent(location.hash.split('/')[3] || '') : null)
     else await showPacks()
   } catch (error) {

@@ -561,3 +561,32 @@ def test_an_operator_lists_packs_edits_odds_with_the_conflict_check_and_takes_a_
     page.get_by_text(f"{pack_id}: on sale.").wait_for()
     assert axe_violations(page) == []
     assert errors == []
+
+
+def test_top_up_a_game_account_pay_with_the_wallet_and_follow_the_order_until_delivered(browser, stack):
+    """Seed 001's products in the page: the game account form the game's schema asks for (a wrong account id is
+    named by the API), a SOL payment from the connected wallet, then the order's steps until the vendor delivered."""
+    keypair = Keypair.generate()
+    RpcWallet(stack.solana_url).airdrop(keypair.public_key, 10**9)
+    page, errors = open_page(browser, stack, keypair)
+    sign_in(page)
+    page.get_by_role("link", name="Game credits").click()
+    form = page.locator("#topup-genshin")
+    form.wait_for()
+    form.get_by_label("game account id").fill("ab")
+    form.get_by_label("server id (optional)").select_option("europe")
+    form.get_by_role("button", name="Pay in SOL").click()
+    page.get_by_text("game_account_id").first.wait_for()  # USER_DATA_INVALID names the field
+    form.get_by_label("game account id").fill("traveler-1234")
+    form.get_by_role("button", name="Pay in SOL").click()
+    page.get_by_role("button", name="Pay with my wallet").click()
+    page.wait_for_url("**/#/order/*", timeout=60_000)
+    page.locator("#order-status[data-status='succeeded']").wait_for(timeout=60_000)
+    assert "Delivered to the game account" in page.locator("#order-status").inner_text()
+    assert "game_account_id: traveler-1234" in page.content()
+    shot(page, "28-top-up-delivered")
+    assert axe_violations(page) == []
+    page.goto(f"{stack.base_url}/#/top-ups")
+    page.locator("#topup-genshin").wait_for()
+    assert axe_violations(page) == []
+    assert errors == []
