@@ -241,6 +241,7 @@ async function showPacks () {
   if (!live()) return
   main.innerHTML = `<h1>Packs</h1><div class="grid">${packs.map((pack) => `
     <article class="card">
+      ${picture(pack.image_url, `${pack.name} pack`, 'pack-art')}
       <h2>${escape(pack.name)}</h2>
       <p class="muted">${escape(pack.description || '')}</p>
       <p>${pack.prices.map((p) => `<strong>${escape(p.amount)} ${escape(p.currency)}</strong>`).join(' · ')}</p>
@@ -249,12 +250,19 @@ async function showPacks () {
     </article>`).join('')}</div>`
 }
 
+// A catalog picture (https, or a file this site serves) with its alt text; nothing when the catalog has none.
+function picture (url, alt, className, size = [120, 160]) {
+  if (!url || !/^(https:\/\/|\/images\/)/.test(url)) return ''
+  const src = url.startsWith('/images/') ? url.slice(1) : url  // relative to the page, wherever it is hosted
+  return `<img class="${className}" src="${escape(src)}" alt="${escape(alt)}" width="${size[0]}" height="${size[1]}" loading="lazy" decoding="async">`
+}
+
 function oddsTable (odds) {
   return odds.slots.map((slot, s) => `
     <h3>Slot ${s + 1}: ${slot.count} item${slot.count === 1 ? '' : 's'}</h3>
     <div class="table-wrap"><table><thead><tr><th scope="col">Item</th><th scope="col">Tier</th><th class="num" scope="col">Chance per item</th><th class="num" scope="col">Fair value</th><th class="num" scope="col">Stock</th></tr></thead><tbody>
     ${slot.tiers.map((tier) => tier.items.map((item) => `<tr>
-      <td>${escape(item.name)}</td><td>${escape(tier.name)} (${escape(tier.probability_exact)})</td>
+      <td class="with-thumb">${picture(item.image_url, '', 'thumb', [24, 32])}${escape(item.name)}</td><td>${escape(tier.name)} (${escape(tier.probability_exact)})</td>
       <td class="num">${escape(item.probability_exact)}</td><td class="num">${usd(item.fmv)}</td>
       <td class="num">${item.stock_remaining === null ? '∞' : item.stock_remaining}</td></tr>`).join('')).join('')}
     </tbody></table></div>`).join('')
@@ -265,8 +273,8 @@ async function showPack (packId) {
   const pack = await api('GET', `/api/v1/packs/${encodeURIComponent(packId)}`)
   if (!live()) return
   const solana = pack.prices.filter((p) => p.rail === 'solana')
-  main.innerHTML = `<h1>${escape(pack.name)}</h1>
-    <p>${escape(pack.description || '')}</p>
+  main.innerHTML = `<div class="pack-head">${picture(pack.image_url, `${pack.name} pack`, 'pack-art')}<div><h1>${escape(pack.name)}</h1>
+    <p>${escape(pack.description || '')}</p></div></div>
     <section class="card" aria-labelledby="buy-title"><h2 id="buy-title">Buy</h2><div id="buy"></div></section>
     <section aria-labelledby="odds-title"><h2 id="odds-title">Odds (version ${pack.odds.version})</h2>
       <p class="muted">${escape(pack.odds.policy)}</p>
@@ -492,7 +500,7 @@ async function showOpening (openingId) {
     const list = document.getElementById(`reveal-${n}`)
     for (const item of unit.items) {
       if (!live()) return
-      list.insertAdjacentHTML('beforeend', `<li class="${escape(item.rarity)}"><strong>${escape(item.name)}</strong><br>
+      list.insertAdjacentHTML('beforeend', `<li class="${escape(item.rarity)}">${picture(item.image_url, `${item.name} (${item.rarity})`, 'item-art')}<strong>${escape(item.name)}</strong><br>
         <span class="muted">${escape(item.rarity)}</span><br>${usd(item.fmv)}</li>`)
       if (!reducedMotion()) await sleep(450)
     }
@@ -550,7 +558,7 @@ async function showVault () {
   if (!live()) return
   main.innerHTML = `<h1>Vault</h1><p><strong id="vault-count">${vault.item_count}</strong> ${vault.item_count === 1 ? 'item' : 'items'}, worth <strong id="vault-total">${usd(vault.total_fmv)}</strong> at fair value.</p>
     <div class="table-wrap"><table><thead><tr><th scope="col">Item</th><th scope="col">Rarity</th><th class="num" scope="col">Fair value</th><th scope="col">Opening</th><th scope="col">Instant buyback</th></tr></thead><tbody>
-    ${vault.items.map((item) => `<tr data-item="${escape(item.vault_item_id)}"><td>${escape(item.name)}</td><td>${escape(item.rarity)}</td><td class="num">${usd(item.fmv)}</td>
+    ${vault.items.map((item) => `<tr data-item="${escape(item.vault_item_id)}"><td class="with-thumb">${picture(item.image_url, '', 'thumb', [24, 32])}${escape(item.name)}</td><td>${escape(item.rarity)}</td><td class="num">${usd(item.fmv)}</td>
       <td><a href="#/opening/${escape(item.opening_id)}">${escape(item.opening_id.slice(0, 8))}</a></td>
       <td>${item.revoked ? '<span class="tag bad">revoked: payment refunded</span>'
         : item.sold_back ? `<span class="tag">sold back for ${item.sold_credits} credits</span>`

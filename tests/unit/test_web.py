@@ -29,5 +29,6 @@ def test_make_web_writes_a_complete_static_site(tmp_path):
     web.build(tmp_path, "https://api.example", "https://rpc.example", "mainnet")
     names = {path.name for path in tmp_path.rglob("*") if path.is_file()}
     assert {"index.html", "app.js", "fairness.js", "solana.js", "wallet.js", "styles.css", "config.json",
-            "fairness-vectors.json", "qrcode.mjs"} <= names
+            "fairness-vectors.json", "qrcode.mjs", "admin.js", "charts.js"} <= names
+    assert (tmp_path / "images" / "pack-genesis-drop.svg").is_file()  # the demo catalog's pictures ship with it
     assert json.loads((tmp_path / "config.json").read_text())["api"] == "https://api.example"

@@ -75,6 +75,7 @@ class Item(Open):
     tier_id: str
     fmv: str = Decimal
     metadata: dict[str, Any] | None
+    image_url: str | None = Field(None, description="The item's image (https, or a file the storefront serves).")
 
 
 # --- public reads -----------------------------------------------------------------------------------
@@ -87,6 +88,7 @@ class PackSummary(Open):
     prices: list[Price]
     cards_per_pack: int
     max_quantity: int = Field(description="The most packs one purchase may open together (bulk opening).")
+    image_url: str | None = Field(None, description="The pack's image (https, or a file the storefront serves).")
     supply: dict[str, Any]
     remaining_supply: int | None
     sold_out: bool

@@ -71,9 +71,10 @@ def static_file(path: str) -> tuple[bytes, str] | None:
 def build(out: Path, api: str, solana_rpc: str, cluster: str) -> None:
     """The page as static files for a static host (then: aws s3 sync OUT s3://<WebBucket>)."""
     out.mkdir(parents=True, exist_ok=True)
-    for source in WEB.iterdir():
+    for source in WEB.rglob("*"):  # the page's files and its images (web/images/)
         if source.is_file() and source.suffix in TYPES:
-            shutil.copy2(source, out / source.name)
+            (out / source.relative_to(WEB)).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, out / source.relative_to(WEB))
     for name in ("config.json", "fairness-vectors.json"):
         (out / name).write_bytes(generated(name, api, solana_rpc, cluster) or b"")
     (out / "vendor").mkdir(exist_ok=True)

@@ -18,8 +18,11 @@ _BY_ID: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
 
 
 def document(items: list[Any]) -> list[dict[str, Any]]:
-    """The definitions of a pack's items, in odds-table order (objects with the FIELDS as attributes)."""
-    return [{name: getattr(item, name) for name in FIELDS} for item in items]
+    """The definitions of a pack's items, in odds-table order (objects with the FIELDS as attributes); an item's
+    image is part of what it delivers, so `image_url` is committed too when it has one (absent otherwise: older
+    versions hash as they did)."""
+    return [{name: getattr(item, name) for name in FIELDS}
+            | ({"image_url": item.image_url} if getattr(item, "image_url", None) else {}) for item in items]
 
 
 def items_hash(definitions: list[dict[str, Any]]) -> str:

@@ -47,6 +47,7 @@ class ItemDefinition:
     weight: int
     stock: int | None
     metadata: dict[str, Any] | None
+    image_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class PackDefinition:
     supply_shards: int = 1  # a limited supply's counters spread over this many rows (store.supply)
     buyback: tuple[int, int] | None = None  # (rate in basis points, window hours); None: the deployment default
     max_quantity: int | None = None  # the catalog's own bulk-opening limit (None: store.bundle_limit decides)
+    image_url: str | None = None
 
     def layout(self) -> dict[str, Any]:
         return {
@@ -89,9 +91,11 @@ class PackDefinition:
                      self.supply_total, self.max_per_wallet, *([self.stripe_price_id] if self.stripe_price_id else []),
                      *([list(self.buyback)] if self.buyback else []),
                      *([{"supply_shards": self.supply_shards}] if self.supply_shards > 1 else []),
-                     *([{"max_quantity": self.max_quantity}] if self.max_quantity is not None else [])],
+                     *([{"max_quantity": self.max_quantity}] if self.max_quantity is not None else []),
+                     *([{"image_url": self.image_url}] if self.image_url else [])],
             "odds": self.odds_table(),
-            "items": [[i.name, i.nft_id, i.rarity, i.fmv, i.stock, i.metadata] for i in self.items],
+            "items": [[i.name, i.nft_id, i.rarity, i.fmv, i.stock, i.metadata, *([i.image_url] if i.image_url else [])]
+                      for i in self.items],
         })
 
 
@@ -289,7 +293,7 @@ def _parse_pack(raw: dict[str, Any], where: str, problems: list[str]) -> PackDef
         ItemDefinition(
             item_id=i["item_id"], tier_id=t["tier_id"], name=i["name"], nft_id=i["nft_id"], rarity=i["rarity"],
             fmv=money.canonical_decimal(i["fmv"], money.FMV_DECIMALS), weight=i["weight"], stock=i.get("stock"),
-            metadata=i.get("metadata"),
+            metadata=i.get("metadata"), image_url=i.get("image_url"),
         )
         for t in raw["tiers"]
         for i in t["items"]
@@ -316,6 +320,7 @@ def _parse_pack(raw: dict[str, Any], where: str, problems: list[str]) -> PackDef
         prices=prices, cards_per_pack=cards, supply_total=supply["total"] if supply else None,
         supply_shards=supply.get("shards", 1) if supply else 1, max_per_wallet=raw.get("max_per_wallet"),
         stripe_price_id=raw.get("stripe_price_id"), max_quantity=raw.get("max_quantity"),
+        image_url=raw.get("image_url"),
         buyback=(money.basis_points(raw["buyback"]["rate"]), raw["buyback"].get("window_hours", 72))
         if raw.get("buyback") else None,
         tiers=tiers, slots=slots, items=items,
@@ -425,6 +430,8 @@ def pack_document(pack_id: str) -> tuple[dict[str, Any], str] | None:
         document["max_per_wallet"] = int(pack.max_per_wallet)
     if pack.max_quantity is not None:
         document["max_quantity"] = int(pack.max_quantity)
+    if pack.image_url:
+        document["image_url"] = pack.image_url
     if pack.stripe_price_id:
         document["stripe_price_id"] = pack.stripe_price_id
     if pack.buyback_bp is not None:
@@ -453,6 +460,8 @@ def _item_document(row: store.PackItemRecord) -> dict[str, Any]:
         item["stock"] = int(row.stock_total)
     if row.metadata is not None:
         item["metadata"] = row.metadata
+    if row.image_url:
+        item["image_url"] = row.image_url
     return item
 
 
@@ -491,7 +500,7 @@ def load_pack(pack: PackDefinition, based_on: str | None = None) -> LoadResult:
         name=pack.name, description=pack.description, status=pack.status, prices=pack.prices,
         cards_per_pack=pack.cards_per_pack, layout=pack.layout(), supply_total=pack.supply_total,
         max_per_wallet=pack.max_per_wallet, stripe_price_id=pack.stripe_price_id,
-        max_quantity=pack.max_quantity,
+        max_quantity=pack.max_quantity, image_url=pack.image_url,
         buyback_bp=pack.buyback[0] if pack.buyback else None, buyback_hours=pack.buyback[1] if pack.buyback else None,
         odds_version=odds_version, odds_hash=odds_hash, definition_hash=definition_hash,
         stock_totals={i.item_id: i.stock for i in pack.items if i.stock is not None}, items_hash=items_hash,
@@ -517,7 +526,7 @@ def load_pack(pack: PackDefinition, based_on: str | None = None) -> LoadResult:
 
 _COMPARED = {"name": "name", "description": "description", "status": "status", "cards_per_pack": "cards_per_pack",
              "supply_total": "supply_total", "max_per_wallet": "max_per_wallet",
-             "max_quantity": "max_quantity", "stripe_price_id": "stripe_price_id",
+             "max_quantity": "max_quantity", "image_url": "image_url", "stripe_price_id": "stripe_price_id",
              "buyback_bp": "buyback_bp", "buyback_hours": "buyback_hours", "odds_hash": "odds", "items_hash": "items"}
 
 
@@ -570,7 +579,7 @@ def _load_items(pack: PackDefinition, pack_exists: bool) -> None:
         record = store.PackItemRecord(
             pk=store.pack_pk(pack.pack_id), sk=f"{store.ITEM_PREFIX}{item.item_id}", pack_id=pack.pack_id,
             item_id=item.item_id, tier_id=item.tier_id, name=item.name, nft_id=item.nft_id, rarity=item.rarity,
-            fmv=item.fmv, weight=item.weight, stock_total=item.stock, metadata=item.metadata,
+            fmv=item.fmv, weight=item.weight, stock_total=item.stock, metadata=item.metadata, image_url=item.image_url,
         )
         current = existing.pop(item.item_id, None)
         if current is None or _item_changed(current, item):
@@ -587,6 +596,6 @@ def _load_items(pack: PackDefinition, pack_exists: bool) -> None:
 
 def _item_changed(row: store.PackItemRecord, item: ItemDefinition) -> bool:
     stored = (row.tier_id, row.name, row.nft_id, row.rarity, row.fmv, int(row.weight),
-              None if row.stock_total is None else int(row.stock_total), row.metadata, bool(row.retired))
+              None if row.stock_total is None else int(row.stock_total), row.metadata, row.image_url, bool(row.retired))
     return stored != (item.tier_id, item.name, item.nft_id, item.rarity, item.fmv, item.weight, item.stock,
-                      item.metadata, False)
+                      item.metadata, item.image_url, False)

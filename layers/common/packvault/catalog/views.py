@@ -72,6 +72,7 @@ def pack_view(pack: store.PackRecord, items: list[store.PackItemRecord]) -> dict
         "pack_id": pack.pack_id,
         "name": pack.name,
         "description": pack.description,
+        "image_url": pack.image_url,
         "status": pack.status,
         "prices": [price_view(symbol, amount, pack.stripe_price_id)
                    for symbol, amount in sorted(pack.prices.as_dict().items())],
@@ -129,6 +130,7 @@ def _item_odds_view(row: store.PackItemRecord, probability: Any, stock_left: int
         "nft_id": row.nft_id,
         "rarity": row.rarity,
         "fmv": row.fmv,
+        "image_url": row.image_url,
         "weight": int(row.weight),
         "stock_remaining": stock_left,
         "probability": fraction_to_decimal(probability),

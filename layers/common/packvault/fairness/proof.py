@@ -176,7 +176,7 @@ def _check_assets(proof: dict[str, Any]) -> list[str]:
     problems = []
     for n, item in enumerate(delivered):
         promised = by_id.get(item.get("item_id"))
-        fields = ("name", "nft_id", "rarity", "fmv", "metadata")
+        fields = ("name", "nft_id", "rarity", "fmv", "metadata", "image_url")
         if promised is None or any(item.get(k) != promised.get(k) for k in fields):
             problems.append(f"delivered item {n} ({item.get('item_id')}) is not the committed definition")
     if [d.get("item_id") for d in delivered] != [i["item_id"] for i in proof["items"]]:

@@ -49,7 +49,9 @@ def public_proof(opening_id: str) -> dict[str, Any]:
         if proof.get("items_hash"):  # v2: the asset each item id stood for, and what was delivered
             proof["item_definitions"] = item_definitions.listed(opening.pack_id, proof["items_hash"])
             proof["delivered"] = [{key: item.get(key) for key in ("item_id", "name", "nft_id", "rarity", "fmv",
-                                                                  "metadata")} for item in opening.items or []]
+                                                                  "metadata")}
+                                  | ({"image_url": item["image_url"]} if item.get("image_url") else {})
+                                  for item in opening.items or []]
         return {**record, "proof": {**proof, "odds_table": table}}
     if opening.status in NEVER_OPENED:  # it can no longer open: nothing is left to protect by keeping it secret
         record["server_seed"] = opening.server_seed

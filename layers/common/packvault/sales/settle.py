@@ -297,7 +297,8 @@ def opening_changes(opening: store.OpeningRecord, settlement: Settlement, seed: 
         fmv_micros += money.to_base_units(row.fmv, money.FMV_DECIMALS)
         revealed.append({"vault_item_id": vault_item_id, "item_id": row.item_id, "nft_id": row.nft_id,
                          "name": row.name, "rarity": row.rarity, "tier_id": row.tier_id, "fmv": row.fmv,
-                         "metadata": row.metadata})
+                         "metadata": row.metadata, **({"image_url": row.image_url}
+                                                      if getattr(row, "image_url", None) else {})})
     fairness = {"opening_id": opening.opening_id, "server_seed": opening.server_seed,
                 "server_seed_hash": opening.server_seed_hash, "client_seed": seed, "round": round_number,
                 "stock": stock, "odds_version": int(opening.odds_version), "odds_hash": opening.odds_hash,

@@ -35,6 +35,7 @@ def vault_item_view(row: store.VaultItemRecord) -> dict[str, Any]:
         "tier_id": row.tier_id,
         "fmv": row.fmv,
         "metadata": row.metadata,
+        "image_url": row.image_url,
         "item_id": row.item_id,
         "pack_id": row.pack_id,
         "opening_id": row.opening_id,

@@ -71,6 +71,7 @@ class PackRecord(Row):
     supply_shard_rows = NumberAttribute(null=True)  # shard rows it has ever had (None: 1, the pack row)
     max_per_wallet = NumberAttribute(null=True)
     max_quantity = NumberAttribute(null=True)  # the catalog's bulk limit (None: store.bundle_limit decides)
+    image_url = UnicodeAttribute(null=True)
     stripe_price_id = UnicodeAttribute(null=True)  # the Stripe Price behind the USD price, if any
     buyback_bp = NumberAttribute(null=True)  # instant buyback rate for this pack (None: the deployment default)
     buyback_hours = NumberAttribute(null=True)
@@ -125,6 +126,7 @@ class PackItemRecord(Row):
     stock_total = NumberAttribute(null=True)  # None: unlimited
     stock_available = NumberAttribute(null=True)
     metadata = JSONAttribute(null=True)
+    image_url = UnicodeAttribute(null=True)  # https, or a file the storefront serves (/images/...)
     retired = BooleanAttribute(default=False)  # removed from the catalog file; kept for history
 
 
@@ -340,6 +342,7 @@ def definition_actions(pack: PackRecord, chain_link: dict[str, Any] | None) -> l
         PackRecord.max_per_wallet.set(pack.max_per_wallet) if pack.max_per_wallet
         else PackRecord.max_per_wallet.remove(),
         PackRecord.max_quantity.set(pack.max_quantity) if pack.max_quantity else PackRecord.max_quantity.remove(),
+        PackRecord.image_url.set(pack.image_url) if pack.image_url else PackRecord.image_url.remove(),
         PackRecord.stripe_price_id.set(pack.stripe_price_id) if pack.stripe_price_id
         else PackRecord.stripe_price_id.remove(),
         PackRecord.buyback_bp.set(pack.buyback_bp) if pack.buyback_bp is not None

@@ -290,7 +290,7 @@ def new_vault_item(wallet: str, opening: OpeningRecord, vault_item_id: str, item
         pk=wallet_pk(wallet), sk=f"{VAULT_PREFIX}{created_at}#{vault_item_id}", vault_item_id=vault_item_id,
         wallet=wallet, opening_id=opening.opening_id, pack_id=opening.pack_id, item_id=item.item_id,
         tier_id=item.tier_id, name=item.name, nft_id=item.nft_id, rarity=item.rarity, fmv=item.fmv,
-        metadata=item.metadata, created_at=created_at,
+        metadata=item.metadata, image_url=getattr(item, "image_url", None), created_at=created_at,
     )
 
 

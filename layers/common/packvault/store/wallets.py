@@ -44,6 +44,7 @@ class VaultItemRecord(Row):
     rarity = UnicodeAttribute()
     fmv = UnicodeAttribute()
     metadata = JSONAttribute(null=True)
+    image_url = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     revoked_at = UnicodeAttribute(null=True)  # the payment was refunded: kept, marked, never deleted
     revoked_reason = UnicodeAttribute(null=True)
