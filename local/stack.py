@@ -138,6 +138,29 @@ def fund_record_anchor(rpc_url: str) -> None:
     os.environ["RECORD_ANCHOR_KEY"] = base58.b58encode(bytes(keypair.signing_key)).decode()
 
 
+def create_local_mints(rpc_url: str) -> dict[str, str] | None:
+    """USDC and USDT as SPL Token mints on the local node (6 decimals, like mainnet's), the platform wallet's token
+    accounts made so payments can land, and TOKEN_MINTS pointing the functions at them. Returns the mints and their
+    authority's secret (the state file's faucet: `packvault_tools.devstack.mint_tokens`), or None when TOKEN_MINTS
+    was given."""
+    if os.environ.get("TOKEN_MINTS"):
+        return None
+    from solders.keypair import Keypair as SoldersKeypair
+    from solders.pubkey import Pubkey
+
+    from local.wallet import RpcWallet, create_ata_idempotent
+
+    chain, authority = RpcWallet(rpc_url), SoldersKeypair()
+    chain.airdrop(str(authority.pubkey()), 10**9)
+    mints = {symbol: str(chain.create_mint(authority, 6)) for symbol in ("USDC", "USDT")}
+    platform = Pubkey.from_string(os.environ["PLATFORM_WALLET"])
+    chain.send([authority], [create_ata_idempotent(authority.pubkey(), platform, Pubkey.from_string(mint))
+                             for mint in mints.values()])
+    os.environ["TOKEN_MINTS"] = ",".join(f"{symbol}={mint}" for symbol, mint in mints.items())
+    log.info("USDC / USDT mints (local)  %s / %s", mints["USDC"], mints["USDT"])
+    return {**mints, "authority": base58.b58encode(bytes(authority)).decode()}
+
+
 def ensure_local_operator(port: int) -> str | None:
     """Without OPERATOR_ROLES, a fresh admin wallet per run whose keypair sits beside the state files (one per
     stack, by port), so that `make demo-admin` (and a person with curl) can sign in as the operator. Returns its
@@ -504,6 +527,7 @@ def run(args: argparse.Namespace, explicit: set[str]) -> int:
             from packvault.core.keys import new_reference
 
             os.environ["PLATFORM_WALLET"] = new_reference()  # a fresh receiving address per local run
+        token_mints = None  # a Solana RPC of the user's own: its mints are its own
         if not os.environ.get("SOLANA_RPC_URLS"):
             from local.solana_rpc import LocalSolanaServer
 
@@ -512,6 +536,7 @@ def run(args: argparse.Namespace, explicit: set[str]) -> int:
             os.environ["SOLANA_RPC_URLS"] = solana.url
             log.info("Solana JSON-RPC (LiteSVM)  %s   payments are signed and verified for real", solana.url)
             fund_record_anchor(solana.url)
+            token_mints = create_local_mints(solana.url)
         try:
             prepare_database(tpl, args.dynamodb_endpoint, args.table_name)
         except Exception as exc:
@@ -563,6 +588,7 @@ def run(args: argparse.Namespace, explicit: set[str]) -> int:
             "stripe_secret_key": stripe and os.environ["STRIPE_SECRET_KEY"],
             "stripe_webhook_secret": stripe and os.environ["STRIPE_WEBHOOK_SECRET"],
             "admin_keypair": admin_keypair, "sqs_endpoint": sqs.endpoint, "queues": queues,
+            "token_mints": token_mints,
             "ses_endpoint": os.environ.get("SES_ENDPOINT", ""),
             "vendor_api": os.environ["VENDOR_API_URL"],
             "open_payments_wallets": os.environ["OPEN_PAYMENTS_WALLET_ADDRESS"].rsplit("/", 1)[0],

@@ -4,7 +4,7 @@
 // in, and verify any opening in the browser (fairness.js).
 
 import { connect, discoverWallets, signMessage, signTransaction } from './wallet.js'
-import { base58Encode, firstSignature, rpc, toBase64, transferRequest, transferTransaction } from './solana.js'
+import { base58Encode, firstSignature, rpc, toBase64, tokenTransferTransaction, transferRequest, transferTransaction } from './solana.js'
 import { canonicalJson, hexToBytes, randomBelow, rootFromPath, sha256Hex, unitOpeningId, verifyProof } from './fairness.js'
 import { createPasskey, passkeysAvailable, usePasskey } from './passkeys.js'
 import { oddsChart } from './charts.js'
@@ -71,6 +71,7 @@ async function api (method, path, body, extraHeaders = {}) {
   return { ...answer, _status: response.status, _retryAfter: retryAfter }
 }
 
+const TOKEN_DECIMALS = { USDC: 6, USDT: 6 }  // the SPL tokens a quote may ask for (core/money.py)
 const escape = (text) => String(text ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 const plural = (count, word) => `${count} ${word}${count === 1 ? '' : 's'}`
 const usd = (amount) => `$${Number(amount).toFixed(2)}`
@@ -377,7 +378,7 @@ function showQuote (quote, currency, buy) {
       <span class="countdown" id="countdown" aria-live="off"></span> left.</p>
     <p>Pay <strong>${escape(quote.amount)} ${escape(quote.currency)}</strong>${quote.quantity ? ` for ${quote.quantity} packs` : ''} to <span class="mono">${escape(quote.receiver_wallet)}</span>.</p>
     <ol class="steps">
-      <li>${currency === 'SOL' && state.wallet && state.account && state.account.address === quote.payer_wallet ? '<button id="pay">Pay with my wallet</button>' : `Pay from <span class="mono">${escape(quote.payer_wallet || '')}</span> with any Solana Pay wallet:`}</li>
+      <li>${(currency === 'SOL' || TOKEN_DECIMALS[currency]) && state.wallet && state.account && state.account.address === quote.payer_wallet ? '<button id="pay">Pay with my wallet</button>' : `Pay from <span class="mono">${escape(quote.payer_wallet || '')}</span> with any Solana Pay wallet:`}</li>
       <li>Or scan this Solana Pay request with a phone wallet:
         <div id="qr" class="qr"></div>
         <a class="mono" id="pay-url" href="${escape(quote.solana_pay_url)}">${escape(quote.solana_pay_url)}</a>
@@ -431,10 +432,15 @@ async function payWithWallet (quote) {
     const request = transferRequest(quote.solana_pay_url)
     progress.textContent = 'Preparing the transfer…'
     const { value } = await rpc(state.config.solana_rpc, 'getLatestBlockhash', { commitment: 'confirmed' })
-    const transaction = transferTransaction({
-      payer: state.account.address, recipient: quote.receiver_wallet, lamports: quote.amount_base_units,
-      reference: request.reference, memo: request.memo, blockhash: value.blockhash
-    })
+    const transaction = quote.mint
+      ? await tokenTransferTransaction({
+        payer: state.account.address, recipient: quote.receiver_wallet, mint: quote.mint, amount: quote.amount_base_units,
+        decimals: TOKEN_DECIMALS[quote.currency], reference: request.reference, memo: request.memo, blockhash: value.blockhash
+      })
+      : transferTransaction({
+        payer: state.account.address, recipient: quote.receiver_wallet, lamports: quote.amount_base_units,
+        reference: request.reference, memo: request.memo, blockhash: value.blockhash
+      })
     progress.textContent = 'Approve the payment in your wallet…'
     const result = await signTransaction(state.wallet, state.account, transaction, `solana:${state.config.cluster}`)
     let signature = result.signature ? base58Encode(result.signature) : null
@@ -468,6 +474,7 @@ async function confirm (quote, signature) {
       if (answer.status !== 'pending') {
         clearInterval(state.timer)
         if (answer.product === 'game_credit') { location.hash = `#/order/${answer.order_id}`; return }
+        if (answer.product === 'credits') { await route(); say(`${answer.credits} credits added to your balance.`, true); return }
         state.lastOpened = answer
         location.hash = `#/opening/${answer.opening_id}`
         return
@@ -570,10 +577,21 @@ async function showVault () {
           <td class="num">${entry.amount > 0 ? '+' : ''}${entry.amount}</td></tr>`).join('')}</tbody></table></div>` : '<p class="muted">No credits moved yet.</p>'}
       <h3>Buy credits</h3><ul class="bundles">${offers.bundles.map((bundle) => {
         const card = bundle.prices.find((p) => p.rail === 'stripe')
-        return `<li>${escape(bundle.name)}${card ? ` · <button class="secondary buy-bundle" data-bundle="${escape(bundle.bundle_id)}">Pay ${usd(card.amount)} by card</button>` : ''}</li>`
-      }).join('')}</ul></section>`
+        const sol = bundle.prices.find((p) => p.currency === 'SOL')
+        return `<li>${escape(bundle.name)}${card ? ` · <button class="secondary buy-bundle" data-bundle="${escape(bundle.bundle_id)}">Pay ${usd(card.amount)} by card</button>` : ''}
+          ${sol && state.wallet ? ` · <button class="secondary buy-bundle-sol" data-bundle="${escape(bundle.bundle_id)}">Pay ${escape(sol.amount)} SOL</button>` : ''}</li>`
+      }).join('')}</ul><div id="buy"></div></section>`
   for (const button of main.querySelectorAll('button.offer')) button.onclick = () => showOffer(button)
   for (const button of main.querySelectorAll('button.buy-bundle')) button.onclick = () => buyCredits(button.dataset.bundle)
+  for (const button of main.querySelectorAll('button.buy-bundle-sol')) {
+    button.onclick = async () => {
+      say('')
+      try {
+        const quote = await api('POST', `/api/v1/credits/bundles/${encodeURIComponent(button.dataset.bundle)}/purchase`, { currency: 'SOL' })
+        showQuote(quote, 'SOL', document.getElementById('buy'))
+      } catch (error) { say(describe(error)) }
+    }
+  }
 }
 
 const LEDGER_KINDS = { buyback: 'Sold an item back', pack_opening: 'Opened a pack', topup: 'Bought credits',

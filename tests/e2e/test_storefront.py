@@ -590,3 +590,44 @@ def test_top_up_a_game_account_pay_with_the_wallet_and_follow_the_order_until_de
     page.locator("#topup-genshin").wait_for()
     assert axe_violations(page) == []
     assert errors == []
+
+
+def test_pay_usdc_from_the_connected_wallet(browser, stack):
+    """USDC with the wallet in the page: the SPL transferChecked between the associated token accounts (found as
+    program-derived addresses in the page), the reference on the transfer, signed by the wallet and executed by
+    the local node's real SPL Token program; the quote opens."""
+    import base58
+    from solders.keypair import Keypair as SoldersKeypair
+    from solders.pubkey import Pubkey
+
+    state = json.loads(Path(stack.state_file).read_text())
+    mints = state["token_mints"]
+    authority = SoldersKeypair.from_bytes(base58.b58decode(mints["authority"]))
+    keypair = Keypair.generate()
+    chain = RpcWallet(stack.solana_url)
+    chain.airdrop(keypair.public_key, 10**9)
+    chain.mint_to(authority, Pubkey.from_string(mints["USDC"]), Pubkey.from_string(keypair.public_key), 10_000_000)
+    page, errors = open_page(browser, stack, keypair)
+    sign_in(page)
+    page.goto(f"{stack.base_url}/#/pack/{PACK}")
+    page.get_by_label("Pay with").select_option("USDC")
+    page.get_by_role("button", name="Buy one pack").click()
+    page.locator("#countdown").wait_for()
+    assert "2.5 USDC" in page.locator("#buy").inner_text()
+    page.get_by_role("button", name="Pay with my wallet").click()
+    reveal_and_verify(page, "29-usdc-reveal")
+    assert errors == []
+
+
+def test_buy_credits_in_sol_from_the_vault(browser, stack):
+    """A credit bundle paid in SOL with the connected wallet, confirmed, and the balance shows it."""
+    keypair = Keypair.generate()
+    RpcWallet(stack.solana_url).airdrop(keypair.public_key, 10**9)
+    page, errors = open_page(browser, stack, keypair)
+    sign_in(page)
+    page.goto(f"{stack.base_url}/#/vault")
+    page.get_by_role("button", name="Pay 0.02 SOL").click()
+    page.get_by_role("button", name="Pay with my wallet").click()
+    page.get_by_text("500 credits added to your balance.").wait_for(timeout=60_000)
+    assert page.locator("#credit-balance").inner_text() == "500"
+    assert errors == []
