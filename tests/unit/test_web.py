@@ -32,3 +32,38 @@ def test_make_web_writes_a_complete_static_site(tmp_path):
             "fairness-vectors.json", "qrcode.mjs", "admin.js", "charts.js"} <= names
     assert (tmp_path / "images" / "pack-genesis-drop.svg").is_file()  # the demo catalog's pictures ship with it
     assert json.loads((tmp_path / "config.json").read_text())["api"] == "https://api.example"
+
+
+def test_the_pages_associated_token_addresses_are_solanas(tmp_path):
+    """web/solana.js derives associated token accounts itself (a program-derived address: the first bump whose hash
+    is off the ed25519 curve); 40 random owner/mint pairs agree with solders' find_program_address, several bumps
+    below 255 among them (the off-curve check decides those)."""
+    import shutil
+    import subprocess
+
+    import pytest
+    from solders.keypair import Keypair
+    from solders.pubkey import Pubkey
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    token, ata = (Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"),
+                  Pubkey.from_string("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL"))
+    cases, bumps = [], set()
+    for _ in range(40):
+        owner, mint = Keypair().pubkey(), Keypair().pubkey()
+        address, bump = Pubkey.find_program_address([bytes(owner), bytes(token), bytes(mint)], ata)
+        cases.append([str(owner), str(mint), str(address)])
+        bumps.add(bump)
+    script = tmp_path / "ata.mjs"
+    script.write_text(f"""import {{ associatedTokenAddress }} from '{web.WEB / "solana.js"}'
+const cases = {json.dumps(cases)}
+const found = []
+for (const [owner, mint] of cases) found.push(await associatedTokenAddress(owner, mint))
+console.log(JSON.stringify(found))
+""")
+    derived = json.loads(subprocess.run([node, str(script)], capture_output=True, text=True, check=True,
+                                        timeout=60).stdout)
+    assert derived == [expected for _, _, expected in cases]
+    assert len(bumps) > 1
