@@ -740,7 +740,8 @@ function drawHistory () {
   document.getElementById('history-rows').innerHTML = shown.map((row) => `<tr data-opening="${escape(row.opening_id)}">
     <td>${escape((row.opened_at || row.created_at).slice(0, 16).replace('T', ' '))}</td><td>${escape(row.pack_id)}</td>
     <td>${escape(row.status)}</td><td>${escape(row.rail)}</td><td class="num">${row.items.length}</td>
-    <td>${row.status === 'opened' ? `<a href="#/opening/${encodeURIComponent(row.opening_id)}">reveal</a> · <a href="#/verify/${encodeURIComponent(row.opening_id)}">verify</a>` : ''}</td></tr>`).join('')
+    <td>${row.quote && row.quote.product === 'game_credit' ? `<a href="#/order/${encodeURIComponent(row.opening_id)}">order</a>`
+      : row.status === 'opened' && !(row.quote && row.quote.product) ? `<a href="#/opening/${encodeURIComponent(row.opening_id)}">reveal</a> · <a href="#/verify/${encodeURIComponent(row.opening_id)}">verify</a>` : ''}</td></tr>`).join('')
   document.getElementById('history-more').hidden = !history.cursor
 }
 

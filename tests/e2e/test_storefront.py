@@ -399,7 +399,11 @@ def test_every_view_has_no_axe_violations(browser, stack, stack_store):
     page, errors = open_page(browser, stack, keypair)
     views = {"packs": ("#/", "Packs"), "pack": (f"#/pack/{PACK}", "Odds (version 1)"),
              "stats": (f"#/stats/{PACK}", "Realized odds against published odds"), "sign-in": ("#/sign-in", None),
-             "verify": (f"#/verify/{opened['opening_id']}", "Verify an opening")}
+             "verify": (f"#/verify/{opened['opening_id']}", "Verify an opening"),
+             "credits-return": ("#/credits-return", "Credits on their way"),
+             "open-payments-return": (f"#/open-payments-return?opening_id={opened['opening_id']}&status=rejected",
+                                      "Your payment"),
+             "top-ups": ("#/top-ups", "Game credits")}
     signed_in = {"account": ("#/account", None), "vault": ("#/vault", "Vault"), "history": ("#/history", "History"),
                  "opening": (f"#/opening/{opened['opening_id']}", None), "pack-buying": (f"#/pack/{PACK}", None)}
     problems = {}
