@@ -619,3 +619,29 @@ def test_an_entitlement_bought_by_card_is_a_holding_and_a_full_refund_voids_what
     assert holding.status == "REFUNDED" and int(holding.units_remaining) == 2  # nothing negative, nothing erased
     (refunded,) = [e for e in store.events_of(holding.pk) if e.event_type == "PACK_REFUNDED"]
     assert (refunded.payload["units_consumed"], refunded.payload["units_voided"]) == (3, 2)
+
+
+def test_lever_10_verify_opening_with_solana_rpc_does_not_call_a_card_payment_off_chain(settings, cards, double,
+                                                                                        tmp_path, capsys, monkeypatch):
+    """Fairness audit lever 10: `verify-opening --quote --solana-rpc` looked for a card payment (pi_...) on chain and
+    answered mismatch. A checkout's answer is not a Solana quote: its commitment is checked, the chain is not
+    asked (here an RPC that answers nothing: asking it would be a mismatch)."""
+    from nacl.signing import SigningKey
+
+    from packvault.fairness import quote_signing
+    from packvault.sales import proofs
+    from packvault_tools.cli import main
+
+    key = SigningKey(bytes(range(32)))  # the deployment's quote-signing key (a test key)
+    monkeypatch.setattr(quote_signing, "_signing_key", lambda: key)
+    _, answer = start(settings, cards)
+    pay(double, answer["checkout_session_id"])
+    assert deliver(settings, cards, event_for(double, answer["checkout_session_id"], "checkout.session.completed")) \
+        == "opened"
+    record = proofs.public_proof(answer["opening_id"])
+    proof_file, quote_file = tmp_path / "proof.json", tmp_path / "quote.json"
+    proof_file.write_text(json.dumps(record["proof"]))
+    quote_file.write_text(json.dumps(answer))
+    code = main(["verify-opening", str(proof_file), "--quote", str(quote_file), "--solana-rpc", "http://127.0.0.1:9"])
+    verdict = json.loads(capsys.readouterr().out)
+    assert (code, verdict["verdict"]) == (0, "match"), verdict

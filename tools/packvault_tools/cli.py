@@ -136,7 +136,9 @@ def _check_quote(args: argparse.Namespace, proof: dict) -> list[str]:
     published = PackvaultClient(args.api).request("GET", "/api/v1/fairness/quote-key")["public_key"] \
         if args.api else None
     problems = check_against_quote(proof, quote, published)
-    if getattr(args, "solana_rpc", None) and quote.get("quote_hash") and quote.get("rail", "solana") == "solana":
+    # Only a Solana quote (its answer names rail "solana") was paid on chain: a card or Open Payments checkout's
+    # answer carries no rail, and its payment id (pi_..., a payment URL) is not a transaction to look for.
+    if getattr(args, "solana_rpc", None) and quote.get("quote_hash") and quote.get("rail") == "solana":
         problems += _check_payment_memo(args.solana_rpc, proof, quote["quote_hash"])
     return problems
 
