@@ -37,6 +37,7 @@ import uuid
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 
@@ -214,7 +215,7 @@ def solana_flow(client: PackvaultClient, wallet: RpcWallet, keypair: Keypair, pa
                                     "quote_expires_at", "server_seed_hash", "solana_pay_url", "quantity", "units")
         if key in quote})
     signature = wallet.pay(solders_keypair(keypair), quote["receiver_wallet"], int(quote["amount_base_units"]),
-                           reference=quote["reference"], memo=f"packvault:{quote['opening_id']}")
+                           reference=quote["reference"], memo=quote_memo(quote))
     step("4. signed and sent the transfer", {"tx_signature": signature, "amount": f"{quote['amount']} SOL"})
     path = f"/api/v1/packs/openings/{quote['opening_id']}/confirm-payment"
     opened = client.request("POST", path, {"tx_signature": signature, "chain": "sol"})
@@ -224,6 +225,12 @@ def solana_flow(client: PackvaultClient, wallet: RpcWallet, keypair: Keypair, pa
         time.sleep(opened.get("retry_after_seconds", 2))
         opened = client.request("POST", path, {"tx_signature": signature, "chain": "sol"})
     return opened
+
+
+def quote_memo(quote: dict[str, Any]) -> str:
+    """The memo the quote's Solana Pay request asks for: packvault:<opening_id>:<quote_hash> for a pack (the
+    commitment then sits on chain, FAIRNESS.md 1.6), as a wallet following the request would send it."""
+    return parse_qs(urlsplit(quote["solana_pay_url"]).query).get("memo", [f"packvault:{quote['opening_id']}"])[0]
 
 
 def card_flow(client: PackvaultClient, api: str, pack: str, browser: bool,
@@ -382,7 +389,7 @@ def credits_flow(client: PackvaultClient, wallet: RpcWallet, keypair: Keypair) -
                                                                       for p in b["prices"]) for b in bundles])
     quote = client.request("POST", "/api/v1/credits/bundles/credits-500/purchase", {"currency": "SOL"})
     signature = wallet.pay(solders_keypair(keypair), quote["receiver_wallet"], int(quote["amount_base_units"]),
-                           reference=quote["reference"], memo=f"packvault:{quote['opening_id']}")
+                           reference=quote["reference"], memo=quote_memo(quote))
     topped = client.request("POST", f"/api/v1/packs/openings/{quote['opening_id']}/confirm-payment",
                             {"tx_signature": signature, "chain": "sol"})
     step("3. topped up with SOL: paid, confirmed, credited", {"paid": f"{quote['amount']} SOL",
