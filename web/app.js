@@ -28,6 +28,7 @@ const HINTS = {
   MINT_LIMIT_REACHED: 'This wallet already holds as many of this pack as one wallet may.',
   PACK_INACTIVE: 'This pack is not on sale right now.',
   PAYMENT_AFTER_EXPIRY: 'Your payment arrived after the quote expired: it is recorded and will be opened or refunded.',
+  PAYMENT_REFUND_DUE: 'Your payment is recorded and will be refunded; its public record shows what it would have drawn.',
   TRANSACTION_NOT_FOUND: 'The network has not shown the payment yet; it is checked again automatically.',
   RPC_UNAVAILABLE: 'The Solana network could not be reached; try again in a moment.',
   RATE_LIMITED: 'Too many requests: wait a moment.',

@@ -350,3 +350,30 @@ def test_an_hour_left_unsealed_behind_a_sealed_one_is_still_sealed(env):
     assert store.get_seal("2032-03-01T00") is None
     assert records.seal_due(datetime(2032, 3, 1, 2, 10, tzinfo=UTC)) >= 1
     assert store.get_seal("2032-03-01T00") is not None and store.pack_stats("count-c")[0] == 1
+
+
+def test_lever_6_an_aborted_paid_opening_says_why_and_reveals_the_draw_by_the_client_seed_rule(env):
+    """Fairness audit lever 6: the operator records a paid, unexpired opening for a refund (a selective abort).
+    The buyer's confirm no longer hears "This quote expired" (it had not): it hears the recorded reason. The public
+    record's would_have_drawn uses the client seed the open path would have used (payment id, then the purchase
+    seed), so anyone can see what the abort took away."""
+    from packvault.core.errors import PackvaultError
+    from packvault.fairness.draw import DrawInputs, OddsTable, draw_opening
+    from packvault.rails.solana import confirm as solana_confirm
+
+    settings, rpc, _ = env
+    keypair, quote, signature = quote_and_pay(env, {"client_seed": "my lucky seed"})
+    opening = store.get_opening(quote["opening_id"])
+    verdict = solana_confirm._verify(settings, rpc, opening, signature)
+    settlement = solana_confirm.solana_settlement(signature, verdict, solana_confirm.payment_terms(settings, opening))
+    assert store.mark_refund_due(opening, settlement, "withheld by the operator")  # the operator's abort
+    with pytest.raises(PackvaultError) as refused:
+        open_it(env, keypair, quote, signature)
+    assert str(refused.value.code) == "PAYMENT_REFUND_DUE" and "expired" not in refused.value.message
+    assert refused.value.details["reason"] == "withheld by the operator"
+    record = proofs.public_proof(quote["opening_id"])
+    revealed = record["would_have_drawn"]
+    assert revealed["client_seed"] == f"{signature}:my lucky seed"
+    drawn = draw_opening(OddsTable.from_document(record["odds_table"]),
+                         DrawInputs(record["server_seed"], revealed["client_seed"], quote["opening_id"], 0), {})
+    assert revealed["items"] == [{"tier_id": d.tier_id, "item_id": d.item_id} for d in drawn]

@@ -56,6 +56,7 @@ class ErrorCode(StrEnum):
     SENDER_NOT_SIGNER = "SENDER_NOT_SIGNER"
     SENDER_NOT_DEBITED = "SENDER_NOT_DEBITED"
     PAYMENT_AFTER_EXPIRY = "PAYMENT_AFTER_EXPIRY"
+    PAYMENT_REFUND_DUE = "PAYMENT_REFUND_DUE"
     SIGNATURE_ALREADY_USED = "SIGNATURE_ALREADY_USED"
     UNSUPPORTED_TRANSACTION_VERSION = "UNSUPPORTED_TRANSACTION_VERSION"
     RPC_UNAVAILABLE = "RPC_UNAVAILABLE"
@@ -183,6 +184,7 @@ _CATALOGUE: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.SENDER_NOT_SIGNER: (422, "The buyer's wallet did not sign this transaction."),
     ErrorCode.SENDER_NOT_DEBITED: (422, "The buyer's wallet did not pay this amount."),
     ErrorCode.PAYMENT_AFTER_EXPIRY: (410, "The payment landed after the quote expired; it is recorded for a refund."),
+    ErrorCode.PAYMENT_REFUND_DUE: (409, "This payment could not open the pack; it is recorded for a refund."),
     ErrorCode.SIGNATURE_ALREADY_USED: (409, "This transaction already paid for another opening."),
     ErrorCode.UNSUPPORTED_TRANSACTION_VERSION: (422, "This transaction's version is newer than we read."),
     ErrorCode.RPC_UNAVAILABLE: (503, "The Solana network could not be reached; retry shortly."),

@@ -16,6 +16,7 @@ from packvault.core.errors import ErrorCode, PackvaultError
 from packvault.fairness import records
 from packvault.fairness.draw import DrawInputs, NothingToDraw, OddsTable, draw_opening
 from packvault.sales.openings import OPENING_ID, STATUS_NAMES
+from packvault.sales.settle import effective_client_seed
 
 NEVER_OPENED = {"EXPIRED", "REFUND_DUE"}
 
@@ -56,9 +57,10 @@ def public_proof(opening_id: str) -> dict[str, Any]:
     if opening.status in NEVER_OPENED:  # it can no longer open: nothing is left to protect by keeping it secret
         record["server_seed"] = opening.server_seed
         record["odds_table"] = table
-        client_seed = opening.client_seed or opening.payment_id or opening.tx_signature
-        if client_seed and table is not None:
-            record["would_have_drawn"] = _would_have_drawn(opening, table, client_seed)
+        payment = opening.payment_id or opening.tx_signature
+        if payment and table is not None:  # the client seed the open path would have used (FAIRNESS.md 1.4)
+            record["would_have_drawn"] = _would_have_drawn(opening, table,
+                                                           effective_client_seed(payment, opening.client_seed, None))
     return record
 
 

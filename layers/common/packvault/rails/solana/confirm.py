@@ -40,9 +40,13 @@ def confirm_payment(settings: Settings, rpc: SolanaRpc | None, wallet: str, open
     opening = _own_opening(wallet, opening_id)
     if opening.status == "OPENED":
         return Outcome(200, receipt(opening))
-    if opening.status in {"REFUND_DUE", "REFUNDED"}:
-        raise PackvaultError(ErrorCode.PAYMENT_AFTER_EXPIRY, "This quote expired; its payment is recorded "
-                             "for a refund.", refund_status=opening.status.lower())
+    if opening.status in {"REFUND_DUE", "REFUNDED"}:  # say why, as recorded: not "expired" when it had not
+        reason = (opening.payment or {}).get("refund_reason") or "unknown"
+        if reason == "paid after the quote expired":
+            raise PackvaultError(ErrorCode.PAYMENT_AFTER_EXPIRY, "This quote expired; its payment is recorded "
+                                 "for a refund.", refund_status=opening.status.lower(), reason=reason)
+        raise PackvaultError(ErrorCode.PAYMENT_REFUND_DUE, f"This payment could not open the pack ({reason}); it is "
+                             "recorded for a refund.", refund_status=opening.status.lower(), reason=reason)
     if opening.rail != SOLANA:
         raise PackvaultError(ErrorCode.WRONG_RAIL, f"This opening is paid through {opening.rail}, not Solana.",
                              rail=opening.rail)
