@@ -7,6 +7,7 @@ included, and a forged round is refused."""
 from __future__ import annotations
 
 import copy
+import json
 
 import base58
 import pytest
@@ -377,3 +378,48 @@ def test_lever_6_an_aborted_paid_opening_says_why_and_reveals_the_draw_by_the_cl
     drawn = draw_opening(OddsTable.from_document(record["odds_table"]),
                          DrawInputs(record["server_seed"], revealed["client_seed"], quote["opening_id"], 0), {})
     assert revealed["items"] == [{"tier_id": d.tier_id, "item_id": d.item_id} for d in drawn]
+
+
+def test_lever_8_an_opening_left_out_of_a_sealed_hour_is_a_mismatch_and_an_unsealed_hour_incomplete(
+        env, monkeypatch, capsys):
+    """Fairness audit lever 8: the operator deletes an opening's leaf before its hour is sealed. `verify-opening
+    --api` said `match` (the proof simply had no inclusion). Now: while the hour is unsealed the verdict is
+    `incomplete`; once it is sealed without the leaf, `mismatch`. The API is answered by the same domain functions
+    its handlers call."""
+    from datetime import UTC, datetime, timedelta
+
+    from packvault.catalog import views as catalog_views
+    from packvault.core.errors import PackvaultError
+    from packvault.fairness import records
+    from packvault_tools import client as api_client
+    from packvault_tools.cli import main
+
+    def answer(self, method, path, body=None, headers=None):
+        try:
+            if path.startswith("/api/v1/proofs/"):
+                return proofs.public_proof(path.rsplit("/", 1)[1])
+            if path.startswith("/api/v1/fairness/records/"):
+                return records.period_record(path.rsplit("/", 1)[1])
+            if path.endswith("/stock-chain"):
+                return catalog_views.get_stock_chain(path.split("/")[4])
+        except PackvaultError as refused:
+            raise api_client.ApiError(refused.status, refused.to_body()) from None
+        raise AssertionError(f"unexpected {method} {path}")
+
+    monkeypatch.setattr(api_client.PackvaultClient, "request", answer)
+
+    def verdict(opening_id: str) -> dict:
+        main(["verify-opening", opening_id, "--api", "http://api.test"])
+        printed = capsys.readouterr()
+        assert printed.out, printed.err
+        return json.loads(printed.out)
+
+    keypair, quote, signature = quote_and_pay(env)
+    open_it(env, keypair, quote, signature)
+    assert verdict(quote["opening_id"])["verdict"] == "incomplete"  # its hour is not sealed yet
+    opening = store.get_opening(quote["opening_id"])
+    store.record_leaf_row(opening.opening_id, opening.opened_at, "", opening.pack_id).delete()  # the operator
+    assert records.seal_due(datetime.now(UTC) + timedelta(hours=2)) >= 1
+    found = verdict(quote["opening_id"])
+    assert found["verdict"] == "mismatch"
+    assert any("without this opening's leaf" in problem for problem in found["problems"])

@@ -83,10 +83,16 @@ def _verify_opening(args: argparse.Namespace) -> int:
     verdict, problems = result.verdict, list(result.problems)
     extra = _check_quote(args, proof) if args.quote else []
     extra += _check_record(args, proof) if args.api and proof.get("inclusion") else []
+    unrecorded = _check_missing_leaf(args, proof) if args.api and not proof.get("inclusion") else None
+    extra += [unrecorded] if unrecorded and unrecorded != "unsealed" else []
     extra += _check_stock_chain(args, proof) if args.api and proof.get("stock_committed") is not None else []
     if extra:
         problems += extra
         verdict = "mismatch" if verdict != "incomplete" else verdict
+    elif unrecorded == "unsealed" and verdict == "match":  # a definite problem above outweighs this
+        verdict = "incomplete"
+        problems.append("its hour of the public record is not sealed yet: check again once it is (a few minutes "
+                        "after the hour ends)")
     print(json.dumps({"verdict": verdict, "opening_id": proof.get("opening_id"), "problems": problems,
                       "warnings": result.warnings, "recomputed_items": result.expected_items}, indent=2))
     return {"match": 0, "mismatch": 1}.get(verdict, 2)
@@ -107,6 +113,24 @@ def _check_stock_chain(args: argparse.Namespace, proof: dict) -> list[str]:
     if chain["links"] and all(link["stock_totals"] != committed for link in chain["links"]):
         problems.append("the stock the quote committed to is not a state of the pack's stock history chain")
     return problems
+
+
+def _check_missing_leaf(args: argparse.Namespace, proof: dict) -> str | None:
+    """A version 2 proof without `inclusion`: its hour unsealed ("unsealed": the verdict is incomplete), or sealed
+    without its leaf (a problem: the opening was left out of, or moved from, the public record). FAIRNESS.md 9."""
+    from packvault_tools.client import ApiError, PackvaultClient
+
+    if proof.get("version") != 2 or not proof.get("opened_at"):
+        return None
+    period = str(proof["opened_at"])[:13]
+    try:
+        published = PackvaultClient(args.api).request("GET", f"/api/v1/fairness/records/{period}")
+    except ApiError as exc:
+        body = exc.body if isinstance(exc.body, dict) else {}
+        if (body.get("error") or {}).get("code") == "RECORD_NOT_SEALED":
+            return "unsealed"
+        raise
+    return f"the record of {period} is sealed ({published['count']} leaves) without this opening's leaf"
 
 
 def _check_record(args: argparse.Namespace, proof: dict) -> list[str]:
