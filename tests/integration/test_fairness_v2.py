@@ -423,3 +423,31 @@ def test_lever_8_an_opening_left_out_of_a_sealed_hour_is_a_mismatch_and_an_unsea
     found = verdict(quote["opening_id"])
     assert found["verdict"] == "mismatch"
     assert any("without this opening's leaf" in problem for problem in found["problems"])
+
+
+def test_lever_7_a_vault_row_rewritten_after_the_opening_no_longer_matches_its_proof(env, tmp_path, capsys):
+    """Fairness audit lever 7: the operator changes the buyer's vault row (name, fair value, NFT id); both verifiers
+    said `match`, the proof being built from the opening row. Now the proof records the vault item ids (and its
+    leaf commits to them) and `verify-opening --vault` holds the vault to the delivered definitions."""
+    from packvault.sales import vault as vault_views
+    from packvault_tools.cli import main
+
+    keypair, quote, signature = quote_and_pay(env)
+    opened = open_it(env, keypair, quote, signature)
+    proof = proofs.public_proof(quote["opening_id"])["proof"]
+    assert proof["vault_item_ids"] == [item["vault_item_id"] for item in opened["items"]]
+    proof_file, vault_file = tmp_path / "proof.json", tmp_path / "vault.json"
+    proof_file.write_text(json.dumps(proof))
+
+    def verdict() -> str:
+        vault_file.write_text(json.dumps(vault_views.list_vault(keypair.public_key, 100, None)))
+        main(["verify-opening", str(proof_file), "--vault", str(vault_file)])
+        return json.loads(capsys.readouterr().out)
+
+    assert verdict()["verdict"] == "match"
+    row = next(r for r in store.wallet_vault(keypair.public_key, 100, None).rows
+               if r.vault_item_id == proof["vault_item_ids"][0])
+    row.update(actions=[store.VaultItemRecord.fmv.set("0.01"), store.VaultItemRecord.name.set("Swapped")])
+    found = verdict()
+    assert found["verdict"] == "mismatch"
+    assert any("is not the definition this opening delivered" in problem for problem in found["problems"])

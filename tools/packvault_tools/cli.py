@@ -82,6 +82,7 @@ def _verify_opening(args: argparse.Namespace) -> int:
     result = check_proof(proof)
     verdict, problems = result.verdict, list(result.problems)
     extra = _check_quote(args, proof) if args.quote else []
+    extra += _check_vault(args.vault, proof) if getattr(args, "vault", None) else []
     extra += _check_record(args, proof) if args.api and proof.get("inclusion") else []
     unrecorded = _check_missing_leaf(args, proof) if args.api and not proof.get("inclusion") else None
     extra += [unrecorded] if unrecorded and unrecorded != "unsealed" else []
@@ -165,6 +166,13 @@ def _check_quote(args: argparse.Namespace, proof: dict) -> list[str]:
     if getattr(args, "solana_rpc", None) and quote.get("quote_hash") and quote.get("rail") == "solana":
         problems += _check_payment_memo(args.solana_rpc, proof, quote["quote_hash"])
     return problems
+
+
+def _check_vault(path: str, proof: dict) -> list[str]:
+    from packvault.fairness.proof import check_vault
+
+    with open(path, encoding="utf-8") as file:
+        return check_vault(proof, json.load(file).get("items") or [])
 
 
 def _check_payment_memo(rpc_url: str, proof: dict, quote_hash: str) -> list[str]:
@@ -431,6 +439,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(exit 0 match, 1 mismatch, 2 incomplete)")
     verify.add_argument("--quote", help="the purchase answer you saved (JSON): its signature is checked and the "
                         "proof must open exactly what it committed to")
+    verify.add_argument("--vault", help="your vault as GET /api/v1/me/vault answered it (JSON): each item the proof "
+                        "records must be there, exactly the definition it delivered")
     verify.set_defaults(run=_verify_opening)
     payment = _command(commands, "verify-payment", "check a Solana payment with the Lambda's own verifier; "
                                   "exit 0 valid, 1 invalid, 2 pending")

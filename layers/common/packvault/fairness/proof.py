@@ -158,6 +158,29 @@ def check_against_quote(proof: dict[str, Any], quote: dict[str, Any], published_
     return problems
 
 
+def check_vault(proof: dict[str, Any], vault_items: list[dict[str, Any]]) -> list[str]:
+    """The buyer's vault against the proof (FAIRNESS.md 9, the vault): every vault item id the proof records is in
+    the vault, from this opening, and is exactly the committed definition delivered at its place (its fields hash to
+    the definition's hash, and so does the `definition_hash` the vault answers)."""
+    ids = proof.get("vault_item_ids") or []
+    definitions = {entry["item_id"]: entry for entry in proof.get("item_definitions") or []}
+    held = {item.get("vault_item_id"): item for item in vault_items}
+    problems = []
+    for n, (vault_item_id, drawn) in enumerate(zip(ids, proof.get("items") or [], strict=False)):
+        item = held.get(vault_item_id)
+        if item is None:
+            problems.append(f"vault item {n} ({vault_item_id}) is not in the vault")
+            continue
+        expected = definitions.get(drawn["item_id"])
+        mine = {name: item.get(name) for name in ("item_id", "tier_id", "name", "nft_id", "rarity", "fmv", "metadata")}
+        mine |= {"image_url": item["image_url"]} if item.get("image_url") else {}
+        if item.get("opening_id") != proof.get("opening_id") or expected is None \
+                or canonical_hash([mine]) != canonical_hash([expected]) \
+                or item.get("definition_hash") != canonical_hash([expected]):
+            problems.append(f"vault item {n} ({vault_item_id}) is not the definition this opening delivered")
+    return problems
+
+
 def _committed_unit(proof: dict[str, Any], committed: dict[str, Any]) -> dict[str, Any]:
     """A bundle unit's entry in its quote's commitment ({opening_id, server_seed_hash}); {} for a single pack."""
     index = (proof.get("bundle") or {}).get("index")

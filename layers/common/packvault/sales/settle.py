@@ -302,7 +302,8 @@ def opening_changes(opening: store.OpeningRecord, settlement: Settlement, seed: 
     fairness = {"opening_id": opening.opening_id, "server_seed": opening.server_seed,
                 "server_seed_hash": opening.server_seed_hash, "client_seed": seed, "round": round_number,
                 "stock": stock, "odds_version": int(opening.odds_version), "odds_hash": opening.odds_hash,
-                "items": [{"tier_id": d.tier_id, "item_id": d.item_id} for d in drawn]}
+                "items": [{"tier_id": d.tier_id, "item_id": d.item_id} for d in drawn],
+                "vault_item_ids": [item["vault_item_id"] for item in revealed]}  # the record binds the vault rows
     if opening.stock_committed is not None:  # fairness v2: what the quote committed to, and every abandoned round
         fairness |= {"version": 2, "stock_committed": opening.stock_committed, "abandoned_rounds": abandoned or [],
                      "items_hash": opening.items_hash}

@@ -12,6 +12,14 @@ from packvault.core import money
 from packvault.core.errors import ErrorCode, PackvaultError
 
 
+def definition_hash(row: Any) -> str:
+    """The hash of what this vault item is, in the item definitions' own shape (FAIRNESS.md 1.5): the same hash as
+    the committed definition it was delivered from, unless the row was changed since."""
+    from packvault.catalog.item_definitions import document, items_hash
+
+    return items_hash(document([row]))
+
+
 def list_vault(wallet: str, limit: int, cursor: str | None) -> dict[str, Any]:
     try:
         page = store.wallet_vault(wallet, limit, cursor)
@@ -36,6 +44,7 @@ def vault_item_view(row: store.VaultItemRecord) -> dict[str, Any]:
         "fmv": row.fmv,
         "metadata": row.metadata,
         "image_url": row.image_url,
+        "definition_hash": definition_hash(row),
         "item_id": row.item_id,
         "pack_id": row.pack_id,
         "opening_id": row.opening_id,
