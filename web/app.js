@@ -5,7 +5,7 @@
 
 import { connect, discoverWallets, signMessage, signTransaction } from './wallet.js'
 import { base58Encode, firstSignature, rpc, toBase64, tokenTransferTransaction, transferRequest, transferTransaction } from './solana.js'
-import { canonicalJson, hexToBytes, randomBelow, rootFromPath, sha256Hex, unitOpeningId, verifyProof } from './fairness.js'
+import { canonicalJson, checkVault, hexToBytes, randomBelow, rootFromPath, sha256Hex, unitOpeningId, verifyProof } from './fairness.js'
 import { createPasskey, passkeysAvailable, usePasskey } from './passkeys.js'
 import { oddsChart } from './charts.js'
 
@@ -551,6 +551,13 @@ async function verifyInto (openingId, target, wordId = 'verdict-word') {
       const record = await api('GET', `/api/v1/fairness/records/${encodeURIComponent(proof.inclusion.period)}`)
       if (record.root !== proof.inclusion.root) result.problems.push('the hour\'s published root is not the one in the proof')
       result.verdict = result.problems.length ? 'mismatch' : result.verdict
+    }
+    if (state.token && proof.vault_item_ids) {  // your own opening: your vault against what the proof delivered
+      const vault = await api('GET', '/api/v1/me/vault?limit=100')
+      if (vault.items.some((item) => item.opening_id === proof.opening_id) || proof.vault_item_ids.some((id) => vault.items.some((item) => item.vault_item_id === id))) {
+        result.problems.push(...await checkVault(proof, vault.items, !vault.next_cursor))
+        result.verdict = result.problems.length ? 'mismatch' : result.verdict
+      }
     }
     target.innerHTML = `<p>Verdict: <span id="${wordId}" class="verdict-${result.verdict}">${result.verdict}</span>
       ${result.problems.length ? `<ul>${result.problems.map((p) => `<li>${escape(p)}</li>`).join('')}</ul>` : '— recomputed here from the revealed seed, your payment and the published odds, as docs/FAIRNESS.md says.'}</p>

@@ -211,3 +211,30 @@ async function checkBundle (proof) {
   }
   return problems
 }
+
+// FAIRNESS.md section 9 (the vault): each vault item the proof records is in the buyer's vault, names this opening,
+// and both its own fields and its definition_hash hash like the committed definition of the item drawn at its place.
+const DEFINITION_FIELDS = ['item_id', 'tier_id', 'name', 'nft_id', 'rarity', 'fmv', 'metadata']
+
+export async function checkVault (proof, vaultItems, complete = true) {
+  if (!proof.item_definitions) return []  // the proof commits to no definitions (a balance opening): nothing to hold
+  const held = Object.fromEntries(vaultItems.map((item) => [item.vault_item_id, item]))
+  const definitions = Object.fromEntries((proof.item_definitions || []).map((d) => [d.item_id, d]))
+  const hash = async (value) => sha256Hex(encoder.encode(canonicalJson(value)))
+  const problems = []
+  for (const [n, id] of (proof.vault_item_ids || []).entries()) {
+    const item = held[id]
+    const drawn = proof.items[n]
+    if (!item) {  // a partial page of a large vault may simply not reach it
+      if (complete) problems.push(`vault item ${n} (${id}) is not in your vault`)
+      continue
+    }
+    const mine = Object.fromEntries(DEFINITION_FIELDS.map((field) => [field, item[field] ?? null]))
+    if (item.image_url) mine.image_url = item.image_url
+    const expected = drawn && definitions[drawn.item_id] ? await hash([definitions[drawn.item_id]]) : null
+    if (item.opening_id !== proof.opening_id || !expected || await hash([mine]) !== expected || item.definition_hash !== expected) {
+      problems.push(`vault item ${n} (${id}) is not the definition this opening delivered`)
+    }
+  }
+  return problems
+}

@@ -635,3 +635,32 @@ def test_buy_credits_in_sol_from_the_vault(browser, stack):
     page.get_by_text("500 credits added to your balance.").wait_for(timeout=60_000)
     assert page.locator("#credit-balance").inner_text() == "500"
     assert errors == []
+
+
+def test_the_browser_holds_the_buyers_vault_to_the_proof(browser, stack, stack_store):
+    """Fairness audit lever 7 in the page: signed in, "Verify" also checks your vault items against the definitions
+    the proof delivered; an operator's rewrite of a vault row turns the verdict to mismatch."""
+    from packvault import store
+    from packvault_tools.client import PackvaultClient
+
+    keypair, client = Keypair.generate(), PackvaultClient(stack.base_url)
+    client.sign_in(keypair)
+    chain = RpcWallet(stack.solana_url)
+    chain.airdrop(keypair.public_key, 10**9)
+    opened = client.request("POST", f"/api/v1/packs/{PACK}/purchase", {"currency": "SOL"})
+    signature = chain.pay(solders_keypair(keypair), opened["receiver_wallet"], int(opened["amount_base_units"]),
+                          reference=opened["reference"])
+    client.request("POST", f"/api/v1/packs/openings/{opened['opening_id']}/confirm-payment",
+                   {"tx_signature": signature, "chain": "sol"})
+    page, errors = open_page(browser, stack, keypair)
+    sign_in(page)
+    page.goto(f"{stack.base_url}/#/verify/{opened['opening_id']}")
+    page.locator("#verdict-word").wait_for(timeout=20_000)
+    assert page.locator("#verdict-word").inner_text() == "match"
+    row = next(r for r in store.wallet_vault(keypair.public_key, 100, None).rows
+               if r.opening_id == opened["opening_id"])
+    row.update(actions=[store.VaultItemRecord.name.set("Swapped by the operator")])
+    page.get_by_role("button", name="Verify", exact=True).click()
+    page.get_by_text("is not the definition this opening delivered").wait_for(timeout=20_000)
+    assert page.locator("#verdict-word").inner_text() == "mismatch"
+    assert errors == []

@@ -164,6 +164,8 @@ def check_vault(proof: dict[str, Any], vault_items: list[dict[str, Any]]) -> lis
     the definition's hash, and so does the `definition_hash` the vault answers)."""
     ids = proof.get("vault_item_ids") or []
     definitions = {entry["item_id"]: entry for entry in proof.get("item_definitions") or []}
+    if not definitions:  # the proof commits to no item definitions (a balance opening): nothing to hold it to
+        return []
     held = {item.get("vault_item_id"): item for item in vault_items}
     problems = []
     for n, (vault_item_id, drawn) in enumerate(zip(ids, proof.get("items") or [], strict=False)):
