@@ -25,7 +25,7 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
 
 from bench.common import fresh_settings  # noqa: E402
-from bench.cost import UnitMeter  # noqa: E402
+from bench.cost import ITEMS, UnitMeter  # noqa: E402
 from bench.dynamo_meter import DynamoMeter  # noqa: E402
 from local import dynamodb  # noqa: E402
 from local.solana_rpc import LocalSolanaServer  # noqa: E402
@@ -39,8 +39,6 @@ from packvault.fairness import records  # noqa: E402
 from packvault.rails.solana import confirm  # noqa: E402
 from packvault_tools.client import Keypair  # noqa: E402
 
-ITEMS = [{"item_id": f"card-{n}", "name": f"Card {n}", "nft_id": f"nft-{n}", "rarity": "common", "fmv": "1.25",
-          "weight": 1} for n in range(8)]
 CATALOG = {"schema_version": 1, "packs": [
     {"pack_id": "bulk-pack", "name": "Bulk Pack", "status": "ACTIVE", "prices": {"SOL": "0.05"},
      "cards_per_pack": 5, "supply": {"total": 1000000},

@@ -108,6 +108,27 @@ def sign_in(page) -> None:
     page.get_by_role("button", name="Sign out").wait_for()
 
 
+def signed_in_buyer(browser, stack):
+    """(keypair, page, errors): a new buyer with 1 SOL on the local node, signed in with the test wallet."""
+    keypair = Keypair.generate()
+    RpcWallet(stack.solana_url).airdrop(keypair.public_key, 10**9)
+    page, errors = open_page(browser, stack, keypair)
+    sign_in(page)
+    return keypair, page, errors
+
+
+def opened_over_http(stack, client, keypair) -> dict:
+    """A pack bought over the API, paid with a real transfer from `keypair` (funded here) and confirmed: the quote."""
+    chain = RpcWallet(stack.solana_url)
+    chain.airdrop(keypair.public_key, 10**9)
+    quote = client.request("POST", f"/api/v1/packs/{PACK}/purchase", {"currency": "SOL"})
+    signature = chain.pay(solders_keypair(keypair), quote["receiver_wallet"], int(quote["amount_base_units"]),
+                          reference=quote["reference"])
+    client.request("POST", f"/api/v1/packs/openings/{quote['opening_id']}/confirm-payment",
+                   {"tx_signature": signature, "chain": "sol"})
+    return quote
+
+
 def test_browse_sign_in_buy_pay_reveal_vault_and_verify(browser, stack):
     keypair = Keypair.generate()
     RpcWallet(stack.solana_url).airdrop(keypair.public_key, 10**9)
@@ -279,14 +300,8 @@ def test_the_pack_stats_plot_and_the_history_page_show_what_the_api_answers(brow
 
     keypair, client = Keypair.generate(), PackvaultClient(stats_stack.base_url)
     client.sign_in(keypair)
-    chain = RpcWallet(stats_stack.solana_url)
-    chain.airdrop(keypair.public_key, 10**9)
     for _ in range(3):
-        quote = client.request("POST", f"/api/v1/packs/{PACK}/purchase", {"currency": "SOL"})
-        signature = chain.pay(solders_keypair(keypair), quote["receiver_wallet"], int(quote["amount_base_units"]),
-                              reference=quote["reference"])
-        client.request("POST", f"/api/v1/packs/openings/{quote['opening_id']}/confirm-payment",
-                       {"tx_signature": signature, "chain": "sol"})
+        opened_over_http(stats_stack, client, keypair)
     store.bind(stats_stack.settings)
     assert records.seal_due(datetime.now(UTC) + timedelta(hours=2)) >= 1
     stats = requests.get(f"{stats_stack.base_url}/api/v1/packs/{PACK}/stats", timeout=10).json()
@@ -329,10 +344,7 @@ def test_the_pack_stats_plot_and_the_history_page_show_what_the_api_answers(brow
 
 def test_buy_three_packs_with_one_payment_and_see_them_revealed_one_after_another(browser, stack):
     """The quantity picker: three packs, one wallet payment of three prices, three reveals, each verified."""
-    keypair = Keypair.generate()
-    RpcWallet(stack.solana_url).airdrop(keypair.public_key, 10**9)
-    page, errors = open_page(browser, stack, keypair)
-    sign_in(page)
+    _, page, errors = signed_in_buyer(browser, stack)
     page.goto(f"{stack.base_url}/#/pack/{PACK}")
     page.get_by_label("Packs").select_option("3")
     assert page.get_by_role("button", name="Pay $7.47 by card").count() == 1  # 3 x $2.49, counted in cents
@@ -570,10 +582,7 @@ def test_an_operator_lists_packs_edits_odds_with_the_conflict_check_and_takes_a_
 def test_top_up_a_game_account_pay_with_the_wallet_and_follow_the_order_until_delivered(browser, stack):
     """Seed 001's products in the page: the game account form the game's schema asks for (a wrong account id is
     named by the API), a SOL payment from the connected wallet, then the order's steps until the vendor delivered."""
-    keypair = Keypair.generate()
-    RpcWallet(stack.solana_url).airdrop(keypair.public_key, 10**9)
-    page, errors = open_page(browser, stack, keypair)
-    sign_in(page)
+    _, page, errors = signed_in_buyer(browser, stack)
     page.get_by_role("link", name="Game credits").click()
     form = page.locator("#topup-genshin")
     form.wait_for()
@@ -625,10 +634,7 @@ def test_pay_usdc_from_the_connected_wallet(browser, stack):
 
 def test_buy_credits_in_sol_from_the_vault(browser, stack):
     """A credit bundle paid in SOL with the connected wallet, confirmed, and the balance shows it."""
-    keypair = Keypair.generate()
-    RpcWallet(stack.solana_url).airdrop(keypair.public_key, 10**9)
-    page, errors = open_page(browser, stack, keypair)
-    sign_in(page)
+    _, page, errors = signed_in_buyer(browser, stack)
     page.goto(f"{stack.base_url}/#/vault")
     page.get_by_role("button", name="Pay 0.02 SOL").click()
     page.get_by_role("button", name="Pay with my wallet").click()
@@ -645,13 +651,7 @@ def test_the_browser_holds_the_buyers_vault_to_the_proof(browser, stack, stack_s
 
     keypair, client = Keypair.generate(), PackvaultClient(stack.base_url)
     client.sign_in(keypair)
-    chain = RpcWallet(stack.solana_url)
-    chain.airdrop(keypair.public_key, 10**9)
-    opened = client.request("POST", f"/api/v1/packs/{PACK}/purchase", {"currency": "SOL"})
-    signature = chain.pay(solders_keypair(keypair), opened["receiver_wallet"], int(opened["amount_base_units"]),
-                          reference=opened["reference"])
-    client.request("POST", f"/api/v1/packs/openings/{opened['opening_id']}/confirm-payment",
-                   {"tx_signature": signature, "chain": "sol"})
+    opened = opened_over_http(stack, client, keypair)
     page, errors = open_page(browser, stack, keypair)
     sign_in(page)
     page.goto(f"{stack.base_url}/#/verify/{opened['opening_id']}")

@@ -116,7 +116,7 @@ def spec_walk(leaf: str, path: list[dict]) -> str:
 
 @pytest.mark.parametrize("vector", V2["client_seeds"], ids=lambda v: v["client_seed"][:12])
 def test_v2_client_seed_vectors(vector):
-    from packvault.sales.settle import effective_client_seed
+    from packvault.fairness.primitives import effective_client_seed
 
     parts = [vector["payment_id"], vector["quote_seed"], vector["confirm_seed"]]
     assert ":".join(p for p in parts if p) == vector["client_seed"]

@@ -59,3 +59,8 @@ def unit_opening_id(bundle_id: str, index: int) -> str:
     """Unit `index` of a bundle (1, 2, ...; the lead, 0, is the bundle's own opening): a UUIDv5 of the bundle id and
     the index, so nobody chooses a unit's draw context after the quote (FAIRNESS.md section 12)."""
     return bundle_id if index == 0 else str(uuid.uuid5(BUNDLE_NAMESPACE, f"{bundle_id}/{index}"))
+
+
+def effective_client_seed(payment_id: str, quote_seed: str | None, confirm_seed: str | None) -> str:
+    """FAIRNESS.md 1.4 (v2): the payment's id always enters; the buyer's seeds, if any, follow it."""
+    return ":".join(part for part in (payment_id, quote_seed, confirm_seed) if part)

@@ -15,8 +15,8 @@ from packvault.catalog import item_definitions
 from packvault.core.errors import ErrorCode, PackvaultError
 from packvault.fairness import records
 from packvault.fairness.draw import DrawInputs, NothingToDraw, OddsTable, draw_opening
+from packvault.fairness.primitives import effective_client_seed
 from packvault.sales.openings import OPENING_ID, STATUS_NAMES
-from packvault.sales.settle import effective_client_seed
 
 NEVER_OPENED = {"EXPIRED", "REFUND_DUE"}
 

@@ -23,6 +23,7 @@ from packvault.core.errors import ErrorCode, PackvaultError
 from packvault.core.settlement import Settlement
 from packvault.fairness import records
 from packvault.fairness.draw import DrawInputs, NothingToDraw, OddsTable, draw_opening
+from packvault.fairness.primitives import effective_client_seed
 from packvault.sales import products
 from packvault.sales.openings import opening_view
 
@@ -182,11 +183,6 @@ def unit_row(lead: store.OpeningRecord, index: int, unit: dict[str, str]) -> sto
     row.amount_base_units = str(int(lead.amount_base_units) // store.units_of(lead))
     row.updated_at = lead.updated_at
     return row
-
-
-def effective_client_seed(payment_id: str, quote_seed: str | None, confirm_seed: str | None) -> str:
-    """FAIRNESS.md 1.4 (v2): the payment's id always enters; the buyer's seeds, if any, follow it."""
-    return ":".join(part for part in (payment_id, quote_seed, confirm_seed) if part)
 
 
 def committed_stock(opening: store.OpeningRecord, items: dict[str, store.PackItemRecord],
