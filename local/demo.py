@@ -290,7 +290,8 @@ def open_payments_flow(client: PackvaultClient, pack: str, wallet_address: str,
 
 def show_opening(client: PackvaultClient, pack: str, opened: dict[str, Any]) -> None:
     items = opened["items"]
-    step("5. opened: the revealed items, in draw order", {
+    step("5. opened: the revealed items, in draw order" + (" (the bundle's first pack; every pack: step 9b)"
+                                                            if opened.get("bundle") else ""), {
         "status": opened["status"], "paid": opened.get("payment"),
         "items": [f"{i['name']} ({i['rarity']}, {usd(i['fmv'])})" for i in items]})
     fairness = opened["fairness"]

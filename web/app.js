@@ -691,7 +691,7 @@ async function showStats (packId) {
   if (!live()) return
   main.innerHTML = `<h1>${escape(stats.name)}: what it has really given</h1>
     <p class="muted">${stats.through ? `Counted from the public record through ${escape(stats.through)}:00 UTC.` : 'No hour of the public record with this pack\'s openings is sealed yet.'}
-    ${escape(stats.source)} <a href="#/pack/${encodeURIComponent(packId)}">Back to the pack</a></p>
+    Where the numbers come from: ${escape(stats.source)} <a href="#/pack/${encodeURIComponent(packId)}">Back to the pack</a></p>
     <section aria-labelledby="fit-title"><h2 id="fit-title">Realized odds against published odds</h2>
       ${stats.realized_odds ? fitView(stats.realized_odds) : '<p>No published odds to compare.</p>'}</section>
     <section aria-labelledby="rarest-title"><h2 id="rarest-title">Rarest pulls</h2>${pullList(stats.all_time.rarest_pulls, true)}</section>
