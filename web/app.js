@@ -5,7 +5,7 @@
 
 import { connect, discoverWallets, signMessage, signTransaction } from './wallet.js'
 import { base58Encode, firstSignature, rpc, toBase64, tokenTransferTransaction, transferRequest, transferTransaction } from './solana.js'
-import { canonicalJson, checkVault, hexToBytes, randomBelow, rootFromPath, sha256Hex, unitOpeningId, verifyProof } from './fairness.js'
+import { canonicalJson, checkVault, clientSeedParts, hexToBytes, randomBelow, rootFromPath, sha256Hex, unitOpeningId, verifyProof, verifySignature } from './fairness.js'
 import { createPasskey, passkeysAvailable, usePasskey } from './passkeys.js'
 import { oddsChart } from './charts.js'
 
@@ -561,6 +561,7 @@ async function verifyInto (openingId, target, wordId = 'verdict-word') {
     }
     target.innerHTML = `<p>Verdict: <span id="${wordId}" class="verdict-${result.verdict}">${result.verdict}</span>
       ${result.problems.length ? `<ul>${result.problems.map((p) => `<li>${escape(p)}</li>`).join('')}</ul>` : '— recomputed here from the revealed seed, your payment and the published odds, as docs/FAIRNESS.md says.'}</p>
+      ${(result.warnings || []).length ? `<ul class="warnings">${result.warnings.map((w) => `<li>Note: ${escape(w)}</li>`).join('')}</ul>` : ''}
       <p class="muted mono">server seed ${escape(proof.server_seed)}<br>client seed ${escape(proof.client_seed)}</p>`
   } catch (error) { target.textContent = describe(error) }
 }
@@ -893,6 +894,19 @@ async function runVectors () {
     rows.push([`bundle: unit ${index}'s opening id follows from the bundle id`, await unitOpeningId(vectors.bundles.bundle_id, index) === id])
   }
   for (const opening of vectors.bundles.openings) rows.push([opening.name, (await verifyProof(opening)).verdict === 'match'])
+  for (const seed of vectors.v3.client_seeds) {
+    const parts = clientSeedParts(seed.client_seed)
+    rows.push([`v3 client seed ${seed.client_seed}`, canonicalJson([seed.entropy, seed.quote_seed]) === seed.client_seed &&
+      parts !== null && parts[0] === seed.entropy && parts[1] === seed.quote_seed])
+  }
+  const signed = vectors.v3.signed_commitment
+  rows.push(['v3 commitment: canonical JSON, quote_hash and Ed25519 signature', canonicalJson(signed.commitment) === signed.canonical_json &&
+    await sha256Hex(new TextEncoder().encode(signed.canonical_json)) === signed.quote_hash &&
+    await verifySignature(signed.commitment, signed.quote_signature, signed.quote_key)])
+  for (const opening of vectors.v3.openings_v3) {
+    const result = await verifyProof(opening)
+    rows.push([opening.name, result.verdict === 'match' && result.warnings.length === 0])
+  }
   const definitions = vectors.v2.item_definitions
   rows.push(['item definitions: canonical JSON and items_hash', canonicalJson(definitions.definitions) === definitions.canonical_json &&
     await sha256Hex(new TextEncoder().encode(definitions.canonical_json)) === definitions.items_hash])

@@ -101,8 +101,9 @@ export async function verifyProof (proof) {
   const drawn = await drawOpening(proof.odds_table, proof.server_seed, proof.client_seed, proof.draw_id ?? proof.opening_id,
     proof.round, proof.stock)
   if (!sameItems(drawn, proof.items)) problems.push('the items do not recompute from the seeds and the odds')
-  if (proof.version === 2) problems.push(...await checkVersion2(proof))
-  return { verdict: problems.length ? 'mismatch' : 'match', problems, items: drawn }
+  if (proof.version >= 2) problems.push(...await checkVersion2(proof))
+  if (proof.version === 3) problems.push(...await checkVersion3(proof))
+  return { verdict: problems.length ? 'mismatch' : 'match', problems, items: drawn, warnings: version3Warnings(proof) }
 }
 
 async function checkVersion2 (proof) {
@@ -156,7 +157,7 @@ export async function checkInclusion (proof) {
   const inclusion = proof.inclusion
   if (!inclusion) return []
   const left = { ...proof }
-  for (const name of ['odds_table', 'item_definitions', 'delivered', 'inclusion', 'opened_at', 'pack_id']) delete left[name]
+  for (const name of ['odds_table', 'item_definitions', 'delivered', 'inclusion', 'opened_at', 'pack_id', 'commitment']) delete left[name]
   if (left.scheme === 'seed-pair') left.server_seed = null  // revealed later, at rotation: hashed as null
   const proofHash = await sha256Hex(encoder.encode(canonicalJson(left)))
   const leaf = await sha256Hex(encoder.encode(canonicalJson({
@@ -237,4 +238,72 @@ export async function checkVault (proof, vaultItems, complete = true) {
     }
   }
   return problems
+}
+
+// FAIRNESS.md section 13.2: a version 3 client seed is exactly canonical_json([entropy, purchase seed or null]).
+export function clientSeedParts (clientSeed) {
+  let parts = null
+  try { parts = JSON.parse(clientSeed) } catch { return null }
+  const ok = Array.isArray(parts) && parts.length === 2 && typeof parts[0] === 'string' && parts[0] !== '' &&
+    (parts[1] === null || typeof parts[1] === 'string') && canonicalJson(parts) === clientSeed
+  return ok ? parts : null
+}
+
+// Section 13.3: the signed commitment the public proof carries hashes to its quote_hash, is signed by its quote_key
+// (Ed25519, base58) and is what the proof opened; the client seed carries the entropy and the purchase seed it names.
+async function checkVersion3 (proof) {
+  const parts = clientSeedParts(proof.client_seed)
+  if (!parts) return ['the client seed is not canonical_json([entropy, purchase seed]): not a version 3 client seed']
+  const problems = []
+  const entropy = proof.entropy || {}
+  if (entropy.value !== parts[0] || !entropy.source) problems.push('the client seed does not start with the entropy the proof names')
+  const signed = proof.commitment
+  if (!signed) return problems  // the buyer's own copy: the public proof carries the commitment
+  const document = signed.commitment
+  if (!document || await sha256Hex(encoder.encode(canonicalJson(document))) !== signed.quote_hash) {
+    return [...problems, 'the commitment does not hash to its quote_hash']
+  }
+  if (signed.quote_signature && !await verifySignature(document, signed.quote_signature, signed.quote_key)) {
+    problems.push('the commitment\'s signature does not verify with its quote_key')
+  }
+  const index = proof.bundle ? proof.bundle.index : null
+  const unit = Number.isInteger(index) && (document.units || [])[index] ? document.units[index] : {}
+  for (const name of ['opening_id', 'server_seed_hash', 'odds_version', 'odds_hash', 'stock_committed', 'items_hash']) {
+    const expected = name in unit ? unit[name] : document[name]
+    if (canonicalJson(proof[name] ?? null) !== canonicalJson(expected ?? null)) problems.push(`${name} differs from the signed commitment's`)
+  }
+  if (document.version !== 3 || document.entropy !== entropy.source) problems.push('the commitment does not name the version 3 rule and this entropy')
+  if ((document.client_seed ?? null) !== parts[1]) problems.push('the purchase seed in the client seed is not the one the commitment names')
+  if (proof.opened_at && !(String(document.quoted_at ?? '~') <= proof.opened_at)) problems.push('the commitment was made after the opening')
+  return problems
+}
+
+function version3Warnings (proof) {
+  if (proof.version !== 3) return []
+  const found = []
+  if (proof.commitment && !proof.commitment.quote_signature) found.push('the commitment is not signed (this deployment has no quote-signing key)')
+  if (proof.commitment_on_chain === false) found.push('the payment\'s memo did not carry the quote hash: the commitment is not on chain')
+  return found
+}
+
+const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
+
+export function base58Decode (text) {
+  let value = 0n
+  for (const char of text) {
+    const digit = BASE58.indexOf(char)
+    if (digit < 0) throw new Error('not base58')
+    value = value * 58n + BigInt(digit)
+  }
+  const bytes = []
+  while (value > 0n) { bytes.unshift(Number(value & 0xffn)); value >>= 8n }
+  for (const char of text) { if (char !== '1') break; bytes.unshift(0) }
+  return Uint8Array.from(bytes)
+}
+
+export async function verifySignature (document, signature, key) {
+  try {
+    const publicKey = await crypto.subtle.importKey('raw', base58Decode(key), { name: 'Ed25519' }, false, ['verify'])
+    return await crypto.subtle.verify({ name: 'Ed25519' }, publicKey, base58Decode(signature), encoder.encode(canonicalJson(document)))
+  } catch { return false }
 }

@@ -38,7 +38,8 @@ def opened_pack(env, wallet, pack_id="genesis-drop"):
     """A paid and opened pack (the payment is a stand-in settlement: what is tested here starts after it)."""
     _, quote = purchase.purchase(env, wallet, pack_id, {}, None)
     opening = store.get_opening(quote["opening_id"])
-    receipt = open_paid(opening, Settlement("solana", secrets.token_hex(32), {"received": quote["amount"]}))
+    signature = secrets.token_hex(32)
+    receipt = open_paid(opening, Settlement("solana", signature, {"received": quote["amount"], "entropy": signature}))
     return store.get_opening(receipt["opening_id"])
 
 

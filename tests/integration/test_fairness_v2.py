@@ -82,10 +82,10 @@ def public_proof(opening_id: str) -> dict:
 def test_the_payment_id_always_enters_the_client_seed(env):
     keypair, quote, signature = quote_and_pay(env, {"client_seed": "chosen at purchase"})
     assert quote["stock_committed"] == {"crown": 40}
-    opened = open_it(env, keypair, quote, signature, client_seed="chosen at confirm")
-    assert opened["fairness"]["client_seed"] == f"{signature}:chosen at purchase:chosen at confirm"
+    opened = open_it(env, keypair, quote, signature, client_seed="chosen at confirm")  # v3: a confirm seed is dropped
+    assert opened["fairness"]["client_seed"] == json.dumps([signature, "chosen at purchase"], separators=(",", ":"))
     keypair, quote, signature = quote_and_pay(env)
-    assert open_it(env, keypair, quote, signature)["fairness"]["client_seed"] == signature  # as in v1
+    assert open_it(env, keypair, quote, signature)["fairness"]["client_seed"] == f'["{signature}",null]'
 
 
 def test_stock_withdrawn_after_the_quote_forces_a_redraw_that_is_on_the_record_and_flagged(env):
@@ -95,7 +95,7 @@ def test_stock_withdrawn_after_the_quote_forces_a_redraw_that_is_on_the_record_a
     admin.patch_pack(ADMIN, "chase-v2", {"tiers": without_crowns["tiers"]}, "withdraw")
     opened = open_it(env, keypair, quote, signature)
     fairness = opened["fairness"]
-    assert fairness["version"] == 2 and fairness["round"] == 1
+    assert fairness["version"] == 3 and fairness["round"] == 1
     (abandoned,) = fairness["abandoned_rounds"]
     assert abandoned["round"] == 0 and abandoned["stock"] == {"crown": 40}
     assert abandoned["short"]["crown"]["committed"] == 40 and abandoned["short"]["crown"]["total"] == 0
@@ -356,8 +356,8 @@ def test_an_hour_left_unsealed_behind_a_sealed_one_is_still_sealed(env):
 def test_lever_6_an_aborted_paid_opening_says_why_and_reveals_the_draw_by_the_client_seed_rule(env):
     """Fairness audit lever 6: the operator records a paid, unexpired opening for a refund (a selective abort).
     The buyer's confirm no longer hears "This quote expired" (it had not): it hears the recorded reason. The public
-    record's would_have_drawn uses the client seed the open path would have used (payment id, then the purchase
-    seed), so anyone can see what the abort took away."""
+    record's would_have_drawn uses the client seed the open path would have used (the payment's entropy, then the
+    purchase seed), so anyone can see what the abort took away."""
     from packvault.core.errors import PackvaultError
     from packvault.fairness.draw import DrawInputs, OddsTable, draw_opening
     from packvault.rails.solana import confirm as solana_confirm
@@ -374,7 +374,7 @@ def test_lever_6_an_aborted_paid_opening_says_why_and_reveals_the_draw_by_the_cl
     assert refused.value.details["reason"] == "withheld by the operator"
     record = proofs.public_proof(quote["opening_id"])
     revealed = record["would_have_drawn"]
-    assert revealed["client_seed"] == f"{signature}:my lucky seed"
+    assert revealed["client_seed"] == f'["{signature}","my lucky seed"]'  # FAIRNESS.md 13.2
     drawn = draw_opening(OddsTable.from_document(record["odds_table"]),
                          DrawInputs(record["server_seed"], revealed["client_seed"], quote["opening_id"], 0), {})
     assert revealed["items"] == [{"tier_id": d.tier_id, "item_id": d.item_id} for d in drawn]

@@ -163,13 +163,40 @@ def test_expiry_racing_finish_never_loses_the_payment(rail, provider):
     assert reserved == 0 and available + sold == 20
 
 
-def test_the_sweep_opens_a_flow_paid_while_the_browser_never_came_back(rail, provider):
+def test_the_sweep_opens_a_flow_whose_finish_died_after_paying_with_the_buyers_interaction_reference(
+        rail, provider, monkeypatch):
+    _, answer = start(rail, provider)
+    key, query = finish_query(provider, answer)
+
+    def died(*_, **__):
+        raise RuntimeError("the finish request died after the outgoing payment")
+
+    monkeypatch.setattr(open_payments_checkout, "_settle", died)
+    with pytest.raises(RuntimeError):
+        open_payments_checkout.finish(rail, key, query)
+    monkeypatch.undo()
+    assert opening(answer).status == "QUOTED" and len(payments_for(provider, answer)) == 1
+    assert open_payments_checkout.reconcile_due(rail, opening(answer)) == "opened"
+    opened = opening(answer)
+    assert opened.status == "OPENED" and supply() == (19, 0, 1)
+    # FAIRNESS.md 13.1: the draw mixed in what the buyer's wallet created at approval, as the finish would have
+    assert opened.fairness["client_seed"] == f'["{query["interact_ref"]}",null]'
+    assert opened.fairness["entropy"] == {"source": "open_payments_interact_ref", "value": query["interact_ref"]}
+
+
+def test_lever_4_money_reaching_the_incoming_payment_outside_the_buyers_approval_is_refunded_never_drawn(
+        rail, provider):
+    """v2 drew with the incoming payment's URL, which we create: an operator could predict the draw, or pay its own
+    incoming payment. With no interaction reference from the buyer's wallet there is nothing to draw with."""
     _, answer = start(rail, provider)
     flow = store.get_flow(answer["opening_id"])
     requests.post(f"{provider.url}/_double/pay", json={"incoming_payment": flow.incoming_payment, "value": PRICE},
                   timeout=5).raise_for_status()
-    assert open_payments_checkout.reconcile_due(rail, opening(answer)) == "opened"
-    assert opening(answer).status == "OPENED" and supply() == (19, 0, 1)
+    assert open_payments_checkout.reconcile_due(rail, opening(answer)) == "refund_due"
+    refunded = opening(answer)
+    assert refunded.status == "REFUND_DUE" and refunded.fairness is None and supply() == (20, 0, 0)
+    assert refunded.payment["refund_reason"].startswith("paid outside the buyer's approved payment")
+    assert refunded.payment_id == flow.incoming_payment  # the money is on record, claimed once
 
 
 def test_the_sweep_releases_an_unpaid_flow_and_closes_its_incoming_payment(rail, provider):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets as _secrets
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -11,6 +12,7 @@ from packvault import store
 from packvault.catalog.loader import load_catalog, read_catalog_file
 from packvault.core.errors import PackvaultError
 from packvault.core.settings import Settings
+from packvault.core.settlement import Settlement
 from packvault.edge import purchasing as purchase
 from packvault_tools.client import Keypair
 from tests.conftest import DEMO_CATALOG
@@ -23,6 +25,12 @@ def settings(local_table):
     load_catalog(read_catalog_file(DEMO_CATALOG))
     return Settings.from_env({"STAGE": "dev", "TABLE_NAME": local_table.table_name, "PLATFORM_WALLET": PLATFORM,
                               "DYNAMODB_ENDPOINT": local_table.dynamodb_endpoint, "MAX_OPEN_QUOTES": "3"})
+
+
+def _paid() -> Settlement:
+    """A Solana payment as the rail proves it: its signature is the payment id and the draw's entropy."""
+    signature = _secrets.token_hex(32)
+    return Settlement("solana", signature, {"entropy": signature})
 
 
 def attempt(call):
@@ -163,15 +171,12 @@ def test_bad_idempotency_key_is_400(settings):
 
 
 def test_the_unpaid_quote_count_follows_every_way_a_quote_ends(settings):
-    import secrets as _secrets
-
-    from packvault.core.settlement import Settlement
     from packvault.sales.settle import open_paid
 
     wallet = Keypair.generate().public_key
     a, b, c = (buy(settings, wallet, "starter-unlimited")[1] for _ in range(3))
     assert store.open_quote_count(wallet) == 3
-    open_paid(store.get_opening(a["opening_id"]), Settlement("solana", _secrets.token_hex(32), {}))
+    open_paid(store.get_opening(a["opening_id"]), _paid())
     assert store.open_quote_count(wallet) == 2
     assert store.expire_opening(store.get_opening(b["opening_id"]), None, "test")
     assert store.open_quote_count(wallet) == 1
@@ -179,7 +184,7 @@ def test_the_unpaid_quote_count_follows_every_way_a_quote_ends(settings):
     assert store.expire_opening(late, None, "test") and store.open_quote_count(wallet) == 0
     late = store.get_opening(c["opening_id"])
     assert store.re_reserve(late) and store.open_quote_count(wallet) == 1  # a payment made in time, found late
-    open_paid(late, Settlement("solana", _secrets.token_hex(32), {}))
+    open_paid(late, _paid())
     assert store.open_quote_count(wallet) == 0
 
 
@@ -196,24 +201,21 @@ def test_a_catalog_change_is_seen_by_the_next_purchase_though_the_pack_is_cached
 
 
 def test_an_open_delivers_the_definitions_its_quote_committed_to_never_a_stale_cache(settings):
-    import secrets as _secrets
-
     from packvault.catalog.loader import parse_catalog
-    from packvault.core.settlement import Settlement
     from packvault.sales.settle import open_paid
 
     roomy = settings.model_copy(update={"max_open_quotes": 50})
     wallet = Keypair.generate().public_key
     first, before = (buy(roomy, wallet, "starter-unlimited")[1] for _ in range(2))
-    open_paid(store.get_opening(first["opening_id"]), Settlement("solana", _secrets.token_hex(32), {}))  # cached
+    open_paid(store.get_opening(first["opening_id"]), _paid())  # cached
     document = json.loads(DEMO_CATALOG.read_text())
     for tier in document["packs"][0]["tiers"]:
         for item in tier["items"]:
             item["fmv"] = "9.99"  # every item's value changes; the odds do not
     load_catalog(parse_catalog(document))
     after = buy(roomy, wallet, "starter-unlimited")[1]
-    quoted_before = open_paid(store.get_opening(before["opening_id"]), Settlement("solana", _secrets.token_hex(32), {}))
-    quoted_after = open_paid(store.get_opening(after["opening_id"]), Settlement("solana", _secrets.token_hex(32), {}))
+    quoted_before = open_paid(store.get_opening(before["opening_id"]), _paid())
+    quoted_after = open_paid(store.get_opening(after["opening_id"]), _paid())
     assert "9.99" not in {item["fmv"] for item in quoted_before["items"]}  # fairness v2: what its quote committed to
     assert {item["fmv"] for item in quoted_after["items"]} == {"9.99"}  # the new definitions, not a stale cache
     assert quoted_before["fairness"]["round"] == quoted_after["fairness"]["round"] == 0  # no redraw either way

@@ -230,3 +230,79 @@ def test_bundle_unit_vectors_recompute_and_a_moved_unit_is_refused(vector):
     assert check_proof(proof).verdict == "match"
     moved = {**proof, "bundle": {**bundle, "index": (bundle["index"] + 1) % bundle["quantity"]}}
     assert check_proof(moved).verdict == "mismatch"  # another unit's place: wrong id and wrong seed hash
+
+
+V3 = json.loads(re.search(r"### 13\.5 Version 3 test vectors.*?```json\n(.*?)\n```", DOC, re.S).group(1))
+
+
+def spec_client_seed_v3(entropy: str, purchase_seed: str | None) -> str:
+    """Section 13.2 from the text: the canonical JSON (section 2) of [entropy, purchase seed or null], as text."""
+    return spec_canonical([entropy, purchase_seed]).decode("utf-8")
+
+
+@pytest.mark.parametrize("vector", V3["client_seeds"], ids=lambda v: v["client_seed"][:16])
+def test_v3_client_seed_vectors_by_the_text_and_by_the_code(vector):
+    from packvault.fairness.primitives import client_seed_v3
+    from packvault.fairness.proof import client_seed_parts
+
+    assert spec_client_seed_v3(vector["entropy"], vector["quote_seed"]) == vector["client_seed"]
+    assert client_seed_v3(vector["entropy"], vector["quote_seed"]) == vector["client_seed"]
+    assert client_seed_parts(vector["client_seed"]) == (vector["entropy"], vector["quote_seed"])
+
+
+def test_v3_client_seeds_are_injective_where_v2_collided():
+    from packvault.fairness.primitives import effective_client_seed
+
+    first, second = V3["client_seeds"][2], V3["client_seeds"][3]
+    assert effective_client_seed(first["entropy"], first["quote_seed"], None) == \
+        effective_client_seed(second["entropy"], second["quote_seed"], None)  # v2: "a:b:c" both times
+    assert first["client_seed"] != second["client_seed"]
+
+
+def test_v3_signed_commitment_vector():
+    import base58
+    from nacl.signing import SigningKey
+
+    from packvault.fairness import quote_signing
+
+    vector = V3["signed_commitment"]
+    document = vector["commitment"]
+    assert document["version"] == 3 and {"rail", "entropy", "quoted_at", "items_hash"} <= set(document)
+    assert spec_canonical(document).decode("utf-8") == vector["canonical_json"]
+    assert hashlib.sha256(vector["canonical_json"].encode()).hexdigest() == vector["quote_hash"]
+    key = SigningKey(bytes.fromhex(vector["signing_seed"]))  # 64 hex characters: the 32-byte seed
+    assert base58.b58encode(bytes(key.verify_key)).decode() == vector["quote_key"]
+    assert base58.b58encode(key.sign(vector["canonical_json"].encode()).signature).decode() == vector["quote_signature"]
+    assert quote_signing.verify(document, vector["quote_signature"], vector["quote_key"])
+    assert vector["memo"] == f"packvault:{document['opening_id']}:{vector['quote_hash']}"
+
+
+def test_v3_commitment_document_is_what_the_code_commits_to():
+    from types import SimpleNamespace
+
+    from packvault.fairness.quote_signing import commitment
+
+    document = V3["signed_commitment"]["commitment"]
+    record = SimpleNamespace(**{k: v for k, v in document.items() if k not in {"version", "entropy", "quoted_at"}},
+                             fairness_version=3, created_at=document["quoted_at"], quantity=None)
+    assert commitment(record) == document
+
+
+@pytest.mark.parametrize("vector", V3["openings_v3"], ids=lambda v: v["name"][:40])
+def test_v3_opening_vectors_and_a_changed_seed_or_commitment_is_refused(vector):
+    from packvault.fairness.proof import check_proof
+
+    entropy, purchase_seed = json.loads(vector["client_seed"])
+    assert vector["client_seed"] == spec_client_seed_v3(entropy, purchase_seed)
+    assert entropy == vector["entropy"]["value"]
+    signed = vector["commitment"]
+    assert hashlib.sha256(spec_canonical(signed["commitment"])).hexdigest() == signed["quote_hash"]
+    assert signed["commitment"]["client_seed"] == purchase_seed
+    assert spec_draw(vector) == vector["items"]
+    proof = {k: v for k, v in vector.items() if k != "name"}
+    result = check_proof(proof)
+    assert result.verdict == "match" and result.warnings == []
+    v2_seed = {**proof, "client_seed": f"{entropy}:{purchase_seed}"}
+    assert check_proof(v2_seed).verdict == "mismatch"
+    resigned = {**proof, "commitment": {**signed, "commitment": {**signed["commitment"], "client_seed": "other"}}}
+    assert "the commitment does not hash to its quote_hash" in check_proof(resigned).problems

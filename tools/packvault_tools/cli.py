@@ -87,6 +87,10 @@ def _verify_opening(args: argparse.Namespace) -> int:
     unrecorded = _check_missing_leaf(args, proof) if args.api and not proof.get("inclusion") else None
     extra += [unrecorded] if unrecorded and unrecorded != "unsealed" else []
     extra += _check_stock_chain(args, proof) if args.api and proof.get("stock_committed") is not None else []
+    extra += _check_commitment_key(args, proof) if args.api and proof.get("commitment") else []
+    if getattr(args, "solana_rpc", None) and (proof.get("entropy") or {}).get("source") == \
+            "solana_transaction_signature":
+        extra += _check_commitment_on_chain(args.solana_rpc, proof)
     if extra:
         problems += extra
         verdict = "mismatch" if verdict != "incomplete" else verdict
@@ -97,6 +101,18 @@ def _verify_opening(args: argparse.Namespace) -> int:
     print(json.dumps({"verdict": verdict, "opening_id": proof.get("opening_id"), "problems": problems,
                       "warnings": result.warnings, "recomputed_items": result.expected_items}, indent=2))
     return {"match": 0, "mismatch": 1}.get(verdict, 2)
+
+
+def _check_commitment_key(args: argparse.Namespace, proof: dict) -> list[str]:
+    """The key that signed the proof's commitment is one the API publishes for quote signing (FAIRNESS.md 13.3)."""
+    from packvault_tools.client import PackvaultClient
+
+    key = proof["commitment"].get("quote_key")
+    if not key:
+        return []
+    published = PackvaultClient(args.api).request("GET", "/api/v1/fairness/quote-key")
+    known = {published.get("public_key")} | {entry.get("public_key") for entry in published.get("keys") or []}
+    return [] if key in known else ["the commitment is signed with a key the API does not publish"]
 
 
 def _check_stock_chain(args: argparse.Namespace, proof: dict) -> list[str]:
@@ -121,7 +137,7 @@ def _check_missing_leaf(args: argparse.Namespace, proof: dict) -> str | None:
     without its leaf (a problem: the opening was left out of, or moved from, the public record). FAIRNESS.md 9."""
     from packvault_tools.client import ApiError, PackvaultClient
 
-    if proof.get("version") != 2 or not proof.get("opened_at"):
+    if int(proof.get("version") or 1) < 2 or not proof.get("opened_at"):
         return None
     period = str(proof["opened_at"])[:13]
     try:
@@ -181,12 +197,47 @@ def _check_payment_memo(rpc_url: str, proof: dict, quote_hash: str) -> list[str]
     from packvault.chain.rpc import SolanaRpc
     from packvault.chain.transactions import memos
 
-    signature = str(proof.get("client_seed", "")).split(":")[0]
+    signature = _payment_signature(proof)
     result = SolanaRpc([rpc_url]).get_transaction(signature)
     if result is None:
         return [f"the payment {signature} is not on chain"]
-    expected = f"packvault:{proof.get('opening_id')}:{quote_hash}"
+    expected = f"packvault:{_quoted_opening_id(proof)}:{quote_hash}"
     return [] if expected in memos(result) else [f"the payment on chain does not carry the memo {expected}"]
+
+
+def _check_commitment_on_chain(rpc_url: str, proof: dict) -> list[str]:
+    """v3 (FAIRNESS.md 13.3), without the buyer's quote: the Solana payment the proof drew with is on chain, and its
+    memo names the quote hash of the commitment the proof carries when the proof says so. A payment whose memo names
+    this opening under another quote hash shows a commitment rewritten after payment."""
+    from packvault.chain.rpc import SolanaRpc
+    from packvault.chain.transactions import memos
+
+    signature = _payment_signature(proof)
+    result = SolanaRpc([rpc_url]).get_transaction(signature)
+    if result is None:
+        return [f"the payment {signature} is not on chain"]
+    prefix = f"packvault:{_quoted_opening_id(proof)}:"
+    named = [memo[len(prefix):] for memo in memos(result) if memo.startswith(prefix)]
+    quote_hash = (proof.get("commitment") or {}).get("quote_hash")
+    if named and quote_hash not in named:
+        return [f"the payment on chain names quote hash {named[0]}, not the hash of the commitment this proof "
+                "carries: the commitment was rewritten after the buyer paid"]
+    if proof.get("commitment_on_chain") is True and not named:
+        return ["the proof says the payment carries its quote hash; the transaction on chain does not"]
+    return []
+
+
+def _payment_signature(proof: dict) -> str:
+    """The Solana transaction the draw mixed in: v3 names it as the entropy, v1/v2 start the client seed with it."""
+    entropy = proof.get("entropy")
+    if isinstance(entropy, dict) and entropy.get("value"):
+        return str(entropy["value"])
+    return str(proof.get("client_seed", "")).split(":")[0]
+
+
+def _quoted_opening_id(proof: dict) -> str:
+    """The opening the quote (and the payment's memo) named: a bundle unit's bundle, else the opening itself."""
+    return str((proof.get("bundle") or {}).get("bundle_id") or proof.get("opening_id"))
 
 
 def _proof_from_file(path: str) -> dict:

@@ -136,6 +136,10 @@ class PublicProof(Open):
                                                                 "have been drawn with.")
     would_have_drawn: dict[str, Any] | None = Field(None, description="With a revealed server seed and a known "
                                                                       "payment: the draw it would have made.")
+    commitment: dict[str, Any] | None = Field(None, description="Fairness v3, an opening that never opened: the "
+                                              "signed commitment its quote showed ({commitment, quote_hash, "
+                                              "quote_signature, quote_key}; docs/FAIRNESS.md 13.3). An opened "
+                                              "one's is in its proof.")
 
 
 # --- sign-in ----------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ class PaymentTerms:
     tolerance_base_units: int = 0
     mint: str | None = None  # SPL token payments: the mint; None for SOL
     token_program: str | None = None  # the token program the mint must belong to (SPL Token)
+    memo: str | None = None  # the memo the quote asked for; its absence does not refuse the payment
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Verdict:
     fee_payer: str | None = None
     slot: int | None = None
     block_time: int | None = None
+    memo_found: bool | None = None  # the transaction carries the terms' memo (None: the terms named none)
 
     @property
     def accepted(self) -> bool:
@@ -47,7 +49,8 @@ class Verdict:
                 "expected": money.from_base_units(terms.amount_base_units, decimals),
                 "received": money.from_base_units(self.received_base_units, decimals),
                 "currency": terms.currency, "payer": self.payer, "fee_payer": self.fee_payer, "slot": self.slot,
-                "block_time": self.block_time}
+                "block_time": self.block_time, **({"memo_found": self.memo_found} if self.memo_found is not None
+                                                  else {})}
 
 
 def account_keys(result: dict[str, Any]) -> list[str]:
@@ -141,7 +144,8 @@ def verify_payment(result: dict[str, Any] | None, terms: PaymentTerms) -> Verdic
     if meta is None:
         return Verdict("pending", "PAYMENT_PENDING", "The node has no status for this transaction yet.")
     context = {"slot": result.get("slot"), "block_time": result.get("blockTime"),
-               "fee_payer": account_keys(result)[0]}
+               "fee_payer": account_keys(result)[0],
+               "memo_found": None if terms.memo is None else terms.memo in memos(result)}
     if meta.get("err") is not None:
         return Verdict("invalid", "PAYMENT_FAILED", f"The transaction failed on chain: {meta['err']}.", **context)
     for check in (_check_recipient, _check_reference, _check_sender):

@@ -36,5 +36,13 @@ class Settlement:
     references: dict[str, str] = field(default_factory=dict)
 
     @property
+    def entropy(self) -> str | None:
+        """What a v3 draw mixes in (FAIRNESS.md 13.1): a value about this payment that someone other than the
+        operator created after the quote's commitment (`details["entropy"]`: a transaction signature, a
+        PaymentIntent id, an Open Payments interaction reference). None when the rail has none to give, e.g. money
+        that reached an Open Payments incoming payment outside the buyer's approved interaction."""
+        return self.details.get("entropy")
+
+    @property
     def claim_key(self) -> str:
         return f"{self.rail}#{self.payment_id}"

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+FAIRNESS_VERSION = 3  # what a quote made now is drawn and proved under (FAIRNESS.md 13)
 DRAW_DOMAIN = "packvault-draw-v1"
 BUNDLE_NAMESPACE = uuid.UUID("2b7c1d4e-8f3a-4c6b-9e2d-5a1f0c3b7d91")  # FAIRNESS.md section 12
 _SPACE = 1 << 256  # HMAC-SHA256 output read as a big-endian unsigned integer
@@ -64,3 +65,26 @@ def unit_opening_id(bundle_id: str, index: int) -> str:
 def effective_client_seed(payment_id: str, quote_seed: str | None, confirm_seed: str | None) -> str:
     """FAIRNESS.md 1.4 (v2): the payment's id always enters; the buyer's seeds, if any, follow it."""
     return ":".join(part for part in (payment_id, quote_seed, confirm_seed) if part)
+
+
+def client_seed_v3(entropy: str, quote_seed: str | None) -> str:
+    """FAIRNESS.md 13.2 (v3): the canonical JSON text of [entropy, purchase seed or null]. Injective, unlike v2's
+    `:` join, and with no confirm-time seed, so whoever opens a paid pack (the buyer's confirm, a webhook, the
+    sweep) draws exactly the same items."""
+    return canonical_json([entropy, quote_seed]).decode("utf-8")
+
+
+def version_of(record: Any) -> int:
+    """The fairness version an opening was quoted under: 3 from FAIRNESS.md 13 on (recorded on the opening), 2 for
+    a quote that committed its stock, else 1."""
+    if getattr(record, "fairness_version", None) is not None:
+        return int(record.fairness_version)
+    return 2 if getattr(record, "stock_committed", None) is not None else 1
+
+
+def draw_client_seed(record: Any, payment_id: str, entropy: str | None, confirm_seed: str | None) -> str | None:
+    """The client seed an opening draws with, by its version's rule: v3 the payment's entropy and the purchase seed
+    (None without entropy: such a payment cannot open a v3 pack), v2 the payment id and the buyer's seeds."""
+    if version_of(record) >= 3:
+        return None if not entropy else client_seed_v3(entropy, record.client_seed)
+    return effective_client_seed(payment_id, record.client_seed, confirm_seed)

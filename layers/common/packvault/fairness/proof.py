@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from packvault.fairness.draw import DrawInputs, NothingToDraw, OddsTable, draw_opening
-from packvault.fairness.primitives import canonical_hash, commitment
+from packvault.fairness.primitives import canonical_hash, canonical_json, commitment
 
 PROOF_FIELDS = ("opening_id", "server_seed", "server_seed_hash", "client_seed", "round", "stock", "odds_version",
                 "odds_hash", "odds_table", "items")
@@ -64,18 +65,18 @@ def check_proof(proof: dict[str, Any]) -> ProofCheck:
         if len(published) != len(expected):
             differences.append(f"published {len(published)} items, recomputed {len(expected)}")
         return ProofCheck(False, differences, expected)
-    return ProofCheck(True, [], expected, warnings=_withdrawn_stock(proof))
+    return ProofCheck(True, [], expected, warnings=_withdrawn_stock(proof) + v3_warnings(proof))
 
 
 def _check_v2(proof: dict[str, Any]) -> list[str]:
     """Fairness v2 (FAIRNESS.md 5): the stock drawn with never exceeds what the quote committed to, and every
     abandoned round is recomputable and names a unit of its own draw that was gone."""
-    if proof.get("version") != 2:
+    if not isinstance(proof.get("version"), int) or proof["version"] < 2:
         return []
     committed = proof.get("stock_committed") or {}
     problems = [f"stock of {item_id} ({units}) exceeds the {committed[item_id]} the quote committed to"
                 for item_id, units in proof["stock"].items() if item_id in committed and units > committed[item_id]]
-    problems += _check_assets(proof) + _check_inclusion(proof) + _check_bundle(proof)
+    problems += _check_assets(proof) + _check_inclusion(proof) + _check_bundle(proof) + _check_v3(proof)
     rounds = proof.get("abandoned_rounds") or []
     if [r.get("round") for r in rounds] != list(range(int(proof["round"]))):
         problems.append(f"round {proof['round']} needs abandoned rounds 0..{int(proof['round']) - 1} on the record, "
@@ -153,9 +154,77 @@ def check_against_quote(proof: dict[str, Any], quote: dict[str, Any], published_
         if proof.get(name) != (unit if name in unit else committed).get(name):
             problems.append(f"{name} differs from the quote's: the opening is not the one you were quoted")
     seed = committed.get("client_seed")
-    if seed and f":{seed}" not in str(proof.get("client_seed", "")):
+    parts = client_seed_parts(proof.get("client_seed"))
+    in_draw = parts is not None and parts[1] == seed if proof.get("version") == 3 \
+        else f":{seed}" in str(proof.get("client_seed", ""))
+    if seed and not in_draw:
         problems.append("the client seed you sent with the purchase is not in the draw's client seed")
     return problems
+
+
+def client_seed_parts(client_seed: Any) -> tuple[str, str | None] | None:
+    """A v3 client seed read back as (entropy, purchase seed): it must be exactly canonical_json([entropy, seed or
+    null]) (FAIRNESS.md 13.2); None when it is not."""
+    try:
+        parts = json.loads(client_seed) if isinstance(client_seed, str) else None
+    except ValueError:
+        return None
+    if not (isinstance(parts, list) and len(parts) == 2 and isinstance(parts[0], str) and parts[0]
+            and (parts[1] is None or isinstance(parts[1], str))) or canonical_json(parts).decode() != client_seed:
+        return None
+    return parts[0], parts[1]
+
+
+def _check_v3(proof: dict[str, Any]) -> list[str]:
+    """Version 3 (FAIRNESS.md 13): the client seed is the canonical [entropy, purchase seed] with the entropy the
+    proof names, and the signed commitment the public proof carries is intact and is what the proof opened."""
+    if proof.get("version") != 3:
+        return []
+    entropy, parts = proof.get("entropy") or {}, client_seed_parts(proof.get("client_seed"))
+    if parts is None:
+        return ["the client seed is not canonical_json([entropy, purchase seed]): not a version 3 client seed"]
+    problems = []
+    if not isinstance(entropy, dict) or entropy.get("value") != parts[0] or not entropy.get("source"):
+        problems.append("the client seed does not start with the entropy the proof names")
+    signed = proof.get("commitment")
+    if signed is None:  # the buyer's own copy of the proof: the public one carries the commitment
+        return problems
+    document = signed.get("commitment") if isinstance(signed, dict) else None
+    if not isinstance(document, dict) or canonical_hash(document) != signed.get("quote_hash"):
+        return [*problems, "the commitment does not hash to its quote_hash"]
+    if signed.get("quote_signature") and not _signature_ok(document, signed):
+        problems.append("the commitment's signature does not verify with its quote_key")
+    unit = _committed_unit(proof, document)
+    for name in ("opening_id", "server_seed_hash", "odds_version", "odds_hash", "stock_committed", "items_hash"):
+        if proof.get(name) != (unit if name in unit else document).get(name):
+            problems.append(f"{name} differs from the signed commitment's: the opening is not the one quoted")
+    if document.get("version") != 3 or document.get("entropy") != entropy.get("source"):
+        problems.append("the commitment does not name the version 3 rule and the entropy this proof used")
+    if document.get("client_seed") != parts[1]:
+        problems.append("the purchase seed in the client seed is not the one the commitment names")
+    if proof.get("opened_at") and not str(document.get("quoted_at", "~")) <= str(proof["opened_at"]):
+        problems.append("the commitment was made after the opening (quoted_at is later than opened_at)")
+    return problems
+
+
+def _signature_ok(document: dict[str, Any], signed: dict[str, Any]) -> bool:
+    from packvault.fairness.quote_signing import verify
+
+    return bool(signed.get("quote_key")) and verify(document, signed["quote_signature"], signed["quote_key"])
+
+
+def v3_warnings(proof: dict[str, Any]) -> list[str]:
+    """Consistent, but worth the buyer's attention: a commitment nobody signed, or a payment that did not carry it."""
+    if proof.get("version") != 3:
+        return []
+    found = []
+    signed = proof.get("commitment")
+    if isinstance(signed, dict) and not signed.get("quote_signature"):
+        found.append("the commitment is not signed (this deployment has no quote-signing key)")
+    if proof.get("commitment_on_chain") is False:
+        found.append("the payment's memo did not carry the quote hash: the commitment is not on chain, so only the "
+                     "quote you kept (verify-opening --quote) shows it existed before you paid")
+    return found
 
 
 def check_vault(proof: dict[str, Any], vault_items: list[dict[str, Any]]) -> list[str]:

@@ -14,17 +14,27 @@ from typing import Any
 
 import base58
 
-from packvault.fairness.primitives import canonical_hash, canonical_json
+from packvault.core.settlement import OPEN_PAYMENTS, SOLANA, STRIPE
+from packvault.fairness.primitives import canonical_hash, canonical_json, version_of
 
 ALGORITHM = "Ed25519"
 COMMITTED_FIELDS = ("opening_id", "pack_id", "wallet", "currency", "amount_base_units", "quote_expires_at",
                     "server_seed_hash", "odds_version", "odds_hash", "stock_committed", "items_hash", "client_seed")
 
 
+# FAIRNESS.md 13.1: per rail, the value the draw mixes in, created after the commitment by someone other than us.
+ENTROPY_SOURCES = {SOLANA: "solana_transaction_signature", STRIPE: "stripe_payment_intent",
+                   OPEN_PAYMENTS: "open_payments_interact_ref"}
+
+
 def commitment(record: Any) -> dict[str, Any]:
-    """What a v2 quote commits to, from the opening's fields; a bundle's also its quantity and every unit's
-    opening id and server seed hash, the lead first (FAIRNESS.md section 12)."""
-    document = {"version": 2, **{name: _plain(getattr(record, name)) for name in COMMITTED_FIELDS}}
+    """What a v2 or v3 quote commits to, from the opening's fields; a bundle's also its quantity and every unit's
+    opening id and server seed hash, the lead first (FAIRNESS.md section 12). v3 adds the rail, the source of the
+    draw's entropy and the time the quote was made (FAIRNESS.md 13.1)."""
+    version = version_of(record)
+    document = {"version": version, **{name: _plain(getattr(record, name)) for name in COMMITTED_FIELDS}}
+    if version >= 3:
+        document |= {"rail": record.rail, "entropy": ENTROPY_SOURCES.get(record.rail), "quoted_at": record.created_at}
     if int(getattr(record, "quantity", None) or 1) > 1:
         document["quantity"] = int(record.quantity)
         document["units"] = [{"opening_id": record.opening_id, "server_seed_hash": record.server_seed_hash}] + [

@@ -25,7 +25,7 @@ from packvault.fairness.primitives import canonical_hash
 
 SEAL_AFTER = timedelta(minutes=5)  # an hour is sealed this long after it ends (open transactions have finished)
 LOOKBACK_HOURS = 3  # the sweep runs every minute: three hours of outage are still sealed when it returns
-_PROOF_EXTRAS = ("odds_table", "item_definitions", "delivered", "inclusion", "opened_at", "pack_id")
+_PROOF_EXTRAS = ("odds_table", "item_definitions", "delivered", "inclusion", "opened_at", "pack_id", "commitment")
 
 
 def proof_hash(fairness: dict[str, Any]) -> str:
@@ -175,8 +175,8 @@ def period_record(period: str) -> dict[str, Any]:
 
 
 def inclusion(opening: store.OpeningRecord) -> dict[str, Any] | None:
-    """Where a v2 opening sits in its sealed hour, or None until the hour is sealed."""
-    if not opening.opened_at or not opening.fairness or opening.fairness.get("version") != 2:
+    """Where a v2 or v3 opening sits in its sealed hour, or None until the hour is sealed."""
+    if not opening.opened_at or not opening.fairness or int(opening.fairness.get("version") or 1) < 2:
         return None
     period = store.record_period(opening.opened_at)
     sealed = _sealed(period)

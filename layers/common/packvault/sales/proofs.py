@@ -15,7 +15,8 @@ from packvault.catalog import item_definitions
 from packvault.core.errors import ErrorCode, PackvaultError
 from packvault.fairness import records
 from packvault.fairness.draw import DrawInputs, NothingToDraw, OddsTable, draw_opening
-from packvault.fairness.primitives import effective_client_seed
+from packvault.fairness.primitives import draw_client_seed, version_of
+from packvault.fairness.quote_signing import commitment, signed
 from packvault.sales.openings import OPENING_ID, STATUS_NAMES
 
 NEVER_OPENED = {"EXPIRED", "REFUND_DUE"}
@@ -44,9 +45,11 @@ def public_proof(opening_id: str) -> dict[str, Any]:
         if proof.get("scheme") == "seed-pair" and proof.get("server_seed") is None:
             revealed = store.revealed_pair(opening.wallet, int(proof["pair"]))
             proof["server_seed"] = revealed.server_seed if revealed is not None else None
-        if proof.get("version") == 2:  # where it sits in the public record, once its hour is sealed
+        if int(proof.get("version") or 1) >= 2:  # where it sits in the public record, once its hour is sealed
             proof |= {"pack_id": opening.pack_id, "opened_at": opening.opened_at,
                       "inclusion": records.inclusion(opening)}
+        if int(proof.get("version") or 1) >= 3:  # the signed commitment its quote showed (FAIRNESS.md 13.3)
+            proof["commitment"] = _signed_commitment(opening)
         if proof.get("items_hash"):  # v2: the asset each item id stood for, and what was delivered
             proof["item_definitions"] = item_definitions.listed(opening.pack_id, proof["items_hash"])
             proof["delivered"] = [{key: item.get(key) for key in ("item_id", "name", "nft_id", "rarity", "fmv",
@@ -57,11 +60,22 @@ def public_proof(opening_id: str) -> dict[str, Any]:
     if opening.status in NEVER_OPENED:  # it can no longer open: nothing is left to protect by keeping it secret
         record["server_seed"] = opening.server_seed
         record["odds_table"] = table
+        if version_of(opening) >= 3:
+            record["commitment"] = _signed_commitment(opening)
         payment = opening.payment_id or opening.tx_signature
-        if payment and table is not None:  # the client seed the open path would have used (FAIRNESS.md 1.4)
-            record["would_have_drawn"] = _would_have_drawn(opening, table,
-                                                           effective_client_seed(payment, opening.client_seed, None))
+        seed = draw_client_seed(opening, payment, (opening.payment or {}).get("entropy"), None) if payment else None
+        if seed and table is not None:  # the client seed the open path would have used (FAIRNESS.md 1.4, 13.2)
+            record["would_have_drawn"] = _would_have_drawn(opening, table, seed)
     return record
+
+
+def _signed_commitment(opening: store.OpeningRecord) -> dict[str, Any] | None:
+    """The commitment the buyer was shown, signed: a bundle unit's is its bundle's (the lead's quote named every
+    unit). Signing is deterministic (Ed25519), so this is the signature the quote carried while the key is the same."""
+    if opening.bundle_id is not None and opening.bundle_id != opening.opening_id:
+        lead = store.get_opening(opening.bundle_id)
+        return signed(commitment(lead)) if lead is not None else None
+    return signed(commitment(opening))
 
 
 def _would_have_drawn(opening: store.OpeningRecord, table: dict[str, Any], client_seed: str) -> dict[str, Any]:

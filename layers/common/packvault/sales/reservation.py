@@ -266,7 +266,7 @@ def _pack_fields(settings: Settings, pack: store.PackRecord, quantity: int = 1) 
             "cards_per_pack": int(pack.cards_per_pack), "odds_version": int(pack.odds_version),
             "odds_hash": pack.odds_hash, "server_seed": server_seed,
             "stock_committed": dict(pack.stock_totals or {}), "items_hash": pack.items_hash,
-            "server_seed_hash": fairness.commitment(server_seed),
+            "server_seed_hash": fairness.commitment(server_seed), "fairness_version": fairness.FAIRNESS_VERSION,
             "limited_supply": pack.supply_total is not None, "supply_shard": supply_shard(pack, quantity),
             "mint_limited": pack.max_per_wallet is not None,
             **buyback_terms(settings, pack)}

@@ -20,10 +20,11 @@ from packvault import store
 from packvault.catalog import item_definitions
 from packvault.core import money
 from packvault.core.errors import ErrorCode, PackvaultError
-from packvault.core.settlement import Settlement
+from packvault.core.settlement import SOLANA, Settlement
 from packvault.fairness import records
 from packvault.fairness.draw import DrawInputs, NothingToDraw, OddsTable, draw_opening
-from packvault.fairness.primitives import effective_client_seed
+from packvault.fairness.primitives import draw_client_seed, version_of
+from packvault.fairness.quote_signing import ENTROPY_SOURCES
 from packvault.sales import products
 from packvault.sales.openings import opening_view
 
@@ -63,7 +64,10 @@ def open_paid(opening: store.OpeningRecord, settlement: Settlement, client_seed:
         return _credit_topup(opening, settlement, marker)
     if opening.product != "pack":  # a product that registered how it is fulfilled (sales.products)
         return products.kind(opening.product).fulfil(opening, settlement, marker)
-    seed = effective_client_seed(settlement.payment_id, opening.client_seed, client_seed)
+    seed = draw_client_seed(opening, settlement.payment_id, settlement.entropy, client_seed)
+    if seed is None:  # v3 never draws with a value we created (FAIRNESS.md 13.1): the money is kept for a refund
+        return _nothing_to_draw(opening, settlement, marker, "paid outside the buyer's approved payment: nothing the "
+                                "buyer's side created to draw with")
     table = odds_table(opening.pack_id, int(opening.odds_version))
     if store.units_of(opening) > 1:
         return _open_bundle(opening, settlement, seed, table, marker)
@@ -176,7 +180,8 @@ def unit_row(lead: store.OpeningRecord, index: int, unit: dict[str, str]) -> sto
     row = store.OpeningRecord(**store.opening_keys(unit["opening_id"], lead.wallet, lead.pack_id, lead.created_at))
     for name in ("wallet", "pack_id", "rail", "product", "buyback_bp", "buyback_hours", "pack_name", "cards_per_pack",
                  "currency", "payer_wallet", "quote_expires_at", "client_seed", "stock_committed", "items_hash",
-                 "odds_version", "odds_hash", "limited_supply", "supply_shard", "mint_limited", "created_at"):
+                 "fairness_version", "odds_version", "odds_hash", "limited_supply", "supply_shard", "mint_limited",
+                 "created_at"):
         setattr(row, name, getattr(lead, name))
     row.opening_id, row.status = unit["opening_id"], "QUOTED"
     row.server_seed, row.server_seed_hash = unit["server_seed"], unit["server_seed_hash"]
@@ -300,12 +305,19 @@ def opening_changes(opening: store.OpeningRecord, settlement: Settlement, seed: 
                 "stock": stock, "odds_version": int(opening.odds_version), "odds_hash": opening.odds_hash,
                 "items": [{"tier_id": d.tier_id, "item_id": d.item_id} for d in drawn],
                 "vault_item_ids": [item["vault_item_id"] for item in revealed]}  # the record binds the vault rows
-    if opening.stock_committed is not None:  # fairness v2: what the quote committed to, and every abandoned round
-        fairness |= {"version": 2, "stock_committed": opening.stock_committed, "abandoned_rounds": abandoned or [],
-                     "items_hash": opening.items_hash}
+    version = version_of(opening)
+    if version >= 2:  # fairness v2: what the quote committed to, and every abandoned round
+        fairness |= {"version": version, "stock_committed": opening.stock_committed,
+                     "abandoned_rounds": abandoned or [], "items_hash": opening.items_hash}
+    if version >= 3:  # v3: what the seed mixed in, and whether the payment named the quote on chain (13.1, 13.3)
+        fairness["entropy"] = {"source": ENTROPY_SOURCES.get(opening.rail), "value": settlement.entropy}
+        if opening.rail == SOLANA:
+            fairness["commitment_on_chain"] = settlement.details.get("memo_found") is True
     changes = {"status": "OPENED", "opened_at": opened_at, "updated_at": opened_at,
                "payment_id": settlement.payment_id, "payment": settlement.details, "items": revealed,
-               "fairness": fairness, "client_seed": seed}
+               "fairness": fairness}
+    if version < 3:  # v1/v2 kept the draw's client seed here; v3 keeps the purchase seed the commitment names
+        changes["client_seed"] = seed
     changes.update(dict(store.reference_fields(opening, settlement)))
     return changes, vault_items, taken, fmv_micros
 

@@ -110,6 +110,7 @@ class OpeningRecord(Row):
     client_seed = UnicodeAttribute(null=True)
     stock_committed = JSONAttribute(null=True)  # {item_id: total} at quote time (fairness v2); None: v1
     items_hash = UnicodeAttribute(null=True)  # the item definitions version the quote committed to (v2)
+    fairness_version = NumberAttribute(null=True)  # 3 from FAIRNESS.md 13 on; None: 2 if stock_committed, else 1
     odds_version = NumberAttribute()
     odds_hash = UnicodeAttribute()
     limited_supply = BooleanAttribute(default=False)

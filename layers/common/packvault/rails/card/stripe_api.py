@@ -198,7 +198,8 @@ def settlement(session: dict[str, Any], found_by: str) -> Settlement:
         raise ValueError(f"session {session.get('id')} has no PaymentIntent")
     details = {"rail": STRIPE, "checkout_session_id": session["id"], "payment_intent_id": payment_intent,
                "currency": "USD", "received": money.from_base_units(int(session["amount_total"]), 2),
-               "received_base_units": str(session["amount_total"]), "found_by": found_by}
+               "received_base_units": str(session["amount_total"]), "found_by": found_by,
+               "entropy": payment_intent}  # Checkout creates the PaymentIntent when the buyer pays: after the quote
     return Settlement(STRIPE, payment_intent, details,
                       {"checkout_session_id": session["id"], "payment_intent_id": payment_intent})
 

@@ -384,7 +384,7 @@ def _settle(rail: OpenPaymentsRail, flow: store.OpenPaymentsFlowRecord, opening:
         if received >= int(flow.price):
             paid = settlement(flow.incoming_payment, received, {
                 "found_by": found_by, "buyer": _wallet_of(flow.buyer).id, "outgoing_payment": flow.outgoing_payment,
-                "asset": seller.asset_code, "scale": seller.asset_scale})
+                "asset": seller.asset_code, "scale": seller.asset_scale}, flow.interact_ref)
             outcome = _open(rail, opening, paid)
             _complete(rail, flow)
             return Reading(outcome, received)

@@ -347,9 +347,13 @@ def _join(base: str, path: str) -> str:
     return base.rstrip("/") + "/" + path
 
 
-def settlement(incoming_payment: str, received: int, details: dict[str, Any]) -> Settlement:
+def settlement(incoming_payment: str, received: int, details: dict[str, Any], interact_ref: str | None = None
+               ) -> Settlement:
     """The proof an Open Payments opening opens on: the seller's incoming payment (the URL it was created at is the
-    payment id: one incoming payment pays for one opening) and what it received."""
+    payment id: one incoming payment pays for one opening) and what it received. The draw's entropy is the
+    interaction reference the buyer's authorization server created when the buyer approved (FAIRNESS.md 13.1),
+    never the incoming payment, which we create; money that arrived without an approved interaction has none."""
     payment_id = incoming_payment
-    return Settlement(OPEN_PAYMENTS, payment_id, {**details, "received": str(received)},
+    entropy = {"entropy": interact_ref} if interact_ref else {}
+    return Settlement(OPEN_PAYMENTS, payment_id, {**details, "received": str(received), **entropy},
                       {"incoming_payment": payment_id})

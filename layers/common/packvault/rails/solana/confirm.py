@@ -20,7 +20,7 @@ from packvault.core.log import logger
 from packvault.core.settings import Settings
 from packvault.core.settlement import SOLANA, Settlement
 from packvault.core.times import parse_iso
-from packvault.sales.openings import OPENING_ID
+from packvault.sales.openings import OPENING_ID, payment_memo
 from packvault.sales.settle import open_paid, receipt, settle_expired
 
 CHAINS = {"sol": "solana", "solana": "solana"}
@@ -75,7 +75,8 @@ def confirm_payment(settings: Settings, rpc: SolanaRpc | None, wallet: str, open
 
 def solana_settlement(signature: str, verdict: Verdict, terms: PaymentTerms, **found: str) -> Settlement:
     """What the verifier proved, as the open path takes it."""
-    return Settlement(SOLANA, signature, {**verdict.to_json(terms), "tx_signature": signature, **found})
+    return Settlement(SOLANA, signature, {**verdict.to_json(terms), "tx_signature": signature, "entropy": signature,
+                                          **found})
 
 
 def payer_of(opening: store.OpeningRecord) -> str:
@@ -92,6 +93,7 @@ def payment_terms(settings: Settings, opening: store.OpeningRecord) -> PaymentTe
         currency=opening.currency, reference=opening.reference, sender=payer_of(opening),
         expires_at=int(parse_iso(opening.quote_expires_at).timestamp()),
         tolerance_base_units=settings.payment_tolerance_lamports if not unit.is_token else 0,
+        memo=payment_memo(opening),
     )
 
 
