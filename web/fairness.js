@@ -124,6 +124,18 @@ async function checkVersion2 (proof) {
     const ids = new Set((items || []).map((i) => i.item_id))
     if (!abandoned.short || !Object.keys(abandoned.short).length || !Object.keys(abandoned.short).every((id) => ids.has(id))) {
       problems.push(`abandoned round ${abandoned.round} names no unit of its own draw that was gone`)
+      continue
+    }
+    // Section 13.4: each short item was needed as often as drawn, had fewer units left, and the next round counts at most those.
+    const index = rounds.indexOf(abandoned)
+    const following = index + 1 < rounds.length ? rounds[index + 1].stock : proof.stock
+    for (const [id, short] of Object.entries(abandoned.short)) {
+      const needed = (items || []).filter((i) => i.item_id === id).length
+      if (short.needed !== needed || !Number.isInteger(short.available) || short.available < 0 || short.available >= needed) {
+        problems.push(`abandoned round ${abandoned.round}: ${id} was not short as recorded`)
+      } else if (!Number.isInteger(following[id]) || following[id] > short.available) {
+        problems.push(`abandoned round ${abandoned.round} says ${short.available} of ${id} were left, but the next round counts ${following[id]}`)
+      }
     }
   }
   if (proof.item_definitions && proof.items_hash) {

@@ -172,6 +172,36 @@ def test_the_browser_runs_the_specifications_vectors(browser, stack):
     assert errors == []
 
 
+FORGERIES = """async () => {
+  const f = await import('./fairness.js')
+  const vectors = await (await fetch('fairness-vectors.json')).json()
+  const redrawn = async (proof) => ({ ...proof, items: await f.drawOpening(proof.odds_table, proof.server_seed,
+    proof.client_seed, proof.opening_id, proof.round, proof.stock) })
+  const withRound = vectors.v2.openings_v2[0]
+  const stillCounted = await redrawn({ ...withRound, stock: { ...withRound.stock, crown: 2 } })
+  const v3 = vectors.v3.openings_v3[0]
+  const parts = JSON.parse(v3.client_seed)
+  const v2Seed = await redrawn({ ...v3, client_seed: parts.join(':') })
+  const borrowed = vectors.v3.signed_commitment.quote_signature
+  const resigned = { ...v3, commitment: { ...v3.commitment, quote_signature: borrowed } }
+  return [await f.verifyProof(stillCounted), await f.verifyProof(v2Seed), await f.verifyProof(resigned)]
+}"""
+
+
+def test_the_browser_refuses_a_forged_round_a_v2_seed_and_a_borrowed_signature(browser, stack):
+    """Fairness v3 levers 3, 4 and 5 in the page's own verifier (web/fairness.js), on the specification's vectors
+    rewritten the way an operator would: each is `mismatch` for the reason the Python verifier gives."""
+    page, errors = open_page(browser, stack, Keypair.generate())
+    page.goto(f"{stack.base_url}/#/verify")
+    page.locator("#run-vectors").wait_for()
+    forged_round, v2_seed, borrowed = page.evaluate(FORGERIES)
+    assert forged_round["verdict"] == "mismatch"
+    assert "abandoned round 0 says 0 of crown were left, but the next round counts 2" in forged_round["problems"]
+    assert v2_seed["verdict"] == "mismatch" and "not a version 3 client seed" in v2_seed["problems"][0]
+    assert borrowed["problems"] == ["the commitment's signature does not verify with its quote_key"]
+    assert errors == []
+
+
 def test_an_expired_quote_and_an_error_are_explained_at_a_phones_width(browser, stack):
     keypair = Keypair.generate()
     page, errors = open_page(browser, stack, keypair, viewport={"width": 390, "height": 844})

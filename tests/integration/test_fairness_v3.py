@@ -194,3 +194,24 @@ def test_lever_5_a_commitment_signed_with_a_key_the_api_does_not_publish_is_a_mi
     found = verify(capsys, quote["opening_id"], "--api", "http://api.test")
     assert found["verdict"] == "mismatch"
     assert "the commitment is signed with a key the API does not publish" in found["problems"]
+
+
+def test_lever_3_a_forged_round_claiming_an_item_gone_while_the_next_round_still_counts_it_is_a_mismatch(env):  # noqa: F811
+    """The audit rewrote a proof: round 0 abandoned because the chase item had "0 available" (it had 40), round 1
+    drawn from a stock that still counts 40. verify-opening only checked that `short` named drawn items. Now each
+    short item must have been short as recorded and the next round counts at most the units the round saw left."""
+    keypair, quote, signature = quote_and_pay(env)
+    honest = open_it(env, keypair, quote, signature)["fairness"]
+    round_0 = [item["item_id"] for item in honest["items"]]
+    assert "crown" in round_0  # 0.9 per draw, five draws
+    forged_round = {"round": 0, "stock": honest["stock"], "items": honest["items"],
+                    "short": {"crown": {"needed": round_0.count("crown"), "available": 0, "total": 40,
+                                        "committed": 40}}}
+    rewrite_fairness(quote["opening_id"], round=1, abandoned_rounds=[forged_round], stock={"crown": 40})
+    result = check_proof(public_proof(quote["opening_id"]))
+    assert result.verdict == "mismatch"
+    assert "abandoned round 0 says 0 of crown were left, but the next round counts 40" in result.problems
+    inconsistent = {**forged_round, "short": {"crown": {**forged_round["short"]["crown"], "needed": 9}}}
+    rewrite_fairness(quote["opening_id"], round=1, abandoned_rounds=[inconsistent], stock={"crown": 0})
+    problems = check_proof(public_proof(quote["opening_id"])).problems
+    assert "abandoned round 0: crown was not short as recorded" in problems

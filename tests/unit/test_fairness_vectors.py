@@ -232,7 +232,7 @@ def test_bundle_unit_vectors_recompute_and_a_moved_unit_is_refused(vector):
     assert check_proof(moved).verdict == "mismatch"  # another unit's place: wrong id and wrong seed hash
 
 
-V3 = json.loads(re.search(r"### 13\.5 Version 3 test vectors.*?```json\n(.*?)\n```", DOC, re.S).group(1))
+V3 = json.loads(re.search(r"### 13\.6 Version 3 test vectors.*?```json\n(.*?)\n```", DOC, re.S).group(1))
 
 
 def spec_client_seed_v3(entropy: str, purchase_seed: str | None) -> str:

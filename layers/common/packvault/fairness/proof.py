@@ -83,7 +83,7 @@ def _check_v2(proof: dict[str, Any]) -> list[str]:
                         f"found {[r.get('round') for r in rounds]}")
         return problems
     table = OddsTable.from_document(proof["odds_table"])
-    for abandoned in rounds:
+    for n, abandoned in enumerate(rounds):
         inputs = DrawInputs(proof["server_seed"], proof["client_seed"], proof.get("draw_id", proof["opening_id"]),
                             int(abandoned["round"]))
         try:
@@ -96,6 +96,25 @@ def _check_v2(proof: dict[str, Any]) -> list[str]:
         drawn_ids = {d["item_id"] for d in drawn}
         if not abandoned.get("short") or not set(abandoned["short"]) <= drawn_ids:
             problems.append(f"abandoned round {abandoned['round']} names no unit of its own draw that was gone")
+            continue
+        following = rounds[n + 1]["stock"] if n + 1 < len(rounds) else proof["stock"]
+        problems += _short_counts(abandoned, [d["item_id"] for d in drawn], following)
+    return problems
+
+
+def _short_counts(abandoned: dict[str, Any], drawn: list[str], following: dict[str, Any]) -> list[str]:
+    """An abandoned round's evidence agrees with itself and with the round after it (FAIRNESS.md 13.4): each short
+    item was needed as often as the round drew it, had fewer units available than that, and the next round counts at
+    most those units (a round claiming an item gone and a next round still counting it is forged)."""
+    problems = []
+    for item_id, short in abandoned["short"].items():
+        needed, available = short.get("needed"), short.get("available")
+        if not isinstance(needed, int) or not isinstance(available, int) or needed != drawn.count(item_id) \
+                or not 0 <= available < needed:
+            problems.append(f"abandoned round {abandoned['round']}: {item_id} was not short as recorded")
+        elif not isinstance(following.get(item_id), int) or following[item_id] > available:
+            problems.append(f"abandoned round {abandoned['round']} says {available} of {item_id} were left, but the "
+                            f"next round counts {following.get(item_id)}")
     return problems
 
 

@@ -74,7 +74,7 @@ def open_paid(opening: store.OpeningRecord, settlement: Settlement, client_seed:
     round_number, refreshed, retries, abandoned = 0, False, 0, []
     while round_number < MAX_ROUNDS:
         items, current, cached_hash = _items_for_draw(opening.pack_id)
-        stock = committed_stock(opening, items, current, {i for r in abandoned for i in r["short"]})
+        stock = committed_stock(opening, items, current, found_short(abandoned))
         try:
             drawn = draw_opening(table, DrawInputs(opening.server_seed, seed, opening.opening_id, round_number), stock)
         except NothingToDraw:
@@ -190,13 +190,23 @@ def unit_row(lead: store.OpeningRecord, index: int, unit: dict[str, str]) -> sto
     return row
 
 
+def found_short(abandoned: list[dict[str, Any]]) -> dict[str, int]:
+    """Each item an abandoned round found short, with the fewest units it was recorded to have left."""
+    found: dict[str, int] = {}
+    for past in abandoned:
+        for item_id, short in past["short"].items():
+            found[item_id] = min(found.get(item_id, short["available"]), short["available"])
+    return found
+
+
 def committed_stock(opening: store.OpeningRecord, items: dict[str, store.PackItemRecord],
-                    current: dict[str, int], found_short: set[str] = frozenset()) -> dict[str, int]:
+                    current: dict[str, int], short_left: dict[str, int] | None = None) -> dict[str, int]:
     """The stock this opening draws with (FAIRNESS.md 5, v2): for each item with finite stock, the total its quote
     committed to less the units drawn by anyone since the catalog was loaded; an operator's later change to a
     total does not move this opening's odds. An item an abandoned round found short counts only what is really
-    left. An opening quoted before v2 (nothing committed) uses the current stock."""
-    committed = opening.stock_committed
+    left, and never more than that round recorded (FAIRNESS.md 13.4). An opening quoted before v2 (nothing committed)
+    uses the current stock."""
+    committed, short_left = opening.stock_committed, short_left or {}
     if committed is None:
         return current
     stock = {}
@@ -205,8 +215,8 @@ def committed_stock(opening: store.OpeningRecord, items: dict[str, store.PackIte
         if item_id in committed:
             drawn_so_far = int(row.stock_total) - int(row.stock_available)
             stock[item_id] = max(0, int(committed[item_id]) - drawn_so_far)
-            if item_id in found_short:
-                stock[item_id] = min(stock[item_id], available)
+            if item_id in short_left:
+                stock[item_id] = min(stock[item_id], available, short_left[item_id])
         else:  # unlimited when quoted, finite now: only what is really there
             stock[item_id] = available
     return stock

@@ -40,7 +40,7 @@ from packvault.sales.reservation import (
     recheck_sharded_supply,
     supply_shard,
 )
-from packvault.sales.settle import odds_table, opening_changes, receipt, short_items, unit_row
+from packvault.sales.settle import found_short, odds_table, opening_changes, receipt, short_items, unit_row
 
 OPERATION = "purchase"  # the same route as a Solana quote: one Idempotency-Key scope
 ATTEMPTS = 6
@@ -135,6 +135,8 @@ def _attempt(settings: Settings, wallet: str, pack_id: str, idempotency_key: str
         items = {row.item_id: row for row in store.pack_items(pack_id, consistent=True)}
         stock = {item_id: int(row.stock_available) for item_id, row in items.items()
                  if row.stock_available is not None}
+        for item_id, left in found_short(abandoned).items():  # never more than a round recorded (FAIRNESS.md 13.4)
+            stock[item_id] = min(stock.get(item_id, left), left)
         draw_id = f"nonce:{int(pair.nonce)}"
         try:
             drawn = draw_opening(table, DrawInputs(pair.server_seed, pair.client_seed, draw_id, round_number), stock)
