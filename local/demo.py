@@ -50,6 +50,7 @@ LOCAL = devstack.local_dir()  # .local-stack/ beside the state files
 KEYPAIR = LOCAL / "demo-buyer.json"
 PROOF = LOCAL / "last-proof.json"
 QUOTE = LOCAL / "last-quote.json"  # the signed purchase answer: what verify-opening --quote checks a proof against
+RECEIPT = LOCAL / "last-receipt.json"  # the signed record receipt of the open: what verify-opening --receipt checks
 
 
 def step(title: str, payload: object) -> None:
@@ -298,6 +299,8 @@ def show_opening(client: PackvaultClient, pack: str, opened: dict[str, Any]) -> 
     odds = client.request("GET", f"/api/v1/packs/{pack}/odds/{fairness['odds_version']}")
     proof = {**fairness, "odds_table": odds["odds_table"]}
     PROOF.write_text(json.dumps(proof, indent=2))
+    if opened.get("record_receipt"):
+        RECEIPT.write_text(json.dumps(opened["record_receipt"], indent=2))
     result = check_proof(proof)
     quote = json.loads(QUOTE.read_text()) if QUOTE.exists() else {}
     published = client.request("GET", "/api/v1/fairness/quote-key")["public_key"]
@@ -306,7 +309,10 @@ def show_opening(client: PackvaultClient, pack: str, opened: dict[str, Any]) -> 
         "verdict": result.verdict if not quote_problems else "mismatch", "problems": result.problems,
         "signed_quote": quote_problems or "holds", "warnings": result.warnings,
         "server_seed_hash": fairness["server_seed_hash"], "client_seed": fairness["client_seed"],
-        "saved_to": str(PROOF), "check it yourself": f".venv/bin/packvault verify-opening {PROOF} --quote {QUOTE}"})
+        "saved_to": str(PROOF), "check it yourself": f".venv/bin/packvault verify-opening {PROOF} --quote {QUOTE}",
+        "record_receipt": {"period": (opened.get("record_receipt") or {}).get("period"), "saved_to": str(RECEIPT),
+                           "check it against the public record": f".venv/bin/packvault verify-opening "
+                           f"{opened['opening_id']} --api {client.base_url} --receipt {RECEIPT}"}})
     vault = client.request("GET", "/api/v1/me/vault?limit=50")
     mine = {i["vault_item_id"]: i for i in vault["items"]}
     step("7. vault", {"item_count": vault["item_count"], "total_fmv": usd(vault["total_fmv"]),

@@ -4,9 +4,11 @@ server's keys) and shows that the verifier now answers `mismatch`, or that the a
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pydantic
@@ -16,7 +18,8 @@ from local.wallet import solders_keypair
 from packvault import store
 from packvault.catalog import item_definitions
 from packvault.catalog import views as catalog_views
-from packvault.core.errors import PackvaultError
+from packvault.core.errors import ErrorCode, PackvaultError
+from packvault.edge import admin
 from packvault.fairness import quote_signing, records
 from packvault.fairness.draw import DrawInputs, OddsTable, draw_opening
 from packvault.fairness.primitives import client_seed_v3
@@ -27,13 +30,14 @@ from packvault.sales.expiry import SweepReport
 from packvault_tools import client as api_client
 from packvault_tools.cli import main
 from packvault_tools.client import Keypair
-from tests.integration.test_fairness_v2 import env, open_it, public_proof, quote_and_pay  # noqa: F401
+from tests.integration import test_fairness_v2 as v2
 
-pytestmark = pytest.mark.usefixtures("env")
+env = v2.env  # the same pack (a finite chase item), settings, RPC and wallet as the v2 tests
+open_it, public_proof, quote_and_pay = v2.open_it, v2.public_proof, v2.quote_and_pay
 
 
 @pytest.fixture
-def signing(env, monkeypatch):  # noqa: F811
+def signing(env, monkeypatch):
     """The deployment signs its quotes (QUOTE_SIGNING_KEY), as production does."""
     settings, _, _ = env
     signed = settings.model_copy(update={"quote_signing_key": pydantic.SecretStr(secrets.token_hex(32))})
@@ -71,7 +75,7 @@ def verify(capsys, *arguments: str) -> dict:
     return json.loads(printed.out)
 
 
-def pay_with_memo(env, memo_of, body=None):  # noqa: F811
+def pay_with_memo(env, memo_of, body=None):
     """A quote paid by a transfer whose memo `memo_of(quote)` writes (the quote's own, a short one, none)."""
     settings, _, chain = env
     from packvault.edge import purchasing as purchase
@@ -99,7 +103,7 @@ def rewrite_fairness(opening_id: str, **changes) -> dict:
     return fairness
 
 
-def test_lever_4_confirm_and_sweep_draw_the_same_so_ignoring_a_confirm_gives_the_operator_no_choice(env):  # noqa: F811
+def test_lever_4_confirm_and_sweep_draw_the_same_so_ignoring_a_confirm_gives_the_operator_no_choice(env):
     """v2 mixed a confirm-time seed into the client seed, and the sweep opened a paid opening without it: by
     ignoring the buyer's confirm the operator chose between two draws. v3 drops the confirm seed: the buyer's confirm
     (with a seed) and the sweep (without) draw with the same client seed, canonical_json([signature, purchase seed])."""
@@ -123,7 +127,7 @@ def test_lever_4_confirm_and_sweep_draw_the_same_so_ignoring_a_confirm_gives_the
     assert any("not canonical_json([entropy, purchase seed])" in problem for problem in result.problems)
 
 
-def test_lever_4_the_seed_must_start_with_the_named_entropy_and_carry_the_committed_purchase_seed(env):  # noqa: F811
+def test_lever_4_the_seed_must_start_with_the_named_entropy_and_carry_the_committed_purchase_seed(env):
     keypair, quote, signature = quote_and_pay(env, {"client_seed": "mine"})
     open_it(env, keypair, quote, signature)
     rewrite_fairness(quote["opening_id"], client_seed=client_seed_v3("operator-made-value", "mine"))
@@ -134,7 +138,7 @@ def test_lever_4_the_seed_must_start_with_the_named_entropy_and_carry_the_commit
 
 
 def test_lever_5_the_public_proof_carries_the_signed_commitment_and_the_chain_holds_its_hash(
-        env, signing, api, capsys):  # noqa: F811
+        env, signing, api, capsys):
     """v2: only a buyer who kept the quote could hold the server to it. v3: the public proof carries the signed
     commitment and the payment's memo carries its hash, so anyone can check the proof against both, with no quote
     kept. The operator rewrites the opening after payment (a new server seed, the commitment re-signed with its own
@@ -165,7 +169,7 @@ def test_lever_5_the_public_proof_carries_the_signed_commitment_and_the_chain_ho
 
 
 def test_lever_5_a_payment_without_the_quote_hash_still_opens_but_the_proof_says_it_is_not_on_chain(
-        env, signing, api, capsys):  # noqa: F811
+        env, signing, api, capsys):
     settings, _, _ = env
     keypair, quote, signature = pay_with_memo(env, lambda q: f"packvault:{q['opening_id']}")
     opened = open_it(env, keypair, quote, signature)
@@ -184,7 +188,7 @@ def test_lever_5_a_payment_without_the_quote_hash_still_opens_but_the_proof_says
 
 
 def test_lever_5_a_commitment_signed_with_a_key_the_api_does_not_publish_is_a_mismatch(
-        env, signing, api, capsys, monkeypatch):  # noqa: F811
+        env, signing, api, capsys, monkeypatch):
     keypair, quote, signature = quote_and_pay(env)
     open_it(env, keypair, quote, signature)
     assert verify(capsys, quote["opening_id"], "--api", "http://api.test")["verdict"] == "incomplete"  # unsealed
@@ -196,7 +200,7 @@ def test_lever_5_a_commitment_signed_with_a_key_the_api_does_not_publish_is_a_mi
     assert "the commitment is signed with a key the API does not publish" in found["problems"]
 
 
-def test_lever_3_a_forged_round_claiming_an_item_gone_while_the_next_round_still_counts_it_is_a_mismatch(env):  # noqa: F811
+def test_lever_3_a_forged_round_claiming_an_item_gone_while_the_next_round_still_counts_it_is_a_mismatch(env):
     """The audit rewrote a proof: round 0 abandoned because the chase item had "0 available" (it had 40), round 1
     drawn from a stock that still counts 40. verify-opening only checked that `short` named drawn items. Now each
     short item must have been short as recorded and the next round counts at most the units the round saw left."""
@@ -215,3 +219,127 @@ def test_lever_3_a_forged_round_claiming_an_item_gone_while_the_next_round_still
     rewrite_fairness(quote["opening_id"], round=1, abandoned_rounds=[inconsistent], stock={"crown": 0})
     problems = check_proof(public_proof(quote["opening_id"])).problems
     assert "abandoned round 0: crown was not short as recorded" in problems
+
+
+def test_lever_8_the_buyers_signed_receipt_shows_a_back_dated_a_rewritten_or_a_dropped_opening(
+        env, signing, api, capsys, tmp_path):
+    """The audit back-dated an opening to an hour the sweep never seals (RECORD_NOT_SEALED forever), rewrote proofs
+    and leaves during the ~65 minutes before a seal, and deleted a leaf. Now the open answer hands the buyer a record
+    receipt (its leaf and hour, signed with the quote key); each of those contradicts it."""
+    from datetime import timedelta
+
+    from packvault.core.times import parse_iso
+    from packvault.fairness.proof import check_receipt
+
+    keypair, quote, signature = quote_and_pay(env)
+    opened = open_it(env, keypair, quote, signature)
+    receipt = opened["record_receipt"]
+    assert receipt["period"] == opened["opened_at"][:13] and receipt["key"] == quote["quote_key"]
+    assert check_receipt(public_proof(quote["opening_id"]), receipt, quote["quote_key"]) == []
+    saved = tmp_path / "opened.json"
+    saved.write_text(json.dumps(opened))
+    assert verify(capsys, quote["opening_id"], "--api", "http://api.test", "--receipt", str(saved))["verdict"] == \
+        "incomplete"  # everything agrees; its hour is not sealed yet
+
+    rewrite_fairness(quote["opening_id"], client_seed=client_seed_v3(signature, None))  # re-drawn, same inputs
+    assert check_receipt(public_proof(quote["opening_id"]), receipt) == []  # an identical rewrite changes nothing
+    rewrite_fairness(quote["opening_id"], stock={"crown": 1})  # a real rewrite before the seal
+    found = verify(capsys, quote["opening_id"], "--api", "http://api.test", "--receipt", str(saved))
+    assert found["verdict"] == "mismatch"
+    assert "the proof no longer hashes to the leaf on your receipt: it was changed after it was recorded" in found[
+        "problems"]
+
+    opening = store.get_opening(quote["opening_id"])  # back-dated by a day: an hour the sweep will never seal
+    earlier = (parse_iso(opening.opened_at) - timedelta(days=1)).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z")
+    opening.update(actions=[store.OpeningRecord.opened_at.set(earlier)])
+    found = verify(capsys, quote["opening_id"], "--api", "http://api.test", "--receipt", str(saved))
+    assert found["verdict"] == "mismatch"
+    assert any(problem.startswith(f"your receipt puts this opening in the record of {receipt['period']}")
+               for problem in found["problems"])
+
+    forged = {**receipt, "leaf": "0" * 64}  # nor can a buyer forge a receipt
+    assert "the receipt's signature does not verify with its key" in check_receipt(public_proof(quote["opening_id"]),
+                                                                                   forged)
+
+
+def test_lever_8_a_receipt_whose_hour_was_sealed_without_its_leaf_is_a_mismatch(env, signing, api, capsys,
+                                                                                 tmp_path):
+    from datetime import timedelta
+
+    keypair, quote, signature = quote_and_pay(env)
+    opened = open_it(env, keypair, quote, signature)
+    (tmp_path / "opened.json").write_text(json.dumps(opened))
+    opening = store.get_opening(quote["opening_id"])
+    store.record_leaf_row(opening.opening_id, opening.opened_at, "", opening.pack_id).delete()  # the operator
+    assert records.seal_due(datetime.now(UTC) + timedelta(hours=2)) >= 1
+    found = verify(capsys, quote["opening_id"], "--api", "http://api.test", "--receipt", str(tmp_path / "opened.json"))
+    assert found["verdict"] == "mismatch"
+    assert any("without this opening's leaf" in problem for problem in found["problems"])
+
+
+def without_crowns(total: int = 0) -> list:
+    """The operator's cut: the chase item's total lowered to `total`."""
+    tiers = copy.deepcopy(v2.CHASE["tiers"])
+    tiers[1]["items"][0]["stock"] = total
+    return tiers
+
+
+def crown_row() -> store.PackItemRecord:
+    return store.get_pack_item("chase-v2", "crown")
+
+
+def test_lever_2_a_catalog_cut_of_committed_stock_waits_until_the_open_quotes_end(env):
+    """FAIRNESS.md 5 promised that taking the chase card away after you paid does not remove it from your draw; the
+    audit showed a cut did (round 0 abandoned, round 1 drawn without it). Now the loader refuses to withdraw stock
+    while any open quote committed to it, and takes it as soon as they have ended."""
+    keypair, quote, signature = quote_and_pay(env)
+    _, unpaid, _ = quote_and_pay(env)
+    assert store.open_commitments("chase-v2") == 2
+    before = store.get_pack("chase-v2").definition_hash
+    with pytest.raises(PackvaultError) as refused:
+        admin.patch_pack(v2.ADMIN, "chase-v2", {"tiers": without_crowns()}, "cut-1")
+    assert refused.value.code == ErrorCode.CATALOG_CONFLICT and refused.value.status == 409
+    assert "crown 40 -> 0" in refused.value.details["problems"][0]
+    assert store.get_pack("chase-v2").definition_hash == before  # nothing was changed
+    assert (int(crown_row().stock_total), int(crown_row().stock_available)) == (40, 40)
+
+    opened = open_it(env, keypair, quote, signature)["fairness"]
+    assert opened["round"] == 0 and opened["abandoned_rounds"] == []  # drawn from what its quote committed to
+    assert store.expire_opening(store.get_opening(unpaid["opening_id"]), None, "test")
+    assert store.open_commitments("chase-v2") == 0
+    drawn = 40 - int(crown_row().stock_available)  # a total never goes below what was drawn: cut what is left
+    admin.patch_pack(v2.ADMIN, "chase-v2", {"tiers": without_crowns(drawn)}, "cut-2")  # nothing open committed
+    assert (int(crown_row().stock_total), int(crown_row().stock_available)) == (drawn, 0)
+
+
+def test_lever_2_quotes_racing_a_cut_never_hold_a_commitment_the_cut_took_away(env):
+    """Purchases and a cut at the same moment: either the cut is refused, or every quote still open committed to
+    the new total. The count of open commitments is exactly the QUOTED openings that committed stock."""
+    settings, _, _ = env
+    roomy = settings.model_copy(update={"max_open_quotes": 50})
+    from packvault.edge import purchasing as purchase
+
+    def buy(_: int) -> str:
+        try:
+            return purchase.purchase(roomy, Keypair.generate().public_key, "chase-v2", {}, None)[1]["opening_id"]
+        except PackvaultError as refused:
+            return str(refused.code)
+
+    def cut() -> str:
+        try:
+            admin.patch_pack(v2.ADMIN, "chase-v2", {"tiers": without_crowns()}, "racing-cut")
+            return "cut"
+        except PackvaultError as refused:
+            return str(refused.code)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        bought = [pool.submit(buy, n) for n in range(12)]
+        cutting = pool.submit(cut)
+        outcomes = [future.result() for future in bought] + [cutting.result()]
+    openings = [store.get_opening(o) for o in outcomes if len(o) == 36]
+    total = int(crown_row().stock_total)
+    assert all(int(o.stock_committed["crown"]) <= total for o in openings if o.status == "QUOTED"), (outcomes, total)
+    assert store.open_commitments("chase-v2") == sum(1 for o in openings if o.status == "QUOTED")
+    assert outcomes[-1] == "cut" or outcomes[-1] == "CATALOG_CONFLICT", outcomes[-1]
+    assert set(outcomes[:-1]) <= {o.opening_id for o in openings} | {"BUSY_RETRY"}

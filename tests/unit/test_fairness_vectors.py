@@ -232,7 +232,7 @@ def test_bundle_unit_vectors_recompute_and_a_moved_unit_is_refused(vector):
     assert check_proof(moved).verdict == "mismatch"  # another unit's place: wrong id and wrong seed hash
 
 
-V3 = json.loads(re.search(r"### 13\.6 Version 3 test vectors.*?```json\n(.*?)\n```", DOC, re.S).group(1))
+V3 = json.loads(re.search(r"### 13\.8 Version 3 test vectors.*?```json\n(.*?)\n```", DOC, re.S).group(1))
 
 
 def spec_client_seed_v3(entropy: str, purchase_seed: str | None) -> str:
@@ -306,3 +306,24 @@ def test_v3_opening_vectors_and_a_changed_seed_or_commitment_is_refused(vector):
     assert check_proof(v2_seed).verdict == "mismatch"
     resigned = {**proof, "commitment": {**signed, "commitment": {**signed["commitment"], "client_seed": "other"}}}
     assert "the commitment does not hash to its quote_hash" in check_proof(resigned).problems
+
+
+def test_v3_record_receipt_vector_by_the_text_and_by_the_code():
+    import base58
+    from nacl.signing import VerifyKey
+
+    from packvault.fairness.proof import check_receipt
+
+    receipt, opening = V3["record_receipt"], V3["openings_v3"][0]
+    hashed = {k: v for k, v in opening.items() if k not in {"name", "odds_table", "item_definitions", "delivered",
+                                                             "inclusion", "opened_at", "pack_id", "commitment"}}
+    proof_hash = hashlib.sha256(spec_canonical(hashed)).hexdigest()  # section 9, the commitment left out (13.3)
+    leaf = hashlib.sha256(spec_canonical({"opening_id": opening["opening_id"], "pack_id": opening["pack_id"],
+                                          "opened_at": opening["opened_at"], "proof_hash": proof_hash})).hexdigest()
+    assert receipt["leaf"] == leaf and receipt["period"] == opening["opened_at"][:13]
+    document = {k: v for k, v in receipt.items() if k not in {"signature", "key"}}
+    VerifyKey(base58.b58decode(receipt["key"])).verify(spec_canonical(document), base58.b58decode(receipt["signature"]))
+    assert receipt["key"] == V3["signed_commitment"]["quote_key"]
+    proof = {k: v for k, v in opening.items() if k != "name"}
+    assert check_receipt(proof, receipt, receipt["key"]) == []
+    assert check_receipt({**proof, "opened_at": "2026-12-04T10:01:00.000Z"}, receipt) != []  # moved an hour back

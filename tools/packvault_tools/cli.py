@@ -83,8 +83,10 @@ def _verify_opening(args: argparse.Namespace) -> int:
     verdict, problems = result.verdict, list(result.problems)
     extra = _check_quote(args, proof) if args.quote else []
     extra += _check_vault(args.vault, proof) if getattr(args, "vault", None) else []
+    receipt = _receipt_from_file(args.receipt) if getattr(args, "receipt", None) else None
+    extra += _check_receipt(args, proof, receipt) if receipt is not None else []
     extra += _check_record(args, proof) if args.api and proof.get("inclusion") else []
-    unrecorded = _check_missing_leaf(args, proof) if args.api and not proof.get("inclusion") else None
+    unrecorded = _check_missing_leaf(args, proof, receipt) if args.api and not proof.get("inclusion") else None
     extra += [unrecorded] if unrecorded and unrecorded != "unsealed" else []
     extra += _check_stock_chain(args, proof) if args.api and proof.get("stock_committed") is not None else []
     extra += _check_commitment_key(args, proof) if args.api and proof.get("commitment") else []
@@ -132,14 +134,15 @@ def _check_stock_chain(args: argparse.Namespace, proof: dict) -> list[str]:
     return problems
 
 
-def _check_missing_leaf(args: argparse.Namespace, proof: dict) -> str | None:
+def _check_missing_leaf(args: argparse.Namespace, proof: dict, receipt: dict | None = None) -> str | None:
     """A version 2 proof without `inclusion`: its hour unsealed ("unsealed": the verdict is incomplete), or sealed
-    without its leaf (a problem: the opening was left out of, or moved from, the public record). FAIRNESS.md 9."""
+    without its leaf (a problem: the opening was left out of, or moved from, the public record). FAIRNESS.md 9. The
+    hour is the one the buyer's record receipt names, when given (a back-dated proof names another)."""
     from packvault_tools.client import ApiError, PackvaultClient
 
     if int(proof.get("version") or 1) < 2 or not proof.get("opened_at"):
         return None
-    period = str(proof["opened_at"])[:13]
+    period = str(receipt["period"]) if receipt and receipt.get("period") else str(proof["opened_at"])[:13]
     try:
         published = PackvaultClient(args.api).request("GET", f"/api/v1/fairness/records/{period}")
     except ApiError as exc:
@@ -181,6 +184,26 @@ def _check_quote(args: argparse.Namespace, proof: dict) -> list[str]:
     # answer carries no rail, and its payment id (pi_..., a payment URL) is not a transaction to look for.
     if getattr(args, "solana_rpc", None) and quote.get("quote_hash") and quote.get("rail") == "solana":
         problems += _check_payment_memo(args.solana_rpc, proof, quote["quote_hash"])
+    return problems
+
+
+def _receipt_from_file(path: str) -> dict:
+    """--receipt FILE: the record receipt the open answer carried (the whole open answer will do)."""
+    with open(path, encoding="utf-8") as file:
+        document = json.load(file)
+    return document.get("record_receipt") or document
+
+
+def _check_receipt(args: argparse.Namespace, proof: dict, receipt: dict) -> list[str]:
+    from packvault.fairness.proof import check_receipt
+    from packvault_tools.client import PackvaultClient
+
+    published = PackvaultClient(args.api).request("GET", "/api/v1/fairness/quote-key")["public_key"] \
+        if args.api else None
+    problems = check_receipt(proof, receipt, published)
+    inclusion = proof.get("inclusion")
+    if inclusion and inclusion.get("leaf") != receipt.get("leaf"):
+        problems.append("the record holds another leaf for this opening than the one on your receipt")
     return problems
 
 
@@ -490,6 +513,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(exit 0 match, 1 mismatch, 2 incomplete)")
     verify.add_argument("--quote", help="the purchase answer you saved (JSON): its signature is checked and the "
                         "proof must open exactly what it committed to")
+    verify.add_argument("--receipt", help="the open answer you saved (or its record_receipt, JSON): the proof must "
+                        "still hash to the receipt's leaf, in the receipt's hour, signed by the published key "
+                        "(docs/FAIRNESS.md 13.5)")
     verify.add_argument("--vault", help="your vault as GET /api/v1/me/vault answered it (JSON): each item the proof "
                         "records must be there, exactly the definition it delivered")
     verify.set_defaults(run=_verify_opening)

@@ -446,6 +446,18 @@ class ConfirmRequest(BaseModel):
     client_seed: str | None = Field(None, max_length=128)
 
 
+class RecordReceipt(Open):
+    type: str = Field(description="packvault-record-receipt")
+    opening_id: str = Uuid
+    pack_id: str
+    opened_at: str
+    period: str = Field(description="The UTC hour of the public record the leaf must be sealed in (2026-12-05T10).")
+    leaf: str = Field(description="hex sha256 of the leaf (docs/FAIRNESS.md 9)")
+    signature: str | None = Field(description="Ed25519 over the canonical JSON of the other fields, base58; null "
+                                  "where the deployment has no quote-signing key")
+    key: str | None = Field(description="the quote key (GET /api/v1/fairness/quote-key), base58")
+
+
 class Opened(Open):
     opening_id: str = Uuid
     pack_id: str
@@ -455,7 +467,11 @@ class Opened(Open):
     fairness: dict[str, Any] | None
     payment: dict[str, Any] | None = None
     bundle: dict[str, Any] | None = Field(None, description="A bundle's lead: {bundle_id, quantity, openings: "
-                                          "[{opening_id, unit_index, opened_at, items, fairness}]}, every unit.")
+                                          "[{opening_id, unit_index, opened_at, items, fairness, record_receipt}]}, "
+                                          "every unit.")
+    record_receipt: RecordReceipt | None = Field(None, description="Keep it: the leaf and hour this opening must "
+                                                 "appear under in the public record, signed with the quote key "
+                                                 "(docs/FAIRNESS.md 13.5; `packvault verify-opening --receipt`).")
 
 
 class Pending(Open):

@@ -8,8 +8,10 @@ the hot path).
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -18,6 +20,7 @@ from typing import Any
 from packvault import store
 from packvault.catalog import item_definitions
 from packvault.core import money
+from packvault.core.times import iso_millis
 from packvault.fairness import stock_chain
 from packvault.fairness.odds import PPM, probability_to_ppm
 from packvault.fairness.primitives import canonical_hash, canonical_json
@@ -488,12 +491,51 @@ def load_pack(pack: PackDefinition, based_on: str | None = None) -> LoadResult:
         return LoadResult(pack.pack_id, "unchanged", int(existing.odds_version))
     if based_on is not None and (existing is None or existing.definition_hash != based_on):
         raise CatalogError([f"pack {pack.pack_id} changed while this edit was made; nothing was changed"])
+    current_items = {row.item_id: row for row in store.pack_items(pack.pack_id, consistent=True)} \
+        if existing is not None else {}
+    withdrawn = _withdrawn(pack, current_items)
+    if not withdrawn:
+        return _write_pack_definition(pack, existing, definition_hash, current_items)
+    token = secrets.token_hex(8)
+    until = iso_millis(datetime.now(UTC) + timedelta(seconds=COMMITMENTS_LOCK_SECONDS))
+    if not store.lock_commitments(pack.pack_id, token, until):
+        raise CatalogError([f"pack {pack.pack_id}: {store.open_commitments(pack.pack_id)} open quote(s) committed to "
+                            f"its stock, and this change withdraws {', '.join(withdrawn)}; a quote's committed units "
+                            "cannot be taken away before it ends (docs/FAIRNESS.md 13.6). Load it again once they have "
+                            "opened or expired. Nothing was changed."])
+    try:
+        return _write_pack_definition(pack, existing, definition_hash, current_items)
+    finally:
+        store.unlock_commitments(pack.pack_id, token)
+
+
+COMMITMENTS_LOCK_SECONDS = 60  # a cut in progress holds new quotes of its pack off at most this long (if it dies)
+
+
+def _withdrawn(pack: PackDefinition, current: dict[str, store.PackItemRecord]) -> list[str]:
+    """What this definition takes away from what quotes commit to: an item's finite total lowered, an unlimited item
+    made finite, an item removed ("crown 40 -> 0")."""
+    new = {item.item_id: item for item in pack.items}
+    found = []
+    for item_id, row in current.items():
+        if row.retired:
+            continue
+        old = None if row.stock_total is None else int(row.stock_total)
+        if item_id not in new:
+            found.append(f"{item_id} (removed)")
+        elif new[item_id].stock is not None and (old is None or new[item_id].stock < old):
+            found.append(f"{item_id} {'unlimited' if old is None else old} -> {new[item_id].stock}")
+    return found
+
+
+def _write_pack_definition(pack: PackDefinition, existing: store.PackRecord | None, definition_hash: str,
+                           current_items: dict[str, store.PackItemRecord]) -> LoadResult:
     odds_hash = pack.odds_hash()
     odds_version = _odds_version_for(pack, existing, odds_hash)
     definitions = item_definitions.document(list(pack.items))
     items_hash = item_definitions.items_hash(definitions)
     store.put_item_definitions(pack.pack_id, items_hash, canonical_json(definitions))
-    _load_items(pack, existing is not None)
+    _load_items(pack, current_items)
     now = store.utc_now_iso()
     record = store.PackRecord(
         pk=store.pack_pk(pack.pack_id), sk=store.PACK_SORT_KEY, gsi1sk=pack.pack_id, pack_id=pack.pack_id,
@@ -573,8 +615,8 @@ def _odds_version_for(pack: PackDefinition, existing: store.PackRecord | None, o
     return version
 
 
-def _load_items(pack: PackDefinition, pack_exists: bool) -> None:
-    existing = {row.item_id: row for row in store.pack_items(pack.pack_id, consistent=True)} if pack_exists else {}
+def _load_items(pack: PackDefinition, current: dict[str, store.PackItemRecord]) -> None:
+    existing = dict(current)
     for item in pack.items:
         record = store.PackItemRecord(
             pk=store.pack_pk(pack.pack_id), sk=f"{store.ITEM_PREFIX}{item.item_id}", pack_id=pack.pack_id,

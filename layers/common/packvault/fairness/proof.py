@@ -271,6 +271,34 @@ def check_vault(proof: dict[str, Any], vault_items: list[dict[str, Any]]) -> lis
     return problems
 
 
+def check_receipt(proof: dict[str, Any], receipt: dict[str, Any], published_key: str | None = None) -> list[str]:
+    """The public proof against the record receipt the buyer was handed at open (FAIRNESS.md 13.5): the receipt is
+    signed by the quote key (the published one, when given), names this opening, and the proof still hashes to the
+    receipt's leaf in the receipt's hour."""
+    from packvault.fairness.quote_signing import verify
+    from packvault.fairness.records import RECEIPT_TYPE, leaf, proof_hash
+
+    document = {key: value for key, value in receipt.items() if key not in {"signature", "key"}}
+    problems = []
+    if document.get("type") != RECEIPT_TYPE or document.get("opening_id") != proof.get("opening_id"):
+        return ["the receipt is not a record receipt of this opening"]
+    if not receipt.get("signature") or not receipt.get("key"):
+        problems.append("the receipt is not signed")
+    elif not verify(document, receipt["signature"], receipt["key"]):
+        problems.append("the receipt's signature does not verify with its key")
+    elif published_key is not None and receipt["key"] != published_key:
+        problems.append("the receipt was signed with another key than the one the API publishes")
+    opened_at = proof.get("opened_at")
+    if not opened_at or not proof.get("pack_id"):
+        return [*problems, "the proof carries no opened_at and pack_id: check the public proof (--api)"]
+    if str(opened_at)[:13] != document.get("period"):
+        problems.append(f"your receipt puts this opening in the record of {document.get('period')}; the proof now says "
+                        f"{str(opened_at)[:13]}: it was moved")
+    if leaf(proof["opening_id"], proof["pack_id"], opened_at, proof_hash(proof)) != document.get("leaf"):
+        problems.append("the proof no longer hashes to the leaf on your receipt: it was changed after it was recorded")
+    return problems
+
+
 def _committed_unit(proof: dict[str, Any], committed: dict[str, Any]) -> dict[str, Any]:
     """A bundle unit's entry in its quote's commitment ({opening_id, server_seed_hash}); {} for a single pack."""
     index = (proof.get("bundle") or {}).get("index")

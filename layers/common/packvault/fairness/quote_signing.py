@@ -50,11 +50,20 @@ def quote_hash(document: dict[str, Any]) -> str:
 def signed(document: dict[str, Any]) -> dict[str, Any]:
     """{commitment, quote_hash, quote_signature?, quote_key?} for a quote's answer."""
     answer: dict[str, Any] = {"commitment": document, "quote_hash": quote_hash(document)}
-    key = _signing_key()
-    if key is not None:
-        answer |= {"quote_signature": base58.b58encode(key.sign(canonical_json(document)).signature).decode(),
-                   "quote_key": base58.b58encode(bytes(key.verify_key)).decode()}
+    signature = sign(document)
+    if signature is not None:
+        answer |= {"quote_signature": signature["signature"], "quote_key": signature["key"]}
     return answer
+
+
+def sign(document: dict[str, Any]) -> dict[str, str] | None:
+    """{signature, key}: the quote key's Ed25519 signature of canonical_json(document), base58; None without a key.
+    Quotes and record receipts (FAIRNESS.md 13.5) are signed with it."""
+    key = _signing_key()
+    if key is None:
+        return None
+    return {"signature": base58.b58encode(key.sign(canonical_json(document)).signature).decode(),
+            "key": base58.b58encode(bytes(key.verify_key)).decode()}
 
 
 def public_key() -> dict[str, Any]:

@@ -42,6 +42,24 @@ def leaf(opening_id: str, pack_id: str, opened_at: str, proof_digest: str) -> st
                            "proof_hash": proof_digest})
 
 
+RECEIPT_TYPE = "packvault-record-receipt"
+
+
+def record_receipt(opening: store.OpeningRecord) -> dict[str, Any] | None:
+    """What the buyer is handed at open (FAIRNESS.md 13.5): its leaf and the hour it must be sealed in, signed with the
+    quote key. A leaf left out of that hour, an opening moved to another hour, or a proof rewritten after it was
+    recorded then contradicts a document the buyer holds. None for an opening not in the public record."""
+    fairness = opening.fairness or {}
+    if not opening.opened_at or int(fairness.get("version") or 1) < 2:
+        return None
+    document = {"type": RECEIPT_TYPE, "opening_id": opening.opening_id, "pack_id": opening.pack_id,
+                "opened_at": opening.opened_at, "period": store.record_period(opening.opened_at),
+                "leaf": leaf(opening.opening_id, opening.pack_id, opening.opened_at, proof_hash(fairness))}
+    from packvault.fairness.quote_signing import sign
+
+    return {**document, **(sign(document) or {"signature": None, "key": None})}
+
+
 def leaf_row(opening: store.OpeningRecord, fairness: dict[str, Any], opened_at: str,
              drawn: list[DrawnItem] | None = None, revealed: list[dict[str, Any]] | None = None,
              ) -> store.RecordLeafRecord:

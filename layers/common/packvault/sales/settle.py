@@ -47,12 +47,14 @@ def receipt(opening: store.OpeningRecord, units: list[store.OpeningRecord] | Non
         answer["bundle"] = {"bundle_id": opening.opening_id, "quantity": store.units_of(opening),
                             "openings": [_unit_receipt(unit) for unit in [opening, *units]]}
     answer |= products.view_fields(opening, "receipt")
+    if opening.product == "pack" and (recorded := records.record_receipt(opening)) is not None:
+        answer["record_receipt"] = recorded  # keep it: the public record must agree with it (FAIRNESS.md 13.5)
     return answer
 
 
 def _unit_receipt(unit: store.OpeningRecord) -> dict[str, Any]:
     return {"opening_id": unit.opening_id, "unit_index": int(unit.unit_index or 0), "opened_at": unit.opened_at,
-            "items": unit.items or [], "fairness": unit.fairness}
+            "items": unit.items or [], "fairness": unit.fairness, "record_receipt": records.record_receipt(unit)}
 
 
 def open_paid(opening: store.OpeningRecord, settlement: Settlement, client_seed: str | None = None,

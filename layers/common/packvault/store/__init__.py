@@ -85,6 +85,7 @@ from packvault.store.catalog import (  # noqa: F401
     PackItemRecord,
     PackRecord,
     bundle_pk,
+    count_commitments,
     get_bundle,
     get_pack,
     get_pack_item,
@@ -92,7 +93,9 @@ from packvault.store.catalog import (  # noqa: F401
     latest_odds_version,
     list_bundles,
     list_packs,
+    lock_commitments,
     odds_table,
+    open_commitments,
     pack_items,
     pack_items_by_id,
     pack_pk,
@@ -103,6 +106,7 @@ from packvault.store.catalog import (  # noqa: F401
     put_pack_item,
     retire_pack_item,
     stock_chain,
+    unlock_commitments,
 )
 from packvault.store.entitlements import (  # noqa: F401
     HOLDING_SHARD,

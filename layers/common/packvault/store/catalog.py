@@ -25,6 +25,7 @@ from packvault.store.table import (
     Row,
     TableMeta,
     connection,
+    is_condition_failure,
     new_event,
     register,
     utc_now_iso,
@@ -402,7 +403,77 @@ def stock_chain(pack_id: str) -> list[dict[str, Any]]:
     return [row.as_link() for row in rows]
 
 
-register(PackRecord, PackItemRecord, OddsVersionRecord, ItemDefinitionsRecord, StockChainRecord)
+class QuoteCommitmentsRecord(Row):
+    """How many units of open quotes (QUOTED openings) committed to a pack's finite stock (FAIRNESS.md 13.6), and
+    the short lock a catalog load takes before it withdraws stock: while any are open the cut is refused, and no
+    quote committing the old totals can start while the cut is being written."""
+
+    class Meta(TableMeta):
+        pass
+
+    open_quotes = NumberAttribute(null=True)
+    lock_until = UnicodeAttribute(null=True)  # ISO time; a lock left by a load that died lapses by itself
+    locked_by = UnicodeAttribute(null=True)
+
+
+QUOTE_COMMITMENTS_SORT_KEY = "QUOTE_COMMITMENTS"
+
+
+def _commitments_row(pack_id: str) -> QuoteCommitmentsRecord:
+    return QuoteCommitmentsRecord(pk=pack_pk(pack_id), sk=QUOTE_COMMITMENTS_SORT_KEY)
+
+
+def count_commitments(transaction: TransactWrite, pack_id: str, units: int, now: str | None = None,
+                      mind_lock: bool = True) -> None:
+    """In a reservation (`units` > 0: refused while a catalog load holds the lock; `now` the reservation's time; a
+    paid quote reserved again does not mind it) or wherever an open quote ends (`units` < 0)."""
+    row = _commitments_row(pack_id)
+    if units > 0 and not mind_lock:
+        condition = None
+    elif units > 0:
+        condition = QuoteCommitmentsRecord.lock_until.does_not_exist() | (
+            QuoteCommitmentsRecord.lock_until < (now or utc_now_iso()))
+    else:
+        condition = QuoteCommitmentsRecord.open_quotes >= -units
+    transaction.update(row, actions=[QuoteCommitmentsRecord.open_quotes.add(units)], condition=condition)
+
+
+def open_commitments(pack_id: str) -> int:
+    try:
+        row = QuoteCommitmentsRecord.get(pack_pk(pack_id), QUOTE_COMMITMENTS_SORT_KEY, consistent_read=True)
+    except QuoteCommitmentsRecord.DoesNotExist:
+        return 0
+    return int(row.open_quotes or 0)
+
+
+def lock_commitments(pack_id: str, token: str, until: str) -> bool:
+    """Take the pack's commitments lock until `until`, only while no open quote committed to its stock. False if one
+    is open (or another load holds the lock)."""
+    now = utc_now_iso()
+    row = _commitments_row(pack_id)
+    try:
+        row.update(actions=[QuoteCommitmentsRecord.lock_until.set(until), QuoteCommitmentsRecord.locked_by.set(token)],
+                   condition=(QuoteCommitmentsRecord.open_quotes.does_not_exist()
+                              | (QuoteCommitmentsRecord.open_quotes == 0))
+                   & (QuoteCommitmentsRecord.lock_until.does_not_exist() | (QuoteCommitmentsRecord.lock_until < now)))
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            return False
+        raise
+    return True
+
+
+def unlock_commitments(pack_id: str, token: str) -> None:
+    try:
+        _commitments_row(pack_id).update(actions=[QuoteCommitmentsRecord.lock_until.remove(),
+                                                  QuoteCommitmentsRecord.locked_by.remove()],
+                                         condition=QuoteCommitmentsRecord.locked_by == token)
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise  # a lock that lapsed and was taken by another load is theirs to release
+
+
+register(PackRecord, PackItemRecord, OddsVersionRecord, ItemDefinitionsRecord, StockChainRecord, QuoteCommitmentsRecord)
 
 
 BUNDLES_LIST_KEY = "BUNDLES"

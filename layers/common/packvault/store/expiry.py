@@ -6,6 +6,7 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from packvault.store import supply
+from packvault.store.catalog import count_commitments
 from packvault.store.openings import (
     OpeningRecord,
     release_reservation,
@@ -112,6 +113,8 @@ def re_reserve(opening: OpeningRecord, shard: int | None = None) -> bool:
                 counter = WalletPackCountRecord(pk=wallet_pk(opening.wallet), sk=f"PACKCOUNT#{opening.pack_id}")
                 transaction.update(counter, actions=[WalletPackCountRecord.count.add(units_of(opening))])
             count_quote(transaction, opening.wallet, units_of(opening))  # QUOTED again: counted until it opens
+            if opening.commitment_counted:  # a paid quote is never refused for a catalog load's lock
+                count_commitments(transaction, opening.pack_id, units_of(opening), mind_lock=False)
             transaction.save(event, condition=EventRecord.pk.does_not_exist())
     except TransactWriteError:
         return False

@@ -22,6 +22,7 @@ from packvault.store.catalog import (
     PACK_SORT_KEY,
     PackItemRecord,
     PackRecord,
+    count_commitments,
     pack_pk,
 )
 from packvault.store.ledger import Entry, platform_account, post, wallet_account
@@ -111,6 +112,7 @@ class OpeningRecord(Row):
     stock_committed = JSONAttribute(null=True)  # {item_id: total} at quote time (fairness v2); None: v1
     items_hash = UnicodeAttribute(null=True)  # the item definitions version the quote committed to (v2)
     fairness_version = NumberAttribute(null=True)  # 3 from FAIRNESS.md 13 on; None: 2 if stock_committed, else 1
+    commitment_counted = BooleanAttribute(null=True)  # counted among its pack's open stock commitments while QUOTED
     odds_version = NumberAttribute()
     odds_hash = UnicodeAttribute()
     limited_supply = BooleanAttribute(default=False)
@@ -242,6 +244,9 @@ def reserve_quote(opening: OpeningRecord, pack: PackRecord | None, max_open_quot
                 else:
                     unchanged = (PackRecord.definition_hash == pack.definition_hash) & (PackRecord.status == "ACTIVE")
                     transaction.condition_check(PackRecord, pack.pk, pack.sk, condition=unchanged)
+            if opening.product == "pack" and opening.stock_committed:  # a catalog cut waits for it (13.6)
+                opening.commitment_counted = True
+                count_commitments(transaction, opening.pack_id, units_of(opening), opening.created_at)
             transaction.save(opening, condition=OpeningRecord.pk.does_not_exist())
             transaction.save(event, condition=EventRecord.pk.does_not_exist())
             count_quote(transaction, opening.wallet, units_of(opening), max_open_quotes)
@@ -335,6 +340,8 @@ def open_opening(opening: OpeningRecord, changes: dict[str, Any], settlement: Se
             transaction.update(total, actions=[VaultTotalRecord.item_count.add(len(vault_items)),
                                                VaultTotalRecord.fmv_micros.add(fmv_micros)])
             count_quote(transaction, opening.wallet, -units)
+            if opening.commitment_counted:
+                count_commitments(transaction, opening.pack_id, -units)
             mark_processed(transaction, marker)
             transaction.save(event, condition=EventRecord.pk.does_not_exist())
             if record_leaf is not None:  # the public record's leaf (fairness v2), with the opening it records
@@ -387,6 +394,8 @@ def release_reservation(transaction: TransactWrite, opening: OpeningRecord) -> N
         transaction.update(counter, actions=[WalletPackCountRecord.count.add(-units)],
                            condition=WalletPackCountRecord.count >= units)
     count_quote(transaction, opening.wallet, -units)
+    if opening.commitment_counted:
+        count_commitments(transaction, opening.pack_id, -units)
 
 
 register(OpeningRecord)
