@@ -95,11 +95,17 @@ def _kb(action: dict[str, Any]) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=30)
-    count = parser.parse_args().count
+    parser.add_argument("--finite-stock", action="store_true",
+                        help="give one item finite stock: the quote commits it and is counted (FAIRNESS.md 13.6)")
+    arguments = parser.parse_args()
+    count = arguments.count
+    catalog = json.loads(json.dumps(CATALOG))
+    if arguments.finite_stock:
+        catalog["packs"][0]["tiers"][0]["items"][0]["stock"] = 1_000_000
     with dynamodb.DynamoDBLocal() as database:
         node = LocalSolanaServer(0).start()
         settings = fresh_settings(database, SOLANA_RPC_URLS=node.url, MAX_OPEN_QUOTES="100")
-        load_catalog(parse_catalog(CATALOG))
+        load_catalog(parse_catalog(catalog))
         wallet, rpc = RpcWallet(node.url), SolanaRpc([node.url])
         buyers = []
         for _ in range(count):
@@ -129,7 +135,8 @@ def main() -> None:
                            + per_sale["lambda_requests"] * PRICES["lambda_per_million_requests"] / 1e6)
     api_cost = sales * per_sale["api_requests"] * PRICES["http_api_per_million_requests"] / 1e6
     print(f"assumed prices (USD): {json.dumps(PRICES)}")
-    print(f"per sale (mean of {count}; a limited 5-card pack paid in SOL): {per_sale['wru']:.1f} WRU, "
+    stock = ", one item with finite stock" if arguments.finite_stock else ""
+    print(f"per sale (mean of {count}; a limited 5-card pack{stock}, paid in SOL): {per_sale['wru']:.1f} WRU, "
           f"{per_sale['rru']:.1f} RRU, {per_sale['gb_seconds'] * 1000:.1f} ms x GB of Lambda "
           "(handlers' wall time here, warm; an authorizer call is ~1 ms more), 2 API requests, 4 invocations")
     print("cost of 1,000 sales:")
