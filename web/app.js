@@ -5,7 +5,7 @@
 
 import { connect, discoverWallets, signMessage, signTransaction } from './wallet.js'
 import { base58Encode, firstSignature, rpc, toBase64, tokenTransferTransaction, transferRequest, transferTransaction } from './solana.js'
-import { canonicalJson, checkVault, clientSeedParts, hexToBytes, randomBelow, rootFromPath, sha256Hex, unitOpeningId, verifyProof, verifySignature } from './fairness.js'
+import { canonicalJson, checkReceipt, checkVault, clientSeedParts, hexToBytes, randomBelow, rootFromPath, sha256Hex, unitOpeningId, verifyProof, verifySignature } from './fairness.js'
 import { createPasskey, passkeysAvailable, usePasskey } from './passkeys.js'
 import { oddsChart } from './charts.js'
 
@@ -497,7 +497,8 @@ async function showOpening (openingId) {
     : state.token ? await api('GET', `/api/v1/packs/openings/${encodeURIComponent(openingId)}`)
       : await publicOpening(openingId, live)
   if (!live()) return
-  const units = opened.bundle ? opened.bundle.openings : [{ opening_id: openingId, items: opened.items || [] }]
+  const units = opened.bundle ? opened.bundle.openings : [{ opening_id: openingId, items: opened.items || [], record_receipt: opened.record_receipt }]
+  for (const unit of units) keepReceipt(unit.record_receipt || (unit.opening_id === openingId ? opened.record_receipt : null))
   main.innerHTML = `<h1>${units.length > 1 ? `Your ${units.length} packs` : 'Your pack'}</h1><p class="muted">Opening <span class="mono">${escape(openingId)}</span> · ${escape(opened.status)}</p>
     ${units.map((unit, n) => `${units.length > 1 ? `<h2 id="unit-${n}">Pack ${n + 1} of ${units.length}</h2>` : ''}
       <ul class="reveal" id="reveal-${n}" aria-live="polite"${units.length > 1 ? ` aria-labelledby="unit-${n}"` : ''}></ul>`).join('')}
@@ -513,6 +514,16 @@ async function showOpening (openingId) {
       if (!reducedMotion()) await sleep(450)
     }
   }
+}
+
+// docs/FAIRNESS.md 13.5: the record receipt each opening handed this browser, kept here to hold the public record to.
+function keepReceipt (receipt) {
+  if (!receipt || !receipt.opening_id) return
+  try { localStorage.setItem(`packvault.receipt.${receipt.opening_id}`, JSON.stringify(receipt)) } catch { /* storage full or off */ }
+}
+
+function keptReceipt (openingId) {
+  try { return JSON.parse(localStorage.getItem(`packvault.receipt.${openingId}`) || 'null') } catch { return null }
 }
 
 async function verifyAll (openingIds, target) {
@@ -552,6 +563,20 @@ async function verifyInto (openingId, target, wordId = 'verdict-word') {
       if (record.root !== proof.inclusion.root) result.problems.push('the hour\'s published root is not the one in the proof')
       result.verdict = result.problems.length ? 'mismatch' : result.verdict
     }
+    const receipt = keptReceipt(proof.opening_id)
+    if (receipt) {  // the receipt this browser was handed when it opened: the record must still agree with it
+      const { public_key: publishedKey } = await api('GET', '/api/v1/fairness/quote-key')
+      const found = await checkReceipt(proof, receipt, publishedKey)
+      result.problems.push(...found)
+      if (receipt.period && !proof.inclusion) {  // its hour sealed without it is a leaf dropped from the record
+        try {
+          await api('GET', `/api/v1/fairness/records/${encodeURIComponent(receipt.period)}`)
+          result.problems.push(`the record of ${receipt.period} is sealed without this opening's leaf`)
+        } catch (error) { if (!(error instanceof ApiError) || error.code !== 'RECORD_NOT_SEALED') throw error }
+      }
+      result.receipt = found.length ? 'contradicted' : 'holds'
+      result.verdict = result.problems.length ? 'mismatch' : result.verdict
+    }
     if (state.token && proof.vault_item_ids) {  // your own opening: your vault against what the proof delivered
       const vault = await api('GET', '/api/v1/me/vault?limit=100')
       if (vault.items.some((item) => item.opening_id === proof.opening_id) || proof.vault_item_ids.some((id) => vault.items.some((item) => item.vault_item_id === id))) {
@@ -562,6 +587,7 @@ async function verifyInto (openingId, target, wordId = 'verdict-word') {
     target.innerHTML = `<p>Verdict: <span id="${wordId}" class="verdict-${result.verdict}">${result.verdict}</span>
       ${result.problems.length ? `<ul>${result.problems.map((p) => `<li>${escape(p)}</li>`).join('')}</ul>` : '— recomputed here from the revealed seed, your payment and the published odds, as docs/FAIRNESS.md says.'}</p>
       ${(result.warnings || []).length ? `<ul class="warnings">${result.warnings.map((w) => `<li>Note: ${escape(w)}</li>`).join('')}</ul>` : ''}
+      ${result.receipt ? `<p id="receipt-check">The record receipt this browser kept from the opening: <strong>${result.receipt}</strong>.</p>` : ''}
       <p class="muted mono">server seed ${escape(proof.server_seed)}<br>client seed ${escape(proof.client_seed)}</p>`
   } catch (error) { target.textContent = describe(error) }
 }

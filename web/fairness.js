@@ -168,15 +168,36 @@ function checkDelivered (proof) {
 export async function checkInclusion (proof) {
   const inclusion = proof.inclusion
   if (!inclusion) return []
+  const leaf = await leafOf(proof)
+  if (leaf !== inclusion.leaf) return ['the proof does not hash to its leaf in the public record']
+  return await rootFromPath(leaf, inclusion.path) === inclusion.root ? [] : ['the inclusion path does not lead to the sealed root']
+}
+
+// Section 9: the leaf a public proof is recorded under (its published extras left out of the hash).
+export async function leafOf (proof) {
   const left = { ...proof }
   for (const name of ['odds_table', 'item_definitions', 'delivered', 'inclusion', 'opened_at', 'pack_id', 'commitment']) delete left[name]
   if (left.scheme === 'seed-pair') left.server_seed = null  // revealed later, at rotation: hashed as null
   const proofHash = await sha256Hex(encoder.encode(canonicalJson(left)))
-  const leaf = await sha256Hex(encoder.encode(canonicalJson({
+  return sha256Hex(encoder.encode(canonicalJson({
     opening_id: proof.opening_id, pack_id: proof.pack_id, opened_at: proof.opened_at, proof_hash: proofHash
   })))
-  if (leaf !== inclusion.leaf) return ['the proof does not hash to its leaf in the public record']
-  return await rootFromPath(leaf, inclusion.path) === inclusion.root ? [] : ['the inclusion path does not lead to the sealed root']
+}
+
+// Section 13.5: the record receipt the buyer was handed at open, against the public proof: signed by the published
+// quote key, this opening's, in the hour the proof now says, and the proof still hashing to its leaf.
+export async function checkReceipt (proof, receipt, publishedKey) {
+  const { signature, key, ...document } = receipt
+  if (document.type !== 'packvault-record-receipt' || document.opening_id !== proof.opening_id) return ['the receipt is not a record receipt of this opening']
+  const problems = []
+  if (!signature || !key) problems.push('the receipt is not signed')
+  else if (!await verifySignature(document, signature, key)) problems.push('the receipt\'s signature does not verify with its key')
+  else if (publishedKey && key !== publishedKey) problems.push('the receipt was signed with another key than the one the API publishes')
+  if (String(proof.opened_at).slice(0, 13) !== document.period) {
+    problems.push(`your receipt puts this opening in the record of ${document.period}; the proof now says ${String(proof.opened_at).slice(0, 13)}: it was moved`)
+  }
+  if (await leafOf(proof) !== document.leaf) problems.push('the proof no longer hashes to the leaf on your receipt: it was changed after it was recorded')
+  return problems
 }
 
 // A node is sha256(left || right) over the raw 32-byte digests; `side` says where the sibling goes.

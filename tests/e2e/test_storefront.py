@@ -694,3 +694,34 @@ def test_the_browser_holds_the_buyers_vault_to_the_proof(browser, stack, stack_s
     page.get_by_text("is not the definition this opening delivered").wait_for(timeout=20_000)
     assert page.locator("#verdict-word").inner_text() == "mismatch"
     assert errors == []
+
+
+def test_the_browser_keeps_the_record_receipt_and_holds_the_public_record_to_it(browser, stack, stack_store):
+    """Fairness lever 8 in the page (docs/FAIRNESS.md 13.5): the opening's page keeps the signed record receipt in
+    the browser; Verify holds the public proof to it. The operator back-dates the opening to another hour: mismatch."""
+    from datetime import timedelta
+
+    from packvault import store
+    from packvault.core.times import iso_millis, parse_iso
+    from packvault_tools.client import PackvaultClient
+
+    keypair, client = Keypair.generate(), PackvaultClient(stack.base_url)
+    client.sign_in(keypair)
+    opened = opened_over_http(stack, client, keypair)
+    page, errors = open_page(browser, stack, keypair)
+    sign_in(page)
+    page.goto(f"{stack.base_url}/#/opening/{opened['opening_id']}")
+    page.get_by_role("button", name="Verify this opening").click()
+    page.locator("#receipt-check").wait_for(timeout=20_000)
+    assert page.locator("#verdict-word").inner_text() in {"match", "incomplete"}
+    assert "holds" in page.locator("#receipt-check").inner_text()
+    kept = page.evaluate(f"JSON.parse(localStorage.getItem('packvault.receipt.{opened['opening_id']}'))")
+    assert kept == client.request("GET", f"/api/v1/packs/openings/{opened['opening_id']}")["record_receipt"]
+    assert kept["signature"] and kept["period"] == store.get_opening(opened["opening_id"]).opened_at[:13]
+    row = store.get_opening(opened["opening_id"])
+    row.update(actions=[store.OpeningRecord.opened_at.set(iso_millis(parse_iso(row.opened_at) - timedelta(days=1)))])
+    page.get_by_role("button", name="Verify this opening").click()
+    page.get_by_text("it was moved").wait_for(timeout=20_000)
+    assert page.locator("#verdict-word").inner_text() == "mismatch"
+    assert "contradicted" in page.locator("#receipt-check").inner_text()
+    assert errors == []

@@ -592,6 +592,8 @@ class OpeningView(Open):
     quote: dict[str, Any]
     created_at: str
     items: list[Item]
+    record_receipt: RecordReceipt | None = Field(None, description="An opened pack of yours (GET of one opening): "
+                                                 "the record receipt its open answered (docs/FAIRNESS.md 13.5).")
 
 
 class OpeningList(Open):

@@ -10,6 +10,7 @@ from packvault.chain.solana_pay import transfer_request_url
 from packvault.core import money
 from packvault.core.errors import ErrorCode, PackvaultError
 from packvault.core.settlement import SOLANA
+from packvault.fairness import records
 from packvault.fairness.quote_signing import commitment, quote_hash, signed
 from packvault.sales import products
 
@@ -30,8 +31,10 @@ def get_own_opening(wallet: str, opening_id: str) -> dict[str, Any]:
         found = store.get_openings([unit["opening_id"] for unit in record.bundle_units])
         units = [record] + [found[u["opening_id"]] for u in record.bundle_units if u["opening_id"] in found]
         view["bundle"] |= {"quantity": store.units_of(record), "openings": [
-            {"opening_id": unit.opening_id, "unit_index": int(unit.unit_index or 0), "items": unit.items or []}
-            for unit in units]}
+            {"opening_id": unit.opening_id, "unit_index": int(unit.unit_index or 0), "items": unit.items or [],
+             "record_receipt": records.record_receipt(unit)} for unit in units]}
+    if record.product == "pack" and (receipt := records.record_receipt(record)) is not None:
+        view["record_receipt"] = receipt  # as the open answered it: a card or Open Payments buyer gets it here
     proof = view.get("fairness")
     if proof and proof.get("scheme") == "seed-pair" and proof.get("server_seed") is None:
         revealed = store.revealed_pair(wallet, int(proof["pair"]))  # published once the pair is rotated
