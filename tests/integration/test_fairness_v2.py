@@ -238,8 +238,8 @@ def test_sealed_hours_are_anchored_on_solana_once_and_the_anchor_is_checkable(en
     period = public_proof(quote["opening_id"])["inclusion"]["period"]
     published = records.period_record(period)
     anchor = published["anchor"]
-    assert anchor["memo"] == f"packvault-record:{period}:{published['root']}"
-    assert anchoring.check_anchor(rpc, anchor["signature"], period, published["root"]) == []
+    assert anchor["memo"] == f"packvault-record:{period}:{published['root']}:{published['chain_hash']}"
+    assert anchoring.check_anchor(rpc, anchor["signature"], period, published["root"], published["chain_hash"]) == []
     assert anchoring.check_anchor(rpc, anchor["signature"], period, "00" * 32)  # another root: not this anchor
 
 
@@ -316,11 +316,11 @@ def test_sealing_an_hour_counts_each_packs_openings_once(env, monkeypatch):
     many = {f"many-{n:03d}": store.HourCounts(1 + n % 3) for n in range(230)}  # five transactions' worth
     real_write, calls = record_rows._write_counts, []
 
-    def dies_at_the_seal(period_, counts, guard):
+    def dies_at_the_seal(period_, counts, guard, link=None):
         calls.append(guard.pk)
         if guard.pk == record_rows.SEALS_PK:
             raise RuntimeError("the sweep died before sealing")
-        return real_write(period_, counts, guard)
+        return real_write(period_, counts, guard, link)
 
     monkeypatch.setattr(record_rows, "_write_counts", dies_at_the_seal)
     with pytest.raises(RuntimeError):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import itertools
 import json
 import secrets
 from concurrent.futures import ThreadPoolExecutor
@@ -343,3 +344,56 @@ def test_lever_2_quotes_racing_a_cut_never_hold_a_commitment_the_cut_took_away(e
     assert store.open_commitments("chase-v2") == sum(1 for o in openings if o.status == "QUOTED")
     assert outcomes[-1] == "cut" or outcomes[-1] == "CATALOG_CONFLICT", outcomes[-1]
     assert set(outcomes[:-1]) <= {o.opening_id for o in openings} | {"BUSY_RETRY"}
+
+
+def test_lever_8_hours_are_sealed_in_order_each_on_the_one_before_empty_hours_too(env):
+    """Every hour is sealed, in order, on top of the hour before (FAIRNESS.md 13.7), also after the sweep was down
+    for longer than its old three-hour lookback, and the chain hashes recompute from what the API publishes."""
+    from datetime import timedelta
+
+    keypair, quote, signature = quote_and_pay(env)
+    opened = open_it(env, keypair, quote, signature)
+    hour = datetime.strptime(opened["opened_at"][:13], "%Y-%m-%dT%H").replace(tzinfo=UTC)
+    assert records.seal_due(hour + timedelta(hours=2, minutes=30)) == 3  # the hour before (the chain starts), the
+    assert records.seal_due(hour + timedelta(hours=9, minutes=30)) == 7  # opening's, the next; then seven, in order
+    chain = [records.period_record((hour + timedelta(hours=n)).strftime("%Y-%m-%dT%H")) for n in range(-1, 9)]
+    assert chain[0]["prev_period"] is None and chain[0]["prev"] == records.GENESIS
+    for before, after in itertools.pairwise(chain):
+        assert after["prev_period"] == before["period"] and after["prev"] == before["chain_hash"]
+    for sealed in chain:
+        assert sealed["chain_hash"] == records.chain_hash(sealed["period"], sealed["root"], sealed["count"],
+                                                          sealed["prev_period"], sealed["prev"])
+    assert [sealed["count"] for sealed in chain[2:]] == [0] * 8  # empty hours are sealed too
+
+
+def test_lever_8_an_hour_sealed_again_without_a_leaf_breaks_the_chain(env, api, capsys):
+    """The audit could drop a leaf before the seal; now the operator drops one after it and seals the hour again,
+    recomputing its root and chain hash on the same previous hour. The other buyers' proofs of that hour still lead
+    to the (new) root, but the hour after it was sealed on the first record: verify-opening says mismatch."""
+    from datetime import timedelta
+
+    other_keypair, other_quote, other_signature = quote_and_pay(env)
+    other = open_it(env, other_keypair, other_quote, other_signature)
+    period = other["opened_at"][:13]
+    while True:  # mine in the same hour (at an hour's turn, the next one is)
+        keypair, quote, signature = quote_and_pay(env)
+        mine = open_it(env, keypair, quote, signature)
+        if store.record_period(mine["opened_at"]) == period:
+            break
+        other, period = mine, mine["opened_at"][:13]
+    hour = datetime.strptime(period, "%Y-%m-%dT%H").replace(tzinfo=UTC)
+    assert records.seal_due(hour + timedelta(hours=2, minutes=30)) == 3
+    assert verify(capsys, quote["opening_id"], "--api", "http://api.test")["verdict"] == "match"
+
+    store.record_leaf_row(other["opening_id"], other["opened_at"], "", other["pack_id"]).delete()  # the operator
+    seal = store.get_seal(period)
+    leaves = [row.leaf for row in store.period_leaves(period)]
+    root = records.merkle_root(leaves)
+    chain = records.chain_hash(period, root, len(leaves), seal.prev_period, seal.prev)
+    seal.update(actions=[store.RecordSealRecord.root.set(root), store.RecordSealRecord.count.set(len(leaves)),
+                         store.RecordSealRecord.chain.set(chain)])
+    records._SEALED.clear()  # a fresh container: the API now publishes the re-sealed hour
+    found = verify(capsys, quote["opening_id"], "--api", "http://api.test")
+    assert found["verdict"] == "mismatch"
+    assert f"the hour after {period} was sealed on another record of {period}: it was sealed again" in found[
+        "problems"]

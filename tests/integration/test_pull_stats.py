@@ -119,8 +119,9 @@ def test_a_summary_changed_under_a_sealing_sweep_is_not_overwritten_and_the_hour
         return rows
 
     monkeypatch.setattr(store, "pack_summaries", another_sweep_sealed_an_hour_meanwhile)
-    sealed = records.seal_due(datetime.now(UTC) + LATER)  # the empty hours only: the summary merged into is gone
-    assert store.get_seal(store.record_period(datetime.now(UTC).isoformat())) is None and sealed == 2
+    sealed = records.seal_due(datetime.now(UTC) + LATER)  # the empty hour before only: the summary merged into is
+    assert store.get_seal(store.record_period(datetime.now(UTC).isoformat())) is None and sealed == 1  # gone, and
+    # hours are sealed in order, so the run stops at this one
     monkeypatch.setattr(store, "pack_summaries", real_summaries)
     assert records.seal_due(datetime.now(UTC) + LATER) >= 1
     stats = pack_statistics.pack_stats(PACK["pack_id"])
@@ -138,12 +139,13 @@ def test_a_pack_whose_draws_drift_from_its_published_odds_reaches_the_operator(e
     report, drifting = SweepReport(), []
     records.seal_due(datetime.now(UTC) + LATER, lambda pack_id, fit: drifting.append(pack_id))
     assert drifting == []
-    hour = "2031-05-01T10"
+    later = (datetime.now(UTC) + timedelta(hours=4)).replace(minute=0, second=0, microsecond=0)
+    hour = later.strftime("%Y-%m-%dT%H")  # an hour after the ones just sealed: hours are sealed in order
     for n in range(200):
         opening_id = f"00000000-0000-4000-8000-{n:012d}"
         draws = json.dumps({"v": 1, "d": [[0, "common", "penny", 3, "0.1"]] * 3})
         store.record_leaf_row(opening_id, f"{hour}:{n % 60:02d}:00.000Z", "ab" * 32, PACK["pack_id"], draws).save()
-    records.seal_due(datetime(2031, 5, 1, 12, 10, tzinfo=UTC), lambda pack_id, fit: _odds_drift(pack_id, fit, report))
+    records.seal_due(later + timedelta(hours=2, minutes=10), lambda pack_id, fit: _odds_drift(pack_id, fit, report))
     assert report.odds_drift == 1
     fit = pack_statistics.pack_stats(PACK["pack_id"])["realized_odds"]
     assert fit["drift"] and fit["chi_square"]["p_value"] < 1e-6

@@ -232,7 +232,7 @@ def test_bundle_unit_vectors_recompute_and_a_moved_unit_is_refused(vector):
     assert check_proof(moved).verdict == "mismatch"  # another unit's place: wrong id and wrong seed hash
 
 
-V3 = json.loads(re.search(r"### 13\.8 Version 3 test vectors.*?```json\n(.*?)\n```", DOC, re.S).group(1))
+V3 = json.loads(re.search(r"### 13\.9 Version 3 test vectors.*?```json\n(.*?)\n```", DOC, re.S).group(1))
 
 
 def spec_client_seed_v3(entropy: str, purchase_seed: str | None) -> str:
@@ -327,3 +327,18 @@ def test_v3_record_receipt_vector_by_the_text_and_by_the_code():
     proof = {k: v for k, v in opening.items() if k != "name"}
     assert check_receipt(proof, receipt, receipt["key"]) == []
     assert check_receipt({**proof, "opened_at": "2026-12-04T10:01:00.000Z"}, receipt) != []  # moved an hour back
+
+
+def test_v3_chained_seal_vectors_by_the_text_and_by_the_code():
+    from packvault.fairness import anchoring, records
+
+    first, second = V3["chained_seals"]
+    assert first["root"] == spec_merkle_root(V2["merkle"]["leaves"])
+    assert second["root"] == hashlib.sha256(b"").hexdigest() and second["count"] == 0  # an empty hour
+    assert first["prev_period"] is None and first["prev"] == "0" * 64
+    for sealed in (first, second):
+        hashed = {k: sealed[k] for k in ("period", "root", "count", "prev_period", "prev")}
+        assert hashlib.sha256(spec_canonical(hashed)).hexdigest() == sealed["chain_hash"]
+        assert records.chain_hash(**hashed) == sealed["chain_hash"]
+    assert second["prev_period"] == first["period"] and second["prev"] == first["chain_hash"]
+    assert anchoring.memo_text(second["period"], second["root"], second["chain_hash"]) == second["anchor_memo"]

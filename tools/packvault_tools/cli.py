@@ -15,6 +15,7 @@ import os
 import sys
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from packvault.core import context
 from packvault.core.settings import ConfigurationError
@@ -161,13 +162,48 @@ def _check_record(args: argparse.Namespace, proof: dict) -> list[str]:
     published = PackvaultClient(args.api).request("GET", f"/api/v1/fairness/records/{inclusion['period']}")
     if published["root"] != inclusion["root"]:
         return [f"the record of {inclusion['period']} is sealed under another root than this proof's path reaches"]
+    problems = _check_chain(PackvaultClient(args.api), published)
     anchor = published.get("anchor")
     if anchor and getattr(args, "solana_rpc", None):  # the root on chain, where nobody can rewrite it
         from packvault.chain.rpc import SolanaRpc
         from packvault.fairness.anchoring import check_anchor
 
-        return check_anchor(SolanaRpc([args.solana_rpc]), anchor["signature"], inclusion["period"], published["root"])
-    return []
+        problems += check_anchor(SolanaRpc([args.solana_rpc]), anchor["signature"], inclusion["period"],
+                                 published["root"], published.get("chain_hash"))
+    return problems
+
+
+def _check_chain(client: Any, published: dict) -> list[str]:
+    """A chained hour (FAIRNESS.md 13.7): its chain hash recomputes, it sits on the hour just before it (whose own
+    chain hash it names), and the hour after it, once sealed, names it in turn. A re-sealed or dropped hour breaks
+    one of these."""
+    from datetime import datetime, timedelta
+
+    from packvault.fairness.records import chain_hash
+    from packvault_tools.client import ApiError
+
+    if not published.get("chain_hash"):
+        return []  # sealed before hours were chained
+    period, prev_period = published["period"], published.get("prev_period")
+    problems = []
+    if chain_hash(period, published["root"], published["count"], prev_period, published["prev"]) != \
+            published["chain_hash"]:
+        problems.append(f"the record of {period} does not hash to its chain hash")
+    hour = datetime.strptime(period, "%Y-%m-%dT%H")
+    if prev_period is not None:
+        if prev_period != (hour - timedelta(hours=1)).strftime("%Y-%m-%dT%H"):
+            problems.append(f"the record of {period} sits on {prev_period}, not on the hour before it: hours were "
+                            "left out of the chain")
+        before = client.request("GET", f"/api/v1/fairness/records/{prev_period}")
+        if before.get("chain_hash") != published["prev"]:
+            problems.append(f"the record of {prev_period} is not the one {period} was sealed on: it was sealed again")
+    try:
+        after = client.request("GET", f"/api/v1/fairness/records/{(hour + timedelta(hours=1)).strftime('%Y-%m-%dT%H')}")
+    except ApiError:
+        return problems  # the next hour is not sealed yet
+    if after.get("prev") != published["chain_hash"]:
+        problems.append(f"the hour after {period} was sealed on another record of {period}: it was sealed again")
+    return problems
 
 
 def _check_quote(args: argparse.Namespace, proof: dict) -> list[str]:

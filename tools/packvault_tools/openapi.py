@@ -158,6 +158,11 @@ class SealedRecord(Open):
     count: int
     sealed_at: str
     leaves: list[str] = Field(description="Every leaf of the hour, in order: recompute the root from them.")
+    prev_period: str | None = Field(None, description="Chained (docs/FAIRNESS.md 13.7): the hour sealed just "
+                                    "before; null for the first chained hour.")
+    prev: str | None = Field(None, description="That hour's chain_hash (64 zeros for the first chained hour).")
+    chain_hash: str | None = Field(None, description="sha256 of canonical JSON {period, root, count, prev_period, "
+                                   "prev}; absent for hours sealed before seals were chained.")
 
 
 class NonceRequest(BaseModel):

@@ -25,8 +25,10 @@ CONFIRM_POLLS = 10
 POLL_SECONDS = 0.3
 
 
-def memo_text(period: str, root: str) -> str:
-    return f"packvault-record:{period}:{root}"
+def memo_text(period: str, root: str, chain_hash: str | None = None) -> str:
+    """`packvault-record:<hour>:<root>`, and `:<chain hash>` for a chained seal (FAIRNESS.md 13.7): anchoring one
+    chained hour anchors every hour before it."""
+    return f"packvault-record:{period}:{root}" + (f":{chain_hash}" if chain_hash else "")
 
 
 def memo_transaction(signing_key: Any, memo: str, blockhash: str) -> bytes:
@@ -56,7 +58,7 @@ def anchor_due(rpc: SolanaRpc | None, signing_key: Any | None, limit: int = 24) 
     anchored = 0
     for seal in store.unanchored_seals(limit):
         try:
-            signature = _send_and_confirm(rpc, signing_key, memo_text(seal.sk, seal.root))
+            signature = _send_and_confirm(rpc, signing_key, memo_text(seal.sk, seal.root, seal.chain))
         except (RpcUnavailable, RpcError) as exc:
             logger.warning("anchoring the record failed; the next run tries again",
                            extra={"period": seal.sk, "error": str(exc)})
@@ -80,14 +82,15 @@ def _send_and_confirm(rpc: SolanaRpc, signing_key: Any, memo: str) -> str | None
     return None
 
 
-def check_anchor(rpc: SolanaRpc, signature: str, period: str, root: str) -> list[str]:
-    """The anchor transaction exists on chain and its memo names this hour's root. Empty when it holds."""
+def check_anchor(rpc: SolanaRpc, signature: str, period: str, root: str, chain_hash: str | None = None) -> list[str]:
+    """The anchor transaction exists on chain and its memo names this hour's root (and chain hash). Empty when it
+    holds."""
     result = rpc.get_transaction(signature)
     if result is None:
         return [f"the anchor transaction {signature} of {period} is not on chain"]
     if result.get("meta", {}).get("err") is not None:
         return [f"the anchor transaction {signature} of {period} failed"]
-    if memo_text(period, root) not in memos(result):
+    if memo_text(period, root, chain_hash) not in memos(result):
         return [f"the anchor transaction {signature} does not carry {period}'s root {root}"]
     return []
 

@@ -110,21 +110,45 @@ def root_from_path(leaf_hex: str, path: list[dict[str, str]]) -> str:
 OnDrift = Callable[[str, dict[str, Any]], None]  # (pack_id, its realized odds): an operator must look
 
 
+GENESIS = "0" * 64  # the `prev` of the first chained hour
+MAX_HOURS_PER_RUN = 48  # a sweep that was down for days catches up over several runs, still in order
+
+
+def chain_hash(period: str, root: str, count: int, prev_period: str | None, prev: str) -> str:
+    """FAIRNESS.md 13.7: an hour's seal commits to its root, its leaf count and the seal of the hour before it."""
+    return canonical_hash({"period": period, "root": root, "count": count, "prev_period": prev_period,
+                           "prev": prev})
+
+
 def seal_due(now: datetime | None = None, on_drift: OnDrift | None = None) -> int:
-    """Seal every finished, unsealed hour of the last LOOKBACK_HOURS (the sweep's part); how many were sealed.
-    Each pack of a sealed hour whose realized odds now drift from the published ones goes to `on_drift`."""
+    """Seal the finished hours after the chain's head, in order, each on top of the one before, empty hours too
+    (the sweep's part); how many were sealed. With no head yet, the last LOOKBACK_HOURS are sealed, the first one
+    starting the chain. A run stops at an hour it could not seal (the next run goes on from there). Each pack of a
+    sealed hour whose realized odds now drift from the published ones goes to `on_drift`."""
     latest = ((now or datetime.now(UTC)) - SEAL_AFTER).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
-    sealed = 0
-    for back in reversed(range(LOOKBACK_HOURS)):  # oldest first, and every one: a run that died between two
-        period = (latest - timedelta(hours=back)).strftime("%Y-%m-%dT%H")  # seals leaves no hour behind for good
-        if store.get_seal(period) is not None:
-            continue
+    head = store.record_head()
+    first = (_hour(head.period) + timedelta(hours=1)) if head is not None \
+        else latest - timedelta(hours=LOOKBACK_HOURS - 1)
+    prev_period, prev = (head.period, head.chain) if head is not None else (None, GENESIS)
+    sealed, hour = 0, first
+    while hour <= latest and hour < first + timedelta(hours=MAX_HOURS_PER_RUN):
+        period = hour.strftime("%Y-%m-%dT%H")
+        hour += timedelta(hours=1)
+        if head is None and store.get_seal(period) is not None:
+            continue  # sealed before hours were chained: the chain starts after it
         rows = store.period_leaves(period)
-        counts = _hour_counts(rows)
-        if store.put_seal(period, merkle_root([row.leaf for row in rows]), len(rows), counts):
-            sealed += 1
-            _check_drift(counts, on_drift)
+        root, counts = merkle_root([row.leaf for row in rows]), _hour_counts(rows)
+        link = store.SealLink(prev_period, prev, chain_hash(period, root, len(rows), prev_period, prev))
+        if not store.put_seal(period, root, len(rows), counts, link):  # the next run goes on from here
+            break
+        sealed += 1
+        prev_period, prev = period, link.chain
+        _check_drift(counts, on_drift)
     return sealed
+
+
+def _hour(period: str) -> datetime:
+    return datetime.strptime(period, "%Y-%m-%dT%H").replace(tzinfo=UTC)
 
 
 def _check_drift(counts: dict[str, store.HourCounts], on_drift: OnDrift | None) -> None:
@@ -184,11 +208,13 @@ def period_record(period: str) -> dict[str, Any]:
     leaves = [row.leaf for row in rows]
     answer = {"period": period, "root": seal.root, "count": int(seal.count), "sealed_at": seal.sealed_at,
               "leaves": leaves}
+    if seal.chain:  # chained (FAIRNESS.md 13.7): the hour sealed before it, and this hour's chain hash
+        answer |= {"prev_period": seal.prev_period, "prev": seal.prev, "chain_hash": seal.chain}
     if seal.anchor_signature:
         from packvault.fairness.anchoring import memo_text
 
-        answer["anchor"] = {"chain": "solana", "signature": seal.anchor_signature, "memo": memo_text(period, seal.root),
-                            "anchored_at": seal.anchored_at}
+        answer["anchor"] = {"chain": "solana", "signature": seal.anchor_signature,
+                            "memo": memo_text(period, seal.root, seal.chain), "anchored_at": seal.anchored_at}
     return answer
 
 

@@ -70,6 +70,40 @@ class RecordSealRecord(Row):
     sealed_at = UnicodeAttribute()
     anchor_signature = UnicodeAttribute(null=True)  # the Solana memo transaction carrying the root (anchoring.py)
     anchored_at = UnicodeAttribute(null=True)
+    # Chained seals (FAIRNESS.md 13.7): the hour sealed before this one, its chain hash, and this hour's.
+    prev_period = UnicodeAttribute(null=True)
+    prev = UnicodeAttribute(null=True)
+    chain = UnicodeAttribute(null=True)
+
+
+class RecordHeadRecord(Row):
+    """The last hour sealed into the chain: a seal is written only on top of it, so hours are sealed in order, each
+    exactly once, and no two seals name the same previous hour."""
+
+    class Meta(TableMeta):
+        pass
+
+    period = UnicodeAttribute()
+    chain = UnicodeAttribute()
+
+
+RECORD_HEAD_PK, RECORD_HEAD_SK = "RECORD_HEAD", "HEAD"
+
+
+@dataclass(frozen=True)
+class SealLink:
+    """Where a seal joins the chain: the previous chained hour (None: the chain starts here) and its chain hash."""
+
+    prev_period: str | None
+    prev: str
+    chain: str
+
+
+def record_head() -> RecordHeadRecord | None:
+    try:
+        return RecordHeadRecord.get(RECORD_HEAD_PK, RECORD_HEAD_SK, consistent_read=True)
+    except RecordHeadRecord.DoesNotExist:
+        return None
 
 
 def period_of(opened_at: str) -> str:
@@ -98,9 +132,11 @@ def get_seal(period: str) -> RecordSealRecord | None:
         return None
 
 
-def put_seal(period: str, root: str, count: int, pack_counts: dict[str, HourCounts] | None = None) -> bool:
-    """Sealed once, with each pack's openings and statistics of the hour added to its stats; False when it
-    already was, or a concurrent sweep changed a summary meanwhile (the next sweep seals it)."""
+def put_seal(period: str, root: str, count: int, pack_counts: dict[str, HourCounts] | None = None,
+             link: SealLink | None = None) -> bool:
+    """Sealed once, with each pack's openings and statistics of the hour added to its stats (and, with `link`, on
+    top of the chain's head, which moves to it); False when it already was, the head moved, or a concurrent sweep
+    changed a summary meanwhile (the next sweep seals it)."""
     packs = sorted((pack_counts or {}).items())
     chunks = [packs[n:n + PACKS_PER_TRANSACTION] for n in range(0, len(packs), PACKS_PER_TRANSACTION)] or [[]]
     for number, chunk in enumerate(chunks[1:], start=1):  # an hour with many packs: counted before the seal
@@ -109,14 +145,21 @@ def put_seal(period: str, root: str, count: int, pack_counts: dict[str, HourCoun
         if not _write_counts(period, chunk, marker) and not _exists(marker):
             raise SealInterrupted(f"{period}: counts of chunk {number} not written; the next sweep seals it")
     seal = RecordSealRecord(pk=SEALS_PK, sk=period, root=root, count=count, sealed_at=utc_now_iso())
-    return _write_counts(period, chunks[0], seal)
+    if link is not None:
+        seal.prev_period, seal.prev, seal.chain = link.prev_period, link.prev, link.chain
+    return _write_counts(period, chunks[0], seal, link)
 
 
-def _write_counts(period: str, counts: list[tuple[str, HourCounts]], guard: RecordSealRecord) -> bool:
+def _write_counts(period: str, counts: list[tuple[str, HourCounts]], guard: RecordSealRecord,
+                  link: SealLink | None = None) -> bool:
     """The guard row (the seal, or a chunk's marker) put once, with these packs' counts, in one transaction."""
     try:
         with TransactWrite(connection=connection()) as transaction:
             transaction.save(guard, condition=RecordSealRecord.pk.does_not_exist())
+            if link is not None:  # on top of the head it was computed from, and the head moves to it
+                head = RecordHeadRecord(pk=RECORD_HEAD_PK, sk=RECORD_HEAD_SK, period=period, chain=link.chain)
+                transaction.save(head, condition=RecordHeadRecord.pk.does_not_exist() if link.prev_period is None
+                                 else RecordHeadRecord.period == link.prev_period)
             for pack_id, hour in counts:
                 row = PackStatsRecord(pk=pack_stats_pk(pack_id), sk=PACK_STATS_SORT_KEY)
                 actions = [PackStatsRecord.opened.add(hour.opened), PackStatsRecord.through.set(period)]
@@ -198,5 +241,5 @@ def set_anchor(period: str, signature: str) -> bool:
     return True
 
 
-register(RecordLeafRecord, RecordSealRecord, PackStatsRecord)
+register(RecordHeadRecord, RecordLeafRecord, RecordSealRecord, PackStatsRecord)
 
