@@ -202,3 +202,14 @@ def test_functions_are_traced_and_background_consumers_have_reserved_concurrency
     fulfilment = resources["FulfilmentFunction"]["Properties"]
     mapping = fulfilment["Events"]["Orders"]["Properties"]["ScalingConfig"]["MaximumConcurrency"]
     assert mapping <= fulfilment["ReservedConcurrentExecutions"]
+
+
+def test_every_function_that_signs_with_the_quote_key_may_read_it():
+    """Quotes, public commitments and record receipts (docs/FAIRNESS.md 13.3, 13.5) are signed wherever a pack is
+    quoted, opened or shown to its buyer: each of those functions may read the key's parameter (a function that
+    could not would fail after the open had committed)."""
+    signers = ("CatalogFunction", "PurchaseFunction", "CheckoutFunction", "OpenPaymentsFunction",
+               "StripeWebhookFunction", "ConfirmPaymentFunction", "ExpireQuotesFunction", "BuyerFunction")
+    for name in signers:
+        policies = TPL["Resources"][name]["Properties"]["Policies"]
+        assert "QuoteSigningKeyParameter" in _references(policies), f"{name} cannot read the quote-signing key"
