@@ -12,6 +12,7 @@ import secrets
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
+import base58
 import pydantic
 import pytest
 
@@ -23,7 +24,7 @@ from packvault.core.errors import ErrorCode, PackvaultError
 from packvault.edge import admin
 from packvault.fairness import quote_signing, records
 from packvault.fairness.draw import DrawInputs, OddsTable, draw_opening
-from packvault.fairness.primitives import client_seed_v3
+from packvault.fairness.primitives import canonical_json, client_seed_v3
 from packvault.fairness.proof import check_proof
 from packvault.rails.solana import sweep as solana_sweep
 from packvault.sales import proofs
@@ -159,8 +160,10 @@ def test_lever_5_the_public_proof_carries_the_signed_commitment_and_the_chain_ho
     seed = secrets.token_hex(32)
     opening = store.get_opening(quote["opening_id"])
     new_hash = hashlib.sha256(bytes.fromhex(seed)).hexdigest()
+    opening.server_seed_hash = new_hash
+    quote_signing.stamp(opening)  # the operator holds the key: it signs the rewritten commitment again
     opening.update(actions=[store.OpeningRecord.server_seed.set(seed), store.OpeningRecord.server_seed_hash.set(
-        new_hash)])
+        new_hash), store.OpeningRecord.quote_signature.set(opening.quote_signature)])
     rewrite_fairness(quote["opening_id"], server_seed=seed, server_seed_hash=new_hash)
     rewritten = public_proof(quote["opening_id"])
     assert check_proof(rewritten).problems == []  # self-consistent: re-signed by the operator's own key
@@ -362,7 +365,7 @@ def test_lever_8_hours_are_sealed_in_order_each_on_the_one_before_empty_hours_to
         assert after["prev_period"] == before["period"] and after["prev"] == before["chain_hash"]
     for sealed in chain:
         assert sealed["chain_hash"] == records.chain_hash(sealed["period"], sealed["root"], sealed["count"],
-                                                          sealed["prev_period"], sealed["prev"])
+                                                          sealed["prev_period"], sealed["prev"], sealed["quote_key"])
     assert [sealed["count"] for sealed in chain[2:]] == [0] * 8  # empty hours are sealed too
 
 
@@ -389,7 +392,7 @@ def test_lever_8_an_hour_sealed_again_without_a_leaf_breaks_the_chain(env, api, 
     seal = store.get_seal(period)
     leaves = [row.leaf for row in store.period_leaves(period)]
     root = records.merkle_root(leaves)
-    chain = records.chain_hash(period, root, len(leaves), seal.prev_period, seal.prev)
+    chain = records.chain_hash(period, root, len(leaves), seal.prev_period, seal.prev, seal.quote_key)
     seal.update(actions=[store.RecordSealRecord.root.set(root), store.RecordSealRecord.count.set(len(leaves)),
                          store.RecordSealRecord.chain.set(chain)])
     records._SEALED.clear()  # a fresh container: the API now publishes the re-sealed hour
@@ -397,3 +400,37 @@ def test_lever_8_an_hour_sealed_again_without_a_leaf_breaks_the_chain(env, api, 
     assert found["verdict"] == "mismatch"
     assert f"the hour after {period} was sealed on another record of {period}: it was sealed again" in found[
         "problems"]
+
+
+def test_lever_5_after_a_key_rotation_older_commitments_still_verify_with_the_key_the_chain_names(
+        env, signing, api, capsys, monkeypatch):
+    """Quote-signing keys rotate (FAIRNESS.md 13.7): a quote keeps the signature it was made with, the chain of
+    seals names the key in force hour by hour, and verify-opening holds a commitment to the key of its hour, not to
+    whatever key the API publishes today. A commitment signed with a key no seal names is a mismatch."""
+    from datetime import timedelta
+
+    settings, _, _ = env
+    keypair, quote, signature = quote_and_pay(env)
+    opened = open_it(env, keypair, quote, signature)
+    hour = datetime.strptime(opened["opened_at"][:13], "%Y-%m-%dT%H").replace(tzinfo=UTC)
+    assert records.seal_due(hour + timedelta(minutes=30)) == 3  # the hours before it, sealed under the first key
+    rotated = settings.model_copy(update={"quote_signing_key": pydantic.SecretStr(secrets.token_hex(32))})
+    monkeypatch.setattr("packvault.core.settings.get_settings", lambda: rotated)
+    quote_signing._signing_key.cache_clear()
+    assert quote_signing.public_key()["public_key"] != quote["quote_key"]
+    assert records.seal_due(hour + timedelta(hours=2, minutes=30)) == 2  # its hour and the next, under the new key
+    proof = public_proof(quote["opening_id"])
+    assert proof["commitment"]["quote_key"] == quote["quote_key"]  # as quoted, not re-signed with the new key
+    assert verify(capsys, quote["opening_id"], "--api", "http://api.test")["verdict"] == "match"
+
+    from nacl.signing import SigningKey
+
+    other = SigningKey.generate()  # the operator re-signs the commitment with a key no seal names
+    opening = store.get_opening(quote["opening_id"])
+    forged = other.sign(canonical_json(quote_signing.commitment(opening))).signature
+    opening.update(actions=[store.OpeningRecord.quote_signature.set(base58.b58encode(forged).decode()),
+                            store.OpeningRecord.quote_key.set(base58.b58encode(bytes(other.verify_key)).decode())])
+    assert check_proof(public_proof(quote["opening_id"])).problems == []  # it verifies with its own key
+    found = verify(capsys, quote["opening_id"], "--api", "http://api.test")
+    assert found["verdict"] == "mismatch"
+    assert any("a key the records of" in problem for problem in found["problems"])

@@ -337,8 +337,9 @@ def test_v3_chained_seal_vectors_by_the_text_and_by_the_code():
     assert second["root"] == hashlib.sha256(b"").hexdigest() and second["count"] == 0  # an empty hour
     assert first["prev_period"] is None and first["prev"] == "0" * 64
     for sealed in (first, second):
-        hashed = {k: sealed[k] for k in ("period", "root", "count", "prev_period", "prev")}
+        hashed = {k: sealed[k] for k in ("period", "root", "count", "prev_period", "prev", "quote_key")}
         assert hashlib.sha256(spec_canonical(hashed)).hexdigest() == sealed["chain_hash"]
         assert records.chain_hash(**hashed) == sealed["chain_hash"]
     assert second["prev_period"] == first["period"] and second["prev"] == first["chain_hash"]
     assert anchoring.memo_text(second["period"], second["root"], second["chain_hash"]) == second["anchor_memo"]
+    assert first["quote_key"] == V3["signed_commitment"]["quote_key"] and second["quote_key"] is None  # then unsigned

@@ -113,9 +113,33 @@ def _check_commitment_key(args: argparse.Namespace, proof: dict) -> list[str]:
     key = proof["commitment"].get("quote_key")
     if not key:
         return []
+    quoted_at = str(proof["commitment"].get("commitment", {}).get("quoted_at") or "")
+    in_force = _keys_in_force(PackvaultClient(args.api), quoted_at[:13]) if quoted_at else set()
+    if in_force:  # what the chain of seals says was in force around the quote (FAIRNESS.md 13.7)
+        return [] if key in in_force else [f"the commitment is signed with a key the records of {quoted_at[:13]} "
+                                           "and the hour before do not name"]
     published = PackvaultClient(args.api).request("GET", "/api/v1/fairness/quote-key")
-    known = {published.get("public_key")} | {entry.get("public_key") for entry in published.get("keys") or []}
-    return [] if key in known else ["the commitment is signed with a key the API does not publish"]
+    return [] if key == published.get("public_key") else ["the commitment is signed with a key the API does not "
+                                                          "publish"]
+
+
+def _keys_in_force(client: Any, period: str) -> set[str]:
+    """The quote keys the chained records of `period` and of the hour before name: the key in force when the hour
+    began (the hour before is sealed a few minutes into it) and when it ended (FAIRNESS.md 13.7)."""
+    from datetime import datetime, timedelta
+
+    from packvault_tools.client import ApiError
+
+    before = (datetime.strptime(period, "%Y-%m-%dT%H") - timedelta(hours=1)).strftime("%Y-%m-%dT%H")
+    keys = set()
+    for hour in (before, period):
+        try:
+            sealed = client.request("GET", f"/api/v1/fairness/records/{hour}")
+        except ApiError:
+            continue
+        if sealed.get("chain_hash") and sealed.get("quote_key"):
+            keys.add(sealed["quote_key"])
+    return keys
 
 
 def _check_stock_chain(args: argparse.Namespace, proof: dict) -> list[str]:
@@ -186,8 +210,8 @@ def _check_chain(client: Any, published: dict) -> list[str]:
         return []  # sealed before hours were chained
     period, prev_period = published["period"], published.get("prev_period")
     problems = []
-    if chain_hash(period, published["root"], published["count"], prev_period, published["prev"]) != \
-            published["chain_hash"]:
+    if chain_hash(period, published["root"], published["count"], prev_period, published["prev"],
+                  published.get("quote_key")) != published["chain_hash"]:
         problems.append(f"the record of {period} does not hash to its chain hash")
     hour = datetime.strptime(period, "%Y-%m-%dT%H")
     if prev_period is not None:

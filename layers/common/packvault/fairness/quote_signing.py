@@ -56,6 +56,23 @@ def signed(document: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
+def signed_commitment(record: Any) -> dict[str, Any]:
+    """The quote's signed commitment as the buyer was shown it: the signature made when it was quoted (kept on the
+    opening, so a later key rotation does not re-sign it), else signed now (Ed25519 is deterministic)."""
+    document = commitment(record)
+    if getattr(record, "quote_signature", None) and getattr(record, "quote_key", None):
+        return {"commitment": document, "quote_hash": quote_hash(document), "quote_signature": record.quote_signature,
+                "quote_key": record.quote_key}
+    return signed(document)
+
+
+def stamp(record: Any) -> None:
+    """Sign a new quote's commitment and keep the signature on its opening (before the reservation writes it)."""
+    signature = sign(commitment(record))
+    if signature is not None:
+        record.quote_signature, record.quote_key = signature["signature"], signature["key"]
+
+
 def sign(document: dict[str, Any]) -> dict[str, str] | None:
     """{signature, key}: the quote key's Ed25519 signature of canonical_json(document), base58; None without a key.
     Quotes and record receipts (FAIRNESS.md 13.5) are signed with it."""

@@ -114,10 +114,12 @@ GENESIS = "0" * 64  # the `prev` of the first chained hour
 MAX_HOURS_PER_RUN = 48  # a sweep that was down for days catches up over several runs, still in order
 
 
-def chain_hash(period: str, root: str, count: int, prev_period: str | None, prev: str) -> str:
-    """FAIRNESS.md 13.7: an hour's seal commits to its root, its leaf count and the seal of the hour before it."""
+def chain_hash(period: str, root: str, count: int, prev_period: str | None, prev: str,
+               quote_key: str | None) -> str:
+    """FAIRNESS.md 13.7: an hour's seal commits to its root, its leaf count, the seal of the hour before it and the
+    quote-signing key in force (so the key's history is in the chain, and anchored with it)."""
     return canonical_hash({"period": period, "root": root, "count": count, "prev_period": prev_period,
-                           "prev": prev})
+                           "prev": prev, "quote_key": quote_key})
 
 
 def seal_due(now: datetime | None = None, on_drift: OnDrift | None = None) -> int:
@@ -130,6 +132,9 @@ def seal_due(now: datetime | None = None, on_drift: OnDrift | None = None) -> in
     first = (_hour(head.period) + timedelta(hours=1)) if head is not None \
         else latest - timedelta(hours=LOOKBACK_HOURS - 1)
     prev_period, prev = (head.period, head.chain) if head is not None else (None, GENESIS)
+    from packvault.fairness.quote_signing import public_key
+
+    quote_key = public_key()["public_key"]
     sealed, hour = 0, first
     while hour <= latest and hour < first + timedelta(hours=MAX_HOURS_PER_RUN):
         period = hour.strftime("%Y-%m-%dT%H")
@@ -138,7 +143,8 @@ def seal_due(now: datetime | None = None, on_drift: OnDrift | None = None) -> in
             continue  # sealed before hours were chained: the chain starts after it
         rows = store.period_leaves(period)
         root, counts = merkle_root([row.leaf for row in rows]), _hour_counts(rows)
-        link = store.SealLink(prev_period, prev, chain_hash(period, root, len(rows), prev_period, prev))
+        link = store.SealLink(prev_period, prev, chain_hash(period, root, len(rows), prev_period, prev, quote_key),
+                              quote_key)
         if not store.put_seal(period, root, len(rows), counts, link):  # the next run goes on from here
             break
         sealed += 1
@@ -209,7 +215,8 @@ def period_record(period: str) -> dict[str, Any]:
     answer = {"period": period, "root": seal.root, "count": int(seal.count), "sealed_at": seal.sealed_at,
               "leaves": leaves}
     if seal.chain:  # chained (FAIRNESS.md 13.7): the hour sealed before it, and this hour's chain hash
-        answer |= {"prev_period": seal.prev_period, "prev": seal.prev, "chain_hash": seal.chain}
+        answer |= {"prev_period": seal.prev_period, "prev": seal.prev, "quote_key": seal.quote_key,
+                   "chain_hash": seal.chain}
     if seal.anchor_signature:
         from packvault.fairness.anchoring import memo_text
 

@@ -11,7 +11,7 @@ from packvault.core import money
 from packvault.core.errors import ErrorCode, PackvaultError
 from packvault.core.settlement import SOLANA
 from packvault.fairness import records
-from packvault.fairness.quote_signing import commitment, quote_hash, signed
+from packvault.fairness.quote_signing import commitment, quote_hash, signed_commitment
 from packvault.sales import products
 
 OPENING_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -99,7 +99,7 @@ def signed_quote_view(record: store.OpeningRecord) -> dict[str, Any]:
     quote = quote_view(record)
     if record.stock_committed is None:
         return quote
-    return quote | signed(commitment(record))
+    return quote | signed_commitment(record)
 
 
 def _solana_request(record: store.OpeningRecord, amount: str, mint: str | None) -> dict[str, str]:

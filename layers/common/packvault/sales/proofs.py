@@ -16,7 +16,7 @@ from packvault.core.errors import ErrorCode, PackvaultError
 from packvault.fairness import records
 from packvault.fairness.draw import DrawInputs, NothingToDraw, OddsTable, draw_opening
 from packvault.fairness.primitives import draw_client_seed, version_of
-from packvault.fairness.quote_signing import commitment, signed
+from packvault.fairness.quote_signing import signed_commitment
 from packvault.sales.openings import OPENING_ID, STATUS_NAMES
 
 NEVER_OPENED = {"EXPIRED", "REFUND_DUE"}
@@ -74,8 +74,8 @@ def _signed_commitment(opening: store.OpeningRecord) -> dict[str, Any] | None:
     unit). Signing is deterministic (Ed25519), so this is the signature the quote carried while the key is the same."""
     if opening.bundle_id is not None and opening.bundle_id != opening.opening_id:
         lead = store.get_opening(opening.bundle_id)
-        return signed(commitment(lead)) if lead is not None else None
-    return signed(commitment(opening))
+        return signed_commitment(lead) if lead is not None else None
+    return signed_commitment(opening)
 
 
 def _would_have_drawn(opening: store.OpeningRecord, table: dict[str, Any], client_seed: str) -> dict[str, Any]:

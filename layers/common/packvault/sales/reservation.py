@@ -24,6 +24,7 @@ from packvault.core.settings import Settings, require_platform_wallet
 from packvault.core.settlement import SOLANA
 from packvault.core.times import iso_seconds
 from packvault.fairness import primitives as fairness
+from packvault.fairness import quote_signing
 from packvault.sales import products
 from packvault.sales.openings import signed_quote_view
 
@@ -193,6 +194,8 @@ def _try_reserve(settings: Settings, wallet: str, pack_id: str, spec: Reservatio
     else:
         fields = _bundle_fields(purchasable_bundle(pack_id, spec.currency))
     opening = _new_opening(settings, wallet, spec, now, fields)
+    if opening.fairness_version is not None:  # signed once, as quoted (FAIRNESS.md 13.3)
+        quote_signing.stamp(opening)
     remembered = None
     if idempotency_key is not None:  # a card checkout is answered once its session exists: pending until then
         status, answer = ((201, signed_quote_view(opening)) if spec.rail == SOLANA

@@ -113,6 +113,8 @@ class OpeningRecord(Row):
     items_hash = UnicodeAttribute(null=True)  # the item definitions version the quote committed to (v2)
     fairness_version = NumberAttribute(null=True)  # 3 from FAIRNESS.md 13 on; None: 2 if stock_committed, else 1
     commitment_counted = BooleanAttribute(null=True)  # counted among its pack's open stock commitments while QUOTED
+    quote_signature = UnicodeAttribute(null=True)  # v3: its commitment's signature as the quote carried it, and the
+    quote_key = UnicodeAttribute(null=True)  # key: a later rotation does not re-sign it
     odds_version = NumberAttribute()
     odds_hash = UnicodeAttribute()
     limited_supply = BooleanAttribute(default=False)

@@ -74,6 +74,7 @@ class RecordSealRecord(Row):
     prev_period = UnicodeAttribute(null=True)
     prev = UnicodeAttribute(null=True)
     chain = UnicodeAttribute(null=True)
+    quote_key = UnicodeAttribute(null=True)  # the quote-signing key in force when it was sealed
 
 
 class RecordHeadRecord(Row):
@@ -97,6 +98,7 @@ class SealLink:
     prev_period: str | None
     prev: str
     chain: str
+    quote_key: str | None = None
 
 
 def record_head() -> RecordHeadRecord | None:
@@ -147,6 +149,7 @@ def put_seal(period: str, root: str, count: int, pack_counts: dict[str, HourCoun
     seal = RecordSealRecord(pk=SEALS_PK, sk=period, root=root, count=count, sealed_at=utc_now_iso())
     if link is not None:
         seal.prev_period, seal.prev, seal.chain = link.prev_period, link.prev, link.chain
+        seal.quote_key = link.quote_key
     return _write_counts(period, chunks[0], seal, link)
 
 

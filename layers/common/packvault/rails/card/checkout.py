@@ -26,7 +26,7 @@ from packvault.core.settings import Settings
 from packvault.core.settlement import STRIPE
 from packvault.core.times import parse_iso
 from packvault.fairness import primitives as fairness
-from packvault.fairness.quote_signing import commitment, signed
+from packvault.fairness.quote_signing import signed_commitment
 from packvault.rails.card.stripe_api import CheckoutRequest, ProviderUnavailable, StripeCheckout
 from packvault.sales import products
 from packvault.sales.reservation import (
@@ -128,7 +128,7 @@ def _answer(opening: store.OpeningRecord, session_id: str, checkout_url: str) ->
         answer |= {"product": "credits", "credits": int(opening.credits)}
     answer |= products.view_fields(opening, "checkout")
     if opening.product == "pack" and opening.stock_committed is not None:
-        answer |= signed(commitment(opening))
+        answer |= signed_commitment(opening)
     return answer
 
 

@@ -35,7 +35,7 @@ from packvault.core.settings import Settings
 from packvault.core.settlement import OPEN_PAYMENTS
 from packvault.core.times import parse_iso
 from packvault.fairness import primitives as fairness
-from packvault.fairness.quote_signing import commitment, signed
+from packvault.fairness.quote_signing import signed_commitment
 from packvault.rails.open_payments.client import (
     OpenPaymentsClient,
     OpenPaymentsError,
@@ -191,7 +191,7 @@ def _request_payment(rail: OpenPaymentsRail, seller: WalletAddress, buyer: Walle
                                "currency": debit["assetCode"]},
               "wallet_address": buyer.id, "server_seed_hash": opening.server_seed_hash}
     if opening.stock_committed is not None:
-        answer |= signed(commitment(opening))
+        answer |= signed_commitment(opening)
     references = {"incoming_payment": incoming["id"], "quote": quote["id"], "buyer_wallet_address": buyer.id}
     remembered = remembered_row(opening.wallet, OPERATION, idempotency_key)
     if not store.attach_open_payments(opening, flow, references, remembered, answer):
