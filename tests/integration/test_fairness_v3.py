@@ -434,3 +434,36 @@ def test_lever_5_after_a_key_rotation_older_commitments_still_verify_with_the_ke
     found = verify(capsys, quote["opening_id"], "--api", "http://api.test")
     assert found["verdict"] == "mismatch"
     assert any("a key the records of" in problem for problem in found["problems"])
+
+
+def test_lever_9_a_balance_opening_draws_with_the_stock_in_force_when_its_seed_pair_was_made(env, api, capsys):
+    """The audit: balance openings committed no stock, and the operator, who knows the next nonce's outcome, could
+    zero a finite item just before it was drawn. Now a balance opening commits to the stock the pack's chain held
+    when the seed pair was made: a cut after that forces a round on the record, flagged, and a proof that claims
+    another committed stock contradicts the chain."""
+    from packvault.catalog.loader import load_catalog, parse_catalog
+    from packvault.edge import purchasing as purchase
+    from packvault.rails.credits import open as balance_open
+
+    settings, _, _ = env
+    wallet = v2.credit_pack_and_wallet("chase-balance")  # the seed pair is made now; crown: 40
+    cut = copy.deepcopy(v2.CHASE)
+    cut.update(pack_id="chase-balance", prices={"CREDIT": "100"}, tiers=without_crowns())
+    load_catalog(parse_catalog({"schema_version": 1, "packs": [cut]}))  # the operator's cut: no quote holds it off
+    opened = purchase.purchase(settings, wallet, "chase-balance", {"currency": "CREDIT"}, None)[1]
+    fairness = opened["fairness"]
+    pair_made = store.revealed_pair(wallet, fairness["pair"]) or store.current_pair(wallet)
+    assert fairness["stock_committed"] == {"crown": 40} and fairness["stock_committed_at"] == pair_made.created_at
+    assert fairness["round"] == 1 and fairness["abandoned_rounds"][0]["stock"] == {"crown": 40}  # crown drawn, gone
+    assert fairness["items_hash"] == store.get_pack("chase-balance").items_hash  # section 8 proofs now carry it
+    balance_open.rotate(wallet, {})  # the pair's server seed revealed
+    found = verify(capsys, opened["opening_id"], "--api", "http://api.test")
+    assert found["problems"] == [found["problems"][0]] and "not sealed" in found["problems"][0]  # incomplete only
+    assert any("cut from 40 (committed at quote time) to 0" in warning for warning in found["warnings"])
+
+    opening = store.get_opening(opened["opening_id"])  # the operator: "the pair committed to the cut stock"
+    opening.update(actions=[store.OpeningRecord.fairness.set({**opening.fairness, "stock_committed": {"crown": 0},
+                                                              "stock": {"crown": 0}})])
+    found = verify(capsys, opened["opening_id"], "--api", "http://api.test")
+    assert found["verdict"] == "mismatch"
+    assert any("is not the state of the pack's stock history chain at" in p for p in found["problems"])

@@ -119,9 +119,10 @@ def test_a_summary_changed_under_a_sealing_sweep_is_not_overwritten_and_the_hour
         return rows
 
     monkeypatch.setattr(store, "pack_summaries", another_sweep_sealed_an_hour_meanwhile)
-    sealed = records.seal_due(datetime.now(UTC) + LATER)  # the empty hour before only: the summary merged into is
-    assert store.get_seal(store.record_period(datetime.now(UTC).isoformat())) is None and sealed == 1  # gone, and
-    # hours are sealed in order, so the run stops at this one
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)  # the hour its openings are in
+    sealed = records.seal_due(hour + timedelta(hours=2, minutes=30))  # the empty hour before only: the summary
+    assert store.get_seal(hour.strftime("%Y-%m-%dT%H")) is None and sealed == 1  # merged into is gone, and hours
+    # are sealed in order, so the run stops at this one
     monkeypatch.setattr(store, "pack_summaries", real_summaries)
     assert records.seal_due(datetime.now(UTC) + LATER) >= 1
     stats = pack_statistics.pack_stats(PACK["pack_id"])

@@ -156,7 +156,20 @@ def _check_stock_chain(args: argparse.Namespace, proof: dict) -> list[str]:
     committed = {k: int(v) for k, v in proof["stock_committed"].items()}
     if chain["links"] and all(link["stock_totals"] != committed for link in chain["links"]):
         problems.append("the stock the quote committed to is not a state of the pack's stock history chain")
+        return problems
+    moment = _committed_at(proof)  # v3 and balance openings say when they committed: the state in force then
+    state = stock_chain.state_at(chain["links"], moment) if moment and chain["links"] else None
+    if state is not None and {k: int(v) for k, v in state["stock_totals"].items()} != committed:
+        problems.append(f"the stock committed to is not the state of the pack's stock history chain at {moment} "
+                        f"(link {state['seq']})")
     return problems
+
+
+def _committed_at(proof: dict) -> str | None:
+    """When the proof's stock was committed: a v3 quote's `quoted_at` (FAIRNESS.md 13.3), a balance opening's seed
+    pair's creation (`stock_committed_at`, section 8)."""
+    document = (proof.get("commitment") or {}).get("commitment") or {}
+    return document.get("quoted_at") or proof.get("stock_committed_at")
 
 
 def _check_missing_leaf(args: argparse.Namespace, proof: dict, receipt: dict | None = None) -> str | None:

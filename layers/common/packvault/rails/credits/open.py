@@ -25,7 +25,7 @@ from packvault.core.settings import Settings
 from packvault.core.settlement import CREDITS, Settlement
 from packvault.core.times import iso_seconds
 from packvault.fairness import primitives as fairness
-from packvault.fairness import records
+from packvault.fairness import records, stock_chain
 from packvault.fairness.draw import DrawInputs, NothingToDraw, draw_opening
 from packvault.sales.reservation import (
     buyback_terms,
@@ -40,7 +40,15 @@ from packvault.sales.reservation import (
     recheck_sharded_supply,
     supply_shard,
 )
-from packvault.sales.settle import found_short, odds_table, opening_changes, receipt, short_items, unit_row
+from packvault.sales.settle import (
+    committed_stock,
+    found_short,
+    odds_table,
+    opening_changes,
+    receipt,
+    short_items,
+    unit_row,
+)
 
 OPERATION = "purchase"  # the same route as a Solana quote: one Idempotency-Key scope
 ATTEMPTS = 6
@@ -129,14 +137,14 @@ def _attempt(settings: Settings, wallet: str, pack_id: str, idempotency_key: str
     balance = _require_balance(wallet, price)
     pair = _current_pair(wallet)
     opening = _new_opening(settings, wallet, pack, price, pair)
+    opening.stock_committed = committed_at(pack, pair.created_at)
     table = odds_table(pack_id, int(pack.odds_version))
     round_number, retries, abandoned = 0, 0, []
     while round_number < MAX_ROUNDS and retries <= MAX_ROUNDS:
         items = {row.item_id: row for row in store.pack_items(pack_id, consistent=True)}
-        stock = {item_id: int(row.stock_available) for item_id, row in items.items()
-                 if row.stock_available is not None}
-        for item_id, left in found_short(abandoned).items():  # never more than a round recorded (FAIRNESS.md 13.4)
-            stock[item_id] = min(stock.get(item_id, left), left)
+        current = {item_id: int(row.stock_available) for item_id, row in items.items()
+                   if row.stock_available is not None}
+        stock = committed_stock(opening, items, current, found_short(abandoned))
         draw_id = f"nonce:{int(pair.nonce)}"
         try:
             drawn = draw_opening(table, DrawInputs(pair.server_seed, pair.client_seed, draw_id, round_number), stock)
@@ -148,7 +156,8 @@ def _attempt(settings: Settings, wallet: str, pack_id: str, idempotency_key: str
         changes, vault_items, taken, fmv_micros = opening_changes(opening, settlement, pair.client_seed, round_number,
                                                                   stock, drawn, items)
         changes["fairness"] = {**_seed_pair_proof(changes["fairness"], pair, draw_id), "version": 2,
-                               "stock_committed": {}, "abandoned_rounds": list(abandoned)}
+                               "stock_committed": opening.stock_committed, "stock_committed_at": pair.created_at,
+                               "abandoned_rounds": list(abandoned)}
         for name, value in changes.items():
             setattr(opening, name, value)
         # The balance after is exact (the debit is conditioned on the balance read), so a replay of the
@@ -285,11 +294,32 @@ def _new_opening(settings: Settings, wallet: str, pack: store.PackRecord, price:
         pack_name=pack.name, cards_per_pack=int(pack.cards_per_pack), status="QUOTED", rail=CREDITS,
         currency=money.CREDIT.symbol, amount_base_units=str(price), quote_expires_at=iso_seconds(datetime.now(UTC)),
         server_seed=pair.server_seed, server_seed_hash=pair.server_seed_hash, client_seed=pair.client_seed,
-        odds_version=int(pack.odds_version), odds_hash=pack.odds_hash, limited_supply=pack.supply_total is not None,
+        odds_version=int(pack.odds_version), odds_hash=pack.odds_hash, items_hash=pack.items_hash,
+        limited_supply=pack.supply_total is not None,
         supply_shard=supply_shard(pack),
         mint_limited=pack.max_per_wallet is not None, payment_id=f"spend:{opening_id}",
         created_at=now, updated_at=now, **buyback_terms(settings, pack),
     )
+
+
+def committed_at(pack: store.PackRecord, moment: str) -> dict[str, int]:
+    """The finite stock a balance opening draws with (FAIRNESS.md 8): the pack's stock totals in force when the seed
+    pair was made (`moment`), as its stock history chain records them, so a cut made after the pair's outcome was
+    fixed is on the record as an abandoned round, never a silent change of odds. The chain is read once per container
+    and chain version (one Query after a catalog change)."""
+    totals = {item_id: int(total) for item_id, total in (pack.stock_totals or {}).items()}
+    if not totals or pack.stock_chain_seq is None:  # nothing finite now, or no chain yet: the totals as they are
+        return totals
+    key = (pack.pack_id, int(pack.stock_chain_seq))  # a chain version is immutable: read once per container
+    if key not in _CHAINS:
+        _CHAINS[key] = store.stock_chain(pack.pack_id)
+    state = stock_chain.state_at(_CHAINS[key], moment)
+    if state is None:  # the pair is older than the chain: its first state is the earliest on the record
+        return totals if not _CHAINS[key] else {k: int(v) for k, v in _CHAINS[key][0]["stock_totals"].items()}
+    return {k: int(v) for k, v in state["stock_totals"].items()}
+
+
+_CHAINS: dict[tuple[str, int], list[dict[str, Any]]] = {}
 
 
 def _seed_pair_proof(proof: dict[str, Any], pair: store.SeedPairRecord, draw_id: str) -> dict[str, Any]:
