@@ -5,7 +5,7 @@
 
 import { connect, discoverWallets, signMessage, signTransaction } from './wallet.js'
 import { base58Encode, firstSignature, rpc, toBase64, tokenTransferTransaction, transferRequest, transferTransaction } from './solana.js'
-import { canonicalJson, checkReceipt, checkVault, clientSeedParts, hexToBytes, randomBelow, rootFromPath, sha256Hex, unitOpeningId, verifyProof, verifySignature } from './fairness.js'
+import { canonicalJson, checkChain, checkReceipt, checkVault, clientSeedParts, hexToBytes, hourAfter, randomBelow, rootFromPath, sha256Hex, unitOpeningId, verifyProof, verifySignature } from './fairness.js'
 import { createPasskey, passkeysAvailable, usePasskey } from './passkeys.js'
 import { oddsChart } from './charts.js'
 
@@ -516,6 +516,14 @@ async function showOpening (openingId) {
   }
 }
 
+// A sealed hour of the public record, or null while it is not sealed.
+async function sealedRecord (period) {
+  try { return await api('GET', `/api/v1/fairness/records/${encodeURIComponent(period)}`) } catch (error) {
+    if (error instanceof ApiError && error.code === 'RECORD_NOT_SEALED') return null
+    throw error
+  }
+}
+
 // docs/FAIRNESS.md 13.5: the record receipt each opening handed this browser, kept here to hold the public record to.
 function keepReceipt (receipt) {
   if (!receipt || !receipt.opening_id) return
@@ -561,6 +569,15 @@ async function verifyInto (openingId, target, wordId = 'verdict-word') {
     if (proof.inclusion) {
       const record = await api('GET', `/api/v1/fairness/records/${encodeURIComponent(proof.inclusion.period)}`)
       if (record.root !== proof.inclusion.root) result.problems.push('the hour\'s published root is not the one in the proof')
+      result.problems.push(...await checkChain(record, sealedRecord))
+      result.verdict = result.problems.length ? 'mismatch' : result.verdict
+    }
+    if (proof.commitment && proof.commitment.quote_key) {  // signed with a key in force when it was quoted (13.7)
+      const quotedAt = String(proof.commitment.commitment.quoted_at || '').slice(0, 13)
+      const named = (await Promise.all([hourAfter(quotedAt, -1), quotedAt].map(sealedRecord)))
+        .filter((record) => record && record.chain_hash && record.quote_key).map((record) => record.quote_key)
+      const keys = named.length ? named : [(await api('GET', '/api/v1/fairness/quote-key')).public_key]
+      if (!keys.includes(proof.commitment.quote_key)) result.problems.push('the commitment is signed with a key that was not in force when it was quoted')
       result.verdict = result.problems.length ? 'mismatch' : result.verdict
     }
     const receipt = keptReceipt(proof.opening_id)

@@ -340,3 +340,24 @@ export async function verifySignature (document, signature, key) {
     return await crypto.subtle.verify({ name: 'Ed25519' }, publicKey, base58Decode(signature), encoder.encode(canonicalJson(document)))
   } catch { return false }
 }
+
+// Section 13.7: a chained hour's seal recomputes, sits on the hour just before it (whose chain hash it names), and
+// the hour after it, once sealed, names it in turn. fetchRecord(period) answers a sealed hour's record, or null.
+export async function checkChain (record, fetchRecord) {
+  if (!record.chain_hash) return []  // sealed before hours were chained
+  const problems = []
+  const hashed = { period: record.period, root: record.root, count: record.count, prev_period: record.prev_period ?? null, prev: record.prev, quote_key: record.quote_key ?? null }
+  if (await sha256Hex(encoder.encode(canonicalJson(hashed))) !== record.chain_hash) problems.push(`the record of ${record.period} does not hash to its chain hash`)
+  if (record.prev_period) {
+    if (record.prev_period !== hourAfter(record.period, -1)) problems.push(`the record of ${record.period} sits on ${record.prev_period}, not on the hour before it`)
+    const before = await fetchRecord(record.prev_period)
+    if (!before || before.chain_hash !== record.prev) problems.push(`the record of ${record.prev_period} is not the one ${record.period} was sealed on: it was sealed again`)
+  }
+  const after = await fetchRecord(hourAfter(record.period, 1))
+  if (after && after.prev !== record.chain_hash) problems.push(`the hour after ${record.period} was sealed on another record of ${record.period}: it was sealed again`)
+  return problems
+}
+
+export function hourAfter (period, hours) {
+  return new Date(Date.parse(`${period}:00:00Z`) + hours * 3600e3).toISOString().slice(0, 13)
+}

@@ -184,17 +184,27 @@ FORGERIES = """async () => {
   const v2Seed = await redrawn({ ...v3, client_seed: parts.join(':') })
   const borrowed = vectors.v3.signed_commitment.quote_signature
   const resigned = { ...v3, commitment: { ...v3.commitment, quote_signature: borrowed } }
-  return [await f.verifyProof(stillCounted), await f.verifyProof(v2Seed), await f.verifyProof(resigned)]
+  const [first, second] = vectors.v3.chained_seals
+  const records = { [first.period]: first, [second.period]: second }
+  const fetchRecord = async (period) => records[period] || null
+  const intact = await f.checkChain(second, fetchRecord)
+  records[first.period] = { ...first, chain_hash: '0'.repeat(64) }  // the earlier hour sealed again
+  const resealed = await f.checkChain(second, fetchRecord)
+  return [await f.verifyProof(stillCounted), await f.verifyProof(v2Seed), await f.verifyProof(resigned), intact,
+    resealed]
 }"""
 
 
 def test_the_browser_refuses_a_forged_round_a_v2_seed_and_a_borrowed_signature(browser, stack):
-    """Fairness v3 levers 3, 4 and 5 in the page's own verifier (web/fairness.js), on the specification's vectors
-    rewritten the way an operator would: each is `mismatch` for the reason the Python verifier gives."""
+    """Fairness v3 levers 3, 4, 5 and 8 (a re-sealed hour) in the page's own verifier (web/fairness.js), on the
+    specification's vectors rewritten the way an operator would: each is `mismatch` for the reason the Python
+    verifier gives."""
     page, errors = open_page(browser, stack, Keypair.generate())
     page.goto(f"{stack.base_url}/#/verify")
     page.locator("#run-vectors").wait_for()
-    forged_round, v2_seed, borrowed = page.evaluate(FORGERIES)
+    forged_round, v2_seed, borrowed, intact, resealed = page.evaluate(FORGERIES)
+    assert intact == [] and resealed == [  # lever 8: the chain of seals (FAIRNESS.md 13.7)
+        "the record of 2026-12-05T09 is not the one 2026-12-05T10 was sealed on: it was sealed again"]
     assert forged_round["verdict"] == "mismatch"
     assert "abandoned round 0 says 0 of crown were left, but the next round counts 2" in forged_round["problems"]
     assert v2_seed["verdict"] == "mismatch" and "not a version 3 client seed" in v2_seed["problems"][0]
