@@ -572,6 +572,11 @@ async function verifyInto (openingId, target, wordId = 'verdict-word') {
       result.problems.push(...await checkChain(record, sealedRecord))
       result.verdict = result.problems.length ? 'mismatch' : result.verdict
     }
+    if (proof.version >= 2 && !proof.inclusion && proof.opened_at && !result.problems.length &&
+        !await sealedRecord(String(proof.opened_at).slice(0, 13))) {  // FAIRNESS.md 9: not in the record yet
+      result.verdict = 'incomplete'
+      result.pending = 'its hour of the public record is not sealed yet: check again a few minutes after the hour ends'
+    }
     if (proof.commitment && proof.commitment.quote_key) {  // signed with a key in force when it was quoted (13.7)
       const quotedAt = String(proof.commitment.commitment.quoted_at || '').slice(0, 13)
       const named = (await Promise.all([hourAfter(quotedAt, -1), quotedAt].map(sealedRecord)))
@@ -604,6 +609,7 @@ async function verifyInto (openingId, target, wordId = 'verdict-word') {
     target.innerHTML = `<p>Verdict: <span id="${wordId}" class="verdict-${result.verdict}">${result.verdict}</span>
       ${result.problems.length ? `<ul>${result.problems.map((p) => `<li>${escape(p)}</li>`).join('')}</ul>` : '— recomputed here from the revealed seed, your payment and the published odds, as docs/FAIRNESS.md says.'}</p>
       ${(result.warnings || []).length ? `<ul class="warnings">${result.warnings.map((w) => `<li>Note: ${escape(w)}</li>`).join('')}</ul>` : ''}
+      ${result.pending ? `<p class="muted verdict-pending">${escape(result.pending)}; everything else checks.</p>` : ''}
       ${result.receipt ? `<p id="receipt-check">The record receipt this browser kept from the opening: <strong>${result.receipt}</strong>.</p>` : ''}
       <p class="muted mono">server seed ${escape(proof.server_seed)}<br>client seed ${escape(proof.client_seed)}</p>`
   } catch (error) { target.textContent = describe(error) }
@@ -964,9 +970,14 @@ async function runVectors () {
       await sha256Hex(new TextEncoder().encode(canonicalJson(body))) === link.hash])
     prev = link.hash
   }
+  const seals = Object.fromEntries(vectors.v3.chained_seals.map((sealed) => [sealed.period, sealed]))
+  for (const sealed of vectors.v3.chained_seals) {
+    rows.push([`chained seal ${sealed.period}: its chain hash recomputes and it sits on the hour before`,
+      (await checkChain(sealed, async (period) => seals[period] || null)).length === 0])
+  }
   const passed = rows.filter(([, ok]) => ok).length
   target.innerHTML = `<p id="vector-summary"><strong>${passed} of ${rows.length}</strong> vectors agree with this browser's implementation.</p>
-    <ul>${rows.map(([name, ok]) => `<li>${ok ? '✓' : '✗'} ${escape(name)}</li>`).join('')}</ul>`
+    <ul class="vectors">${rows.map(([name, ok]) => `<li>${ok ? '✓' : '✗'} ${escape(name)}</li>`).join('')}</ul>`
 }
 
 // --- routing ----------------------------------------------------------------------------------------------
