@@ -46,6 +46,31 @@ def env(local_table, solana_node):
     return settings, SolanaRpc([solana_node.url]), RpcWallet(solana_node.url)
 
 
+@pytest.fixture
+def api(monkeypatch):
+    """verify-opening's API calls answered by the same domain functions the handlers call."""
+    from packvault.catalog import views as catalog_views
+    from packvault.core.errors import PackvaultError
+    from packvault.fairness import quote_signing, records
+    from packvault_tools import client as api_client
+
+    def answer(self, method, path, body=None, headers=None):
+        try:
+            if path.startswith("/api/v1/proofs/"):
+                return proofs.public_proof(path.rsplit("/", 1)[1])
+            if path.startswith("/api/v1/fairness/records/"):
+                return records.period_record(path.rsplit("/", 1)[1])
+            if path == "/api/v1/fairness/quote-key":
+                return quote_signing.public_key()
+            if path.endswith("/stock-chain"):
+                return catalog_views.get_stock_chain(path.split("/")[4])
+        except PackvaultError as refused:
+            raise api_client.ApiError(refused.status, refused.to_body()) from None
+        raise AssertionError(f"unexpected {method} {path}")
+
+    monkeypatch.setattr(api_client.PackvaultClient, "request", answer)
+
+
 def quote_and_pay(env, body=None):
     settings, _, chain = env
     keypair = Keypair.generate()
@@ -382,32 +407,14 @@ def test_lever_6_an_aborted_paid_opening_says_why_and_reveals_the_draw_by_the_cl
 
 
 def test_lever_8_an_opening_left_out_of_a_sealed_hour_is_a_mismatch_and_an_unsealed_hour_incomplete(
-        env, monkeypatch, capsys):
+        env, api, capsys):
     """Fairness audit lever 8: the operator deletes an opening's leaf before its hour is sealed. `verify-opening
     --api` said `match` (the proof simply had no inclusion). Now: while the hour is unsealed the verdict is
-    `incomplete`; once it is sealed without the leaf, `mismatch`. The API is answered by the same domain functions
-    its handlers call."""
+    `incomplete`; once it is sealed without the leaf, `mismatch`."""
     from datetime import UTC, datetime, timedelta
 
-    from packvault.catalog import views as catalog_views
-    from packvault.core.errors import PackvaultError
     from packvault.fairness import records
-    from packvault_tools import client as api_client
     from packvault_tools.cli import main
-
-    def answer(self, method, path, body=None, headers=None):
-        try:
-            if path.startswith("/api/v1/proofs/"):
-                return proofs.public_proof(path.rsplit("/", 1)[1])
-            if path.startswith("/api/v1/fairness/records/"):
-                return records.period_record(path.rsplit("/", 1)[1])
-            if path.endswith("/stock-chain"):
-                return catalog_views.get_stock_chain(path.split("/")[4])
-        except PackvaultError as refused:
-            raise api_client.ApiError(refused.status, refused.to_body()) from None
-        raise AssertionError(f"unexpected {method} {path}")
-
-    monkeypatch.setattr(api_client.PackvaultClient, "request", answer)
 
     def verdict(opening_id: str) -> dict:
         main(["verify-opening", opening_id, "--api", "http://api.test"])

@@ -19,7 +19,6 @@ import pytest
 from local.wallet import solders_keypair
 from packvault import store
 from packvault.catalog import item_definitions
-from packvault.catalog import views as catalog_views
 from packvault.core.errors import ErrorCode, PackvaultError
 from packvault.edge import admin
 from packvault.fairness import quote_signing, records
@@ -27,14 +26,12 @@ from packvault.fairness.draw import DrawInputs, OddsTable, draw_opening
 from packvault.fairness.primitives import canonical_json, client_seed_v3
 from packvault.fairness.proof import check_proof
 from packvault.rails.solana import sweep as solana_sweep
-from packvault.sales import proofs
 from packvault.sales.expiry import SweepReport
-from packvault_tools import client as api_client
 from packvault_tools.cli import main
 from packvault_tools.client import Keypair
 from tests.integration import test_fairness_v2 as v2
 
-env = v2.env  # the same pack (a finite chase item), settings, RPC and wallet as the v2 tests
+env, api = v2.env, v2.api  # the same pack (a finite chase item), settings, RPC and wallet; the API answered in process
 open_it, public_proof, quote_and_pay = v2.open_it, v2.public_proof, v2.quote_and_pay
 
 
@@ -47,27 +44,6 @@ def signing(env, monkeypatch):
     quote_signing._signing_key.cache_clear()
     yield
     quote_signing._signing_key.cache_clear()
-
-
-@pytest.fixture
-def api(monkeypatch):
-    """verify-opening's API calls answered by the same domain functions the handlers call."""
-
-    def answer(self, method, path, body=None, headers=None):
-        try:
-            if path.startswith("/api/v1/proofs/"):
-                return proofs.public_proof(path.rsplit("/", 1)[1])
-            if path.startswith("/api/v1/fairness/records/"):
-                return records.period_record(path.rsplit("/", 1)[1])
-            if path == "/api/v1/fairness/quote-key":
-                return quote_signing.public_key()
-            if path.endswith("/stock-chain"):
-                return catalog_views.get_stock_chain(path.split("/")[4])
-        except PackvaultError as refused:
-            raise api_client.ApiError(refused.status, refused.to_body()) from None
-        raise AssertionError(f"unexpected {method} {path}")
-
-    monkeypatch.setattr(api_client.PackvaultClient, "request", answer)
 
 
 def verify(capsys, *arguments: str) -> dict:
