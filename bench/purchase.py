@@ -92,7 +92,7 @@ def _wait(base: str) -> None:
         try:
             if requests.get(f"{base}/api/v1/packs", timeout=2).ok:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or busy starting on a slow machine
             time.sleep(0.2)
     raise RuntimeError("local stack did not start")
 
