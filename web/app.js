@@ -566,6 +566,8 @@ async function verifyInto (openingId, target, wordId = 'verdict-word') {
   try {
     const { proof } = await api('GET', `/api/v1/proofs/${encodeURIComponent(openingId)}`)
     const result = await verifyProof(proof)
+    let published = null  // the quote key the API publishes now: asked for once, when needed
+    const publishedKey = async () => (published ??= (await api('GET', '/api/v1/fairness/quote-key')).public_key)
     if (proof.inclusion) {
       const record = await api('GET', `/api/v1/fairness/records/${encodeURIComponent(proof.inclusion.period)}`)
       if (record.root !== proof.inclusion.root) result.problems.push('the hour\'s published root is not the one in the proof')
@@ -581,14 +583,13 @@ async function verifyInto (openingId, target, wordId = 'verdict-word') {
       const quotedAt = String(proof.commitment.commitment.quoted_at || '').slice(0, 13)
       const named = (await Promise.all([hourAfter(quotedAt, -1), quotedAt].map(sealedRecord)))
         .filter((record) => record && record.chain_hash && record.quote_key).map((record) => record.quote_key)
-      const keys = named.length ? named : [(await api('GET', '/api/v1/fairness/quote-key')).public_key]
+      const keys = named.length ? named : [await publishedKey()]
       if (!keys.includes(proof.commitment.quote_key)) result.problems.push('the commitment is signed with a key that was not in force when it was quoted')
       result.verdict = result.problems.length ? 'mismatch' : result.verdict
     }
     const receipt = keptReceipt(proof.opening_id)
     if (receipt) {  // the receipt this browser was handed when it opened: the record must still agree with it
-      const { public_key: publishedKey } = await api('GET', '/api/v1/fairness/quote-key')
-      const found = await checkReceipt(proof, receipt, publishedKey)
+      const found = await checkReceipt(proof, receipt, await publishedKey())
       result.problems.push(...found)
       if (receipt.period && !proof.inclusion) {  // its hour sealed without it is a leaf dropped from the record
         try {

@@ -136,6 +136,19 @@ def opened_over_http(stack, client, keypair) -> dict:
     return quote
 
 
+def signed_in_buyer_with_an_opening(browser, stack):
+    """A buyer with a pack opened over the API, and a page signed in as that buyer: (keypair, the API client, the
+    quote, the page, its errors)."""
+    from packvault_tools.client import PackvaultClient
+
+    keypair, client = Keypair.generate(), PackvaultClient(stack.base_url)
+    client.sign_in(keypair)
+    opened = opened_over_http(stack, client, keypair)
+    page, errors = open_page(browser, stack, keypair)
+    sign_in(page)
+    return keypair, client, opened, page, errors
+
+
 def test_browse_sign_in_buy_pay_reveal_vault_and_verify(browser, stack):
     keypair = Keypair.generate()
     RpcWallet(stack.solana_url).airdrop(keypair.public_key, 10**9)
@@ -694,13 +707,8 @@ def test_the_browser_holds_the_buyers_vault_to_the_proof(browser, stack, stack_s
     """Fairness audit lever 7 in the page: signed in, "Verify" also checks your vault items against the definitions
     the proof delivered; an operator's rewrite of a vault row turns the verdict to mismatch."""
     from packvault import store
-    from packvault_tools.client import PackvaultClient
 
-    keypair, client = Keypair.generate(), PackvaultClient(stack.base_url)
-    client.sign_in(keypair)
-    opened = opened_over_http(stack, client, keypair)
-    page, errors = open_page(browser, stack, keypair)
-    sign_in(page)
+    keypair, _, opened, page, errors = signed_in_buyer_with_an_opening(browser, stack)
     page.goto(f"{stack.base_url}/#/verify/{opened['opening_id']}")
     page.locator("#verdict-word").wait_for(timeout=20_000)
     assert_recomputed(page)
@@ -720,13 +728,8 @@ def test_the_browser_keeps_the_record_receipt_and_holds_the_public_record_to_it(
 
     from packvault import store
     from packvault.core.times import iso_millis, parse_iso
-    from packvault_tools.client import PackvaultClient
 
-    keypair, client = Keypair.generate(), PackvaultClient(stack.base_url)
-    client.sign_in(keypair)
-    opened = opened_over_http(stack, client, keypair)
-    page, errors = open_page(browser, stack, keypair)
-    sign_in(page)
+    _, client, opened, page, errors = signed_in_buyer_with_an_opening(browser, stack)
     page.goto(f"{stack.base_url}/#/opening/{opened['opening_id']}")
     page.get_by_role("button", name="Verify this opening").click()
     page.locator("#receipt-check").wait_for(timeout=20_000)

@@ -118,21 +118,16 @@ def _check_commitment_key(args: argparse.Namespace, proof: dict) -> list[str]:
     if in_force:  # what the chain of seals says was in force around the quote (FAIRNESS.md 13.7)
         return [] if key in in_force else [f"the commitment is signed with a key the records of {quoted_at[:13]} "
                                            "and the hour before do not name"]
-    published = PackvaultClient(args.api).request("GET", "/api/v1/fairness/quote-key")
-    return [] if key == published.get("public_key") else ["the commitment is signed with a key the API does not "
-                                                          "publish"]
+    return [] if key == _published_key(args.api) else ["the commitment is signed with a key the API does not publish"]
 
 
 def _keys_in_force(client: Any, period: str) -> set[str]:
     """The quote keys the chained records of `period` and of the hour before name: the key in force when the hour
     began (the hour before is sealed a few minutes into it) and when it ended (FAIRNESS.md 13.7)."""
-    from datetime import datetime, timedelta
-
     from packvault_tools.client import ApiError
 
-    before = (datetime.strptime(period, "%Y-%m-%dT%H") - timedelta(hours=1)).strftime("%Y-%m-%dT%H")
     keys = set()
-    for hour in (before, period):
+    for hour in (_hour_after(period, -1), period):
         try:
             sealed = client.request("GET", f"/api/v1/fairness/records/{hour}")
         except ApiError:
@@ -214,8 +209,6 @@ def _check_chain(client: Any, published: dict) -> list[str]:
     """A chained hour (FAIRNESS.md 13.7): its chain hash recomputes, it sits on the hour just before it (whose own
     chain hash it names), and the hour after it, once sealed, names it in turn. A re-sealed or dropped hour breaks
     one of these."""
-    from datetime import datetime, timedelta
-
     from packvault.fairness.records import chain_hash
     from packvault_tools.client import ApiError
 
@@ -226,16 +219,15 @@ def _check_chain(client: Any, published: dict) -> list[str]:
     if chain_hash(period, published["root"], published["count"], prev_period, published["prev"],
                   published.get("quote_key")) != published["chain_hash"]:
         problems.append(f"the record of {period} does not hash to its chain hash")
-    hour = datetime.strptime(period, "%Y-%m-%dT%H")
     if prev_period is not None:
-        if prev_period != (hour - timedelta(hours=1)).strftime("%Y-%m-%dT%H"):
+        if prev_period != _hour_after(period, -1):
             problems.append(f"the record of {period} sits on {prev_period}, not on the hour before it: hours were "
                             "left out of the chain")
         before = client.request("GET", f"/api/v1/fairness/records/{prev_period}")
         if before.get("chain_hash") != published["prev"]:
             problems.append(f"the record of {prev_period} is not the one {period} was sealed on: it was sealed again")
     try:
-        after = client.request("GET", f"/api/v1/fairness/records/{(hour + timedelta(hours=1)).strftime('%Y-%m-%dT%H')}")
+        after = client.request("GET", f"/api/v1/fairness/records/{_hour_after(period, 1)}")
     except ApiError:
         return problems  # the next hour is not sealed yet
     if after.get("prev") != published["chain_hash"]:
@@ -246,18 +238,29 @@ def _check_chain(client: Any, published: dict) -> list[str]:
 def _check_quote(args: argparse.Namespace, proof: dict) -> list[str]:
     """--quote FILE: the buyer's saved purchase answer, checked against the proof (and the API's published key)."""
     from packvault.fairness.proof import check_against_quote
-    from packvault_tools.client import PackvaultClient
 
     with open(args.quote, encoding="utf-8") as file:
         quote = json.load(file)
-    published = PackvaultClient(args.api).request("GET", "/api/v1/fairness/quote-key")["public_key"] \
-        if args.api else None
-    problems = check_against_quote(proof, quote, published)
+    problems = check_against_quote(proof, quote, _published_key(args.api))
     # Only a Solana quote (its answer names rail "solana") was paid on chain: a card or Open Payments checkout's
     # answer carries no rail, and its payment id (pi_..., a payment URL) is not a transaction to look for.
     if getattr(args, "solana_rpc", None) and quote.get("quote_hash") and quote.get("rail") == "solana":
         problems += _check_payment_memo(args.solana_rpc, proof, quote["quote_hash"])
     return problems
+
+
+def _published_key(api: str | None) -> str | None:
+    """The quote-signing key the API publishes now (GET /api/v1/fairness/quote-key); None without --api."""
+    from packvault_tools.client import PackvaultClient
+
+    return PackvaultClient(api).request("GET", "/api/v1/fairness/quote-key")["public_key"] if api else None
+
+
+def _hour_after(period: str, hours: int) -> str:
+    """The record's hour `hours` after `period` (both "YYYY-MM-DDTHH", UTC)."""
+    from datetime import datetime, timedelta
+
+    return (datetime.strptime(period, "%Y-%m-%dT%H") + timedelta(hours=hours)).strftime("%Y-%m-%dT%H")
 
 
 def _receipt_from_file(path: str) -> dict:
@@ -269,11 +272,8 @@ def _receipt_from_file(path: str) -> dict:
 
 def _check_receipt(args: argparse.Namespace, proof: dict, receipt: dict) -> list[str]:
     from packvault.fairness.proof import check_receipt
-    from packvault_tools.client import PackvaultClient
 
-    published = PackvaultClient(args.api).request("GET", "/api/v1/fairness/quote-key")["public_key"] \
-        if args.api else None
-    problems = check_receipt(proof, receipt, published)
+    problems = check_receipt(proof, receipt, _published_key(args.api))
     inclusion = proof.get("inclusion")
     if inclusion and inclusion.get("leaf") != receipt.get("leaf"):
         problems.append("the record holds another leaf for this opening than the one on your receipt")
