@@ -610,7 +610,7 @@ async function verifyInto (openingId, target, wordId = 'verdict-word') {
     target.innerHTML = `<p>Verdict: <span id="${wordId}" class="verdict-${result.verdict}">${result.verdict}</span>
       ${result.problems.length ? `<ul>${result.problems.map((p) => `<li>${escape(p)}</li>`).join('')}</ul>` : '— recomputed here from the revealed seed, your payment and the published odds, as docs/FAIRNESS.md says.'}</p>
       ${(result.warnings || []).length ? `<ul class="warnings">${result.warnings.map((w) => `<li>Note: ${escape(w)}</li>`).join('')}</ul>` : ''}
-      ${result.pending ? `<p class="muted verdict-pending">${escape(result.pending)}; everything else checks.</p>` : ''}
+      ${result.pending ? `<p class="muted verdict-pending">Not a problem: ${escape(result.pending)}. The draw itself recomputes.</p>` : ''}
       ${result.receipt ? `<p id="receipt-check">The record receipt this browser kept from the opening: <strong>${result.receipt}</strong>.</p>` : ''}
       <p class="muted mono">server seed ${escape(proof.server_seed)}<br>client seed ${escape(proof.client_seed)}</p>`
   } catch (error) { target.textContent = describe(error) }
