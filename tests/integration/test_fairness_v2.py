@@ -116,9 +116,11 @@ def test_the_payment_id_always_enters_the_client_seed(env):
 def test_stock_withdrawn_after_the_quote_forces_a_redraw_that_is_on_the_record_and_flagged(env):
     keypair, quote, signature = quote_and_pay(env)
     # The operator withdraws the chase card before confirm. The loader refuses while a quote committed to it
-    # (test_fairness_v3, lever 2), so this is a write to the table itself, as the audit made.
-    crown = store.get_pack_item("chase-v2", "crown")
-    crown.update(actions=[store.PackItemRecord.stock_total.set(0), store.PackItemRecord.stock_available.set(0)])
+    # (test_fairness_v3, lever 2), and the draw counts from the stock chain's head, not the item row (lever 1), so
+    # this is a write to the head itself. The proof alone flags it; the chain shows it false (test_fairness_v3).
+    head = store.stock_head("chase-v2")
+    head.update(actions=[store.StockHeadRecord.stock_totals.set({"crown": 0}),
+                         store.StockHeadRecord.left.set({"crown": 0})])
     opened = open_it(env, keypair, quote, signature)
     fairness = opened["fairness"]
     assert fairness["version"] == 3 and fairness["round"] == 1

@@ -21,12 +21,14 @@ from packvault import store
 from packvault.catalog import item_definitions
 from packvault.core.errors import ErrorCode, PackvaultError
 from packvault.edge import admin
-from packvault.fairness import quote_signing, records
+from packvault.fairness import quote_signing, records, stock_chain
 from packvault.fairness.draw import DrawInputs, OddsTable, draw_opening
 from packvault.fairness.primitives import canonical_json, client_seed_v3
 from packvault.fairness.proof import check_proof
 from packvault.rails.solana import sweep as solana_sweep
 from packvault.sales.expiry import SweepReport
+from packvault.store.catalog import StockChainRecord
+from packvault_tools.audit import audit
 from packvault_tools.cli import main
 from packvault_tools.client import Keypair
 from tests.integration import test_fairness_v2 as v2
@@ -443,3 +445,86 @@ def test_lever_9_a_balance_opening_draws_with_the_stock_in_force_when_its_seed_p
     found = verify(capsys, opened["opening_id"], "--api", "http://api.test")
     assert found["verdict"] == "mismatch"
     assert any("is not the state of the pack's stock history chain at" in p for p in found["problems"])
+
+
+def stock_problems(proof: dict) -> list[str]:
+    """What verify-opening --api reports about the stock (the other checks of an unsealed hour left aside)."""
+    return stock_chain.verify(proof["pack_id"], store.stock_chain(proof["pack_id"])) + stock_chain.proof_problems(
+        proof, store.stock_chain(proof["pack_id"]))
+
+
+def test_lever_1_a_count_written_to_the_item_row_does_not_reach_the_draw(env, api, capsys):
+    """The audit set the chase item's `stock_available` to 0 (total untouched), confirmed, restored it: the draw used
+    the lowered stock and both verifiers said match. The draw now counts from the pack's stock chain, where every
+    change to a count is a link; the item row only mirrors it for the catalog views."""
+    keypair, quote, signature = quote_and_pay(env)
+    crown = crown_row()
+    crown.update(actions=[store.PackItemRecord.stock_available.set(0)])
+    fairness = open_it(env, keypair, quote, signature)["fairness"]
+    assert fairness["round"] == 0 and fairness["stock"] == {"crown": 40}
+    load_link = store.stock_chain("chase-v2")[0]
+    assert fairness["stock_link"] == {"seq": 1, "hash": load_link["hash"]} and load_link["left"] == {"crown": 40}
+    took = sum(item["item_id"] == "crown" for item in fairness["items"])
+    assert took > 0  # 0.9 per draw, five draws
+    (own,) = store.stock_chain("chase-v2")[1:]
+    assert (own["kind"], own["opening_id"], own["taken"], own["left"]) == (
+        "opening", quote["opening_id"], {"crown": took}, {"crown": 40 - took})
+    assert stock_problems(public_proof(quote["opening_id"])) == []
+    found = verify(capsys, quote["opening_id"], "--api", "http://api.test")
+    assert found["verdict"] == "incomplete"  # only the hour, not sealed yet
+
+
+def test_lever_1_a_count_rewritten_on_the_chain_head_and_restored_is_a_mismatch(env, api, capsys):
+    """The same diversion one level down: the operator lowers the head's count of crowns to 0 before the confirm and
+    restores it after. The draw used 0 crowns and the proof is self-consistent, but the link it names counts 40."""
+    keypair, quote, signature = quote_and_pay(env)
+    head = store.stock_head("chase-v2")
+    head.update(actions=[store.StockHeadRecord.left.set({"crown": 0})])
+    fairness = open_it(env, keypair, quote, signature)["fairness"]
+    assert fairness["stock"] == {"crown": 0} and {item["item_id"] for item in fairness["items"]} == {"penny"}
+    head.update(actions=[store.StockHeadRecord.left.set({"crown": 40})])  # no trace left in the rows
+    assert check_proof(public_proof(quote["opening_id"])).verdict == "match"  # the proof alone cannot tell
+    found = verify(capsys, quote["opening_id"], "--api", "http://api.test")
+    assert found["verdict"] == "mismatch"
+    assert any("is not what the stock chain's link 1 leaves ({'crown': 40})" in p for p in found["problems"])
+
+
+def test_lever_1_a_stock_chain_rewritten_after_the_opening_contradicts_the_link_its_proof_names(env, api, capsys):
+    """Rewriting the chain itself (a link changed and every later one re-hashed, so the chain alone looks intact)
+    contradicts the link hash the proof names, and the proof is in the sealed, anchored record."""
+    keypair, quote, signature = quote_and_pay(env)
+    fairness = open_it(env, keypair, quote, signature)["fairness"]
+    links = store.stock_chain("chase-v2")
+    forged = [stock_chain.load_link(None, "chase-v2", {"crown": 45}, 50, links[0]["at"])]
+    forged.append(stock_chain.opening_link(stock_chain.state_of(forged[0]), "chase-v2", quote["opening_id"],
+                                           links[1]["taken"], links[1]["at"]))
+    for link in forged:
+        row = StockChainRecord.get(store.pack_pk("chase-v2"), f"STOCKCHAIN#{link['seq']:08d}")
+        row.update(actions=[getattr(StockChainRecord, name).set(value) for name, value in link.items()
+                            if name not in ("pack_id", "seq", "kind", "opening_id")])
+    assert stock_chain.verify("chase-v2", store.stock_chain("chase-v2")) == []  # intact on its own
+    found = verify(capsys, quote["opening_id"], "--api", "http://api.test")
+    assert found["verdict"] == "mismatch" and fairness["stock_link"]["seq"] == 1
+    assert any("no link 1 with the hash the proof names" in p for p in found["problems"])
+
+
+def test_lever_1_concurrent_openings_each_draw_the_count_the_chain_gives_and_the_chain_counts_every_unit(env):
+    """Ten buyers open at once a pack with 12 crowns (about 4.5 drawn each): every draw's stock is the chain's count
+    at the link its proof names, each taker is the very next link, and the chain's last count is what is left."""
+    from packvault.catalog.loader import load_catalog, parse_catalog
+
+    scarce = copy.deepcopy(v2.CHASE)
+    scarce["tiers"][1]["items"][0]["stock"] = 12
+    load_catalog(parse_catalog({"schema_version": 1, "packs": [scarce]}))  # no quote yet: the cut is allowed
+    paid = [quote_and_pay(env) for _ in range(10)]
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        opened = list(pool.map(lambda bought: open_it(env, *bought), paid))
+    links = store.stock_chain("chase-v2")
+    assert stock_chain.verify("chase-v2", links) == []
+    delivered = sum(item["item_id"] == "crown" for body in opened for item in body["items"])
+    assert delivered == 12  # 50 draws at 0.9 each: the crowns run out, and no unit is drawn twice
+    assert links[-1]["left"] == {"crown": 0} and crown_row().stock_available == 0
+    assert sum(link.get("taken", {}).get("crown", 0) for link in links) == delivered
+    for body in opened:
+        assert stock_problems(public_proof(body["opening_id"])) == [], body["opening_id"]
+    audit()  # each opening link is an opening that drew exactly those units; the item rows mirror the count

@@ -77,11 +77,12 @@ def test_purchase_survives_a_fault_at_its_transaction(env, kind):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("operation", ["GetItem", "BatchGetItem", "TransactWriteItems"])
-def test_confirm_survives_a_fault_at_each_of_its_calls(env, kind, operation):
+@pytest.mark.parametrize(("operation", "pack"), [  # vault-chase has finite stock: its stock chain's head is read
+    ("GetItem", "genesis-drop"), ("GetItem", "vault-chase"),  # fresh (GetItem) and moved in the open transaction
+    ("TransactWriteItems", "genesis-drop"), ("TransactWriteItems", "vault-chase")])
+def test_confirm_survives_a_fault_at_each_of_its_calls(env, kind, operation, pack):
     settings, rpc, wallet, faults = env
     keypair = buyer(wallet)
-    pack = "vault-chase" if operation == "BatchGetItem" else "genesis-drop"  # finite stock is read fresh
     quote = purchase.purchase(settings, keypair.public_key, pack, {}, None)[1]
     signature = wallet.pay(solders_keypair(keypair), quote["receiver_wallet"], int(quote["amount_base_units"]),
                            reference=quote["reference"])

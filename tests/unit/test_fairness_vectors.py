@@ -343,3 +343,63 @@ def test_v3_chained_seal_vectors_by_the_text_and_by_the_code():
     assert second["prev_period"] == first["period"] and second["prev"] == first["chain_hash"]
     assert anchoring.memo_text(second["period"], second["root"], second["chain_hash"]) == second["anchor_memo"]
     assert first["quote_key"] == V3["signed_commitment"]["quote_key"] and second["quote_key"] is None  # then unsigned
+
+
+STOCK = json.loads(re.search(r"### 13\.10 Stock accounting.*?```json\n(.*?)\n```", DOC, re.S).group(1))
+
+
+def spec_next_left(before: dict | None, link: dict) -> dict:
+    """13.10's rules, from the text: what a link's `left` must be after the link before it."""
+    if link["kind"] == "opening":
+        return {k: v - link["taken"].get(k, 0) for k, v in before["left"].items()}
+    if before is None:
+        return dict(link["stock_totals"])
+    return {k: before["left"][k] + total - before["stock_totals"][k] if k in before["stock_totals"] else total
+            for k, total in link["stock_totals"].items()}
+
+
+def spec_stock(link: dict, committed: dict | None) -> dict:
+    return {k: max(0, committed[k] - (link["stock_totals"][k] - left)) if committed and k in committed else left
+            for k, left in link["left"].items()}
+
+
+def test_v3_stock_chain_vector_by_the_text_and_by_the_code():
+    from packvault.fairness import stock_chain
+
+    chain, prev, before = STOCK["stock_chain"], "0" * 64, None
+    for seq, link in enumerate(chain["links"], start=1):
+        body = {k: v for k, v in link.items() if k != "hash"}
+        assert link["seq"] == seq and link["prev"] == prev
+        assert hashlib.sha256(spec_canonical(body)).hexdigest() == link["hash"]
+        assert link["left"] == spec_next_left(before, link)
+        prev, before = link["hash"], link
+    assert stock_chain.verify(chain["pack_id"], chain["links"]) == []
+    first, taken, raised = chain["links"]
+    assert stock_chain.load_link(None, "vector-pack", first["stock_totals"], 20, first["at"]) == first
+    state = stock_chain.state_of(first)
+    assert stock_chain.opening_link(state, "vector-pack", taken["opening_id"], taken["taken"], taken["at"]) == taken
+    assert stock_chain.load_link(stock_chain.state_of(taken), "vector-pack", raised["stock_totals"], 20,
+                                 raised["at"]) == raised
+
+
+@pytest.mark.parametrize("vector", STOCK["draws"], ids=lambda v: str(v["stock_committed"]))
+def test_v3_stock_a_draw_uses_is_the_named_links_by_the_text_and_by_the_code(vector):
+    from packvault.fairness import stock_chain
+
+    link = STOCK["stock_chain"]["links"][vector["stock_link"]["seq"] - 1]
+    assert link["hash"] == vector["stock_link"]["hash"]
+    assert spec_stock(link, vector["stock_committed"]) == vector["stock"]
+    assert stock_chain.derived_stock(stock_chain.state_of(link), vector["stock_committed"]) == vector["stock"]
+
+
+def test_v3_a_count_changed_outside_the_chain_breaks_it():
+    from packvault.fairness import stock_chain
+
+    links = json.loads(json.dumps(STOCK["stock_chain"]["links"]))
+    links[1]["left"]["crown"] = 0  # the opening "took" two crowns but says one
+    body = {k: v for k, v in links[1].items() if k != "hash"}
+    links[1]["hash"] = hashlib.sha256(spec_canonical(body)).hexdigest()
+    links[2]["prev"] = links[1]["hash"]
+    links[2]["hash"] = hashlib.sha256(spec_canonical({k: v for k, v in links[2].items() if k != "hash"})).hexdigest()
+    problems = stock_chain.verify("vector-pack", links)
+    assert any("link 2: its units left" in p for p in problems) and any("link 3: its units left" in p for p in problems)

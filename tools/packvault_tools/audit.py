@@ -11,7 +11,8 @@ from packvault import store
 def audit() -> dict[str, int]:
     """Reads every row and checks the invariants; returns the counts it checked. Raises AssertionError naming
     what is wrong: a payment claimed by nothing opened, owed or ordered, an opening with items twice or missing,
-    supply counters that disagree with the openings, vault totals, quote counters, an unbalanced ledger, or an
+    supply counters that disagree with the openings, a stock chain that is broken or counts other units than the
+    openings took (or item rows that do not mirror it), vault totals, quote counters, an unbalanced ledger, or an
     entitlement holding without its payment, with a negative count or one its consumptions do not explain."""
     rows = list(store.Row.scan())
     openings = {o.opening_id: o for o in (store.get_opening(r.pk.removeprefix("OPENING#")) for r in rows
@@ -33,6 +34,7 @@ def audit() -> dict[str, int]:
         assert items_of[opening.opening_id] == expected, \
             f"opening {opening.opening_id} ({opening.status}) has {items_of[opening.opening_id]} vault items"
     for pack in store.list_packs():
+        _audit_stock(pack, openings, vault)
         if pack.supply_total is None:
             continue
         _audit_supply(pack, [o for o in openings.values() if o.pack_id == pack.pack_id and o.limited_supply])
@@ -100,3 +102,35 @@ def _audit_supply(pack: store.PackRecord, mine: list[store.OpeningRecord]) -> No
         assert shard.available >= 0, f"{pack.pack_id} shard {shard.shard}: oversold"
     assert sum(s.available + s.reserved + s.sold for s in shards) == int(pack.supply_total), \
         f"{pack.pack_id}: oversold or units lost"
+
+
+def _audit_stock(pack: store.PackRecord, openings: dict[str, store.OpeningRecord],
+                 vault: list[store.VaultItemRecord]) -> None:
+    """The pack's stock chain is intact and its head is its last link; each opening link names an opening of the
+    pack that was opened and took exactly those units (a bundle's link, every unit's); the item rows mirror the
+    head's count (FAIRNESS.md 13.10)."""
+    from packvault.fairness import stock_chain
+
+    links = store.stock_chain(pack.pack_id)
+    problems = stock_chain.verify(pack.pack_id, links)
+    assert not problems, f"{pack.pack_id}: stock chain {problems}"
+    head = store.stock_head(pack.pack_id)
+    if head is None:
+        return
+    assert links and (int(head.seq), head.hash) == (links[-1]["seq"], links[-1]["hash"]), \
+        f"{pack.pack_id}: the stock head is not the chain's last link"
+    owner = {o.opening_id: o.bundle_id or o.opening_id for o in openings.values()}
+    drawn = Counter((owner.get(v.opening_id), v.item_id) for v in vault)
+    for link in links:
+        if link.get("kind") != "opening":
+            continue
+        opening = openings.get(link["opening_id"])
+        assert opening is not None and opening.pack_id == pack.pack_id and opening.status in {"OPENED", "REFUNDED"}, \
+            f"{pack.pack_id}: stock link {link['seq']} names {link['opening_id']}, not an opening of it"
+        assert all(drawn[(link["opening_id"], item_id)] == units for item_id, units in link["taken"].items()), \
+            f"{pack.pack_id}: stock link {link['seq']} counts other units than {link['opening_id']} drew"
+    rows = {row.item_id: row for row in store.pack_items(pack.pack_id)}
+    for item_id, left in (head.left or {}).items():
+        mirrored = rows[item_id].stock_available if item_id in rows else None
+        assert mirrored is not None and int(mirrored) == int(left), \
+            f"{pack.pack_id}: item {item_id} shows {mirrored} left, the stock chain counts {left}"

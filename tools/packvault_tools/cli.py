@@ -138,8 +138,9 @@ def _keys_in_force(client: Any, period: str) -> set[str]:
 
 
 def _check_stock_chain(args: argparse.Namespace, proof: dict) -> list[str]:
-    """The pack's stock history chain is intact, and the stock the quote committed to is one of its states (an
-    operator cannot commit a quote to stock that was never on the record)."""
+    """The pack's stock history chain is intact, the stock the quote committed to is one of its states (an
+    operator cannot commit a quote to stock that was never on the record), and the stock the draw used is the one
+    the chain's count gives at the link the proof names."""
     from packvault.fairness import stock_chain
     from packvault_tools.client import PackvaultClient
 
@@ -148,6 +149,7 @@ def _check_stock_chain(args: argparse.Namespace, proof: dict) -> list[str]:
         return []
     chain = PackvaultClient(args.api).request("GET", f"/api/v1/packs/{pack_id}/stock-chain")
     problems = [f"stock chain: {problem}" for problem in stock_chain.verify(pack_id, chain["links"])]
+    problems += stock_chain.proof_problems(proof, chain["links"])  # the draw's stock recounted (FAIRNESS.md 13.10)
     committed = {k: int(v) for k, v in proof["stock_committed"].items()}
     if chain["links"] and all(link["stock_totals"] != committed for link in chain["links"]):
         problems.append("the stock the quote committed to is not a state of the pack's stock history chain")

@@ -531,9 +531,11 @@ class OpenPaymentsFinish(Open):
 
 class StockChain(Open):
     pack_id: str
-    head: str | None = Field(description="The hash of the last link (the pack row's head).")
+    head: str | None = Field(description="The hash of the last link.")
     links: list[dict[str, Any]] = Field(description="Oldest first: pack_id, seq, prev, stock_totals, supply_total, "
-                                        "at, hash (docs/FAIRNESS.md section 9).")
+                                        "at, hash (docs/FAIRNESS.md section 9); since v3 also kind (load or "
+                                        "opening) and left (units left after it), and an opening link's "
+                                        "opening_id and taken (section 13.10).")
     intact: bool
 
 
@@ -865,7 +867,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/api/v1/packs/{pack_id}/odds/{version}"): Operation(
         "getOddsVersion", "An immutable odds version: the table the draw used", "catalog", {200: OddsVersion}),
     ("GET", "/api/v1/packs/{pack_id}/stock-chain"): Operation(
-        "getStockChain", "A pack's stock history chain: every change to what quotes commit to, hash-linked",
+        "getStockChain", "A pack's stock history chain: every change to a finite count or to what quotes commit to, "
+        "hash-linked",
         "catalog", {200: StockChain}),
     ("GET", "/api/v1/packs/{pack_id}/stats"): Operation(
         "getPackStats", "Pull statistics and realized odds against the published odds, from the public record",

@@ -535,6 +535,7 @@ def _write_pack_definition(pack: PackDefinition, existing: store.PackRecord | No
     definitions = item_definitions.document(list(pack.items))
     items_hash = item_definitions.items_hash(definitions)
     store.put_item_definitions(pack.pack_id, items_hash, canonical_json(definitions))
+    prior = _stock_state(pack.pack_id, existing, current_items)  # before the item rows move
     _load_items(pack, current_items)
     now = store.utc_now_iso()
     record = store.PackRecord(
@@ -551,19 +552,44 @@ def _write_pack_definition(pack: PackDefinition, existing: store.PackRecord | No
     )
     old_supply = existing.supply_total if existing is not None else None
     supply = store.CountedChange(int(old_supply) if old_supply is not None else None, pack.supply_total)
-    link = _next_link(record, existing, int(old_supply) if old_supply is not None else None)
     changed = _changes(existing, record) if existing is not None else None
-    try:
-        if record.supply_shards is not None:  # every shard row is written with the pack
-            store.put_sharded_pack(record, existing, link, changed)
-        else:
-            store.put_pack(record, supply, existing.definition_hash if existing else None, link, changed)
-    except store.CounterConflict as exc:
-        current = store.get_pack(pack.pack_id)
-        if current is not None and current.definition_hash == definition_hash:  # a concurrent identical load won
-            return LoadResult(pack.pack_id, "unchanged", int(current.odds_version))
-        raise CatalogError([f"{exc}; nothing was reset"]) from exc
+    for attempt in range(LINK_ATTEMPTS):
+        link = _next_link(record, existing, int(old_supply) if old_supply is not None else None, prior)
+        try:
+            if record.supply_shards is not None:  # every shard row is written with the pack
+                store.put_sharded_pack(record, existing, link, changed)
+            else:
+                store.put_pack(record, supply, existing.definition_hash if existing else None, link, changed)
+            break
+        except store.CounterConflict as exc:
+            current = store.get_pack(pack.pack_id)
+            if current is not None and current.definition_hash == definition_hash:  # a concurrent identical load won
+                return LoadResult(pack.pack_id, "unchanged", int(current.odds_version))
+            head = store.stock_head(pack.pack_id)
+            moved = head is not None and (prior is None or int(head.seq) != int(prior["seq"]))
+            if link is None or not moved or attempt + 1 == LINK_ATTEMPTS:
+                raise CatalogError([f"{exc}; nothing was reset"]) from exc
+            prior = head.as_state()  # an opening took units meanwhile: the load's link follows it
     return LoadResult(pack.pack_id, "updated" if existing else "created", odds_version)
+
+
+LINK_ATTEMPTS = 5
+
+
+def _stock_state(pack_id: str, existing: store.PackRecord | None,
+                 current: dict[str, store.PackItemRecord]) -> dict[str, Any] | None:
+    """The stock chain state a load's link follows: the head; for a pack loaded before v3 (no head yet), its last
+    link with the units the item rows count; None for a new pack."""
+    if existing is None:
+        return None
+    head = store.stock_head(pack_id)
+    if head is not None:
+        return head.as_state()
+    counted = {item_id: row for item_id, row in current.items() if row.stock_total is not None and not row.retired}
+    return {"seq": int(existing.stock_chain_seq or 0), "hash": existing.stock_chain_head or stock_chain.GENESIS,
+            "stock_totals": {item_id: int(row.stock_total) for item_id, row in counted.items()},
+            "supply_total": existing.supply_total,
+            "left": {item_id: max(0, int(row.stock_available or 0)) for item_id, row in counted.items()}}
 
 
 _COMPARED = {"name": "name", "description": "description", "status": "status", "cards_per_pack": "cards_per_pack",
@@ -592,18 +618,21 @@ def _sharded(existing: store.PackRecord | None) -> bool:
     return existing is not None and store.shard_rows(existing) > 1
 
 
-def _next_link(record: store.PackRecord, existing: store.PackRecord | None,
-               old_supply: int | None) -> dict[str, Any] | None:
-    """The stock history chain's next link when this load changes what quotes commit to, else None."""
+def _next_link(record: store.PackRecord, existing: store.PackRecord | None, old_supply: int | None,
+               prior: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The stock history chain's next link when this load changes what quotes commit to, else None: it follows
+    `prior` and counts the units left after the change (FAIRNESS.md 13.10)."""
     totals = {k: int(v) for k, v in (record.stock_totals or {}).items()}
     first = existing is None or existing.stock_chain_seq is None
     previous = {k: int(v) for k, v in ((existing.stock_totals if existing else None) or {}).items()}
     if not stock_chain.changed(previous, old_supply, totals, record.supply_total, first):
         return None
-    seq = 1 if first else int(existing.stock_chain_seq) + 1
-    prev = stock_chain.GENESIS if first else existing.stock_chain_head
-    return stock_chain.link(record.pack_id, seq, prev, totals,
-                            int(record.supply_total) if record.supply_total is not None else None, record.updated_at)
+    try:
+        return stock_chain.load_link(prior, record.pack_id, totals,
+                                     int(record.supply_total) if record.supply_total is not None else None,
+                                     record.updated_at)
+    except ValueError as exc:
+        raise CatalogError([f"pack {record.pack_id}: {exc}; nothing was changed"]) from exc
 
 
 def _odds_version_for(pack: PackDefinition, existing: store.PackRecord | None, odds_hash: str) -> int:

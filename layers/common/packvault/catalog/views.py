@@ -52,9 +52,9 @@ def get_stock_chain(pack_id: str) -> dict[str, Any]:
     """A pack's stock history chain (docs/FAIRNESS.md section 9), oldest link first, with its head."""
     from packvault.fairness import stock_chain
 
-    pack = existing_pack(pack_id)
+    existing_pack(pack_id)  # 404 for a pack that does not exist
     links = store.stock_chain(pack_id)
-    return {"pack_id": pack_id, "head": pack.stock_chain_head, "links": links,
+    return {"pack_id": pack_id, "head": links[-1]["hash"] if links else None, "links": links,
             "intact": not stock_chain.verify(pack_id, links)}
 
 

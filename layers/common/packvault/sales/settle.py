@@ -27,8 +27,10 @@ from packvault.fairness.primitives import draw_client_seed, version_of
 from packvault.fairness.quote_signing import ENTROPY_SOURCES
 from packvault.sales import products
 from packvault.sales.openings import opening_view
+from packvault.sales.stock import committed_stock, short_of, stock_link, stock_move, stock_state
 
 MAX_ROUNDS = 5
+MAX_RETRIES = 12  # the same round again after a transaction lost to a concurrent one (the stock chain's head)
 _VAULT_NAMESPACE = uuid.UUID("6f1c6a52-3a8e-4d55-9d0e-8f0b7c1e2a11")
 _ODDS_TABLES: dict[tuple[str, int], OddsTable] = {}
 
@@ -75,20 +77,26 @@ def open_paid(opening: store.OpeningRecord, settlement: Settlement, client_seed:
         return _open_bundle(opening, settlement, seed, table, marker)
     round_number, refreshed, retries, abandoned = 0, False, 0, []
     while round_number < MAX_ROUNDS:
-        items, current, cached_hash = _items_for_draw(opening.pack_id)
-        stock = committed_stock(opening, items, current, found_short(abandoned))
+        items, state, cached_hash = _items_for_draw(opening.pack_id)
+        stock = committed_stock(opening, state, found_short(abandoned))
         try:
             drawn = draw_opening(table, DrawInputs(opening.server_seed, seed, opening.opening_id, round_number), stock)
         except NothingToDraw:
             return _nothing_to_draw(opening, settlement, marker)
         changes, vault_items, taken, fmv_micros = opening_changes(opening, settlement, seed, round_number, stock,
-                                                                  drawn, items, abandoned)
+                                                                  drawn, items, abandoned, state)
+        if short := short_of(opening, state, taken):  # a drawn unit the chain does not have: a redraw, on the record
+            abandoned.append(abandoned_round(round_number, stock, short, drawn, state))
+            round_number += 1
+            continue
         try:
             leaf = records.leaf_row(opening, changes["fairness"], changes["opened_at"], drawn, changes["items"]) \
                 if opening.stock_committed is not None else None
             store.open_opening(opening, changes, settlement, vault_items, taken, fmv_micros,
                                request_token(opening.opening_id, settlement, round_number + 10 * retries), marker,
-                               cached_hash, leaf)
+                               cached_hash, leaf,
+                               stock_move=stock_move(state, opening.pack_id, opening.opening_id, taken,
+                                                     changes["opened_at"]))
             for name, value in changes.items():  # the receipt is what was just written; no re-read
                 setattr(opening, name, value)
             return receipt(opening)
@@ -101,21 +109,26 @@ def open_paid(opening: store.OpeningRecord, settlement: Settlement, client_seed:
                 raise PackvaultError(ErrorCode.SIGNATURE_ALREADY_USED) from None
             if current_row is None or current_row.status != "QUOTED":
                 raise PackvaultError(ErrorCode.OPENING_NOT_CONFIRMABLE) from None
-            short = short_items(opening, taken)  # first: a unit that is truly gone is a redraw on the record
-            if not short and cached_hash is not None and not refreshed:
+            if cached_hash is not None and not refreshed:
                 _ITEMS.pop(opening.pack_id, None)  # the cached items may be stale: the same draw, fresh items
                 refreshed = True
                 continue
-            time.sleep(random.uniform(0, 0.02 * 2 ** (round_number + retries)))
-            if not short:  # not a unit this draw needed: try the same round again, never a hidden redraw
-                retries += 1
-                if retries > MAX_ROUNDS:
-                    break
-                continue
-            abandoned.append({"round": round_number, "stock": stock, "short": short,
-                              "items": [{"tier_id": d.tier_id, "item_id": d.item_id} for d in drawn]})
-            round_number += 1  # a drawn unit is truly gone: redraw with the next round, on the record
+            # Another opening moved the stock chain's head (or a counter): the same round at the new head, whose
+            # state the proof names; never a hidden redraw.
+            retries += 1
+            if retries > MAX_RETRIES:
+                break
+            time.sleep(random.uniform(0, min(0.02 * 2 ** retries, 0.4)))
     raise PackvaultError(ErrorCode.BUSY_RETRY)
+
+
+def abandoned_round(round_number: int, stock: dict[str, int], short: dict[str, dict[str, int]], drawn: list,
+                    state: dict[str, Any] | None) -> dict[str, Any]:
+    """An abandoned round as the proof publishes it (FAIRNESS.md 5, 13.4): its stock and draw, what was short, and
+    (v3) the stock chain link whose state said so (13.10)."""
+    return {"round": round_number, "stock": stock, "short": short,
+            "items": [{"tier_id": d.tier_id, "item_id": d.item_id} for d in drawn],
+            **({"stock_link": stock_link(state)} if state else {})}
 
 
 def _open_bundle(opening: store.OpeningRecord, settlement: Settlement, seed: str, table: OddsTable,
@@ -127,9 +140,9 @@ def _open_bundle(opening: store.OpeningRecord, settlement: Settlement, seed: str
     unit cannot redraw on the record without moving the others)."""
     units = [opening] + [unit_row(opening, index, unit) for index, unit in enumerate(opening.bundle_units, 1)]
     hashes = [unit.server_seed_hash for unit in units]
-    for attempt in range(2):
-        items, current, cached_hash = _items_for_draw(opening.pack_id)
-        remaining = committed_stock(opening, items, current)
+    for attempt in range(MAX_RETRIES):
+        items, state, cached_hash = _items_for_draw(opening.pack_id)
+        remaining = committed_stock(opening, state)
         opened, all_vault, taken, fmv_micros = [], [], {}, 0
         for index, unit in enumerate(units):
             try:
@@ -137,7 +150,7 @@ def _open_bundle(opening: store.OpeningRecord, settlement: Settlement, seed: str
             except NothingToDraw:
                 return _nothing_to_draw(opening, settlement, marker)
             changes, vault_items, unit_taken, unit_fmv = opening_changes(unit, settlement, seed, 0, dict(remaining),
-                                                                         drawn, items)
+                                                                         drawn, items, None, state)
             changes["fairness"]["bundle"] = {"bundle_id": opening.opening_id, "index": index,
                                              "quantity": len(units), "server_seed_hashes": hashes}
             changes |= {"bundle_id": opening.opening_id, "unit_index": index}
@@ -149,6 +162,8 @@ def _open_bundle(opening: store.OpeningRecord, settlement: Settlement, seed: str
             opened.append((changes, leaf))
             all_vault += vault_items
             fmv_micros += unit_fmv
+        if short_of(opening, state, taken):
+            return _nothing_to_draw(opening, settlement, marker, "stock ran out after the bundle was quoted")
         for unit, (changes, _) in zip(units[1:], opened[1:], strict=True):
             for name, value in changes.items():
                 setattr(unit, name, value)
@@ -156,7 +171,9 @@ def _open_bundle(opening: store.OpeningRecord, settlement: Settlement, seed: str
             store.open_opening(opening, opened[0][0], settlement, all_vault, taken, fmv_micros,
                                request_token(opening.opening_id, settlement, attempt), marker, cached_hash,
                                opened[0][1], [(unit, leaf) for unit, (_, leaf) in zip(units[1:], opened[1:],
-                                                                                       strict=True)])
+                                                                                       strict=True)],
+                               stock_move=stock_move(state, opening.pack_id, opening.opening_id, taken,
+                                                     opened[0][0]["opened_at"]))
         except store.OpenFailed:
             current_row = store.get_opening(opening.opening_id)
             if current_row is not None and current_row.status == "OPENED":
@@ -166,9 +183,8 @@ def _open_bundle(opening: store.OpeningRecord, settlement: Settlement, seed: str
                 raise PackvaultError(ErrorCode.SIGNATURE_ALREADY_USED) from None
             if current_row is None or current_row.status != "QUOTED":
                 raise PackvaultError(ErrorCode.OPENING_NOT_CONFIRMABLE) from None
-            if short_items(opening, taken):
-                return _nothing_to_draw(opening, settlement, marker, "stock ran out after the bundle was quoted")
-            _ITEMS.pop(opening.pack_id, None)  # perhaps a stale cached definition: once more, the same draws
+            _ITEMS.pop(opening.pack_id, None)  # a stale cached definition, or the stock chain moved: read again
+            time.sleep(random.uniform(0, min(0.02 * 2 ** attempt, 0.4)))
             continue
         for name, value in opened[0][0].items():
             setattr(opening, name, value)
@@ -199,47 +215,6 @@ def found_short(abandoned: list[dict[str, Any]]) -> dict[str, int]:
         for item_id, short in past["short"].items():
             found[item_id] = min(found.get(item_id, short["available"]), short["available"])
     return found
-
-
-def committed_stock(opening: store.OpeningRecord, items: dict[str, store.PackItemRecord],
-                    current: dict[str, int], short_left: dict[str, int] | None = None) -> dict[str, int]:
-    """The stock this opening draws with (FAIRNESS.md 5, v2): for each item with finite stock, the total its quote
-    committed to less the units drawn by anyone since the catalog was loaded; an operator's later change to a
-    total does not move this opening's odds. An item an abandoned round found short counts only what is really
-    left, and never more than that round recorded (FAIRNESS.md 13.4). An opening quoted before v2 (nothing committed)
-    uses the current stock."""
-    committed, short_left = opening.stock_committed, short_left or {}
-    if committed is None:
-        return current
-    stock = {}
-    for item_id, available in current.items():
-        row = items[item_id]
-        if item_id in committed:
-            drawn_so_far = int(row.stock_total) - int(row.stock_available)
-            stock[item_id] = max(0, int(committed[item_id]) - drawn_so_far)
-            if item_id in short_left:
-                stock[item_id] = min(stock[item_id], available, short_left[item_id])
-        else:  # unlimited when quoted, finite now: only what is really there
-            stock[item_id] = available
-    return stock
-
-
-def short_items(opening: store.OpeningRecord, taken: dict[str, int]) -> dict[str, dict[str, int]]:
-    """The drawn finite-stock items that no longer have the units this draw needs (read fresh): the evidence a
-    redraw is published with. Empty when the failure was not about stock."""
-    if not taken:
-        return {}
-    rows = store.pack_items_by_id(opening.pack_id, list(taken))
-    short = {}
-    for item_id, needed in taken.items():
-        row = rows.get(item_id)
-        available = int(row.stock_available) if row is not None and row.stock_available is not None else 0
-        if available < needed:
-            short[item_id] = {"needed": needed, "available": available,
-                              "total": int(row.stock_total) if row is not None and row.stock_total is not None
-                              else 0,
-                              "committed": int((opening.stock_committed or {}).get(item_id, -1))}
-    return short
 
 
 def _credit_topup(opening: store.OpeningRecord, settlement: Settlement,
@@ -292,7 +267,7 @@ def _re_reserve(opening: store.OpeningRecord) -> bool:
 
 def opening_changes(opening: store.OpeningRecord, settlement: Settlement, seed: str, round_number: int,
                     stock: dict[str, int], drawn: list, items: dict[str, store.PackItemRecord],
-                    abandoned: list[dict[str, Any]] | None = None,
+                    abandoned: list[dict[str, Any]] | None = None, state: dict[str, Any] | None = None,
                     ) -> tuple[dict[str, Any], list[store.VaultItemRecord], dict[str, int], int]:
     """What opening writes: the opening's new fields (items revealed, the proof), its vault items, the stock
     each drawn finite item loses, and the fair value added to the vault."""
@@ -320,7 +295,9 @@ def opening_changes(opening: store.OpeningRecord, settlement: Settlement, seed: 
     version = version_of(opening)
     if version >= 2:  # fairness v2: what the quote committed to, and every abandoned round
         fairness |= {"version": version, "stock_committed": opening.stock_committed,
-                     "abandoned_rounds": abandoned or [], "items_hash": opening.items_hash}
+                     "abandoned_rounds": list(abandoned or []), "items_hash": opening.items_hash}
+    if state is not None:  # the stock chain link whose state the draw used (FAIRNESS.md 13.10)
+        fairness["stock_link"] = stock_link(state)
     if version >= 3:  # v3: what the seed mixed in, and whether the payment named the quote on chain (13.1, 13.3)
         fairness["entropy"] = {"source": ENTROPY_SOURCES.get(opening.rail), "value": settlement.entropy}
         if opening.rail == SOLANA:
@@ -347,28 +324,20 @@ def _nothing_to_draw(opening: store.OpeningRecord, settlement: Settlement,
 _ITEMS: dict[str, tuple[dict[str, store.PackItemRecord], str]] = {}
 
 
-def _items_for_draw(pack_id: str) -> tuple[dict[str, store.PackItemRecord], dict[str, int], str | None]:
-    """(items by id, finite stock, the definition hash the open transaction must find unchanged). A pack's item
-    definitions are cached per container (the transaction checks the pack's definition, which includes every
-    stock total, is still the cached one); only the items with finite stock are read, fresh, in one BatchGetItem:
-    an open costs the same whether the pack has 3 items or 10,000."""
+def _items_for_draw(pack_id: str) -> tuple[dict[str, store.PackItemRecord], dict[str, Any] | None, str | None]:
+    """(items by id, the stock chain state to draw at, the definition hash the open transaction must find unchanged).
+    A pack's item definitions are cached per container (the transaction checks the pack's definition, which includes
+    every stock total, is still the cached one); the stock comes from the chain's head, read fresh in one GetItem
+    (sales.stock): an open costs the same whether the pack has 3 items or 10,000."""
     cached = _ITEMS.get(pack_id)
     if cached is None:
         pack = store.get_pack(pack_id)  # read before the items that are cached: a later catalog change fails the check
         items = {row.item_id: row for row in store.pack_items(pack_id, consistent=True)}
         if pack is None:
-            return items, _finite(items), None
+            return items, stock_state(pack_id, items), None
         cached = _ITEMS[pack_id] = (items, pack.definition_hash)
     items, definition_hash = cached
-    finite = [item_id for item_id, row in items.items() if row.stock_available is not None]
-    if not finite:
-        return items, {}, definition_hash
-    fresh = store.pack_items_by_id(pack_id, finite)
-    return {**items, **fresh}, _finite(fresh), definition_hash
-
-
-def _finite(items: dict[str, store.PackItemRecord]) -> dict[str, int]:
-    return {item_id: int(row.stock_available) for item_id, row in items.items() if row.stock_available is not None}
+    return items, stock_state(pack_id, items), definition_hash
 
 
 def odds_table(pack_id: str, version: int) -> OddsTable:

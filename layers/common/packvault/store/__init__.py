@@ -84,6 +84,8 @@ from packvault.store.catalog import (  # noqa: F401
     OddsVersionRecord,
     PackItemRecord,
     PackRecord,
+    StockHeadRecord,
+    StockMove,
     bundle_pk,
     count_commitments,
     get_bundle,
@@ -106,6 +108,7 @@ from packvault.store.catalog import (  # noqa: F401
     put_pack_item,
     retire_pack_item,
     stock_chain,
+    stock_head,
     unlock_commitments,
 )
 from packvault.store.entitlements import (  # noqa: F401

@@ -9,7 +9,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from packvault.store import supply
-from packvault.store.catalog import PACK_SORT_KEY, PackRecord, pack_pk
+from packvault.store.catalog import PACK_SORT_KEY, PackRecord, StockMove, pack_pk
 from packvault.store.ledger import Entry, platform_account, post, wallet_account
 from packvault.store.openings import OpeningRecord, supply_shard, take_items
 from packvault.store.seeds import SeedPairRecord, use_nonce
@@ -32,7 +32,8 @@ def open_from_balance(opening: OpeningRecord, vault_items: list[VaultItemRecord]
                       fmv_micros: int, pair: SeedPairRecord, max_per_wallet: int | None,
                       idempotency: IdempotencyRecord | None, request_token: str, definition_hash: str,
                       record_leaf: Row | None = None, balance_before: int | None = None,
-                      bundle: Sequence[tuple[OpeningRecord, Row | None]] = ()) -> None:
+                      bundle: Sequence[tuple[OpeningRecord, Row | None]] = (),
+                      stock_move: StockMove | None = None) -> None:
     """One transaction: the opening written OPENED with its items and proof, the seed pair's nonce spent, the
     price posted (wallet -, platform sales +) only while the balance covers it (is exactly `balance_before`, when
     given, so the answer can say the balance after), the vault items created, stock
@@ -65,7 +66,7 @@ def open_from_balance(opening: OpeningRecord, vault_items: list[VaultItemRecord]
                                                                    Entry(platform_account("sales"), price)],
                  actor=opening.wallet, now=opening.opened_at, details=details,
                  expected_balances=None if balance_before is None else {wallet_account(opening.wallet): balance_before})
-            take_items(transaction, opening, vault_items, stock_taken)
+            take_items(transaction, opening, vault_items, stock_taken, stock_move)
             if opening.limited_supply:  # the shard row carries the pack's status and definition hash
                 supply.sell_unit(transaction, opening.pack_id, supply_shard(opening), definition_hash, units)
             else:  # the price and odds drawn with are the pack's current ones

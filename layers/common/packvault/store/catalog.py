@@ -101,15 +101,58 @@ class StockChainRecord(Row):
     supply_total = NumberAttribute(null=True)
     at = UnicodeAttribute()
     hash = UnicodeAttribute()
+    kind = UnicodeAttribute(null=True)  # v3: "load" or "opening" (None: a v2 load link)
+    left = JSONAttribute(null=True)  # v3: {item_id: units left} after this link
+    opening_id = UnicodeAttribute(null=True)  # an opening link: the opening that took units
+    taken = JSONAttribute(null=True)
 
     def as_link(self) -> dict[str, Any]:
-        return {"pack_id": self.pack_id, "seq": int(self.seq), "prev": self.prev,
+        link = {"pack_id": self.pack_id, "seq": int(self.seq), "prev": self.prev,
                 "stock_totals": {k: int(v) for k, v in (self.stock_totals or {}).items()},
                 "supply_total": int(self.supply_total) if self.supply_total is not None else None, "at": self.at,
                 "hash": self.hash}
+        if self.kind:
+            link |= {"kind": self.kind, "left": {k: int(v) for k, v in (self.left or {}).items()}}
+        if self.kind == "opening":
+            link |= {"opening_id": self.opening_id, "taken": {k: int(v) for k, v in (self.taken or {}).items()}}
+        return link
 
 
 STOCK_CHAIN_PREFIX = "STOCKCHAIN#"
+
+
+class StockHeadRecord(Row):
+    """The last link of a pack's stock chain and the state it leaves (PACK#<id> / STOCKHEAD): what an opening draws
+    with (FAIRNESS.md 13.10). Every link is written with it, conditioned on the head it follows, so the chain has
+    one order; the item rows' `stock_available` mirror it for the catalog views."""
+
+    class Meta(TableMeta):
+        pass
+
+    seq = NumberAttribute()
+    hash = UnicodeAttribute()
+    stock_totals = JSONAttribute()
+    supply_total = NumberAttribute(null=True)
+    left = JSONAttribute()
+
+    def as_state(self) -> dict[str, Any]:
+        return {"seq": int(self.seq), "hash": self.hash,
+                "stock_totals": {k: int(v) for k, v in (self.stock_totals or {}).items()},
+                "supply_total": int(self.supply_total) if self.supply_total is not None else None,
+                "left": {k: int(v) for k, v in (self.left or {}).items()}}
+
+
+STOCK_HEAD_SORT_KEY = "STOCKHEAD"
+
+
+@dataclass(frozen=True)
+class StockMove:
+    """What an opening does to its pack's stock chain: `link` (it took finite units) follows the state at
+    `expected_seq`, or (no link) the state it drew with must still be the head when it commits. `expected_seq`
+    None: the pack's head row was never written (a pack loaded before v3)."""
+
+    expected_seq: int | None
+    link: dict[str, Any] | None = None
 
 
 class PackItemRecord(Row):
@@ -328,9 +371,49 @@ def save_chain_link(transaction: TransactWrite, pack: PackRecord, chain_link: di
     if chain_link is None:
         return
     pack.stock_chain_seq, pack.stock_chain_head = chain_link["seq"], chain_link["hash"]
-    transaction.save(StockChainRecord(pk=pack.pk, sk=f"{STOCK_CHAIN_PREFIX}{chain_link['seq']:08d}",
-                                      **{k: v for k, v in chain_link.items()}),
-                     condition=StockChainRecord.pk.does_not_exist())
+    _append_link(transaction, pack.pack_id, chain_link)
+
+
+def _append_link(transaction: TransactWrite, pack_id: str, chain_link: dict[str, Any]) -> None:
+    """A link and the head it makes, only after the link before it (each seq is written once)."""
+    transaction.save(StockChainRecord(pk=pack_pk(pack_id), sk=f"{STOCK_CHAIN_PREFIX}{chain_link['seq']:08d}",
+                                      **chain_link), condition=StockChainRecord.pk.does_not_exist())
+    if chain_link.get("left") is None:  # a v2 link (tests that build old chains): no count to keep
+        return
+    head = StockHeadRecord(pk=pack_pk(pack_id), sk=STOCK_HEAD_SORT_KEY, seq=chain_link["seq"],
+                           hash=chain_link["hash"], stock_totals=chain_link["stock_totals"],
+                           supply_total=chain_link["supply_total"], left=chain_link["left"])
+    transaction.save(head, condition=_follows(chain_link["seq"] - 1))
+
+
+def _follows(seq: int | None) -> Any:
+    """The head is still the state at `seq` (None: there is no head row yet)."""
+    if seq is None:
+        return StockHeadRecord.pk.does_not_exist()
+    return StockHeadRecord.pk.does_not_exist() | (StockHeadRecord.seq == seq)
+
+
+def move_stock(transaction: TransactWrite, pack_id: str, move: StockMove | None) -> None:
+    """An opening's part of its pack's stock chain, in the open transaction: its link, or the check that the state
+    it drew with is still the head."""
+    if move is None:
+        return
+    if move.link is not None:
+        _append_link(transaction, pack_id, move.link)
+    elif move.expected_seq is None:
+        transaction.condition_check(StockHeadRecord, pack_pk(pack_id), STOCK_HEAD_SORT_KEY,
+                                    condition=StockHeadRecord.pk.does_not_exist())
+    else:
+        transaction.condition_check(StockHeadRecord, pack_pk(pack_id), STOCK_HEAD_SORT_KEY,
+                                    condition=StockHeadRecord.seq == move.expected_seq)
+
+
+def stock_head(pack_id: str) -> StockHeadRecord | None:
+    """The pack's stock chain head (consistent: an opening draws with it)."""
+    try:
+        return StockHeadRecord.get(pack_pk(pack_id), STOCK_HEAD_SORT_KEY, consistent_read=True)
+    except StockHeadRecord.DoesNotExist:
+        return None
 
 
 def definition_actions(pack: PackRecord, chain_link: dict[str, Any] | None) -> list[Any]:
@@ -473,7 +556,8 @@ def unlock_commitments(pack_id: str, token: str) -> None:
             raise  # a lock that lapsed and was taken by another load is theirs to release
 
 
-register(PackRecord, PackItemRecord, OddsVersionRecord, ItemDefinitionsRecord, StockChainRecord, QuoteCommitmentsRecord)
+register(PackRecord, PackItemRecord, OddsVersionRecord, ItemDefinitionsRecord, StockChainRecord, StockHeadRecord,
+         QuoteCommitmentsRecord)
 
 
 BUNDLES_LIST_KEY = "BUNDLES"

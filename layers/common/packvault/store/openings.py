@@ -22,7 +22,9 @@ from packvault.store.catalog import (
     PACK_SORT_KEY,
     PackItemRecord,
     PackRecord,
+    StockMove,
     count_commitments,
+    move_stock,
     pack_pk,
 )
 from packvault.store.ledger import Entry, platform_account, post, wallet_account
@@ -282,14 +284,15 @@ def claim_payment(transaction: TransactWrite, opening: OpeningRecord, settlement
 
 
 def take_items(transaction: TransactWrite, opening: OpeningRecord, vault_items: list[VaultItemRecord],
-               stock_taken: dict[str, int]) -> None:
-    """The drawn items into the buyer's vault, and the finite stock they use, only while it lasts."""
+               stock_taken: dict[str, int], stock_move: StockMove | None = None) -> None:
+    """The drawn items into the buyer's vault, and the finite stock they use on the pack's stock chain (its link,
+    conditioned on the head the draw read: FAIRNESS.md 13.10); the item rows' counts follow it for the views."""
     for vault_item in vault_items:
         transaction.save(vault_item, condition=VaultItemRecord.pk.does_not_exist())
+    move_stock(transaction, opening.pack_id, stock_move)
     for item_id, units in stock_taken.items():
         row = PackItemRecord(pk=pack_pk(opening.pack_id), sk=f"{ITEM_PREFIX}{item_id}")
-        transaction.update(row, actions=[PackItemRecord.stock_available.add(-units)],
-                           condition=PackItemRecord.stock_available >= units)
+        transaction.update(row, actions=[PackItemRecord.stock_available.add(-units)])
 
 
 def new_vault_item(wallet: str, opening: OpeningRecord, vault_item_id: str, item: PackItemRecord,
@@ -310,7 +313,8 @@ def open_opening(opening: OpeningRecord, changes: dict[str, Any], settlement: Se
                  vault_items: list[VaultItemRecord], stock_taken: dict[str, int], fmv_micros: int,
                  request_token: str, marker: ProcessedEventRecord | None = None,
                  pack_definition_hash: str | None = None, record_leaf: Row | None = None,
-                 bundle: Sequence[tuple[OpeningRecord, Row | None]] = ()) -> None:
+                 bundle: Sequence[tuple[OpeningRecord, Row | None]] = (),
+                 stock_move: StockMove | None = None) -> None:
     """One transaction, whatever rail paid: QUOTED -> OPENED with its items, the payment claimed, the vault
     items created, stock and supply counters moved, the vault total updated, the quote released from the
     wallet's open quotes, the event appended (and the outside event that caused it marked). All or nothing.
@@ -329,7 +333,7 @@ def open_opening(opening: OpeningRecord, changes: dict[str, Any], settlement: Se
                 condition=(OpeningRecord.status == "QUOTED") & (OpeningRecord.wallet == opening.wallet),
             )
             claim_payment(transaction, opening, settlement, changes["opened_at"])
-            take_items(transaction, opening, vault_items, stock_taken)
+            take_items(transaction, opening, vault_items, stock_taken, stock_move)
             # Items drawn from a cached definition: the pack must still have it (one item, one operation; a
             # supply shard carries the pack's definition hash).
             if opening.limited_supply:

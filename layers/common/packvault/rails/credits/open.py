@@ -41,14 +41,14 @@ from packvault.sales.reservation import (
     supply_shard,
 )
 from packvault.sales.settle import (
-    committed_stock,
+    abandoned_round,
     found_short,
     odds_table,
     opening_changes,
     receipt,
-    short_items,
     unit_row,
 )
+from packvault.sales.stock import committed_stock, short_of, stock_link, stock_move, stock_state
 
 OPERATION = "purchase"  # the same route as a Solana quote: one Idempotency-Key scope
 ATTEMPTS = 6
@@ -140,11 +140,10 @@ def _attempt(settings: Settings, wallet: str, pack_id: str, idempotency_key: str
     opening.stock_committed = committed_at(pack, pair.created_at)
     table = odds_table(pack_id, int(pack.odds_version))
     round_number, retries, abandoned = 0, 0, []
-    while round_number < MAX_ROUNDS and retries <= MAX_ROUNDS:
+    while round_number < MAX_ROUNDS and retries <= MAX_RETRIES:
         items = {row.item_id: row for row in store.pack_items(pack_id, consistent=True)}
-        current = {item_id: int(row.stock_available) for item_id, row in items.items()
-                   if row.stock_available is not None}
-        stock = committed_stock(opening, items, current, found_short(abandoned))
+        state = stock_state(pack_id, items)
+        stock = committed_stock(opening, state, found_short(abandoned))
         draw_id = f"nonce:{int(pair.nonce)}"
         try:
             drawn = draw_opening(table, DrawInputs(pair.server_seed, pair.client_seed, draw_id, round_number), stock)
@@ -155,9 +154,14 @@ def _attempt(settings: Settings, wallet: str, pack_id: str, idempotency_key: str
                                                               "currency": "CREDIT", "received": str(price)})
         changes, vault_items, taken, fmv_micros = opening_changes(opening, settlement, pair.client_seed, round_number,
                                                                   stock, drawn, items)
+        if short := short_of(opening, state, taken):  # a drawn unit the chain does not have: a redraw, on the record
+            abandoned.append(abandoned_round(round_number, stock, short, drawn, state))
+            round_number += 1
+            continue
         changes["fairness"] = {**_seed_pair_proof(changes["fairness"], pair, draw_id), "version": 2,
                                "stock_committed": opening.stock_committed, "stock_committed_at": pair.created_at,
-                               "abandoned_rounds": list(abandoned)}
+                               "abandoned_rounds": list(abandoned),
+                               **({"stock_link": stock_link(state)} if state else {})}
         for name, value in changes.items():
             setattr(opening, name, value)
         # The balance after is exact (the debit is conditioned on the balance read), so a replay of the
@@ -170,7 +174,9 @@ def _attempt(settings: Settings, wallet: str, pack_id: str, idempotency_key: str
                                     _request_token(wallet, opening.opening_id), pack.definition_hash,
                                     records.leaf_row(opening, changes["fairness"], changes["opened_at"], drawn,
                                                      changes["items"]),
-                                    balance_before=balance)
+                                    balance_before=balance,
+                                    stock_move=stock_move(state, pack_id, opening.opening_id, taken,
+                                                          changes["opened_at"]))
             return 201, answer
         except store.BalanceOpenFailed:
             if (again := recall(wallet, OPERATION, idempotency_key, request_hash)) is not None:
@@ -183,20 +189,16 @@ def _attempt(settings: Settings, wallet: str, pack_id: str, idempotency_key: str
             current = store.current_pair(wallet)
             if current is None or int(current.nonce) != int(pair.nonce) or current.pair_number != pair.pair_number:
                 return None  # another opening (or a rotation) spent this nonce: start again with the next one
-            short = short_items(opening, taken)
-            if not short:  # not a unit this draw needed (supply, a counter): the same round again, never hidden
-                if store.is_sharded(current_pack):  # SOLD_OUT, or the shards that still have a unit
-                    recheck_sharded_supply(pack_id, current_pack, money.CREDIT.symbol)
-                opening.supply_shard = supply_shard(current_pack)
-                retries += 1
-                continue
-            abandoned.append({"round": round_number, "stock": stock, "short": short,
-                              "items": [{"tier_id": d.tier_id, "item_id": d.item_id} for d in drawn]})
-            round_number += 1  # a drawn unit is truly gone: redraw with the next round, on the record
+            if store.is_sharded(current_pack):  # SOLD_OUT, or the shards that still have a unit
+                recheck_sharded_supply(pack_id, current_pack, money.CREDIT.symbol)
+            opening.supply_shard = supply_shard(current_pack)
+            retries += 1  # the stock chain's head, supply or a counter moved: the same round again, never hidden
+            time.sleep(random.uniform(0, min(0.01 * 2 ** retries, 0.3)))
     return None
 
 
 MAX_ROUNDS = 5
+MAX_RETRIES = 8
 
 
 def _bundle_attempt(quantity: int) -> Any:
@@ -227,7 +229,8 @@ def _open_bundle(settings: Settings, wallet: str, pack_id: str, quantity: int, i
     lead.supply_shard = supply_shard(pack, quantity)
     table = odds_table(pack_id, int(pack.odds_version))
     items = {row.item_id: row for row in store.pack_items(pack_id, consistent=True)}
-    stock = {item_id: int(row.stock_available) for item_id, row in items.items() if row.stock_available is not None}
+    state = stock_state(pack_id, items)
+    stock = dict(state["left"]) if state else {}
     settlement = Settlement(CREDITS, lead.payment_id, {"rail": CREDITS, "posting_id": lead.payment_id,
                                                        "currency": "CREDIT", "received": str(unit_price * quantity)})
     ids = [fairness.unit_opening_id(lead.opening_id, index) for index in range(quantity)]
@@ -246,7 +249,8 @@ def _open_bundle(settings: Settings, wallet: str, pack_id: str, quantity: int, i
         changes, unit_vault, unit_taken, unit_fmv = opening_changes(unit, settlement, pair.client_seed, 0, stock,
                                                                     drawn, items)
         proof = {**_seed_pair_proof(changes["fairness"], pair, draw_id), "nonce": int(pair.nonce) + index,
-                 "version": 2, "stock_committed": {}, "abandoned_rounds": []}
+                 "version": 2, "stock_committed": {}, "abandoned_rounds": [],
+                 **({"stock_link": stock_link(state)} if state else {})}
         changes |= {"fairness": proof | {"bundle": {"bundle_id": lead.opening_id, "index": index,
                                                     "quantity": quantity,
                                                     "server_seed_hashes": [pair.server_seed_hash] * quantity}},
@@ -258,13 +262,17 @@ def _open_bundle(settings: Settings, wallet: str, pack_id: str, quantity: int, i
         fmv_micros += unit_fmv
         for item_id, count in unit_taken.items():
             taken[item_id] = taken.get(item_id, 0) + count
+    if short_of(lead, state, taken):  # the units draw from one count: more of a finite item than is left
+        raise PackvaultError(ErrorCode.PACK_EXHAUSTED, "Not enough of a limited item is left for every pack; no "
+                             "credits were spent.")
     answer = {**receipt(lead, units[1:]), "balance": balance - unit_price * quantity}
     remembered = (store.new_idempotency(wallet, OPERATION, idempotency_key, request_hash, 201, answer)
                   if idempotency_key is not None else None)
     try:
         store.open_from_balance(lead, vault, taken, fmv_micros, pair, cap, remembered,
                                 _request_token(wallet, lead.opening_id), pack.definition_hash, leaves[0],
-                                balance_before=balance, bundle=list(zip(units[1:], leaves[1:], strict=True)))
+                                balance_before=balance, bundle=list(zip(units[1:], leaves[1:], strict=True)),
+                                stock_move=stock_move(state, pack_id, lead.opening_id, taken, lead.opened_at))
     except store.BalanceOpenFailed:
         if (again := recall(wallet, OPERATION, idempotency_key, request_hash)) is not None:
             return int(again.status_code), again.response
