@@ -971,6 +971,7 @@ async function runVectors () {
       await sha256Hex(new TextEncoder().encode(canonicalJson(body))) === link.hash])
     prev = link.hash
   }
+  await stockAccountingVectors(vectors, rows)
   const seals = Object.fromEntries(vectors.v3.chained_seals.map((sealed) => [sealed.period, sealed]))
   for (const sealed of vectors.v3.chained_seals) {
     rows.push([`chained seal ${sealed.period}: its chain hash recomputes and it sits on the hour before`,
@@ -979,6 +980,42 @@ async function runVectors () {
   const passed = rows.filter(([, ok]) => ok).length
   target.innerHTML = `<p id="vector-summary"><strong>${passed} of ${rows.length}</strong> vectors agree with this browser's implementation.</p>
     <ul class="vectors">${rows.map(([name, ok]) => `<li>${ok ? '✓' : '✗'} ${escape(name)}</li>`).join('')}</ul>`
+}
+
+// FAIRNESS.md 13.10 and 13.11: the stock chain counts what each link leaves, a draw's stock follows from the link
+// its proof names, and an ending's leaf commits to its document.
+async function stockAccountingVectors (vectors, rows) {
+  const hashOf = async (value) => sha256Hex(new TextEncoder().encode(canonicalJson(value)))
+  let prev = '0'.repeat(64)
+  let before = null
+  for (const link of vectors.v3_stock.stock_chain.links) {
+    const { hash, ...body } = link
+    rows.push([`stock accounting: link ${link.seq} (${link.kind}) hashes, follows the one before and counts what it leaves`,
+      link.prev === prev && await hashOf(body) === hash && canonicalJson(leftAfter(before, link)) === canonicalJson(link.left)])
+    prev = hash
+    before = link
+  }
+  for (const draw of vectors.v3_stock.draws) {
+    const link = vectors.v3_stock.stock_chain.links[draw.stock_link.seq - 1]
+    rows.push([`stock accounting: a draw committed to ${canonicalJson(draw.stock_committed)} at link ${link.seq}`,
+      link.hash === draw.stock_link.hash && canonicalJson(stockAt(link, draw.stock_committed)) === canonicalJson(draw.stock)])
+  }
+  const { ending, ending_hash: endingHash, leaf } = vectors.v3_ending
+  rows.push(['ending: a quote that ended without opening is the leaf its document hashes to', await hashOf(ending) === endingHash &&
+    await hashOf({ opening_id: ending.opening_id, pack_id: ending.pack_id, ended_at: ending.ended_at, outcome: ending.outcome, ending_hash: endingHash }) === leaf])
+}
+
+function leftAfter (before, link) {
+  if (link.kind === 'opening') {
+    return Object.fromEntries(Object.entries(before.left).map(([item, units]) => [item, units - (link.taken[item] || 0)]))
+  }
+  return Object.fromEntries(Object.entries(link.stock_totals).map(([item, total]) =>
+    [item, before && item in before.stock_totals ? before.left[item] + total - before.stock_totals[item] : total]))
+}
+
+function stockAt (link, committed) {
+  return Object.fromEntries(Object.entries(link.left).map(([item, left]) =>
+    [item, committed && item in committed ? Math.max(0, committed[item] - (link.stock_totals[item] - left)) : left]))
 }
 
 // --- routing ----------------------------------------------------------------------------------------------

@@ -528,3 +528,85 @@ def test_lever_1_concurrent_openings_each_draw_the_count_the_chain_gives_and_the
     for body in opened:
         assert stock_problems(public_proof(body["opening_id"])) == [], body["opening_id"]
     audit()  # each opening link is an opening that drew exactly those units; the item rows mirror the count
+
+
+def seal_through(moment: str) -> None:
+    """Seal every hour up to and including `moment`'s (the sweep, a little later)."""
+    from datetime import timedelta
+
+    hour = datetime.strptime(moment[:13], "%Y-%m-%dT%H").replace(tzinfo=UTC)
+    records.seal_due(hour + timedelta(hours=1, minutes=30))
+
+
+def test_lever_6_a_quote_that_expires_is_a_leaf_of_its_hour_and_counted_in_the_pack_stats(env, api, capsys):
+    """The audit: a quote that ends without opening left nothing on the record, so an operator who predicted the draw
+    could abort the ones it disliked silently. Now every ending (expired, refund due) is a leaf committing to the
+    revealed seed and the reason, written with the ending; a sealed hour without it is a mismatch, and the pack's
+    statistics count endings beside openings."""
+    from packvault.catalog import stats
+
+    settings, _, _ = env
+    from packvault.edge import purchasing as purchase
+
+    kept = purchase.purchase(settings, Keypair.generate().public_key, "chase-v2", {}, None)[1]
+    dropped = purchase.purchase(settings, Keypair.generate().public_key, "chase-v2", {}, None)[1]
+    keypair, quote, signature = quote_and_pay(env)
+    open_it(env, keypair, quote, signature)
+    for unpaid in (kept, dropped):
+        assert store.expire_opening(store.get_opening(unpaid["opening_id"]), None, "quote expired")
+    (ending,) = store.get_opening(kept["opening_id"]).endings
+    assert (ending["outcome"], ending["reason"], ending["would_have_drawn"]) == ("expired", "quote expired", None)
+    assert ending["server_seed_hash"] == kept["server_seed_hash"]
+    ended_at = store.get_opening(dropped["opening_id"]).endings[0]["ended_at"]
+    store.record_leaf_row(dropped["opening_id"], ended_at, "", "chase-v2").delete()  # the operator hides one
+    seal_through(ended_at)
+    found = verify(capsys, kept["opening_id"], "--api", "http://api.test")
+    assert found["verdict"] == "match", found
+    assert public_proof_record(kept["opening_id"])["endings"][0]["inclusion"]["leaf"] == records.ending_leaf(ending)
+    found = verify(capsys, dropped["opening_id"], "--api", "http://api.test")
+    assert found["verdict"] == "mismatch"
+    assert any("without this opening's leaf" in problem for problem in found["problems"])
+    stats._CACHE.clear()
+    counted = stats.pack_stats("chase-v2")["all_time"]
+    assert counted["openings"] == 1 and counted["ended_without_opening"] == {
+        "expired": 1, "refund_due": 0, "expiry_rate": "0.500000", "refund_rate": "0.000000"}  # the hidden one: not
+
+
+def test_lever_6_a_late_payment_recorded_for_a_refund_commits_what_it_would_have_drawn(env, api, capsys):
+    """A payment that cannot open its quote (here: made after the quote expired) is recorded REFUND_DUE with an
+    ending that commits to what it would have drawn by the version 3 rule (the payment's entropy, the purchase seed);
+    changing that afterwards contradicts the leaf."""
+    from packvault.fairness.primitives import client_seed_v3
+
+    settings, _, chain = env
+    from packvault.edge import purchasing as purchase
+
+    keypair = Keypair.generate()
+    chain.airdrop(keypair.public_key, 10**9)
+    quote = purchase.purchase(settings, keypair.public_key, "chase-v2", {"client_seed": "mine"}, None)[1]
+    unpaid = store.get_opening(quote["opening_id"])
+    unpaid.update(actions=[store.OpeningRecord.quote_expires_at.set("2026-01-01T00:00:00Z")])  # its time ran out
+    assert store.expire_opening(unpaid, None, "quote expired")
+    signature = chain.pay(solders_keypair(keypair), quote["receiver_wallet"], int(quote["amount_base_units"]),
+                          reference=quote["reference"])
+    with pytest.raises(PackvaultError):
+        open_it(env, keypair, quote, signature)
+    opening = store.get_opening(quote["opening_id"])
+    assert opening.status == "REFUND_DUE"
+    expired, refund = opening.endings
+    assert (expired["outcome"], refund["outcome"], refund["payment_id"]) == ("expired", "refund_due", signature)
+    assert refund["would_have_drawn"]["client_seed"] == client_seed_v3(signature, "mine")
+    seal_through(refund["ended_at"])
+    assert verify(capsys, quote["opening_id"], "--api", "http://api.test")["verdict"] == "match"
+    forged = {**refund, "would_have_drawn": {**refund["would_have_drawn"], "items": []}}
+    opening.update(actions=[store.OpeningRecord.endings.set([expired, forged])])  # the operator rewrites it
+    found = verify(capsys, quote["opening_id"], "--api", "http://api.test")
+    assert found["verdict"] == "mismatch"
+    assert any("does not recompute" in problem for problem in found["problems"])
+    assert any("without this opening's leaf" in problem for problem in found["problems"])
+
+
+def public_proof_record(opening_id: str) -> dict:
+    from packvault.sales import proofs
+
+    return proofs.public_proof(opening_id)

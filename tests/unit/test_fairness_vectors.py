@@ -403,3 +403,19 @@ def test_v3_a_count_changed_outside_the_chain_breaks_it():
     links[2]["hash"] = hashlib.sha256(spec_canonical({k: v for k, v in links[2].items() if k != "hash"})).hexdigest()
     problems = stock_chain.verify("vector-pack", links)
     assert any("link 2: its units left" in p for p in problems) and any("link 3: its units left" in p for p in problems)
+
+
+ENDING = json.loads(re.search(r"### 13\.11 Quotes that end without opening.*?```json\n(.*?)\n```", DOC, re.S).group(1))
+
+
+def test_v3_ending_leaf_vector_by_the_text_and_by_the_code():
+    from packvault.fairness import records
+
+    document = ENDING["ending"]
+    assert hashlib.sha256(spec_canonical(document)).hexdigest() == ENDING["ending_hash"]
+    fields = {"opening_id": document["opening_id"], "pack_id": document["pack_id"], "ended_at": document["ended_at"],
+              "outcome": document["outcome"], "ending_hash": ENDING["ending_hash"]}
+    assert hashlib.sha256(spec_canonical(fields)).hexdigest() == ENDING["leaf"] == records.ending_leaf(document)
+    assert hashlib.sha256(bytes.fromhex(document["server_seed"])).hexdigest() == document["server_seed_hash"]
+    as_opening = records.leaf(document["opening_id"], document["pack_id"], document["ended_at"], ENDING["ending_hash"])
+    assert as_opening != ENDING["leaf"]  # an ending cannot pass for an opening leaf

@@ -37,7 +37,7 @@ def leaves(count: int, start: int = 0, stock: dict[str, int] | None = None) -> l
         drawn = draw_opening(table, DrawInputs(seed, f"client{n}", opening_id), stock or {})
         draws = pull_stats.leaf_draws(1, drawn, [{"fmv": FMV[d.item_id]} for d in drawn])
         rows.append(SimpleNamespace(pack_id="pack", opening_id=opening_id, sk=f"2031-01-01T00:{n % 60:02d}:00Z#"
-                                    f"{opening_id}", draws=draws))
+                                    f"{opening_id}", draws=draws, ended=None))
     return rows
 
 
@@ -87,9 +87,20 @@ def test_the_rarest_and_biggest_pulls_are_the_top_ten_in_order_with_their_openin
 
 
 def test_leaves_without_draws_count_as_openings_only():
-    old = SimpleNamespace(pack_id="pack", opening_id="o", sk="2031-01-01T00:00:00Z#o", draws=None)
-    summary = pull_stats.fold_hour([old, SimpleNamespace(pack_id=None, opening_id="p", sk="x#p", draws=None)])
+    old = SimpleNamespace(pack_id="pack", opening_id="o", sk="2031-01-01T00:00:00Z#o", draws=None, ended=None)
+    summary = pull_stats.fold_hour([old, SimpleNamespace(pack_id=None, opening_id="p", sk="x#p", draws=None,
+                                                         ended=None)])
     assert list(summary) == ["pack"] and summary["pack"]["openings"] == 1 and summary["pack"]["draws"] == 0
+
+
+def test_endings_are_counted_by_outcome_apart_from_openings_and_merge():
+    """FAIRNESS.md 13.11: a quote that ended without opening is a leaf too; it counts as an ending, never an opening."""
+    ended = [SimpleNamespace(pack_id="pack", opening_id=f"e{n}", sk=f"2031-01-01T00:00:0{n}Z#e{n}", draws=None,
+                             ended=outcome) for n, outcome in enumerate(["expired", "expired", "refund_due"])]
+    hour = pull_stats.fold_hour(leaves(4) + ended)["pack"]
+    assert (hour["openings"], hour["ended"]) == (4, {"expired": 2, "refund_due": 1})
+    merged = pull_stats.merge(hour, pull_stats.fold_hour(ended[:1])["pack"])
+    assert (merged["openings"], merged["ended"]) == (4, {"expired": 3, "refund_due": 1})
 
 
 def test_fair_draws_of_the_engine_fit_the_published_odds():

@@ -77,6 +77,8 @@ def _verify_opening(args: argparse.Namespace) -> int:
 
     try:
         proof = _proof_from_api(args) if args.api else _proof_from_file(args.proof)
+    except _NeverOpened as ended:
+        return _verify_ending(args, ended.record)
     except (OSError, ValueError, RuntimeError) as exc:
         print(f"packvault: {exc}", file=sys.stderr)
         return 2
@@ -358,10 +360,67 @@ def _proof_from_api(args: argparse.Namespace) -> dict:
         record = PackvaultClient(args.api).request("GET", f"/api/v1/proofs/{args.proof}")
     except ApiError as exc:
         raise RuntimeError(f"the API refused: {json.dumps(exc.body)}") from None
-    if "proof" not in record:
+    if record.get("proof") is None and record.get("server_seed"):
+        raise _NeverOpened(record)
+    if record.get("proof") is None:
         raise RuntimeError(f"opening {args.proof} is {record.get('status')}: it was never opened; its server seed is "
-                           f"{'revealed' if record.get('server_seed') else 'still secret'}")
+                           "still secret")
     return record["proof"]
+
+
+class _NeverOpened(Exception):
+    """The opening ended without opening: its public record is its endings (FAIRNESS.md 13.11)."""
+
+    def __init__(self, record: dict) -> None:
+        super().__init__(record.get("opening_id"))
+        self.record = record
+
+
+def _verify_ending(args: argparse.Namespace, record: dict) -> int:
+    """A quote that ended without opening: its revealed seed is the one its quote committed to, and each ending
+    document names it, recomputes what it would have drawn, and is a leaf of its sealed hour (incomplete while the
+    hour is not sealed; a mismatch once it is sealed without it). A version 3 quote must have one."""
+    from packvault.fairness.draw import DrawInputs, OddsTable, draw_opening
+    from packvault.fairness.primitives import commitment
+
+    problems, waiting = [], []
+    if commitment(record["server_seed"]) != record.get("server_seed_hash"):
+        problems.append("the revealed server seed does not hash to the server_seed_hash its quote committed to")
+    endings = record.get("endings") or []
+    if not endings and record.get("commitment"):
+        problems.append("a version 3 quote that ended without opening has no ending on the public record")
+    for ending in endings:
+        if (ending.get("opening_id"), ending.get("server_seed")) != (record["opening_id"], record["server_seed"]):
+            problems.append(f"the ending of {ending.get('ended_at')} names another opening or seed")
+        drawn = ending.get("would_have_drawn")
+        if drawn and record.get("odds_table"):
+            again = draw_opening(OddsTable.from_document(record["odds_table"]),
+                                 DrawInputs(record["server_seed"], drawn["client_seed"], record["opening_id"], 0), {})
+            if [{"tier_id": d.tier_id, "item_id": d.item_id} for d in again] != drawn["items"]:
+                problems.append(f"the ending of {ending.get('ended_at')} does not recompute what it would have drawn")
+        document = {key: value for key, value in ending.items() if key != "inclusion"}
+        found = _ending_on_record(args, document, ending.get("inclusion"))
+        (waiting if found == "unsealed" else problems).extend([found] if found else [])
+    verdict = "mismatch" if problems else ("incomplete" if waiting else "match")
+    print(json.dumps({"verdict": verdict, "opening_id": record["opening_id"], "status": record.get("status"),
+                      "problems": problems or (["the hour of an ending is not sealed yet: check again once it is"]
+                                               if waiting else []),
+                      "warnings": [], "recomputed_items": None}, indent=2))
+    return {"match": 0, "mismatch": 1}.get(verdict, 2)
+
+
+def _ending_on_record(args: argparse.Namespace, document: dict, inclusion: dict | None) -> str | None:
+    """None when the ending's leaf is in its sealed hour; "unsealed" while the hour is not sealed; else the problem."""
+    from packvault.fairness import records
+
+    leaf = records.ending_leaf(document)
+    if inclusion:
+        if inclusion.get("leaf") != leaf or records.root_from_path(leaf, inclusion["path"]) != inclusion["root"]:
+            return f"the ending of {document.get('ended_at')} is not the leaf its inclusion path proves"
+        problems = _check_record(args, {"inclusion": inclusion})
+        return "; ".join(problems) if problems else None
+    missing = _check_missing_leaf(args, {"version": 2, "opened_at": document["ended_at"]})
+    return missing if missing == "unsealed" else f"the ending of {document['ended_at']}: {missing}"
 
 
 def _keygen(args: argparse.Namespace) -> int:

@@ -140,6 +140,10 @@ class PublicProof(Open):
                                               "signed commitment its quote showed ({commitment, quote_hash, "
                                               "quote_signature, quote_key}; docs/FAIRNESS.md 13.3). An opened "
                                               "one's is in its proof.")
+    endings: list[dict[str, Any]] | None = Field(None, description="Each time the quote ended without opening "
+                                                 "(expired, refund due), the ending document its leaf in the public "
+                                                 "record commits to, with its inclusion once the hour is sealed "
+                                                 "(docs/FAIRNESS.md 13.11).")
 
 
 # --- sign-in ----------------------------------------------------------------------------------------
@@ -553,8 +557,18 @@ class Pull(Open):
     proof: str = Field(description="Where its public proof is.")
 
 
+class EndedWithoutOpening(Open):
+    expired: int
+    refund_due: int
+    expiry_rate: str | None = Field(description="Expired quotes over every quote that ended (opened, expired, "
+                                    "refund due), a decimal string; null with none.")
+    refund_rate: str | None = Field(description="Paid quotes recorded for a refund over every quote that ended.")
+
+
 class StatsWindow(Open):
     openings: int
+    ended_without_opening: EndedWithoutOpening = Field(description="Quotes that ended without opening, from their "
+                                                       "leaves in the public record (docs/FAIRNESS.md 13.11).")
     draws: int
     tiers: list[dict[str, Any]] = Field(description="[{tier_id, count}]")
     most_pulled: list[dict[str, Any]] = Field(description="[{item_id, name, rarity, count}], most first (10).")

@@ -46,11 +46,20 @@ def _summary(row: Any) -> pull_stats.Summary:
 
 def _window(summary: pull_stats.Summary, items: dict[str, Any]) -> dict[str, Any]:
     most = sorted(summary["items"].items(), key=lambda pair: (-pair[1], pair[0]))[:pull_stats.TOP]
-    return {"openings": summary["openings"], "draws": summary["draws"],
+    return {"openings": summary["openings"], "ended_without_opening": _endings(summary), "draws": summary["draws"],
             "tiers": [{"tier_id": tier, "count": count} for tier, count in sorted(summary["tiers"].items())],
             "most_pulled": [{"item_id": item_id, "count": count, **_item(items, item_id)} for item_id, count in most],
             "rarest_pulls": [_pull(pull, items) for pull in summary["rarest"]],
             "biggest_pulls": [_pull(pull, items) for pull in summary["biggest"]]}
+
+
+def _endings(summary: pull_stats.Summary) -> dict[str, Any]:
+    """Quotes that ended without opening (FAIRNESS.md 13.11), and their share of every quote that ended."""
+    ended = summary.get("ended", {})
+    quotes = summary["openings"] + sum(ended.values())
+    counts = {outcome: int(ended.get(outcome, 0)) for outcome in ("expired", "refund_due")}
+    return {**counts, **{f"{'expiry' if outcome == 'expired' else 'refund'}_rate":
+                         f"{count / quotes:.6f}" if quotes else None for outcome, count in counts.items()}}
 
 
 def _pull(pull: dict[str, Any], items: dict[str, Any]) -> dict[str, Any]:

@@ -49,6 +49,9 @@ def fold_hour(leaves: Iterable[Any]) -> dict[str, Summary]:
         if not row.pack_id:
             continue
         summary = summaries.setdefault(row.pack_id, empty())
+        if row.ended:  # a quote that ended without opening (FAIRNESS.md 13.11): counted, nothing drawn
+            _count(summary.setdefault("ended", {}), row.ended)
+            continue
         summary["openings"] += 1
         if row.draws:
             _add_opening(summary, row.pack_id, row.opening_id, row.sk.partition("#")[0], json.loads(row.draws))

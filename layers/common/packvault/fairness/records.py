@@ -42,6 +42,32 @@ def leaf(opening_id: str, pack_id: str, opened_at: str, proof_digest: str) -> st
                            "proof_hash": proof_digest})
 
 
+ENDING_TYPE = "packvault-ending"
+
+
+def ending_leaf(document: dict[str, Any]) -> str:
+    """The leaf of a quote that ended without opening (FAIRNESS.md 13.11). Its fields are not an opening leaf's, so
+    neither can pass for the other."""
+    return canonical_hash({"opening_id": document["opening_id"], "pack_id": document["pack_id"],
+                           "ended_at": document["ended_at"], "outcome": document["outcome"],
+                           "ending_hash": canonical_hash(document)})
+
+
+def ending_inclusion(document: dict[str, Any]) -> dict[str, Any] | None:
+    """Where an ending sits in its sealed hour, or None until the hour is sealed (or if it is not there)."""
+    period = store.record_period(document["ended_at"])
+    sealed = _sealed(period)
+    if sealed is None:
+        return None
+    seal, rows = sealed
+    leaves, wanted = [row.leaf for row in rows], ending_leaf(document)
+    if wanted not in leaves:
+        return None
+    index = leaves.index(wanted)
+    return {"period": period, "index": index, "leaf": wanted, "path": inclusion_path(leaves, index),
+            "root": seal.root}
+
+
 RECEIPT_TYPE = "packvault-record-receipt"
 
 
@@ -169,7 +195,8 @@ def _check_drift(counts: dict[str, store.HourCounts], on_drift: OnDrift | None) 
 
 def _hour_counts(rows: list[store.RecordLeafRecord]) -> dict[str, store.HourCounts]:
     """Each pack's openings and pull statistics of the hour, with its all-time statistics merged (pull_stats)."""
-    counts = Counter(row.pack_id for row in rows if row.pack_id)
+    counts = Counter(row.pack_id for row in rows if row.pack_id and not row.ended)
+    counts.update({row.pack_id: 0 for row in rows if row.pack_id})  # a pack whose quotes only ended: its rates
     hours = pull_stats.fold_hour(rows)
     totals = store.pack_summaries(list(counts))
     answer = {}
@@ -234,7 +261,7 @@ def inclusion(opening: store.OpeningRecord) -> dict[str, Any] | None:
     if sealed is None:
         return None
     seal, rows = sealed
-    index = next((n for n, row in enumerate(rows) if row.opening_id == opening.opening_id), None)
+    index = next((n for n, row in enumerate(rows) if row.opening_id == opening.opening_id and not row.ended), None)
     if index is None:
         return None
     leaves = [row.leaf for row in rows]

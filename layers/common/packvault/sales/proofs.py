@@ -14,9 +14,10 @@ from packvault import store
 from packvault.catalog import item_definitions
 from packvault.core.errors import ErrorCode, PackvaultError
 from packvault.fairness import records
-from packvault.fairness.draw import DrawInputs, NothingToDraw, OddsTable, draw_opening
+from packvault.fairness.draw import OddsTable
 from packvault.fairness.primitives import draw_client_seed, version_of
 from packvault.fairness.quote_signing import signed_commitment
+from packvault.sales.endings import would_have_drawn
 from packvault.sales.openings import OPENING_ID, STATUS_NAMES
 
 NEVER_OPENED = {"EXPIRED", "REFUND_DUE"}
@@ -40,6 +41,8 @@ def public_proof(opening_id: str) -> dict[str, Any]:
                             "opening_ids": [opening.opening_id] + [u["opening_id"] for u in opening.bundle_units]}
     elif opening.bundle_id is not None:
         record["bundle"] = {"bundle_id": opening.bundle_id, "unit_index": int(opening.unit_index or 0)}
+    if opening.endings:  # each time it ended without opening, as the public record holds it (FAIRNESS.md 13.11)
+        record["endings"] = [{**ending, "inclusion": records.ending_inclusion(ending)} for ending in opening.endings]
     if opening.fairness:  # opened (and perhaps refunded since): the proof, with its odds table
         proof = dict(opening.fairness)
         if proof.get("scheme") == "seed-pair" and proof.get("server_seed") is None:
@@ -65,7 +68,8 @@ def public_proof(opening_id: str) -> dict[str, Any]:
         payment = opening.payment_id or opening.tx_signature
         seed = draw_client_seed(opening, payment, (opening.payment or {}).get("entropy"), None) if payment else None
         if seed and table is not None:  # the client seed the open path would have used (FAIRNESS.md 1.4, 13.2)
-            record["would_have_drawn"] = _would_have_drawn(opening, table, seed)
+            record["would_have_drawn"] = would_have_drawn(opening, OddsTable.from_document(table), seed)
+
     return record
 
 
@@ -76,14 +80,3 @@ def _signed_commitment(opening: store.OpeningRecord) -> dict[str, Any] | None:
         lead = store.get_opening(opening.bundle_id)
         return signed_commitment(lead) if lead is not None else None
     return signed_commitment(opening)
-
-
-def _would_have_drawn(opening: store.OpeningRecord, table: dict[str, Any], client_seed: str) -> dict[str, Any]:
-    """Round 0 with the client seed it would have used and no finite stock (stock at the time is unknowable)."""
-    inputs = DrawInputs(opening.server_seed, client_seed, opening.opening_id, 0)
-    try:
-        drawn = draw_opening(OddsTable.from_document(table), inputs, {})
-    except NothingToDraw:
-        return {"client_seed": client_seed, "round": 0, "stock": {}, "items": []}
-    return {"client_seed": client_seed, "round": 0, "stock": {},
-            "items": [{"tier_id": d.tier_id, "item_id": d.item_id} for d in drawn]}

@@ -25,7 +25,7 @@ from packvault.fairness import records
 from packvault.fairness.draw import DrawInputs, NothingToDraw, OddsTable, draw_opening
 from packvault.fairness.primitives import draw_client_seed, version_of
 from packvault.fairness.quote_signing import ENTROPY_SOURCES
-from packvault.sales import products
+from packvault.sales import endings, products  # noqa: F401 (endings registers with the store)
 from packvault.sales.openings import opening_view
 from packvault.sales.stock import committed_stock, short_of, stock_link, stock_move, stock_state
 

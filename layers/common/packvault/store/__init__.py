@@ -278,6 +278,7 @@ from packvault.store.records import (  # noqa: F401
     RecordSealRecord,
     SealLink,
     get_seal,
+    on_ending,
     pack_stats,
     pack_stats_rows,
     pack_summaries,

@@ -17,6 +17,7 @@ from packvault.store.payments import (
     ProcessedEventRecord,
     mark_processed,
 )
+from packvault.store.records import ending_record
 from packvault.store.table import (
     EventRecord,
     connection,
@@ -70,11 +71,16 @@ def expire_opening(opening: OpeningRecord, watch: tuple[str, str, str, int] | No
                      OpeningRecord.watch_interval_seconds.set(interval_seconds)]
     else:
         placement = [OpeningRecord.expiry_shard.remove(), OpeningRecord.expires_at.remove()]
+    ended = ending_record(opening, "expired", reason, None, now)  # on the public record (FAIRNESS.md 13.11)
+    if ended is not None:
+        placement.append(OpeningRecord.endings.set([*(opening.endings or []), ended[0]]))
     try:
         with TransactWrite(connection=connection()) as transaction:
             transaction.update(opening, actions=[
                 OpeningRecord.status.set("EXPIRED"), OpeningRecord.updated_at.set(now), *placement,
             ], condition=OpeningRecord.status == "QUOTED")
+            if ended is not None:
+                transaction.save(ended[1])
             release_reservation(transaction, opening)
             mark_processed(transaction, marker)
             transaction.save(event, condition=EventRecord.pk.does_not_exist())

@@ -132,6 +132,7 @@ class OpeningRecord(Row):
     payment = JSONAttribute(null=True)  # what the rail found: payer, amount, time
     items = JSONAttribute(null=True)  # revealed items, in draw order
     fairness = JSONAttribute(null=True)  # the proof, once opened
+    endings = JSONAttribute(null=True)  # each time it ended without opening, as the public record has it (13.11)
     # Bulk opening: one quote, one payment, `quantity` packs. The quoted opening leads; its other units are
     # committed at quote time ([{"opening_id", "server_seed_hash", "server_seed"}], seeds secret until opened) and
     # written as their own openings when it opens, each naming the lead as `bundle_id` and its `unit_index`.

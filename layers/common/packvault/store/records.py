@@ -12,7 +12,9 @@ all-time summary, replaced only if it is still the one the sweep merged into (it
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import TransactWriteError, UpdateError
@@ -32,6 +34,7 @@ class RecordLeafRecord(Row):
     opening_id = UnicodeAttribute()
     pack_id = UnicodeAttribute(null=True)  # for the per-pack counts at sealing (leaves before 2026-12-04 lack it)
     draws = UnicodeAttribute(null=True)  # the opening's draws for the pull statistics (pull_stats.leaf_draws)
+    ended = UnicodeAttribute(null=True)  # a quote that ended without opening: "expired" or "refund_due" (13.11)
 
 
 class PackStatsRecord(Row):
@@ -114,10 +117,28 @@ def period_of(opened_at: str) -> str:
 
 
 def leaf_row(opening_id: str, opened_at: str, leaf: str, pack_id: str | None = None,
-             draws: str | None = None) -> RecordLeafRecord:
+             draws: str | None = None, ended: str | None = None) -> RecordLeafRecord:
     shard = int(hashlib.sha256(opening_id.encode()).hexdigest(), 16) % RECORD_SHARDS
     return RecordLeafRecord(pk=f"RECORD#{period_of(opened_at)}#{shard:02d}", sk=f"{opened_at}#{opening_id}",
-                            leaf=leaf, opening_id=opening_id, pack_id=pack_id, draws=draws)
+                            leaf=leaf, opening_id=opening_id, pack_id=pack_id, draws=draws, ended=ended)
+
+
+EndingRecorder = Callable[[Any, str, str, "dict[str, Any] | None", str], "tuple[dict[str, Any], Row] | None"]
+_ENDING_RECORDERS: list[EndingRecorder] = []
+
+
+def on_ending(recorder: EndingRecorder) -> None:
+    """Where the domain says how a quote that ends without opening is put on the public record (FAIRNESS.md 13.11):
+    `recorder(opening, outcome, reason, payment, at)` answers (the ending document, its leaf row) or None. The store
+    writes them in the ending's own transaction; it cannot build them itself (that needs the draw rule)."""
+    _ENDING_RECORDERS[:] = [recorder]
+
+
+def ending_record(opening: Any, outcome: str, reason: str, payment: dict[str, Any] | None,
+                  at: str) -> tuple[dict[str, Any], Row] | None:
+    if not _ENDING_RECORDERS:
+        raise RuntimeError("no ending recorder is registered: import packvault.sales.settle first")
+    return _ENDING_RECORDERS[0](opening, outcome, reason, payment, at)
 
 
 def period_leaves(period: str) -> list[RecordLeafRecord]:

@@ -27,6 +27,7 @@ from packvault.store.payments import (
     ProcessedEventRecord,
     mark_processed,
 )
+from packvault.store.records import ending_record
 from packvault.store.table import (
     EventRecord,
     Row,
@@ -73,9 +74,15 @@ def mark_refund_due(opening: OpeningRecord, settlement: Settlement, reason: str,
                OpeningRecord.updated_at.set(now), OpeningRecord.expiry_shard.remove(),
                OpeningRecord.expires_at.remove()]
     actions += [getattr(OpeningRecord, name).set(value) for name, value in reference_fields(opening, settlement)]
+    ended = ending_record(opening, "refund_due", reason, {"payment_id": settlement.payment_id,
+                                                          "entropy": settlement.entropy}, now)
+    if ended is not None:  # on the public record, with what it would have drawn (FAIRNESS.md 13.11)
+        actions.append(OpeningRecord.endings.set([*(opening.endings or []), ended[0]]))
     try:
         with TransactWrite(connection=connection()) as transaction:
             transaction.update(opening, actions=actions, condition=OpeningRecord.status == opening.status)
+            if ended is not None:
+                transaction.save(ended[1])
             transaction.save(claim_row(opening, settlement, now), condition=PaymentClaimRecord.pk.does_not_exist())
             transaction.save(index_row)
             if was_quoted:
