@@ -571,13 +571,20 @@ async function verifyInto (openingId, target, wordId = 'verdict-word') {
     if (proof.inclusion) {
       const record = await api('GET', `/api/v1/fairness/records/${encodeURIComponent(proof.inclusion.period)}`)
       if (record.root !== proof.inclusion.root) result.problems.push('the hour\'s published root is not the one in the proof')
+      if ((record.tree || 1) !== (proof.inclusion.tree || 1)) result.problems.push('the hour is sealed with another Merkle tree than the proof\'s path says')
       result.problems.push(...await checkChain(record, sealedRecord))
       result.verdict = result.problems.length ? 'mismatch' : result.verdict
     }
-    if (proof.version >= 2 && !proof.inclusion && proof.opened_at && !result.problems.length &&
-        !await sealedRecord(String(proof.opened_at).slice(0, 13))) {  // FAIRNESS.md 9: not in the record yet
-      result.verdict = 'incomplete'
-      result.pending = 'its hour of the public record is not sealed yet: check again a few minutes after the hour ends'
+    if (proof.version >= 2 && !proof.inclusion && proof.opened_at) {  // FAIRNESS.md 9: not in the record (yet?)
+      const hour = String(proof.opened_at).slice(0, 13)
+      const sealed = await sealedRecord(hour)
+      if (sealed) {  // sealed without its leaf: left out of, or moved from, the record
+        result.problems.push(`the record of ${hour} is sealed (${sealed.count} leaves) without this opening's leaf`)
+        result.verdict = 'mismatch'
+      } else if (!result.problems.length) {
+        result.verdict = 'incomplete'
+        result.pending = 'its hour of the public record is not sealed yet: check again a few minutes after the hour ends'
+      }
     }
     if (proof.commitment && proof.commitment.quote_key) {  // signed with a key in force when it was quoted (13.7)
       const quotedAt = String(proof.commitment.commitment.quoted_at || '').slice(0, 13)
@@ -972,6 +979,13 @@ async function runVectors () {
     prev = link.hash
   }
   await stockAccountingVectors(vectors, rows)
+  const tree = vectors.v3_tree
+  for (const [index, path] of Object.entries(tree.paths)) {
+    rows.push([`record, tree 2: leaf ${index}'s inclusion path leads to the root (and not as tree 1)`,
+      await rootFromPath(tree.leaves[index], path, 2) === tree.root && await rootFromPath(tree.leaves[index], path, 1) !== tree.root])
+  }
+  rows.push(['record, tree 2: a sealed hour\'s chain hash covers its tree', (await checkChain(tree.sealed, async (period) =>
+    period === tree.sealed.prev_period ? { chain_hash: tree.sealed.prev } : null)).length === 0])
   const seals = Object.fromEntries(vectors.v3.chained_seals.map((sealed) => [sealed.period, sealed]))
   for (const sealed of vectors.v3.chained_seals) {
     rows.push([`chained seal ${sealed.period}: its chain hash recomputes and it sits on the hour before`,

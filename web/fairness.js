@@ -170,7 +170,7 @@ export async function checkInclusion (proof) {
   if (!inclusion) return []
   const leaf = await leafOf(proof)
   if (leaf !== inclusion.leaf) return ['the proof does not hash to its leaf in the public record']
-  return await rootFromPath(leaf, inclusion.path) === inclusion.root ? [] : ['the inclusion path does not lead to the sealed root']
+  return await rootFromPath(leaf, inclusion.path, inclusion.tree || 1) === inclusion.root ? [] : ['the inclusion path does not lead to the sealed root']
 }
 
 // Section 9: the leaf a public proof is recorded under (its published extras left out of the hash).
@@ -200,13 +200,15 @@ export async function checkReceipt (proof, receipt, publishedKey) {
   return problems
 }
 
-// A node is sha256(left || right) over the raw 32-byte digests; `side` says where the sibling goes.
-export async function rootFromPath (leafHex, path) {
-  let node = hexToBytes(leafHex)
+// Tree 1 (section 9): a node is sha256(left || right) over the raw 32-byte digests. Tree 2 (13.12): the leaf is
+// first hashed as sha256(0x00 || leaf) and a node is sha256(0x01 || left || right). `side` says where the sibling goes.
+export async function rootFromPath (leafHex, path, tree = 1) {
+  const digest = async (bytes) => new Uint8Array(await crypto.subtle.digest('SHA-256', Uint8Array.from(bytes)))
+  let node = tree >= 2 ? await digest([0, ...hexToBytes(leafHex)]) : hexToBytes(leafHex)
   for (const step of path) {
     const sibling = hexToBytes(step.hash)
     const pair = step.side === 'left' ? [...sibling, ...node] : [...node, ...sibling]
-    node = new Uint8Array(await crypto.subtle.digest('SHA-256', Uint8Array.from(pair)))
+    node = await digest(tree >= 2 ? [1, ...pair] : pair)
   }
   return bytesToHex(node)
 }
@@ -347,6 +349,7 @@ export async function checkChain (record, fetchRecord) {
   if (!record.chain_hash) return []  // sealed before hours were chained
   const problems = []
   const hashed = { period: record.period, root: record.root, count: record.count, prev_period: record.prev_period ?? null, prev: record.prev, quote_key: record.quote_key ?? null }
+  if (record.tree > 1) hashed.tree = record.tree  // the Merkle tree its root was computed with (13.12)
   if (await sha256Hex(encoder.encode(canonicalJson(hashed))) !== record.chain_hash) problems.push(`the record of ${record.period} does not hash to its chain hash`)
   if (record.prev_period) {
     if (record.prev_period !== hourAfter(record.period, -1)) problems.push(`the record of ${record.period} sits on ${record.prev_period}, not on the hour before it`)

@@ -232,7 +232,7 @@ def test_openings_are_in_a_sealed_public_record_and_a_rewrite_shows(env):
     proof = public_proof(opened[1])
     inclusion = proof["inclusion"]
     published = records.period_record(inclusion["period"])
-    assert inclusion["root"] == published["root"] == records.merkle_root(published["leaves"])
+    assert inclusion["root"] == published["root"] == records.merkle_root(published["leaves"], published["tree"])
     assert published["count"] == 3 and inclusion["leaf"] in published["leaves"]
     assert check_proof(proof).verdict == "match"
     rewritten = {**proof, "client_seed": proof["client_seed"] + "x"}
@@ -300,12 +300,27 @@ def test_merkle_paths_lead_to_the_root_for_every_leaf_count():
 
     from packvault.fairness import records
 
-    for count in range(1, 12):
-        leaves = [hashlib.sha256(str(n).encode()).hexdigest() for n in range(count)]
-        root = records.merkle_root(leaves)
-        for index, value in enumerate(leaves):
-            assert records.root_from_path(value, records.inclusion_path(leaves, index)) == root
-    assert records.merkle_root([]) == hashlib.sha256(b"").hexdigest()
+    for tree in (1, 2):
+        for count in range(1, 12):
+            leaves = [hashlib.sha256(str(n).encode()).hexdigest() for n in range(count)]
+            root = records.merkle_root(leaves, tree)
+            for index, value in enumerate(leaves):
+                assert records.root_from_path(value, records.inclusion_path(leaves, index, tree), tree) == root
+        assert records.merkle_root([], tree) == hashlib.sha256(b"").hexdigest()
+
+
+def test_tree_2_keeps_leaves_and_inner_nodes_apart():
+    """FAIRNESS.md 13.12: in tree 1 the node over two leaves is itself a valid-looking leaf of a one-leaf hour (its
+    root); in tree 2 a leaf is hashed with 0x00 and a node with 0x01, so presenting a node as a leaf fails."""
+    import hashlib
+
+    from packvault.fairness import records
+
+    leaves = [hashlib.sha256(b"a").hexdigest(), hashlib.sha256(b"b").hexdigest()]
+    node = records.merkle_root(leaves, 1)
+    assert records.root_from_path(node, [], 1) == records.merkle_root(leaves, 1)  # a node passes as a leaf
+    assert records.root_from_path(records.merkle_root(leaves, 2), [], 2) != records.merkle_root(leaves, 2)
+    assert records.merkle_root(leaves, 2) != node
 
 
 def test_a_balance_opening_never_redraws_for_a_failure_that_was_not_about_stock(env):

@@ -342,8 +342,10 @@ def test_lever_8_hours_are_sealed_in_order_each_on_the_one_before_empty_hours_to
     for before, after in itertools.pairwise(chain):
         assert after["prev_period"] == before["period"] and after["prev"] == before["chain_hash"]
     for sealed in chain:
+        assert sealed["tree"] == records.TREE == 2  # leaf and node hashes apart (13.12)
         assert sealed["chain_hash"] == records.chain_hash(sealed["period"], sealed["root"], sealed["count"],
-                                                          sealed["prev_period"], sealed["prev"], sealed["quote_key"])
+                                                          sealed["prev_period"], sealed["prev"], sealed["quote_key"],
+                                                          sealed["tree"])
     assert [sealed["count"] for sealed in chain[2:]] == [0] * 8  # empty hours are sealed too
 
 
@@ -369,8 +371,8 @@ def test_lever_8_an_hour_sealed_again_without_a_leaf_breaks_the_chain(env, api, 
     store.record_leaf_row(other["opening_id"], other["opened_at"], "", other["pack_id"]).delete()  # the operator
     seal = store.get_seal(period)
     leaves = [row.leaf for row in store.period_leaves(period)]
-    root = records.merkle_root(leaves)
-    chain = records.chain_hash(period, root, len(leaves), seal.prev_period, seal.prev, seal.quote_key)
+    root = records.merkle_root(leaves, records.TREE)
+    chain = records.chain_hash(period, root, len(leaves), seal.prev_period, seal.prev, seal.quote_key, records.TREE)
     seal.update(actions=[store.RecordSealRecord.root.set(root), store.RecordSealRecord.count.set(len(leaves)),
                          store.RecordSealRecord.chain.set(chain)])
     records._SEALED.clear()  # a fresh container: the API now publishes the re-sealed hour

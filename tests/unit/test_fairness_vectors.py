@@ -419,3 +419,31 @@ def test_v3_ending_leaf_vector_by_the_text_and_by_the_code():
     assert hashlib.sha256(bytes.fromhex(document["server_seed"])).hexdigest() == document["server_seed_hash"]
     as_opening = records.leaf(document["opening_id"], document["pack_id"], document["ended_at"], ENDING["ending_hash"])
     assert as_opening != ENDING["leaf"]  # an ending cannot pass for an opening leaf
+
+
+TREE2 = json.loads(re.search(r"### 13\.12 Merkle tree 2.*?```json\n(.*?)\n```", DOC, re.S).group(1))
+
+
+def spec_tree2_root(leaves: list[str]) -> str:
+    """13.12 from the text: bottom = sha256(0x00 || leaf), node = sha256(0x01 || l || r), a lone node moves up."""
+    level = [hashlib.sha256(b"\x00" + bytes.fromhex(leaf)).digest() for leaf in leaves]
+    while len(level) > 1:
+        level = [hashlib.sha256(b"\x01" + level[i] + level[i + 1]).digest() if i + 1 < len(level) else level[i]
+                 for i in range(0, len(level), 2)]
+    return level[0].hex() if level else hashlib.sha256(b"").hexdigest()
+
+
+def test_v3_tree_2_vector_by_the_text_and_by_the_code():
+    from packvault.fairness import records
+
+    leaves = TREE2["leaves"]
+    assert spec_tree2_root(leaves) == records.merkle_root(leaves, 2) == TREE2["root"]
+    assert spec_merkle_root(leaves) == records.merkle_root(leaves, 1) == TREE2["tree_1_root"] != TREE2["root"]
+    for index, path in TREE2["paths"].items():
+        assert records.inclusion_path(leaves, int(index), 2) == path
+        assert records.root_from_path(leaves[int(index)], path, 2) == TREE2["root"]
+        assert records.root_from_path(leaves[int(index)], path, 1) != TREE2["root"]  # walked as tree 1: refused
+    sealed = TREE2["sealed"]
+    fields = {k: sealed[k] for k in ("period", "root", "count", "prev_period", "prev", "quote_key", "tree")}
+    assert hashlib.sha256(spec_canonical(fields)).hexdigest() == sealed["chain_hash"] == records.chain_hash(
+        sealed["period"], sealed["root"], sealed["count"], sealed["prev_period"], sealed["prev"], None, 2)

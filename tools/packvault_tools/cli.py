@@ -198,6 +198,8 @@ def _check_record(args: argparse.Namespace, proof: dict) -> list[str]:
     published = PackvaultClient(args.api).request("GET", f"/api/v1/fairness/records/{inclusion['period']}")
     if published["root"] != inclusion["root"]:
         return [f"the record of {inclusion['period']} is sealed under another root than this proof's path reaches"]
+    if int(published.get("tree") or 1) != int(inclusion.get("tree") or 1):
+        return [f"the record of {inclusion['period']} is sealed with another Merkle tree than this proof's path says"]
     problems = _check_chain(PackvaultClient(args.api), published)
     anchor = published.get("anchor")
     if anchor and getattr(args, "solana_rpc", None):  # the root on chain, where nobody can rewrite it
@@ -221,7 +223,7 @@ def _check_chain(client: Any, published: dict) -> list[str]:
     period, prev_period = published["period"], published.get("prev_period")
     problems = []
     if chain_hash(period, published["root"], published["count"], prev_period, published["prev"],
-                  published.get("quote_key")) != published["chain_hash"]:
+                  published.get("quote_key"), published.get("tree")) != published["chain_hash"]:
         problems.append(f"the record of {period} does not hash to its chain hash")
     if prev_period is not None:
         if prev_period != _hour_after(period, -1):
@@ -415,7 +417,8 @@ def _ending_on_record(args: argparse.Namespace, document: dict, inclusion: dict 
 
     leaf = records.ending_leaf(document)
     if inclusion:
-        if inclusion.get("leaf") != leaf or records.root_from_path(leaf, inclusion["path"]) != inclusion["root"]:
+        tree = int(inclusion.get("tree") or 1)
+        if inclusion.get("leaf") != leaf or records.root_from_path(leaf, inclusion["path"], tree) != inclusion["root"]:
             return f"the ending of {document.get('ended_at')} is not the leaf its inclusion path proves"
         problems = _check_record(args, {"inclusion": inclusion})
         return "; ".join(problems) if problems else None

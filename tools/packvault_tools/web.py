@@ -26,10 +26,11 @@ def config(api: str, solana_rpc: str, cluster: str) -> dict[str, str]:
 
 def vectors() -> dict[str, Any]:
     """docs/FAIRNESS.md's test vectors: its JSON blocks are version 1's, version 2's, bundles' (section 12), version
-    3's (section 13.9), the stock accounting's (13.10) and an ending's (13.11)."""
+    3's (section 13.9), the stock accounting's (13.10), an ending's (13.11) and Merkle tree 2's (13.12)."""
     blocks = re.findall(r"```json\n(.*?)\n```", FAIRNESS.read_text(encoding="utf-8"), re.S)
     return {"v1": json.loads(blocks[0]), "v2": json.loads(blocks[1]), "bundles": json.loads(blocks[2]),
-            "v3": json.loads(blocks[3]), "v3_stock": json.loads(blocks[4]), "v3_ending": json.loads(blocks[5])}
+            "v3": json.loads(blocks[3]), "v3_stock": json.loads(blocks[4]), "v3_ending": json.loads(blocks[5]),
+            "v3_tree": json.loads(blocks[6])}
 
 
 def generated(name: str, api: str, solana_rpc: str, cluster: str) -> bytes | None:

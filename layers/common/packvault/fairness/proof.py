@@ -336,6 +336,6 @@ def _check_inclusion(proof: dict[str, Any]) -> list[str]:
     expected = leaf(proof["opening_id"], proof.get("pack_id", ""), proof.get("opened_at", ""), proof_hash(proof))
     if expected != inclusion.get("leaf"):
         return ["the proof does not hash to its leaf in the public record: it was changed after it was recorded"]
-    if root_from_path(expected, inclusion.get("path", [])) != inclusion.get("root"):
+    if root_from_path(expected, inclusion.get("path", []), int(inclusion.get("tree") or 1)) != inclusion.get("root"):
         return ["the inclusion path does not lead to the sealed root"]
     return []

@@ -4,7 +4,8 @@ cannot be rewritten or hidden after its hour is sealed without the root, or its 
 
 leaf  = sha256(canonical_json({"opening_id", "pack_id", "opened_at", "proof_hash"}))
 proof_hash = sha256(canonical_json(the opening's fairness proof as stored when it opened))
-node  = sha256(left_bytes || right_bytes); an odd node at the end of a level moves up unchanged
+node  = sha256(left_bytes || right_bytes) (tree 1); since 13.12 (tree 2) the bottom level is sha256(0x00 || leaf)
+        and node = sha256(0x01 || left || right); an odd node at the end of a level moves up unchanged
 root of no leaves = sha256(b"")
 """
 
@@ -63,9 +64,7 @@ def ending_inclusion(document: dict[str, Any]) -> dict[str, Any] | None:
     leaves, wanted = [row.leaf for row in rows], ending_leaf(document)
     if wanted not in leaves:
         return None
-    index = leaves.index(wanted)
-    return {"period": period, "index": index, "leaf": wanted, "path": inclusion_path(leaves, index),
-            "root": seal.root}
+    return _inclusion(period, seal, leaves, leaves.index(wanted))
 
 
 RECEIPT_TYPE = "packvault-record-receipt"
@@ -97,27 +96,42 @@ def leaf_row(opening: store.OpeningRecord, fairness: dict[str, Any], opened_at: 
                                  opening.pack_id, draws)
 
 
-def merkle_levels(leaves: list[str]) -> list[list[bytes]]:
-    level = [bytes.fromhex(x) for x in leaves]
+TREE = 2  # the Merkle tree hours are sealed with from now on (FAIRNESS.md 13.12); sealed hours keep theirs
+LEAF_PREFIX, NODE_PREFIX = b"\x00", b"\x01"  # tree 2: a leaf and an inner node can never hash alike
+
+
+def merkle_levels(leaves: list[str], tree: int = 1) -> list[list[bytes]]:
+    """Tree 1 (section 9): the leaves as they are, node = sha256(left || right). Tree 2 (13.12): the bottom level
+    is sha256(0x00 || leaf), node = sha256(0x01 || left || right). In both, a node alone at the end of a level
+    moves up unchanged."""
+    level = [_bottom(bytes.fromhex(x), tree) for x in leaves]
     levels = [level]
     while len(level) > 1:
-        level = [hashlib.sha256(level[i] + level[i + 1]).digest() if i + 1 < len(level) else level[i]
+        level = [_node(level[i], level[i + 1], tree) if i + 1 < len(level) else level[i]
                  for i in range(0, len(level), 2)]
         levels.append(level)
     return levels
 
 
-def merkle_root(leaves: list[str]) -> str:
+def _bottom(leaf: bytes, tree: int) -> bytes:
+    return hashlib.sha256(LEAF_PREFIX + leaf).digest() if tree >= 2 else leaf
+
+
+def _node(left: bytes, right: bytes, tree: int) -> bytes:
+    return hashlib.sha256((NODE_PREFIX if tree >= 2 else b"") + left + right).digest()
+
+
+def merkle_root(leaves: list[str], tree: int = 1) -> str:
     if not leaves:
         return hashlib.sha256(b"").hexdigest()
-    return merkle_levels(leaves)[-1][0].hex()
+    return merkle_levels(leaves, tree)[-1][0].hex()
 
 
-def inclusion_path(leaves: list[str], index: int) -> list[dict[str, str]]:
+def inclusion_path(leaves: list[str], index: int, tree: int = 1) -> list[dict[str, str]]:
     """The sibling hashes from the leaf up: [{"side": "left"|"right", "hash"}] (a level where the node moved up
     alone contributes nothing)."""
     path = []
-    for level in merkle_levels(leaves)[:-1]:
+    for level in merkle_levels(leaves, tree)[:-1]:
         sibling = index ^ 1
         if sibling < len(level):
             path.append({"side": "left" if sibling < index else "right", "hash": level[sibling].hex()})
@@ -125,11 +139,11 @@ def inclusion_path(leaves: list[str], index: int) -> list[dict[str, str]]:
     return path
 
 
-def root_from_path(leaf_hex: str, path: list[dict[str, str]]) -> str:
-    node = bytes.fromhex(leaf_hex)
+def root_from_path(leaf_hex: str, path: list[dict[str, str]], tree: int = 1) -> str:
+    node = _bottom(bytes.fromhex(leaf_hex), tree)
     for step in path:
         other = bytes.fromhex(step["hash"])
-        node = hashlib.sha256(other + node if step["side"] == "left" else node + other).digest()
+        node = _node(other, node, tree) if step["side"] == "left" else _node(node, other, tree)
     return node.hex()
 
 
@@ -141,11 +155,12 @@ MAX_HOURS_PER_RUN = 48  # a sweep that was down for days catches up over several
 
 
 def chain_hash(period: str, root: str, count: int, prev_period: str | None, prev: str,
-               quote_key: str | None) -> str:
+               quote_key: str | None, tree: int | None = None) -> str:
     """FAIRNESS.md 13.7: an hour's seal commits to its root, its leaf count, the seal of the hour before it and the
-    quote-signing key in force (so the key's history is in the chain, and anchored with it)."""
+    quote-signing key in force (so the key's history is in the chain, and anchored with it); since 13.12 also to the
+    tree its root was computed with (`tree`, absent for tree 1)."""
     return canonical_hash({"period": period, "root": root, "count": count, "prev_period": prev_period,
-                           "prev": prev, "quote_key": quote_key})
+                           "prev": prev, "quote_key": quote_key, **({"tree": tree} if tree and tree > 1 else {})})
 
 
 def seal_due(now: datetime | None = None, on_drift: OnDrift | None = None) -> int:
@@ -168,9 +183,9 @@ def seal_due(now: datetime | None = None, on_drift: OnDrift | None = None) -> in
         if head is None and store.get_seal(period) is not None:
             continue  # sealed before hours were chained: the chain starts after it
         rows = store.period_leaves(period)
-        root, counts = merkle_root([row.leaf for row in rows]), _hour_counts(rows)
-        link = store.SealLink(prev_period, prev, chain_hash(period, root, len(rows), prev_period, prev, quote_key),
-                              quote_key)
+        root, counts = merkle_root([row.leaf for row in rows], TREE), _hour_counts(rows)
+        link = store.SealLink(prev_period, prev, chain_hash(period, root, len(rows), prev_period, prev, quote_key,
+                                                            TREE), quote_key, TREE)
         if not store.put_seal(period, root, len(rows), counts, link):  # the next run goes on from here
             break
         sealed += 1
@@ -244,6 +259,8 @@ def period_record(period: str) -> dict[str, Any]:
     if seal.chain:  # chained (FAIRNESS.md 13.7): the hour sealed before it, and this hour's chain hash
         answer |= {"prev_period": seal.prev_period, "prev": seal.prev, "quote_key": seal.quote_key,
                    "chain_hash": seal.chain}
+    if seal.tree and int(seal.tree) > 1:  # the Merkle tree its root was computed with (13.12)
+        answer["tree"] = int(seal.tree)
     if seal.anchor_signature:
         from packvault.fairness.anchoring import memo_text
 
@@ -264,6 +281,10 @@ def inclusion(opening: store.OpeningRecord) -> dict[str, Any] | None:
     index = next((n for n, row in enumerate(rows) if row.opening_id == opening.opening_id and not row.ended), None)
     if index is None:
         return None
-    leaves = [row.leaf for row in rows]
-    return {"period": period, "index": index, "leaf": leaves[index], "path": inclusion_path(leaves, index),
-            "root": seal.root}
+    return _inclusion(period, seal, [row.leaf for row in rows], index)
+
+
+def _inclusion(period: str, seal: Any, leaves: list[str], index: int) -> dict[str, Any]:
+    tree = int(seal.tree or 1)
+    return {"period": period, "index": index, "leaf": leaves[index], "path": inclusion_path(leaves, index, tree),
+            "root": seal.root, **({"tree": tree} if tree > 1 else {})}

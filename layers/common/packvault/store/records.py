@@ -78,6 +78,7 @@ class RecordSealRecord(Row):
     prev = UnicodeAttribute(null=True)
     chain = UnicodeAttribute(null=True)
     quote_key = UnicodeAttribute(null=True)  # the quote-signing key in force when it was sealed
+    tree = NumberAttribute(null=True)  # the Merkle tree its root was computed with (None: tree 1; FAIRNESS.md 13.12)
 
 
 class RecordHeadRecord(Row):
@@ -102,6 +103,7 @@ class SealLink:
     prev: str
     chain: str
     quote_key: str | None = None
+    tree: int | None = None
 
 
 def record_head() -> RecordHeadRecord | None:
@@ -170,7 +172,7 @@ def put_seal(period: str, root: str, count: int, pack_counts: dict[str, HourCoun
     seal = RecordSealRecord(pk=SEALS_PK, sk=period, root=root, count=count, sealed_at=utc_now_iso())
     if link is not None:
         seal.prev_period, seal.prev, seal.chain = link.prev_period, link.prev, link.chain
-        seal.quote_key = link.quote_key
+        seal.quote_key, seal.tree = link.quote_key, link.tree
     return _write_counts(period, chunks[0], seal, link)
 
 
