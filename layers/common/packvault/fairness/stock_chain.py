@@ -7,6 +7,7 @@ written in the same transaction as the change. A catalog load that changes the s
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from packvault.fairness.primitives import canonical_hash
@@ -158,6 +159,19 @@ def derived_stock(state: dict[str, Any], committed: dict[str, Any] | None,
         else:
             stock[item_id] = int(left)
     return stock
+
+
+COMMIT_GRACE_SECONDS = 5  # a load's link time and a quote's are each taken just before their own transaction
+
+
+def totals_in_force(links: list[dict[str, Any]], moment: str) -> list[dict[str, int]]:
+    """Every stock-totals state a quote made at `moment` may have committed to: the one in force at the moment, and
+    any in force during the COMMIT_GRACE_SECONDS before it (a quote whose transaction beat a load that had already
+    taken its link time commits the totals before the load, with a later time). Empty before the first link."""
+    start = (datetime.fromisoformat(moment.replace("Z", "+00:00")) - timedelta(seconds=COMMIT_GRACE_SECONDS))
+    earliest = start.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    found = [state_at(links, earliest)] + [entry for entry in links if earliest < entry["at"] <= moment]
+    return [{k: int(v) for k, v in state["stock_totals"].items()} for state in found if state is not None]
 
 
 def state_at(links: list[dict[str, Any]], moment: str) -> dict[str, Any] | None:
