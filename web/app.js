@@ -5,7 +5,7 @@
 
 import { connect, discoverWallets, signMessage, signTransaction } from './wallet.js'
 import { base58Encode, firstSignature, rpc, toBase64, tokenTransferTransaction, transferRequest, transferTransaction } from './solana.js'
-import { canonicalJson, checkChain, checkReceipt, checkVault, clientSeedParts, hexToBytes, hourAfter, randomBelow, rootFromPath, sha256Hex, unitOpeningId, verifyProof, verifySignature } from './fairness.js'
+import { canonicalJson, checkChain, checkReceipt, checkStockChain, checkVault, clientSeedParts, hexToBytes, hourAfter, leftAfter, randomBelow, rootFromPath, sha256Hex, stockAt, unitOpeningId, verifyProof, verifySignature } from './fairness.js'
 import { createPasskey, passkeysAvailable, usePasskey } from './passkeys.js'
 import { oddsChart } from './charts.js'
 
@@ -586,6 +586,11 @@ async function verifyInto (openingId, target, wordId = 'verdict-word') {
         result.pending = 'its hour of the public record is not sealed yet: check again a few minutes after the hour ends'
       }
     }
+    if (proof.stock_link && proof.pack_id) {  // the stock it drew with, recounted from the pack's chain (13.10)
+      const chain = await api('GET', `/api/v1/packs/${encodeURIComponent(proof.pack_id)}/stock-chain`)
+      result.problems.push(...await checkStockChain(proof, chain.links))
+      result.verdict = result.problems.length ? 'mismatch' : result.verdict
+    }
     if (proof.commitment && proof.commitment.quote_key) {  // signed with a key in force when it was quoted (13.7)
       const quotedAt = String(proof.commitment.commitment.quoted_at || '').slice(0, 13)
       const named = (await Promise.all([hourAfter(quotedAt, -1), quotedAt].map(sealedRecord)))
@@ -1017,19 +1022,6 @@ async function stockAccountingVectors (vectors, rows) {
   const { ending, ending_hash: endingHash, leaf } = vectors.v3_ending
   rows.push(['ending: a quote that ended without opening is the leaf its document hashes to', await hashOf(ending) === endingHash &&
     await hashOf({ opening_id: ending.opening_id, pack_id: ending.pack_id, ended_at: ending.ended_at, outcome: ending.outcome, ending_hash: endingHash }) === leaf])
-}
-
-function leftAfter (before, link) {
-  if (link.kind === 'opening') {
-    return Object.fromEntries(Object.entries(before.left).map(([item, units]) => [item, units - (link.taken[item] || 0)]))
-  }
-  return Object.fromEntries(Object.entries(link.stock_totals).map(([item, total]) =>
-    [item, before && item in before.stock_totals ? before.left[item] + total - before.stock_totals[item] : total]))
-}
-
-function stockAt (link, committed) {
-  return Object.fromEntries(Object.entries(link.left).map(([item, left]) =>
-    [item, committed && item in committed ? Math.max(0, committed[item] - (link.stock_totals[item] - left)) : left]))
 }
 
 // --- routing ----------------------------------------------------------------------------------------------

@@ -364,3 +364,74 @@ export async function checkChain (record, fetchRecord) {
 export function hourAfter (period, hours) {
   return new Date(Date.parse(`${period}:00:00Z`) + hours * 3600e3).toISOString().slice(0, 13)
 }
+
+// Section 13.10: the pack's stock chain counts every finite unit, link after link, and the stock a draw used is what
+// the link its proof names leaves. `links` is GET /api/v1/packs/{pack_id}/stock-chain's, oldest first.
+const V2_LINK = ['pack_id', 'seq', 'prev', 'stock_totals', 'supply_total', 'at']
+
+function hashedLink (link) {
+  const fields = link.kind === 'opening' ? [...V2_LINK, 'kind', 'left', 'opening_id', 'taken'] : link.kind ? [...V2_LINK, 'kind', 'left'] : V2_LINK
+  return Object.fromEntries(fields.map((field) => [field, link[field] ?? null]))
+}
+
+export function leftAfter (before, link) {
+  if (link.kind === 'opening') {
+    return Object.fromEntries(Object.entries(before.left).map(([item, units]) => [item, units - (link.taken[item] || 0)]))
+  }
+  return Object.fromEntries(Object.entries(link.stock_totals).map(([item, total]) =>
+    [item, before && item in before.stock_totals ? before.left[item] + total - before.stock_totals[item] : total]))
+}
+
+export function stockAt (link, committed, caps = {}) {
+  return Object.fromEntries(Object.entries(link.left).map(([item, left]) => {
+    let units = committed && item in committed ? Math.max(0, committed[item] - (link.stock_totals[item] - left)) : left
+    if (committed && item in committed && item in caps) units = Math.min(units, left, caps[item])
+    return [item, units]
+  }))
+}
+
+export async function checkStockChain (proof, links) {
+  const problems = []
+  let prev = '0'.repeat(64)
+  let before = null
+  for (const [index, link] of links.entries()) {
+    if (link.seq !== index + 1 || link.prev !== prev || await sha256Hex(encoder.encode(canonicalJson(hashedLink(link)))) !== link.hash) {
+      problems.push(`stock chain: link ${link.seq} is missing, out of order or was changed after it was written`)
+    }
+    if (link.kind && before && before.left && canonicalJson(leftAfter(before, link)) !== canonicalJson(link.left)) {
+      problems.push(`stock chain: link ${link.seq}'s units left do not follow from the link before it`)
+    }
+    prev = link.hash
+    before = link
+  }
+  const named = proof.stock_link
+  if (!named) return problems
+  const link = links[named.seq - 1]
+  if (!link || link.hash !== named.hash) return [...problems, `the stock chain has no link ${named.seq} with the hash the proof names (rewritten after the opening)`]
+  if (!link.left) return problems
+  const caps = {}
+  for (const past of proof.abandoned_rounds || []) {
+    const at = past.stock_link && links[past.stock_link.seq - 1]
+    for (const [item, short] of Object.entries(past.short || {})) {
+      if (at && at.left && at.hash === past.stock_link.hash && short.available !== (at.left[item] || 0)) {
+        problems.push(`abandoned round ${past.round}: ${item} had ${at.left[item] || 0} left at link ${at.seq}, not ${short.available}`)
+      }
+      caps[item] = Math.min(caps[item] ?? short.available, short.available)
+    }
+  }
+  if (proof.bundle && proof.bundle.index > 0) return problems  // a later unit draws from what earlier units left
+  const expected = stockAt(link, proof.stock_committed, caps)
+  if (canonicalJson(expected) !== canonicalJson(proof.stock)) {
+    problems.push(`the stock the draw used is not what the stock chain's link ${named.seq} leaves: the count was changed outside the chain`)
+  }
+  if (proof.bundle) return problems
+  const taken = {}
+  for (const drawn of proof.items || []) if (drawn.item_id in (proof.stock || {})) taken[drawn.item_id] = (taken[drawn.item_id] || 0) + 1
+  const own = links.filter((entry) => entry.kind === 'opening' && entry.opening_id === proof.opening_id)
+  if (!Object.keys(taken).length) {
+    if (own.length) problems.push('the stock chain records units this opening did not take')
+  } else if (own.length !== 1 || own[0].seq !== named.seq + 1 || canonicalJson(own[0].taken) !== canonicalJson(taken)) {
+    problems.push(`the stock chain does not record the units this opening took right after link ${named.seq}`)
+  }
+  return problems
+}

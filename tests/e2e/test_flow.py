@@ -141,6 +141,7 @@ def assert_documented(component: str, answer: dict) -> None:
 def test_proofs_are_public_and_an_expired_quote_reveals_its_seed(stack, stack_store):
     import hashlib
 
+    import packvault.sales.settle  # noqa: F401 (registers how an ending is recorded, as every rail's function does)
     from packvault import store
 
     client = PackvaultClient(stack.base_url)
@@ -153,6 +154,9 @@ def test_proofs_are_public_and_an_expired_quote_reveals_its_seed(stack, stack_st
     public = requests.get(f"{stack.base_url}/api/v1/proofs/{quote['opening_id']}", timeout=10).json()
     assert public["status"] == "expired" and public["proof"] is None
     assert_documented("PublicProof", public)
+    (ending,) = public["endings"]  # on the public record (FAIRNESS.md 13.11), sealed with its hour
+    assert (ending["outcome"], ending["reason"], ending["server_seed"]) == ("expired", "test: expired",
+                                                                            public["server_seed"])
     assert hashlib.sha256(bytes.fromhex(public["server_seed"])).hexdigest() == quote["server_seed_hash"]
     missing = requests.get(f"{stack.base_url}/api/v1/proofs/3f1c9a52-3a8e-4d55-9d0e-8f0b7c1e2a11", timeout=10)
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "OPENING_NOT_FOUND"

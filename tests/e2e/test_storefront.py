@@ -745,3 +745,34 @@ def test_the_browser_keeps_the_record_receipt_and_holds_the_public_record_to_it(
     assert page.locator("#verdict-word").inner_text() == "mismatch"
     assert "contradicted" in page.locator("#receipt-check").inner_text()
     assert errors == []
+
+
+STOCK_FORGERIES = """async () => {
+  const f = await import('./fairness.js')
+  const { stock_chain: chain, draws } = (await (await fetch('fairness-vectors.json')).json()).v3_stock
+  const [first, taker, raised] = chain.links
+  const honest = { opening_id: taker.opening_id, stock_committed: { crown: 3, gem: 10 }, stock: { crown: 3, gem: 10 },
+    stock_link: { seq: 1, hash: first.hash }, items: [{ tier_id: 't', item_id: 'crown' }], abandoned_rounds: [] }
+  const lowered = { ...honest, stock: { crown: 0, gem: 10 } }  // drawn with a count written outside the chain
+  const rewritten = [first, { ...taker, left: { crown: 0, gem: 10 } }, raised]  // a link changed after the fact
+  const untaken = { ...honest, items: [{ tier_id: 't', item_id: 'penny' }] }
+  return [await f.checkStockChain(honest, chain.links), await f.checkStockChain(lowered, chain.links),
+    await f.checkStockChain(honest, rewritten), await f.checkStockChain(untaken, chain.links),
+    draws.map((draw) => JSON.stringify(f.stockAt(chain.links[draw.stock_link.seq - 1], draw.stock_committed)))]
+}"""
+
+
+def test_the_browser_recounts_the_stock_chain_the_way_verify_opening_does(browser, stack):
+    """Fairness v3 lever 1 in the page's verifier: the stock a proof drew with must be what the link it names leaves,
+    the chain must count every unit link after link, and an opening that took units must be the next link."""
+    page, errors = open_page(browser, stack, Keypair.generate())
+    page.goto(f"{stack.base_url}/#/verify")
+    page.locator("#run-vectors").wait_for()
+    honest, lowered, rewritten, untaken, stocks = page.evaluate(STOCK_FORGERIES)
+    assert honest == []
+    assert lowered == ["the stock the draw used is not what the stock chain's link 1 leaves: the count was changed "
+                       "outside the chain"]
+    assert "stock chain: link 2 is missing, out of order or was changed after it was written" in rewritten
+    assert untaken == ["the stock chain records units this opening did not take"]
+    assert stocks == ['{"crown":2,"gem":10}', '{"crown":2,"gem":12}', '{"crown":2,"gem":10}']
+    assert errors == []
