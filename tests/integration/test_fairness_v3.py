@@ -612,3 +612,35 @@ def public_proof_record(opening_id: str) -> dict:
     from packvault.sales import proofs
 
     return proofs.public_proof(opening_id)
+
+
+def test_lever_1_a_pack_loaded_before_the_accounting_starts_its_count_at_its_first_opening(env):
+    """A pack whose chain was written before v3 (a v2 link, no head row): its first opening counts from the item rows
+    and writes the head; from then on every opening and load is counted and checked."""
+    from packvault.catalog.loader import load_catalog, parse_catalog
+    from packvault.store.catalog import STOCK_HEAD_SORT_KEY, StockHeadRecord
+
+    counted = store.stock_chain("chase-v2")[0]
+    old = stock_chain.link("chase-v2", 1, stock_chain.GENESIS, counted["stock_totals"], counted["supply_total"],
+                           counted["at"])  # the chain as v2 wrote it
+    row = StockChainRecord.get(store.pack_pk("chase-v2"), "STOCKCHAIN#00000001")
+    row.update(actions=[StockChainRecord.hash.set(old["hash"]), StockChainRecord.kind.remove(),
+                        StockChainRecord.left.remove()])
+    store.get_pack("chase-v2").update(actions=[store.PackRecord.stock_chain_head.set(old["hash"])])
+    StockHeadRecord(store.pack_pk("chase-v2"), STOCK_HEAD_SORT_KEY).delete()
+    crown_row().update(actions=[store.PackItemRecord.stock_available.set(38)])  # two drawn before v3
+
+    first = open_it(env, *quote_and_pay(env))["fairness"]
+    assert first["stock_link"] == {"seq": 1, "hash": old["hash"]} and first["stock"] == {"crown": 38}
+    second = open_it(env, *quote_and_pay(env))["fairness"]
+    links = store.stock_chain("chase-v2")
+    assert stock_chain.verify("chase-v2", links) == [] and links[1]["opening_id"] == first["opening_id"]
+    assert second["stock_link"]["seq"] == 2 and second["stock"] == links[1]["left"]
+    for proof in (first, second):
+        assert stock_problems(public_proof(proof["opening_id"])) == []
+    more = copy.deepcopy(v2.CHASE)
+    more["tiers"][1]["items"][0]["stock"] = 45
+    load_catalog(parse_catalog({"schema_version": 1, "packs": [more]}))  # a load follows the counted head
+    links = store.stock_chain("chase-v2")
+    assert links[-1]["kind"] == "load" and links[-1]["left"]["crown"] == links[-2]["left"]["crown"] + 5
+    assert stock_chain.verify("chase-v2", links) == []

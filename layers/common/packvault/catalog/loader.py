@@ -585,11 +585,10 @@ def _stock_state(pack_id: str, existing: store.PackRecord | None,
     head = store.stock_head(pack_id)
     if head is not None:
         return head.as_state()
-    counted = {item_id: row for item_id, row in current.items() if row.stock_total is not None and not row.retired}
-    return {"seq": int(existing.stock_chain_seq or 0), "hash": existing.stock_chain_head or stock_chain.GENESIS,
-            "stock_totals": {item_id: int(row.stock_total) for item_id, row in counted.items()},
-            "supply_total": existing.supply_total,
-            "left": {item_id: max(0, int(row.stock_available or 0)) for item_id, row in counted.items()}}
+    counts = {item_id: (int(row.stock_total), int(row.stock_available or 0)) for item_id, row in current.items()
+              if row.stock_total is not None and not row.retired}
+    supply = int(existing.supply_total) if existing.supply_total is not None else None
+    return stock_chain.uncounted_state(existing.stock_chain_seq, existing.stock_chain_head, supply, counts)
 
 
 _COMPARED = {"name": "name", "description": "description", "status": "status", "cards_per_pack": "cards_per_pack",

@@ -70,6 +70,15 @@ def hashed_fields(entry: dict[str, Any]) -> tuple[str, ...]:
     return COUNTED_FIELDS if entry.get("kind") else LINK_FIELDS
 
 
+def uncounted_state(seq: int | None, head: str | None, supply_total: int | None,
+                    counts: dict[str, tuple[int, int]]) -> dict[str, Any]:
+    """The state of a pack whose chain never counted units (loaded before v3): its last link, with the units its item
+    rows count ({item_id: (total, available)}). Its next link starts the count (count_problems)."""
+    return {"seq": int(seq or 0), "hash": head or GENESIS, "supply_total": supply_total,
+            "stock_totals": {item_id: int(total) for item_id, (total, _) in counts.items()},
+            "left": {item_id: max(0, int(available)) for item_id, (_, available) in counts.items()}}
+
+
 def state_of(entry: dict[str, Any]) -> dict[str, Any]:
     """What a link says the pack's stock is after it: its seq and hash, totals, supply and the units left (None for
     a v2 link, which did not count them)."""

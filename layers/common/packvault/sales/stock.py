@@ -22,13 +22,11 @@ def stock_state(pack_id: str, items: dict[str, store.PackItemRecord]) -> dict[st
     if head is not None:
         return head.as_state() | {"counted": True}
     rows, pack = store.pack_items_by_id(pack_id, finite), store.get_pack(pack_id)
-    counted = {item_id: row for item_id, row in rows.items() if row.stock_total is not None}
-    return {"seq": int(pack.stock_chain_seq or 0) if pack else 0,
-            "hash": (pack.stock_chain_head if pack else None) or stock_chain.GENESIS,
-            "stock_totals": {item_id: int(row.stock_total) for item_id, row in counted.items()},
-            "supply_total": int(pack.supply_total) if pack and pack.supply_total is not None else None,
-            "left": {item_id: max(0, int(row.stock_available or 0)) for item_id, row in counted.items()},
-            "counted": False}
+    counts = {item_id: (int(row.stock_total), int(row.stock_available or 0)) for item_id, row in rows.items()
+              if row.stock_total is not None}
+    supply = int(pack.supply_total) if pack and pack.supply_total is not None else None
+    return stock_chain.uncounted_state(pack.stock_chain_seq if pack else None, pack.stock_chain_head if pack else None,
+                                       supply, counts) | {"counted": False}
 
 
 def committed_stock(opening: store.OpeningRecord, state: dict[str, Any] | None,
