@@ -424,13 +424,17 @@ export async function checkStockChain (proof, links) {
   if (canonicalJson(expected) !== canonicalJson(proof.stock)) {
     problems.push(`the stock the draw used is not what the stock chain's link ${named.seq} leaves: the count was changed outside the chain`)
   }
+  const cutoff = proof.opened_at ? new Date(Date.parse(proof.opened_at) - 5000).toISOString() : null
+  const own = new Set([proof.opening_id, proof.bundle && proof.bundle.bundle_id].filter(Boolean))
+  const stale = cutoff && links.find((entry) => entry.seq > named.seq && !own.has(entry.opening_id) && entry.at <= cutoff)
+  if (stale) problems.push(`the draw used link ${named.seq}, but link ${stale.seq} was written before it opened: a stale count`)
   if (proof.bundle) return problems
   const taken = {}
   for (const drawn of proof.items || []) if (drawn.item_id in (proof.stock || {})) taken[drawn.item_id] = (taken[drawn.item_id] || 0) + 1
-  const own = links.filter((entry) => entry.kind === 'opening' && entry.opening_id === proof.opening_id)
+  const mine = links.filter((entry) => entry.kind === 'opening' && entry.opening_id === proof.opening_id)
   if (!Object.keys(taken).length) {
-    if (own.length) problems.push('the stock chain records units this opening did not take')
-  } else if (own.length !== 1 || own[0].seq !== named.seq + 1 || canonicalJson(own[0].taken) !== canonicalJson(taken)) {
+    if (mine.length) problems.push('the stock chain records units this opening did not take')
+  } else if (mine.length !== 1 || mine[0].seq !== named.seq + 1 || canonicalJson(mine[0].taken) !== canonicalJson(taken)) {
     problems.push(`the stock chain does not record the units this opening took right after link ${named.seq}`)
   }
   return problems

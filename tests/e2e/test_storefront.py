@@ -756,9 +756,11 @@ STOCK_FORGERIES = """async () => {
   const lowered = { ...honest, stock: { crown: 0, gem: 10 } }  // drawn with a count written outside the chain
   const rewritten = [first, { ...taker, left: { crown: 0, gem: 10 } }, raised]  // a link changed after the fact
   const untaken = { ...honest, items: [{ tier_id: 't', item_id: 'penny' }] }
+  const stale = { ...honest, opened_at: '2026-12-01T12:00:00.000Z' }  // drew at link 1, an hour after link 3
   return [await f.checkStockChain(honest, chain.links), await f.checkStockChain(lowered, chain.links),
     await f.checkStockChain(honest, rewritten), await f.checkStockChain(untaken, chain.links),
-    draws.map((draw) => JSON.stringify(f.stockAt(chain.links[draw.stock_link.seq - 1], draw.stock_committed)))]
+    draws.map((draw) => JSON.stringify(f.stockAt(chain.links[draw.stock_link.seq - 1], draw.stock_committed))),
+    await f.checkStockChain(stale, chain.links)]
 }"""
 
 
@@ -768,11 +770,12 @@ def test_the_browser_recounts_the_stock_chain_the_way_verify_opening_does(browse
     page, errors = open_page(browser, stack, Keypair.generate())
     page.goto(f"{stack.base_url}/#/verify")
     page.locator("#run-vectors").wait_for()
-    honest, lowered, rewritten, untaken, stocks = page.evaluate(STOCK_FORGERIES)
+    honest, lowered, rewritten, untaken, stocks, stale = page.evaluate(STOCK_FORGERIES)
     assert honest == []
     assert lowered == ["the stock the draw used is not what the stock chain's link 1 leaves: the count was changed "
                        "outside the chain"]
     assert "stock chain: link 2 is missing, out of order or was changed after it was written" in rewritten
     assert untaken == ["the stock chain records units this opening did not take"]
     assert stocks == ['{"crown":2,"gem":10}', '{"crown":2,"gem":12}', '{"crown":2,"gem":10}']
+    assert stale == ["the draw used link 1, but link 3 was written before it opened: a stale count"]
     assert errors == []

@@ -35,3 +35,13 @@ def test_a_proof_must_draw_what_its_named_link_leaves_and_be_the_next_link_when_
     assert any("no link 2 with the hash" in p for p in stock_chain.proof_problems(moved, [*links, taker]))
     none_taken = {**proof, "items": [{"tier_id": "t", "item_id": "penny"}]}
     assert any("did not take" in p for p in stock_chain.proof_problems(none_taken, [*links, taker]))
+
+
+def test_a_draw_must_use_the_head_of_when_it_opened_not_an_older_count():
+    links = chain()
+    proof = {"opening_id": "o2", "stock_committed": {"crown": 40}, "stock": {"crown": 40},
+             "stock_link": {"seq": 1, "hash": links[0]["hash"]}, "items": [{"tier_id": "t", "item_id": "penny"}],
+             "abandoned_rounds": []}
+    assert stock_chain.proof_problems({**proof, "opened_at": "2026-12-05T11:00:03.000Z"}, links) == []  # in the race
+    stale = stock_chain.proof_problems({**proof, "opened_at": "2026-12-05T12:00:00.000Z"}, links)
+    assert stale == ["the draw used link 1, but link 2 was written before it opened: a stale count"]

@@ -225,7 +225,24 @@ def proof_problems(proof: dict[str, Any], links: list[dict[str, Any]]) -> list[s
                         f"({expected}): the count was changed outside the chain")
     if not bundle:
         problems += _own_link_problems(proof, stock, by_seq, int(named["seq"]), links)
-    return problems
+    return problems + _stale_problems(proof, int(named["seq"]), links)
+
+
+def _stale_problems(proof: dict[str, Any], seq: int, links: list[dict[str, Any]]) -> list[str]:
+    """The state a draw used is the chain's head when it opened: no other link after the one it names was written
+    more than COMMIT_GRACE_SECONDS before its `opened_at` (an opening reads the head just before its transaction; a
+    taker's own link is conditioned on the head, one that took nothing is bounded by this)."""
+    opened_at = proof.get("opened_at")
+    if not opened_at:
+        return []
+    bundle_id = (proof.get("bundle") or {}).get("bundle_id")
+    own = {proof.get("opening_id"), bundle_id} - {None}
+    cutoff = (datetime.fromisoformat(str(opened_at).replace("Z", "+00:00")) - timedelta(
+        seconds=COMMIT_GRACE_SECONDS)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    later = [entry for entry in links if int(entry["seq"]) > seq and entry.get("opening_id") not in own
+             and str(entry["at"]) <= cutoff]
+    return [f"the draw used link {seq}, but link {later[0]['seq']} was written before it opened: a stale count"] \
+        if later else []
 
 
 def _named_state(named: dict[str, Any], by_seq: dict[int, dict[str, Any]]) -> tuple[dict[str, Any] | None, list[str]]:

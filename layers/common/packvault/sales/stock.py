@@ -58,8 +58,10 @@ def stock_link(state: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def stock_move(state: dict[str, Any] | None, pack_id: str, opening_id: str, taken: dict[str, int],
                at: str) -> store.StockMove | None:
-    """The opening's part of the chain: its link when it took finite units, else the check that it drew at the head."""
-    if state is None:
+    """The opening's part of the chain: its link, conditioned on the head it drew at, when it took finite units.
+    One that took none writes nothing there (openings that take nothing never wait for one another); the state it
+    names must be the last link written a few seconds before it opened (stock_chain.proof_problems)."""
+    if state is None or not taken:
         return None
-    link = stock_chain.opening_link(state, pack_id, opening_id, taken, at) if taken else None
+    link = stock_chain.opening_link(state, pack_id, opening_id, taken, at)
     return store.StockMove(int(state["seq"]) if state.get("counted") else None, link)

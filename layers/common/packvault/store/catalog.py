@@ -147,9 +147,8 @@ STOCK_HEAD_SORT_KEY = "STOCKHEAD"
 
 @dataclass(frozen=True)
 class StockMove:
-    """What an opening does to its pack's stock chain: `link` (it took finite units) follows the state at
-    `expected_seq`, or (no link) the state it drew with must still be the head when it commits. `expected_seq`
-    None: the pack's head row was never written (a pack loaded before v3)."""
+    """What an opening that took finite units does to its pack's stock chain: `link` follows the state at
+    `expected_seq` (None: the pack's head row was never written, a pack loaded before v3)."""
 
     expected_seq: int | None
     link: dict[str, Any] | None = None
@@ -394,18 +393,9 @@ def _follows(seq: int | None) -> Any:
 
 
 def move_stock(transaction: TransactWrite, pack_id: str, move: StockMove | None) -> None:
-    """An opening's part of its pack's stock chain, in the open transaction: its link, or the check that the state
-    it drew with is still the head."""
-    if move is None:
-        return
-    if move.link is not None:
+    """An opening's part of its pack's stock chain, in the open transaction: the link of the units it took."""
+    if move is not None and move.link is not None:
         _append_link(transaction, pack_id, move.link)
-    elif move.expected_seq is None:
-        transaction.condition_check(StockHeadRecord, pack_pk(pack_id), STOCK_HEAD_SORT_KEY,
-                                    condition=StockHeadRecord.pk.does_not_exist())
-    else:
-        transaction.condition_check(StockHeadRecord, pack_pk(pack_id), STOCK_HEAD_SORT_KEY,
-                                    condition=StockHeadRecord.seq == move.expected_seq)
 
 
 def stock_head(pack_id: str) -> StockHeadRecord | None:
