@@ -27,7 +27,7 @@ from packvault.fairness.primitives import draw_client_seed, version_of
 from packvault.fairness.quote_signing import ENTROPY_SOURCES
 from packvault.sales import endings, products  # noqa: F401 (endings registers with the store)
 from packvault.sales.openings import opening_view
-from packvault.sales.stock import committed_stock, short_of, stock_link, stock_move, stock_state
+from packvault.sales.stock import committed_stock, head_moved, short_of, stock_link, stock_move, stock_state
 
 MAX_ROUNDS = 5
 MAX_RETRIES = 12  # the same round again after a transaction lost to a concurrent one (the stock chain's head)
@@ -101,6 +101,10 @@ def open_paid(opening: store.OpeningRecord, settlement: Settlement, client_seed:
                 setattr(opening, name, value)
             return receipt(opening)
         except store.OpenFailed:
+            retries += 1
+            if taken and head_moved(opening.pack_id, state) and retries <= MAX_RETRIES:
+                time.sleep(random.uniform(0, 0.005))  # another taker got there first: at once, at the new head
+                continue
             current_row = store.get_opening(opening.opening_id)
             if current_row is not None and current_row.status == "OPENED":
                 return receipt(current_row)  # a concurrent settlement opened it: same items for everyone
@@ -113,9 +117,8 @@ def open_paid(opening: store.OpeningRecord, settlement: Settlement, client_seed:
                 _ITEMS.pop(opening.pack_id, None)  # the cached items may be stale: the same draw, fresh items
                 refreshed = True
                 continue
-            # Another opening moved the stock chain's head (or a counter): the same round at the new head, whose
-            # state the proof names; never a hidden redraw.
-            retries += 1
+            # A counter or the definition moved: the same round again (at the head then, which the proof names);
+            # never a hidden redraw.
             if retries > MAX_RETRIES:
                 break
             time.sleep(random.uniform(0, min(0.02 * 2 ** retries, 0.4)))

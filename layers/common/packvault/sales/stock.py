@@ -65,3 +65,12 @@ def stock_move(state: dict[str, Any] | None, pack_id: str, opening_id: str, take
         return None
     link = stock_chain.opening_link(state, pack_id, opening_id, taken, at)
     return store.StockMove(int(state["seq"]) if state.get("counted") else None, link)
+
+
+def head_moved(pack_id: str, state: dict[str, Any] | None) -> bool:
+    """Whether the pack's stock chain has a link after `state` now (another opening took units first): why an open
+    transaction that appended a link failed, most often, under a drop's load."""
+    if state is None:
+        return False
+    head = store.stock_head(pack_id)
+    return head is not None and int(head.seq) != int(state["seq"])

@@ -48,7 +48,7 @@ from packvault.sales.settle import (
     receipt,
     unit_row,
 )
-from packvault.sales.stock import committed_stock, short_of, stock_link, stock_move, stock_state
+from packvault.sales.stock import committed_stock, head_moved, short_of, stock_link, stock_move, stock_state
 
 OPERATION = "purchase"  # the same route as a Solana quote: one Idempotency-Key scope
 ATTEMPTS = 6
@@ -171,7 +171,8 @@ def _attempt(settings: Settings, wallet: str, pack_id: str, idempotency_key: str
                       if idempotency_key is not None else None)
         try:
             store.open_from_balance(opening, vault_items, taken, fmv_micros, pair, cap, remembered,
-                                    _request_token(wallet, opening.opening_id), pack.definition_hash,
+                                    _request_token(wallet, opening.opening_id, round_number + 10 * retries),
+                                    pack.definition_hash,
                                     records.leaf_row(opening, changes["fairness"], changes["opened_at"], drawn,
                                                      changes["items"]),
                                     balance_before=balance,
@@ -179,6 +180,9 @@ def _attempt(settings: Settings, wallet: str, pack_id: str, idempotency_key: str
                                                           changes["opened_at"]))
             return 201, answer
         except store.BalanceOpenFailed:
+            if taken and head_moved(pack_id, state) and retries < MAX_RETRIES:
+                retries += 1  # another taker got there first: at once, at the new head
+                continue
             if (again := recall(wallet, OPERATION, idempotency_key, request_hash)) is not None:
                 return int(again.status_code), again.response
             forget_pack(pack_id)
@@ -337,5 +341,7 @@ def _seed_pair_proof(proof: dict[str, Any], pair: store.SeedPairRecord, draw_id:
             "draw_id": draw_id, "server_seed": None}
 
 
-def _request_token(wallet: str, opening_id: str) -> str:
-    return hashlib.sha256(f"balance-open|{wallet}|{opening_id}".encode()).hexdigest()[:36]
+def _request_token(wallet: str, opening_id: str, attempt: int = 0) -> str:
+    """One token per attempt: a retry writes another draw (at a new head), never the same request again."""
+    suffix = f"|{attempt}" if attempt else ""
+    return hashlib.sha256(f"balance-open|{wallet}|{opening_id}{suffix}".encode()).hexdigest()[:36]
