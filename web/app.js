@@ -5,7 +5,7 @@
 
 import { connect, discoverWallets, signMessage, signTransaction } from './wallet.js'
 import { base58Encode, firstSignature, rpc, toBase64, tokenTransferTransaction, transferRequest, transferTransaction } from './solana.js'
-import { canonicalJson, checkChain, checkReceipt, checkStockChain, checkVault, clientSeedParts, hexToBytes, hourAfter, leftAfter, randomBelow, rootFromPath, sha256Hex, stockAt, unitOpeningId, verifyProof, verifySignature } from './fairness.js'
+import { canonicalJson, checkChain, checkEnding, checkReceipt, checkStockChain, checkVault, clientSeedParts, hexToBytes, hourAfter, leftAfter, randomBelow, rootFromPath, sha256Hex, stockAt, unitOpeningId, verifyProof, verifySignature } from './fairness.js'
 import { createPasskey, passkeysAvailable, usePasskey } from './passkeys.js'
 import { oddsChart } from './charts.js'
 
@@ -564,7 +564,10 @@ async function publicOpening (openingId, live) {
 async function verifyInto (openingId, target, wordId = 'verdict-word') {
   target.textContent = 'Recomputing the draw in your browser…'
   try {
-    const { proof } = await api('GET', `/api/v1/proofs/${encodeURIComponent(openingId)}`)
+    const publicRecord = await api('GET', `/api/v1/proofs/${encodeURIComponent(openingId)}`)
+    const { proof } = publicRecord
+    if (!proof && publicRecord.server_seed) return await endingInto(publicRecord, target, wordId)
+    if (!proof) { target.textContent = `This quote is ${publicRecord.status}: there is nothing to recompute until it opens.`; return }
     const result = await verifyProof(proof)
     let published = null  // the quote key the API publishes now: asked for once, when needed
     const publishedKey = async () => (published ??= (await api('GET', '/api/v1/fairness/quote-key')).public_key)
@@ -626,6 +629,17 @@ async function verifyInto (openingId, target, wordId = 'verdict-word') {
       ${result.receipt ? `<p id="receipt-check">The record receipt this browser kept from the opening: <strong>${result.receipt}</strong>.</p>` : ''}
       <p class="muted mono">server seed ${escape(proof.server_seed)}<br>client seed ${escape(proof.client_seed)}</p>`
   } catch (error) { target.textContent = describe(error) }
+}
+
+// A quote that ended without opening (docs/FAIRNESS.md 13.11): its seed and every ending against the public record.
+async function endingInto (record, target, wordId) {
+  const { problems, pending } = await checkEnding(record, sealedRecord)
+  const verdict = problems.length ? 'mismatch' : pending ? 'incomplete' : 'match'
+  target.innerHTML = `<p>This quote ${escape(record.status === 'refund_due' ? 'was recorded for a refund' : record.status)} without opening. Verdict: <span id="${wordId}" class="verdict-${verdict}">${verdict}</span>
+      ${problems.length ? `<ul>${problems.map((p) => `<li>${escape(p)}</li>`).join('')}</ul>` : '— its revealed seed is the one its quote committed to, and the public record holds how it ended.'}</p>
+    ${pending && !problems.length ? '<p class="muted verdict-pending">Not a problem: the hour it ended in is not sealed yet; check again a few minutes after the hour ends.</p>' : ''}
+    <ul id="endings">${(record.endings || []).map((ending) => `<li>${escape(ending.ended_at.slice(0, 16).replace('T', ' '))} UTC: ${escape(ending.outcome.replace('_', ' '))} (${escape(ending.reason)})${ending.would_have_drawn ? ` — would have drawn ${ending.would_have_drawn.items.map((item) => escape(item.item_id)).join(', ')}` : ''}</li>`).join('')}</ul>
+    <p class="muted mono">server seed ${escape(record.server_seed)}</p>`
 }
 
 async function showVault () {

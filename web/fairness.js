@@ -439,3 +439,33 @@ export async function checkStockChain (proof, links) {
   }
   return problems
 }
+
+// Section 13.11: a quote that ended without opening. Its revealed seed is the committed one; each ending names it,
+// recomputes what it would have drawn, and is a leaf of its sealed hour. fetchRecord(period) answers a sealed
+// hour's record, or null. { problems, pending }: pending while an ending's hour is not sealed yet.
+export async function checkEnding (record, fetchRecord) {
+  const problems = []
+  let pending = false
+  if (await sha256Hex(hexToBytes(record.server_seed)) !== record.server_seed_hash) problems.push('the revealed server seed does not hash to the server_seed_hash its quote committed to')
+  const endings = record.endings || []
+  if (!endings.length && record.commitment) problems.push('a version 3 quote that ended without opening has no ending on the public record')
+  for (const { inclusion, ...ending } of endings) {
+    if (ending.opening_id !== record.opening_id || ending.server_seed !== record.server_seed) problems.push(`the ending of ${ending.ended_at} names another opening or seed`)
+    const drawn = ending.would_have_drawn
+    if (drawn && record.odds_table) {
+      const again = await drawOpening(record.odds_table, record.server_seed, drawn.client_seed, record.opening_id, 0, {})
+      if (canonicalJson(again || []) !== canonicalJson(drawn.items)) problems.push(`the ending of ${ending.ended_at} does not recompute what it would have drawn`)
+    }
+    const endingHash = await sha256Hex(encoder.encode(canonicalJson(ending)))
+    const leaf = await sha256Hex(encoder.encode(canonicalJson({ opening_id: ending.opening_id, pack_id: ending.pack_id, ended_at: ending.ended_at, outcome: ending.outcome, ending_hash: endingHash })))
+    const hour = String(ending.ended_at).slice(0, 13)
+    const sealed = await fetchRecord(hour)
+    if (inclusion) {
+      if (inclusion.leaf !== leaf || await rootFromPath(leaf, inclusion.path, inclusion.tree || 1) !== inclusion.root || !sealed || sealed.root !== inclusion.root) {
+        problems.push(`the ending of ${ending.ended_at} is not the leaf its sealed hour holds`)
+      }
+    } else if (sealed) problems.push(`the record of ${hour} is sealed (${sealed.count} leaves) without this quote's ending`)
+    else pending = true
+  }
+  return { problems, pending }
+}

@@ -779,3 +779,28 @@ def test_the_browser_recounts_the_stock_chain_the_way_verify_opening_does(browse
     assert stocks == ['{"crown":2,"gem":10}', '{"crown":2,"gem":12}', '{"crown":2,"gem":10}']
     assert stale == ["the draw used link 1, but link 3 was written before it opened: a stale count"]
     assert errors == []
+
+
+def test_the_browser_checks_a_quote_that_ended_without_opening_against_its_ending(browser, stack, stack_store):
+    """Fairness v3 lever 6 in the page (docs/FAIRNESS.md 13.11): a quote that expired shows its ending and waits for
+    its hour's seal; an ending rewritten afterwards (another seed) is a mismatch."""
+    import packvault.sales.settle  # noqa: F401 (registers how an ending is recorded, as every rail's function does)
+    from packvault import store
+    from packvault_tools.client import PackvaultClient
+
+    keypair = Keypair.generate()
+    client = PackvaultClient(stack.base_url)
+    client.sign_in(keypair)
+    quote = client.request("POST", "/api/v1/packs/starter-unlimited/purchase", {})
+    assert store.expire_opening(store.get_opening(quote["opening_id"]), None, "quote expired")
+    page, errors = open_page(browser, stack, keypair)
+    page.goto(f"{stack.base_url}/#/verify/{quote['opening_id']}")
+    page.locator("#endings li").first.wait_for(timeout=20_000)
+    assert page.locator("#verdict-word").inner_text() == "incomplete"  # its hour is not sealed yet
+    assert "expired (quote expired)" in page.locator("#endings").inner_text()
+    row = store.get_opening(quote["opening_id"])
+    row.update(actions=[store.OpeningRecord.endings.set([{**row.endings[0], "server_seed": "00" * 32}])])
+    page.reload()
+    page.get_by_text("names another opening or seed").wait_for(timeout=20_000)
+    assert page.locator("#verdict-word").inner_text() == "mismatch"
+    assert errors == []
