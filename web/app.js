@@ -591,7 +591,9 @@ async function verifyInto (openingId, target, wordId = 'verdict-word') {
     }
     if (proof.stock_link && proof.pack_id) {  // the stock it drew with, recounted from the pack's chain (13.10)
       const chain = await api('GET', `/api/v1/packs/${encodeURIComponent(proof.pack_id)}/stock-chain`)
-      result.problems.push(...await checkStockChain(proof, chain.links))
+      const found = await checkStockChain(proof, chain.links)
+      result.problems.push(...found)
+      if (!found.length) result.stockLink = proof.stock_link.seq
       result.verdict = result.problems.length ? 'mismatch' : result.verdict
     }
     if (proof.commitment && proof.commitment.quote_key) {  // signed with a key in force when it was quoted (13.7)
@@ -626,6 +628,7 @@ async function verifyInto (openingId, target, wordId = 'verdict-word') {
       ${result.problems.length ? `<ul>${result.problems.map((p) => `<li>${escape(p)}</li>`).join('')}</ul>` : '— recomputed here from the revealed seed, your payment and the published odds, as docs/FAIRNESS.md says.'}</p>
       ${(result.warnings || []).length ? `<ul class="warnings">${result.warnings.map((w) => `<li>Note: ${escape(w)}</li>`).join('')}</ul>` : ''}
       ${result.pending ? `<p class="muted verdict-pending">Not a problem: ${escape(result.pending)}. The draw itself recomputes.</p>` : ''}
+      ${result.stockLink ? `<p id="stock-check" class="muted">The limited items' stock it drew with is what link ${result.stockLink} of the pack's public stock chain leaves, recounted here.</p>` : ''}
       ${result.receipt ? `<p id="receipt-check">The record receipt this browser kept from the opening: <strong>${result.receipt}</strong>.</p>` : ''}
       <p class="muted mono">server seed ${escape(proof.server_seed)}<br>client seed ${escape(proof.client_seed)}</p>`
   } catch (error) { target.textContent = describe(error) }

@@ -124,11 +124,11 @@ def signed_in_buyer(browser, stack):
     return keypair, page, errors
 
 
-def opened_over_http(stack, client, keypair) -> dict:
+def opened_over_http(stack, client, keypair, pack: str = PACK) -> dict:
     """A pack bought over the API, paid with a real transfer from `keypair` (funded here) and confirmed: the quote."""
     chain = RpcWallet(stack.solana_url)
-    chain.airdrop(keypair.public_key, 10**9)
-    quote = client.request("POST", f"/api/v1/packs/{PACK}/purchase", {"currency": "SOL"})
+    chain.airdrop(keypair.public_key, 10 * 10**9)  # enough for any demo pack's SOL price
+    quote = client.request("POST", f"/api/v1/packs/{pack}/purchase", {"currency": "SOL"})
     signature = chain.pay(solders_keypair(keypair), quote["receiver_wallet"], int(quote["amount_base_units"]),
                           reference=quote["reference"])
     client.request("POST", f"/api/v1/packs/openings/{quote['opening_id']}/confirm-payment",
@@ -778,6 +778,16 @@ def test_the_browser_recounts_the_stock_chain_the_way_verify_opening_does(browse
     assert untaken == ["the stock chain records units this opening did not take"]
     assert stocks == ['{"crown":2,"gem":10}', '{"crown":2,"gem":12}', '{"crown":2,"gem":10}']
     assert stale == ["the draw used link 1, but link 3 was written before it opened: a stale count"]
+
+    from packvault_tools.client import PackvaultClient  # and a live opening of a pack with limited items
+
+    keypair, client = Keypair.generate(), PackvaultClient(stack.base_url)
+    client.sign_in(keypair)
+    quote = opened_over_http(stack, client, keypair, "vault-chase")
+    page.goto(f"{stack.base_url}/#/verify/{quote['opening_id']}")
+    page.locator("#stock-check").wait_for(timeout=20_000)
+    assert_recomputed(page)
+    assert "of the pack's public stock chain leaves, recounted here" in page.locator("#stock-check").inner_text()
     assert errors == []
 
 
