@@ -55,6 +55,9 @@ CATALOG = {"schema_version": 1, "packs": [
 ]}
 
 
+READS = {"GetItem", "Query", "BatchGetItem"}
+
+
 class UnitMeter:
     """Write units from the items each call writes; read units as DynamoDB Local reports them."""
 
@@ -67,7 +70,7 @@ class UnitMeter:
         events.register("after-call.dynamodb", self._reads)
 
     def _params(self, params: dict[str, Any], model: Any, **_: Any) -> None:
-        if model.name in {"GetItem", "Query"}:
+        if model.name in READS:
             params["ReturnConsumedCapacity"] = "TOTAL"
         units = 0.0
         if model.name == "TransactWriteItems":
@@ -78,9 +81,12 @@ class UnitMeter:
             self.wru += units
 
     def _reads(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        if model.name not in READS:
+            return  # a transaction reports its write capacity here too: counted by what it writes, above
         consumed = parsed.get("ConsumedCapacity") or {}
+        entries = consumed if isinstance(consumed, list) else [consumed]  # BatchGetItem answers one per table
         with self._lock:
-            self.rru += consumed.get("CapacityUnits", 0) or 0 if isinstance(consumed, dict) else 0
+            self.rru += sum(entry.get("CapacityUnits", 0) or 0 for entry in entries if isinstance(entry, dict))
 
 
 def _kb(action: dict[str, Any]) -> int:
