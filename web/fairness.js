@@ -350,6 +350,7 @@ export async function checkChain (record, fetchRecord) {
   const problems = []
   const hashed = { period: record.period, root: record.root, count: record.count, prev_period: record.prev_period ?? null, prev: record.prev, quote_key: record.quote_key ?? null }
   if (record.tree > 1) hashed.tree = record.tree  // the Merkle tree its root was computed with (13.12)
+  if (record.stock_heads !== undefined && record.stock_heads !== null) hashed.stock_heads = record.stock_heads  // 13.10
   if (await sha256Hex(encoder.encode(canonicalJson(hashed))) !== record.chain_hash) problems.push(`the record of ${record.period} does not hash to its chain hash`)
   if (record.prev_period) {
     if (record.prev_period !== hourAfter(record.period, -1)) problems.push(`the record of ${record.period} sits on ${record.prev_period}, not on the hour before it`)

@@ -343,9 +343,11 @@ def test_lever_8_hours_are_sealed_in_order_each_on_the_one_before_empty_hours_to
         assert after["prev_period"] == before["period"] and after["prev"] == before["chain_hash"]
     for sealed in chain:
         assert sealed["tree"] == records.TREE == 2  # leaf and node hashes apart (13.12)
+        assert sealed["stock_heads"] == {"chase-v2": {"seq": sealed["stock_heads"]["chase-v2"]["seq"],
+                                                      "hash": store.stock_chain("chase-v2")[-1]["hash"]}}
         assert sealed["chain_hash"] == records.chain_hash(sealed["period"], sealed["root"], sealed["count"],
                                                           sealed["prev_period"], sealed["prev"], sealed["quote_key"],
-                                                          sealed["tree"])
+                                                          sealed["tree"], sealed["stock_heads"])
     assert [sealed["count"] for sealed in chain[2:]] == [0] * 8  # empty hours are sealed too
 
 
@@ -372,7 +374,8 @@ def test_lever_8_an_hour_sealed_again_without_a_leaf_breaks_the_chain(env, api, 
     seal = store.get_seal(period)
     leaves = [row.leaf for row in store.period_leaves(period)]
     root = records.merkle_root(leaves, records.TREE)
-    chain = records.chain_hash(period, root, len(leaves), seal.prev_period, seal.prev, seal.quote_key, records.TREE)
+    chain = records.chain_hash(period, root, len(leaves), seal.prev_period, seal.prev, seal.quote_key, records.TREE,
+                               seal.stock_heads)
     seal.update(actions=[store.RecordSealRecord.root.set(root), store.RecordSealRecord.count.set(len(leaves)),
                          store.RecordSealRecord.chain.set(chain)])
     records._SEALED.clear()  # a fresh container: the API now publishes the re-sealed hour
@@ -644,3 +647,27 @@ def test_lever_1_a_pack_loaded_before_the_accounting_starts_its_count_at_its_fir
     links = store.stock_chain("chase-v2")
     assert links[-1]["kind"] == "load" and links[-1]["left"]["crown"] == links[-2]["left"]["crown"] + 5
     assert stock_chain.verify("chase-v2", links) == []
+
+
+def test_lever_1_each_seal_names_every_packs_stock_head_so_a_chain_rewritten_later_is_a_mismatch(env, api, capsys):
+    """The stock chain's heads are anchored with the hourly seals (FAIRNESS.md 13.10): the seal of the opening's hour
+    names the pack's head, so rewriting the chain after the seal (every link re-hashed, the chain intact on its own,
+    the proof rewritten to name the new link) contradicts the anchored seal."""
+    keypair, quote, signature = quote_and_pay(env)
+    fairness = open_it(env, keypair, quote, signature)["fairness"]
+    seal_through(store.get_opening(quote["opening_id"]).opened_at)
+    sealed = records.period_record(store.get_opening(quote["opening_id"]).opened_at[:13])
+    links = store.stock_chain("chase-v2")
+    assert sealed["stock_heads"]["chase-v2"] == {"seq": links[-1]["seq"], "hash": links[-1]["hash"]}
+    assert verify(capsys, quote["opening_id"], "--api", "http://api.test")["verdict"] == "match"
+    forged = [stock_chain.load_link(None, "chase-v2", {"crown": 45}, 50, links[0]["at"])]
+    forged.append(stock_chain.opening_link(stock_chain.state_of(forged[0]), "chase-v2", quote["opening_id"],
+                                           links[1]["taken"], links[1]["at"]))
+    for link in forged:
+        row = StockChainRecord.get(store.pack_pk("chase-v2"), f"STOCKCHAIN#{link['seq']:08d}")
+        row.update(actions=[getattr(StockChainRecord, name).set(value) for name, value in link.items()
+                            if name not in ("pack_id", "seq", "kind", "opening_id")])
+    rewrite_fairness(quote["opening_id"], stock_link={"seq": 1, "hash": forged[0]["hash"]}, stock={"crown": 45})
+    found = verify(capsys, quote["opening_id"], "--api", "http://api.test")
+    assert found["verdict"] == "mismatch" and fairness["stock_link"]["seq"] == 1
+    assert any("the stock chain was rewritten after" in problem for problem in found["problems"])

@@ -152,6 +152,7 @@ def _check_stock_chain(args: argparse.Namespace, proof: dict) -> list[str]:
     chain = PackvaultClient(args.api).request("GET", f"/api/v1/packs/{pack_id}/stock-chain")
     problems = [f"stock chain: {problem}" for problem in stock_chain.verify(pack_id, chain["links"])]
     problems += stock_chain.proof_problems(proof, chain["links"])  # the draw's stock recounted (FAIRNESS.md 13.10)
+    problems += _check_stock_head_sealed(args, proof, chain["links"])
     committed = {k: int(v) for k, v in proof["stock_committed"].items()}
     if chain["links"] and all(link["stock_totals"] != committed for link in chain["links"]):
         problems.append("the stock the quote committed to is not a state of the pack's stock history chain")
@@ -161,6 +162,32 @@ def _check_stock_chain(args: argparse.Namespace, proof: dict) -> list[str]:
     if in_force and committed not in in_force:
         problems.append(f"the stock committed to is not the state of the pack's stock history chain at {moment}")
     return problems
+
+
+def _check_stock_head_sealed(args: argparse.Namespace, proof: dict, links: list[dict]) -> list[str]:
+    """The seal of the opening's hour names the pack's stock chain head as it was then (FAIRNESS.md 13.10): the chain
+    must still have that link, and it must come at or after the link the proof names. Nothing to check while the
+    hour is unsealed, or for an hour sealed before seals named heads."""
+    from packvault_tools.client import ApiError, PackvaultClient
+
+    if not proof.get("stock_link") or not proof.get("opened_at"):
+        return []
+    period = str(proof["opened_at"])[:13]
+    try:
+        sealed = PackvaultClient(args.api).request("GET", f"/api/v1/fairness/records/{period}")
+    except ApiError:
+        return []
+    head = (sealed.get("stock_heads") or {}).get(proof.get("pack_id"))
+    if head is None:
+        return []
+    found = next((link for link in links if int(link["seq"]) == int(head["seq"])), None)
+    if found is None or found["hash"] != head["hash"]:
+        return [f"the stock chain was rewritten after {period} was sealed: its seal names link {head['seq']} "
+                f"{head['hash'][:12]}…, which the chain no longer has"]
+    if int(head["seq"]) < int(proof["stock_link"]["seq"]):
+        return [f"the link the proof names ({proof['stock_link']['seq']}) came after the seal of {period} "
+                f"(which names link {head['seq']}): the opening was moved into that hour"]
+    return []
 
 
 def _committed_at(proof: dict) -> str | None:
@@ -222,7 +249,8 @@ def _check_chain(client: Any, published: dict) -> list[str]:
     period, prev_period = published["period"], published.get("prev_period")
     problems = []
     if chain_hash(period, published["root"], published["count"], prev_period, published["prev"],
-                  published.get("quote_key"), published.get("tree")) != published["chain_hash"]:
+                  published.get("quote_key"), published.get("tree"), published.get("stock_heads")) \
+            != published["chain_hash"]:
         problems.append(f"the record of {period} does not hash to its chain hash")
     if prev_period is not None:
         if prev_period != _hour_after(period, -1):

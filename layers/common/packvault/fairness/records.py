@@ -155,12 +155,14 @@ MAX_HOURS_PER_RUN = 48  # a sweep that was down for days catches up over several
 
 
 def chain_hash(period: str, root: str, count: int, prev_period: str | None, prev: str,
-               quote_key: str | None, tree: int | None = None) -> str:
+               quote_key: str | None, tree: int | None = None, stock_heads: dict[str, Any] | None = None) -> str:
     """FAIRNESS.md 13.7: an hour's seal commits to its root, its leaf count, the seal of the hour before it and the
     quote-signing key in force (so the key's history is in the chain, and anchored with it); since 13.12 also to the
-    tree its root was computed with (`tree`, absent for tree 1)."""
+    tree its root was computed with (`tree`, absent for tree 1), and since 13.10 to every pack's stock chain head
+    (`stock_heads`, absent when not given)."""
     return canonical_hash({"period": period, "root": root, "count": count, "prev_period": prev_period,
-                           "prev": prev, "quote_key": quote_key, **({"tree": tree} if tree and tree > 1 else {})})
+                           "prev": prev, "quote_key": quote_key, **({"tree": tree} if tree and tree > 1 else {}),
+                           **({"stock_heads": stock_heads} if stock_heads is not None else {})})
 
 
 def seal_due(now: datetime | None = None, on_drift: OnDrift | None = None) -> int:
@@ -184,8 +186,9 @@ def seal_due(now: datetime | None = None, on_drift: OnDrift | None = None) -> in
             continue  # sealed before hours were chained: the chain starts after it
         rows = store.period_leaves(period)
         root, counts = merkle_root([row.leaf for row in rows], TREE), _hour_counts(rows)
+        heads = store.stock_heads()  # the stock chains as they are now, anchored with this hour (13.10)
         link = store.SealLink(prev_period, prev, chain_hash(period, root, len(rows), prev_period, prev, quote_key,
-                                                            TREE), quote_key, TREE)
+                                                            TREE, heads), quote_key, TREE, heads)
         if not store.put_seal(period, root, len(rows), counts, link):  # the next run goes on from here
             break
         sealed += 1
@@ -261,6 +264,8 @@ def period_record(period: str) -> dict[str, Any]:
                    "chain_hash": seal.chain}
     if seal.tree and int(seal.tree) > 1:  # the Merkle tree its root was computed with (13.12)
         answer["tree"] = int(seal.tree)
+    if seal.stock_heads is not None:  # every pack's stock chain head when it was sealed (13.10)
+        answer["stock_heads"] = seal.stock_heads
     if seal.anchor_signature:
         from packvault.fairness.anchoring import memo_text
 

@@ -109,6 +109,7 @@ from packvault.store.catalog import (  # noqa: F401
     retire_pack_item,
     stock_chain,
     stock_head,
+    stock_heads,
     unlock_commitments,
 )
 from packvault.store.entitlements import (  # noqa: F401

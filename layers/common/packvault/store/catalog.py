@@ -398,6 +398,14 @@ def move_stock(transaction: TransactWrite, pack_id: str, move: StockMove | None)
         _append_link(transaction, pack_id, move.link)
 
 
+def stock_heads() -> dict[str, dict[str, Any]]:
+    """Every pack's stock chain head ({pack_id: {"seq", "hash"}}), for the hourly seal to commit to (FAIRNESS.md
+    13.10): the pack list, then the heads in BatchGetItems of 100."""
+    keys = [(pack.pk, STOCK_HEAD_SORT_KEY) for pack in list_packs()]
+    return {row.pk.removeprefix("PACK#"): {"seq": int(row.seq), "hash": row.hash}
+            for row in StockHeadRecord.batch_get(keys, consistent_read=True)}
+
+
 def stock_head(pack_id: str) -> StockHeadRecord | None:
     """The pack's stock chain head (consistent: an opening draws with it)."""
     try:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
@@ -79,6 +79,7 @@ class RecordSealRecord(Row):
     chain = UnicodeAttribute(null=True)
     quote_key = UnicodeAttribute(null=True)  # the quote-signing key in force when it was sealed
     tree = NumberAttribute(null=True)  # the Merkle tree its root was computed with (None: tree 1; FAIRNESS.md 13.12)
+    stock_heads = JSONAttribute(null=True)  # every pack's stock chain head when it was sealed (13.10)
 
 
 class RecordHeadRecord(Row):
@@ -104,6 +105,7 @@ class SealLink:
     chain: str
     quote_key: str | None = None
     tree: int | None = None
+    stock_heads: dict[str, Any] | None = None
 
 
 def record_head() -> RecordHeadRecord | None:
@@ -172,7 +174,7 @@ def put_seal(period: str, root: str, count: int, pack_counts: dict[str, HourCoun
     seal = RecordSealRecord(pk=SEALS_PK, sk=period, root=root, count=count, sealed_at=utc_now_iso())
     if link is not None:
         seal.prev_period, seal.prev, seal.chain = link.prev_period, link.prev, link.chain
-        seal.quote_key, seal.tree = link.quote_key, link.tree
+        seal.quote_key, seal.tree, seal.stock_heads = link.quote_key, link.tree, link.stock_heads
     return _write_counts(period, chunks[0], seal, link)
 
 
