@@ -166,7 +166,15 @@ class SealedRecord(Open):
                                     "before; null for the first chained hour.")
     prev: str | None = Field(None, description="That hour's chain_hash (64 zeros for the first chained hour).")
     chain_hash: str | None = Field(None, description="sha256 of canonical JSON {period, root, count, prev_period, "
-                                   "prev}; absent for hours sealed before seals were chained.")
+                                   "prev, quote_key} (with tree and stock_heads when present); absent for hours "
+                                   "sealed before seals were chained.")
+    quote_key: str | None = Field(None, description="The quote-signing key in force when it was sealed (13.7).")
+    tree: int | None = Field(None, description="The Merkle tree its root was computed with: 2 (leaf and node "
+                             "hashes apart, docs/FAIRNESS.md 13.12); absent: tree 1.")
+    stock_heads: dict[str, Any] | None = Field(None, description="Every pack's stock chain head when it was sealed, "
+                                               "{pack_id: {seq, hash}} (docs/FAIRNESS.md 13.10).")
+    anchor: dict[str, Any] | None = Field(None, description="The Solana memo transaction carrying the root and "
+                                          "chain hash, once anchored (docs/FAIRNESS.md section 9).")
 
 
 class NonceRequest(BaseModel):
