@@ -349,6 +349,8 @@ def test_lever_8_hours_are_sealed_in_order_each_on_the_one_before_empty_hours_to
                                                           sealed["prev_period"], sealed["prev"], sealed["quote_key"],
                                                           sealed["tree"], sealed["stock_heads"])
     assert [sealed["count"] for sealed in chain[2:]] == [0] * 8  # empty hours are sealed too
+    assert [entry["opening_id"] for entry in chain[1]["entries"]] == [opened["opening_id"]]  # its leaf, listed
+    assert all(records.order_problems(sealed) == [] for sealed in chain)
 
 
 def test_lever_8_an_hour_sealed_again_without_a_leaf_breaks_the_chain(env, api, capsys):

@@ -226,7 +226,14 @@ def _check_record(args: argparse.Namespace, proof: dict) -> list[str]:
         return [f"the record of {inclusion['period']} is sealed under another root than this proof's path reaches"]
     if int(published.get("tree") or 1) != int(inclusion.get("tree") or 1):
         return [f"the record of {inclusion['period']} is sealed with another Merkle tree than this proof's path says"]
-    problems = _check_chain(PackvaultClient(args.api), published)
+    from packvault.fairness.records import order_problems
+
+    problems = _check_chain(PackvaultClient(args.api), published) + order_problems(published)
+    entry = next((e for e in published.get("entries") or [] if e["opening_id"] == proof.get("opening_id")
+                  and not e.get("ended")), None)
+    if published.get("entries") is not None and proof.get("opened_at") and (
+            entry is None or entry["at"] != proof["opened_at"]):
+        problems.append(f"the record of {inclusion['period']} does not list this opening at its opened_at")
     anchor = published.get("anchor")
     if anchor and getattr(args, "solana_rpc", None):  # the root on chain, where nobody can rewrite it
         from packvault.chain.rpc import SolanaRpc

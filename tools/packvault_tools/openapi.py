@@ -162,6 +162,9 @@ class SealedRecord(Open):
     count: int
     sealed_at: str
     leaves: list[str] = Field(description="Every leaf of the hour, in order: recompute the root from them.")
+    entries: list[dict[str, Any]] | None = Field(None, description="Beside each leaf: {opening_id, at, ended?}, the "
+                                                 "order it is sealed in (at, then opening_id; docs/FAIRNESS.md "
+                                                 "13.12) and whether it is an ending (13.11).")
     prev_period: str | None = Field(None, description="Chained (docs/FAIRNESS.md 13.7): the hour sealed just "
                                     "before; null for the first chained hour.")
     prev: str | None = Field(None, description="That hour's chain_hash (64 zeros for the first chained hour).")

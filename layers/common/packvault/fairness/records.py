@@ -258,7 +258,7 @@ def period_record(period: str) -> dict[str, Any]:
         _SEALED[(store.RecordSealRecord.Meta.table_name, period)] = (seal, rows)
     leaves = [row.leaf for row in rows]
     answer = {"period": period, "root": seal.root, "count": int(seal.count), "sealed_at": seal.sealed_at,
-              "leaves": leaves}
+              "leaves": leaves, "entries": [_entry(row) for row in rows]}
     if seal.chain:  # chained (FAIRNESS.md 13.7): the hour sealed before it, and this hour's chain hash
         answer |= {"prev_period": seal.prev_period, "prev": seal.prev, "quote_key": seal.quote_key,
                    "chain_hash": seal.chain}
@@ -272,6 +272,29 @@ def period_record(period: str) -> dict[str, Any]:
         answer["anchor"] = {"chain": "solana", "signature": seal.anchor_signature,
                             "memo": memo_text(period, seal.root, seal.chain), "anchored_at": seal.anchored_at}
     return answer
+
+
+def _entry(row: store.RecordLeafRecord) -> dict[str, Any]:
+    """What a leaf is recorded under (FAIRNESS.md 13.12): its opening, the time that orders it, and whether it is an
+    ending (13.11), so anyone can check the hour's ordering rule and find an opening's leaf."""
+    return {"opening_id": row.opening_id, "at": row.sk.partition("#")[0], **({"ended": row.ended} if row.ended else {})}
+
+
+def order_problems(published: dict[str, Any]) -> list[str]:
+    """A sealed hour's leaves are in (at, opening_id) order, one entry each, every `at` inside the hour."""
+    entries = published.get("entries")
+    if entries is None:
+        return []  # published before entries were
+    if len(entries) != len(published.get("leaves", [])):
+        return [f"the record of {published['period']} lists {len(entries)} entries for {len(published['leaves'])} "
+                "leaves"]
+    keys = [(str(entry["at"]), str(entry["opening_id"])) for entry in entries]
+    problems = []
+    if keys != sorted(keys) or len(set(keys)) != len(keys):
+        problems.append(f"the leaves of {published['period']} are not in (time, opening id) order")
+    if any(not at.startswith(published["period"]) for at, _ in keys):
+        problems.append(f"the record of {published['period']} holds a leaf from another hour")
+    return problems
 
 
 def inclusion(opening: store.OpeningRecord) -> dict[str, Any] | None:
