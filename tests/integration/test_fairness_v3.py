@@ -496,19 +496,26 @@ def test_lever_1_a_count_rewritten_on_the_chain_head_and_restored_is_a_mismatch(
     assert any("is not what the stock chain's link 1 leaves ({'crown': 40})" in p for p in found["problems"])
 
 
+def rewrite_stock_chain(links: list[dict], opening_id: str) -> list[dict]:
+    """The operator rewrites chase-v2's chain (a load of 45 crowns, then the opening's link on it), every link
+    re-hashed so that the chain alone is intact; the forged links."""
+    forged = [stock_chain.load_link(None, "chase-v2", {"crown": 45}, 50, links[0]["at"])]
+    forged.append(stock_chain.opening_link(stock_chain.state_of(forged[0]), "chase-v2", opening_id,
+                                           links[1]["taken"], links[1]["at"]))
+    for link in forged:
+        row = StockChainRecord.get(store.pack_pk("chase-v2"), f"STOCKCHAIN#{link['seq']:08d}")
+        row.update(actions=[getattr(StockChainRecord, name).set(value) for name, value in link.items()
+                            if name not in ("pack_id", "seq", "kind", "opening_id")])
+    return forged
+
+
 def test_lever_1_a_stock_chain_rewritten_after_the_opening_contradicts_the_link_its_proof_names(env, api, capsys):
     """Rewriting the chain itself (a link changed and every later one re-hashed, so the chain alone looks intact)
     contradicts the link hash the proof names, and the proof is in the sealed, anchored record."""
     keypair, quote, signature = quote_and_pay(env)
     fairness = open_it(env, keypair, quote, signature)["fairness"]
     links = store.stock_chain("chase-v2")
-    forged = [stock_chain.load_link(None, "chase-v2", {"crown": 45}, 50, links[0]["at"])]
-    forged.append(stock_chain.opening_link(stock_chain.state_of(forged[0]), "chase-v2", quote["opening_id"],
-                                           links[1]["taken"], links[1]["at"]))
-    for link in forged:
-        row = StockChainRecord.get(store.pack_pk("chase-v2"), f"STOCKCHAIN#{link['seq']:08d}")
-        row.update(actions=[getattr(StockChainRecord, name).set(value) for name, value in link.items()
-                            if name not in ("pack_id", "seq", "kind", "opening_id")])
+    rewrite_stock_chain(links, quote["opening_id"])
     assert stock_chain.verify("chase-v2", store.stock_chain("chase-v2")) == []  # intact on its own
     found = verify(capsys, quote["opening_id"], "--api", "http://api.test")
     assert found["verdict"] == "mismatch" and fairness["stock_link"]["seq"] == 1
@@ -662,13 +669,7 @@ def test_lever_1_each_seal_names_every_packs_stock_head_so_a_chain_rewritten_lat
     links = store.stock_chain("chase-v2")
     assert sealed["stock_heads"]["chase-v2"] == {"seq": links[-1]["seq"], "hash": links[-1]["hash"]}
     assert verify(capsys, quote["opening_id"], "--api", "http://api.test")["verdict"] == "match"
-    forged = [stock_chain.load_link(None, "chase-v2", {"crown": 45}, 50, links[0]["at"])]
-    forged.append(stock_chain.opening_link(stock_chain.state_of(forged[0]), "chase-v2", quote["opening_id"],
-                                           links[1]["taken"], links[1]["at"]))
-    for link in forged:
-        row = StockChainRecord.get(store.pack_pk("chase-v2"), f"STOCKCHAIN#{link['seq']:08d}")
-        row.update(actions=[getattr(StockChainRecord, name).set(value) for name, value in link.items()
-                            if name not in ("pack_id", "seq", "kind", "opening_id")])
+    forged = rewrite_stock_chain(links, quote["opening_id"])
     rewrite_fairness(quote["opening_id"], stock_link={"seq": 1, "hash": forged[0]["hash"]}, stock={"crown": 45})
     found = verify(capsys, quote["opening_id"], "--api", "http://api.test")
     assert found["verdict"] == "mismatch" and fairness["stock_link"]["seq"] == 1
