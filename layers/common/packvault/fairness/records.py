@@ -178,6 +178,7 @@ def seal_due(now: datetime | None = None, on_drift: OnDrift | None = None) -> in
     from packvault.fairness.quote_signing import public_key
 
     quote_key = public_key()["public_key"]
+    heads = store.stock_heads()  # the stock chains as they are now, anchored with each hour this run seals (13.10)
     sealed, hour = 0, first
     while hour <= latest and hour < first + timedelta(hours=MAX_HOURS_PER_RUN):
         period = hour.strftime("%Y-%m-%dT%H")
@@ -186,7 +187,6 @@ def seal_due(now: datetime | None = None, on_drift: OnDrift | None = None) -> in
             continue  # sealed before hours were chained: the chain starts after it
         rows = store.period_leaves(period)
         root, counts = merkle_root([row.leaf for row in rows], TREE), _hour_counts(rows)
-        heads = store.stock_heads()  # the stock chains as they are now, anchored with this hour (13.10)
         link = store.SealLink(prev_period, prev, chain_hash(period, root, len(rows), prev_period, prev, quote_key,
                                                             TREE, heads), quote_key, TREE, heads)
         if not store.put_seal(period, root, len(rows), counts, link):  # the next run goes on from here

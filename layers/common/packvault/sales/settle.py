@@ -27,7 +27,7 @@ from packvault.fairness.primitives import draw_client_seed, version_of
 from packvault.fairness.quote_signing import ENTROPY_SOURCES
 from packvault.sales import endings, products  # noqa: F401 (endings registers with the store)
 from packvault.sales.openings import opening_view
-from packvault.sales.stock import committed_stock, head_moved, short_of, stock_link, stock_move, stock_state
+from packvault.sales.stock import committed_stock, moved_head, short_of, stock_link, stock_move, stock_state
 
 MAX_ROUNDS = 5
 MAX_RETRIES = 12  # the same round again after a transaction lost to a concurrent one (the stock chain's head)
@@ -75,9 +75,9 @@ def open_paid(opening: store.OpeningRecord, settlement: Settlement, client_seed:
     table = odds_table(opening.pack_id, int(opening.odds_version))
     if store.units_of(opening) > 1:
         return _open_bundle(opening, settlement, seed, table, marker)
-    round_number, refreshed, retries, abandoned = 0, False, 0, []
+    round_number, refreshed, retries, abandoned, head = 0, False, 0, [], None
     while round_number < MAX_ROUNDS:
-        items, state, cached_hash = _items_for_draw(opening.pack_id)
+        items, state, cached_hash = _items_for_draw(opening.pack_id, head)
         stock = committed_stock(opening, state, found_short(abandoned))
         try:
             drawn = draw_opening(table, DrawInputs(opening.server_seed, seed, opening.opening_id, round_number), stock)
@@ -102,9 +102,11 @@ def open_paid(opening: store.OpeningRecord, settlement: Settlement, client_seed:
             return receipt(opening)
         except store.OpenFailed:
             retries += 1
-            if taken and head_moved(opening.pack_id, state) and retries <= MAX_RETRIES:
+            head = moved_head(opening.pack_id, state) if taken else None
+            if head is not None and retries <= MAX_RETRIES:
                 time.sleep(random.uniform(0, 0.005))  # another taker got there first: at once, at the new head
                 continue
+            head = None
             current_row = store.get_opening(opening.opening_id)
             if current_row is not None and current_row.status == "OPENED":
                 return receipt(current_row)  # a concurrent settlement opened it: same items for everyone
@@ -327,7 +329,8 @@ def _nothing_to_draw(opening: store.OpeningRecord, settlement: Settlement,
 _ITEMS: dict[str, tuple[dict[str, store.PackItemRecord], str]] = {}
 
 
-def _items_for_draw(pack_id: str) -> tuple[dict[str, store.PackItemRecord], dict[str, Any] | None, str | None]:
+def _items_for_draw(pack_id: str, head: store.StockHeadRecord | None = None,
+                    ) -> tuple[dict[str, store.PackItemRecord], dict[str, Any] | None, str | None]:
     """(items by id, the stock chain state to draw at, the definition hash the open transaction must find unchanged).
     A pack's item definitions are cached per container (the transaction checks the pack's definition, which includes
     every stock total, is still the cached one); the stock comes from the chain's head, read fresh in one GetItem
@@ -337,10 +340,10 @@ def _items_for_draw(pack_id: str) -> tuple[dict[str, store.PackItemRecord], dict
         pack = store.get_pack(pack_id)  # read before the items that are cached: a later catalog change fails the check
         items = {row.item_id: row for row in store.pack_items(pack_id, consistent=True)}
         if pack is None:
-            return items, stock_state(pack_id, items), None
+            return items, stock_state(pack_id, items, head), None
         cached = _ITEMS[pack_id] = (items, pack.definition_hash)
     items, definition_hash = cached
-    return items, stock_state(pack_id, items), definition_hash
+    return items, stock_state(pack_id, items, head), definition_hash
 
 
 def odds_table(pack_id: str, version: int) -> OddsTable:

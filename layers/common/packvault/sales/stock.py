@@ -11,14 +11,15 @@ from packvault import store
 from packvault.fairness import stock_chain
 
 
-def stock_state(pack_id: str, items: dict[str, store.PackItemRecord]) -> dict[str, Any] | None:
-    """The chain state an opening of the pack draws at: its head. None when no item is finite (nothing is counted).
-    A pack loaded before v3 has no head yet: its count starts from the item rows, at its last link (`counted`
-    False), and its first opening writes the head."""
+def stock_state(pack_id: str, items: dict[str, store.PackItemRecord],
+                head: store.StockHeadRecord | None = None) -> dict[str, Any] | None:
+    """The chain state an opening of the pack draws at: its head (`head`, when just read by moved_head). None when no
+    item is finite (nothing is counted). A pack loaded before v3 has no head yet: its count starts from the item rows,
+    at its last link (`counted` False), and its first opening writes the head."""
     finite = [item_id for item_id, row in items.items() if row.stock_total is not None]
     if not finite:
         return None
-    head = store.stock_head(pack_id)
+    head = head or store.stock_head(pack_id)
     if head is not None:
         return head.as_state() | {"counted": True}
     rows, pack = store.pack_items_by_id(pack_id, finite), store.get_pack(pack_id)
@@ -67,10 +68,11 @@ def stock_move(state: dict[str, Any] | None, pack_id: str, opening_id: str, take
     return store.StockMove(int(state["seq"]) if state.get("counted") else None, link)
 
 
-def head_moved(pack_id: str, state: dict[str, Any] | None) -> bool:
-    """Whether the pack's stock chain has a link after `state` now (another opening took units first): why an open
-    transaction that appended a link failed, most often, under a drop's load."""
+def moved_head(pack_id: str, state: dict[str, Any] | None) -> store.StockHeadRecord | None:
+    """The pack's stock chain head if it has a link after `state` now (another opening took units first: why an open
+    transaction that appended a link failed, most often, under a drop's load), else None. The caller draws again at
+    it without reading it twice."""
     if state is None:
-        return False
+        return None
     head = store.stock_head(pack_id)
-    return head is not None and int(head.seq) != int(state["seq"])
+    return head if head is not None and int(head.seq) != int(state["seq"]) else None

@@ -48,7 +48,7 @@ from packvault.sales.settle import (
     receipt,
     unit_row,
 )
-from packvault.sales.stock import committed_stock, head_moved, short_of, stock_link, stock_move, stock_state
+from packvault.sales.stock import committed_stock, moved_head, short_of, stock_link, stock_move, stock_state
 
 OPERATION = "purchase"  # the same route as a Solana quote: one Idempotency-Key scope
 ATTEMPTS = 6
@@ -139,10 +139,10 @@ def _attempt(settings: Settings, wallet: str, pack_id: str, idempotency_key: str
     opening = _new_opening(settings, wallet, pack, price, pair)
     opening.stock_committed = committed_at(pack, pair.created_at)
     table = odds_table(pack_id, int(pack.odds_version))
-    round_number, retries, abandoned = 0, 0, []
+    round_number, retries, abandoned, head = 0, 0, [], None
     while round_number < MAX_ROUNDS and retries <= MAX_RETRIES:
         items = {row.item_id: row for row in store.pack_items(pack_id, consistent=True)}
-        state = stock_state(pack_id, items)
+        state = stock_state(pack_id, items, head)
         stock = committed_stock(opening, state, found_short(abandoned))
         draw_id = f"nonce:{int(pair.nonce)}"
         try:
@@ -180,7 +180,8 @@ def _attempt(settings: Settings, wallet: str, pack_id: str, idempotency_key: str
                                                           changes["opened_at"]))
             return 201, answer
         except store.BalanceOpenFailed:
-            if taken and head_moved(pack_id, state) and retries < MAX_RETRIES:
+            head = moved_head(pack_id, state) if taken and retries < MAX_RETRIES else None
+            if head is not None:
                 retries += 1  # another taker got there first: at once, at the new head
                 continue
             if (again := recall(wallet, OPERATION, idempotency_key, request_hash)) is not None:
