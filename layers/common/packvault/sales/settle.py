@@ -30,7 +30,8 @@ from packvault.sales.openings import opening_view
 from packvault.sales.stock import committed_stock, moved_head, short_of, stock_link, stock_move, stock_state
 
 MAX_ROUNDS = 5
-MAX_RETRIES = 12  # the same round again after a transaction lost to a concurrent one (the stock chain's head)
+MAX_RETRIES = 12  # the same round again after a transaction failed for another reason than a lost race
+MAX_RACES = 60  # draws again at a new stock chain head: each lost race is another opening's progress
 _VAULT_NAMESPACE = uuid.UUID("6f1c6a52-3a8e-4d55-9d0e-8f0b7c1e2a11")
 _ODDS_TABLES: dict[tuple[str, int], OddsTable] = {}
 
@@ -75,7 +76,7 @@ def open_paid(opening: store.OpeningRecord, settlement: Settlement, client_seed:
     table = odds_table(opening.pack_id, int(opening.odds_version))
     if store.units_of(opening) > 1:
         return _open_bundle(opening, settlement, seed, table, marker)
-    round_number, refreshed, retries, abandoned, head = 0, False, 0, [], None
+    round_number, refreshed, retries, raced, abandoned, head = 0, False, 0, 0, [], None
     while round_number < MAX_ROUNDS:
         items, state, cached_hash = _items_for_draw(opening.pack_id, head)
         stock = committed_stock(opening, state, found_short(abandoned))
@@ -93,7 +94,8 @@ def open_paid(opening: store.OpeningRecord, settlement: Settlement, client_seed:
             leaf = records.leaf_row(opening, changes["fairness"], changes["opened_at"], drawn, changes["items"]) \
                 if opening.stock_committed is not None else None
             store.open_opening(opening, changes, settlement, vault_items, taken, fmv_micros,
-                               request_token(opening.opening_id, settlement, round_number + 10 * retries), marker,
+                               request_token(opening.opening_id, settlement, round_number + 10 * (retries + raced)),
+                               marker,
                                cached_hash, leaf,
                                stock_move=stock_move(state, opening.pack_id, opening.opening_id, taken,
                                                      changes["opened_at"]))
@@ -101,12 +103,12 @@ def open_paid(opening: store.OpeningRecord, settlement: Settlement, client_seed:
                 setattr(opening, name, value)
             return receipt(opening)
         except store.OpenFailed:
-            retries += 1
-            head = moved_head(opening.pack_id, state) if taken else None
-            if head is not None and retries <= MAX_RETRIES:
-                time.sleep(random.uniform(0, 0.005))  # another taker got there first: at once, at the new head
+            head = moved_head(opening.pack_id, state) if taken and raced < MAX_RACES else None
+            if head is not None:  # another taker got there first (so the pack made progress): at once, at its head
+                raced += 1
+                time.sleep(random.uniform(0, min(0.01 * raced, 0.1)))
                 continue
-            head = None
+            retries += 1
             current_row = store.get_opening(opening.opening_id)
             if current_row is not None and current_row.status == "OPENED":
                 return receipt(current_row)  # a concurrent settlement opened it: same items for everyone

@@ -139,7 +139,7 @@ def _attempt(settings: Settings, wallet: str, pack_id: str, idempotency_key: str
     opening = _new_opening(settings, wallet, pack, price, pair)
     opening.stock_committed = committed_at(pack, pair.created_at)
     table = odds_table(pack_id, int(pack.odds_version))
-    round_number, retries, abandoned, head = 0, 0, [], None
+    round_number, retries, raced, abandoned, head = 0, 0, 0, [], None
     while round_number < MAX_ROUNDS and retries <= MAX_RETRIES:
         items = {row.item_id: row for row in store.pack_items(pack_id, consistent=True)}
         state = stock_state(pack_id, items, head)
@@ -171,7 +171,7 @@ def _attempt(settings: Settings, wallet: str, pack_id: str, idempotency_key: str
                       if idempotency_key is not None else None)
         try:
             store.open_from_balance(opening, vault_items, taken, fmv_micros, pair, cap, remembered,
-                                    _request_token(wallet, opening.opening_id, round_number + 10 * retries),
+                                    _request_token(wallet, opening.opening_id, round_number + 10 * (retries + raced)),
                                     pack.definition_hash,
                                     records.leaf_row(opening, changes["fairness"], changes["opened_at"], drawn,
                                                      changes["items"]),
@@ -180,9 +180,10 @@ def _attempt(settings: Settings, wallet: str, pack_id: str, idempotency_key: str
                                                           changes["opened_at"]))
             return 201, answer
         except store.BalanceOpenFailed:
-            head = moved_head(pack_id, state) if taken and retries < MAX_RETRIES else None
-            if head is not None:
-                retries += 1  # another taker got there first: at once, at the new head
+            head = moved_head(pack_id, state) if taken and raced < MAX_RACES else None
+            if head is not None:  # another taker got there first (so the pack made progress): at once, at its head
+                raced += 1
+                time.sleep(random.uniform(0, min(0.01 * raced, 0.1)))
                 continue
             if (again := recall(wallet, OPERATION, idempotency_key, request_hash)) is not None:
                 return int(again.status_code), again.response
@@ -204,6 +205,7 @@ def _attempt(settings: Settings, wallet: str, pack_id: str, idempotency_key: str
 
 MAX_ROUNDS = 5
 MAX_RETRIES = 8
+MAX_RACES = 60  # draws again at a new stock chain head: each lost race is another opening's progress
 
 
 def _bundle_attempt(quantity: int) -> Any:
